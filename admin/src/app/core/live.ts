@@ -1,0 +1,124 @@
+import { DOCUMENT } from '@angular/common';
+import { inject, Injectable, InjectionToken, signal } from '@angular/core';
+import { Observable, Subject } from 'rxjs';
+import { AdminEventName, LiveMessage } from './api.types';
+import { Auth } from './auth';
+
+/** Lets tests hand the service a fake socket. */
+export const WEB_SOCKET_FACTORY = new InjectionToken<(url: string) => WebSocket>(
+  'WEB_SOCKET_FACTORY',
+  { providedIn: 'root', factory: () => (url: string) => new WebSocket(url) },
+);
+
+/** Close code the server uses when the session cookie is missing or expired. */
+export const CLOSE_NOT_AUTHENTICATED = 4401;
+const MAX_BACKOFF_MS = 30_000;
+
+export type LiveStatus = 'offline' | 'connecting' | 'open';
+
+/**
+ * The console's one WebSocket to `/ws/notifications`. Screens subscribe to {@link changes$}
+ * and refetch; the socket never carries data they render directly, so a missed message only
+ * costs freshness, not correctness.
+ */
+@Injectable({ providedIn: 'root' })
+export class Live {
+  private readonly createSocket = inject(WEB_SOCKET_FACTORY);
+  private readonly auth = inject(Auth);
+  private readonly window = inject(DOCUMENT).defaultView;
+
+  readonly status = signal<LiveStatus>('offline');
+  /** The admin's own unread count, as the server last reported it. */
+  readonly unreadCount = signal(0);
+
+  private readonly changes = new Subject<AdminEventName>();
+  /** Admin events; after a reconnect every event fires once, since some may have been missed. */
+  readonly changes$: Observable<AdminEventName> = this.changes.asObservable();
+
+  private socket?: WebSocket;
+  private wanted = false;
+  private attempt = 0;
+  private everOpened = false;
+  private retryTimer?: ReturnType<typeof setTimeout>;
+
+  connect(): void {
+    if (this.wanted) return;
+    this.wanted = true;
+    this.everOpened = false;
+    this.open();
+  }
+
+  disconnect(): void {
+    this.wanted = false;
+    clearTimeout(this.retryTimer);
+    const socket = this.socket;
+    this.socket = undefined;
+    socket?.close(1000, 'signed out');
+    this.status.set('offline');
+  }
+
+  private open(): void {
+    const origin = this.window?.location.origin ?? '';
+    const socket = this.createSocket(origin.replace(/^http/, 'ws') + '/ws/notifications');
+    this.socket = socket;
+    this.status.set('connecting');
+
+    socket.onopen = () => {
+      this.attempt = 0;
+      this.status.set('open');
+    };
+    socket.onmessage = (event: MessageEvent) => this.receive(event.data);
+    socket.onclose = (event: CloseEvent) => {
+      // A socket we already replaced or closed on purpose has nothing more to say.
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      this.status.set('offline');
+      if (event.code === CLOSE_NOT_AUTHENTICATED) {
+        this.wanted = false;
+        this.auth.sessionLost();
+      } else if (this.wanted) {
+        this.scheduleReconnect();
+      }
+    };
+  }
+
+  private scheduleReconnect(): void {
+    // Full jitter, so a restarted server is not hit by every console at the same instant.
+    const ceiling = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** this.attempt);
+    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    this.attempt++;
+    this.retryTimer = setTimeout(() => {
+      if (this.wanted) this.open();
+    }, delay);
+  }
+
+  private receive(raw: unknown): void {
+    let message: LiveMessage;
+    try {
+      message = JSON.parse(String(raw)) as LiveMessage;
+    } catch {
+      return;
+    }
+    switch (message.type) {
+      case 'connection_established':
+        this.unreadCount.set(message.unread_count);
+        if (this.everOpened) {
+          for (const name of ['notification.created', 'application.changed', 'stats.changed'] as const) {
+            this.changes.next(name);
+          }
+        }
+        this.everOpened = true;
+        break;
+      case 'unread_count':
+        this.unreadCount.set(message.unread_count);
+        break;
+      case 'admin_event':
+        this.changes.next(message.event);
+        break;
+      default:
+        // 'notification' and 'notification_read' concern the admin's own bell, which the
+        // server follows with an unread_count; the console has no bell list to update.
+        break;
+    }
+  }
+}

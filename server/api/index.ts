@@ -1,0 +1,67 @@
+import cors from 'cors';
+import express, { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import { HttpError, NotFound, toHttpError } from '../http/errors';
+import { csrfProtection } from '../http/security';
+import type { Services } from '../services';
+import { applicationRoutes } from './applications';
+import { authRoutes } from './auth';
+import { courseRoutes } from './courses';
+import { notificationRoutes } from './notifications';
+
+export interface ApiDeps {
+  config: Config;
+  logger: Logger;
+  services: Services;
+  /** Extra routers mounted under /api by other layers (admin API, OpenAPI document). */
+  extensions?: Array<{ path: string; router: Router }>;
+}
+
+/** A body on a mutating API request must be JSON: anything else (text/plain forgery included) is a 415. */
+const requireJson: RequestHandler = (req, _res, next) => {
+  const hasBody = Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
+  if (hasBody && !req.is('application/json')) {
+    throw new HttpError(415, 'unsupported_media_type', 'Send the request body as application/json.');
+  }
+  next();
+};
+
+/** The JSON API: same paths as the original system, cookie sessions, `{error: {code, message, details}}`. */
+export function createApi({ config, logger, services, extensions = [] }: ApiDeps) {
+  const api = Router();
+  // CORS only for our own configured origins; any other origin gets no CORS headers at all.
+  api.use(
+    cors({
+      origin: (origin, cb) => cb(null, origin !== undefined && config.allowedOrigins.includes(origin)),
+      credentials: true,
+      allowedHeaders: ['Content-Type', 'X-CSRF-Token', 'X-XSRF-TOKEN'],
+      methods: ['GET', 'POST', 'PATCH', 'DELETE'],
+    }),
+  );
+  api.use(requireJson, express.json({ limit: '64kb' }), csrfProtection(config));
+
+  api.use('/auth', authRoutes({ services, config }));
+  const notifications = notificationRoutes({ services });
+  api.use('/notifications/notifications', notifications);
+  api.use('/notifications', notifications);
+  api.use('/courses', courseRoutes({ services }));
+  api.use('/applications', applicationRoutes({ services }));
+  for (const ext of extensions) api.use(ext.path, ext.router);
+
+  api.use(() => {
+    throw new NotFound('Endpoint');
+  });
+  api.use(jsonErrors(logger));
+  return api;
+}
+
+export function jsonErrors(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const e = toHttpError(err);
+    if (e.status >= 500) logger.error({ err, reqId: req.id }, 'request failed');
+    if (res.headersSent) return;
+    if (e.headers) res.set(e.headers);
+    res.status(e.status).json({ error: { code: e.code, message: e.message, details: e.details ?? null } });
+  };
+}

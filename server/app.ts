@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import cookieParser from 'cookie-parser';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import type { Config } from './config';
+import type { Logger } from './logger';
+import { adminApi } from './api/admin';
+import { createApi } from './api';
+import { openapiRoutes } from './api/openapi';
+import { loadUser } from './http/auth';
+import { toHttpError } from './http/errors';
+import type { Services } from './services';
+import { createWeb } from './web';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  services: Services;
+  /** express-session middleware; the WebSocket upgrade reuses the very same one. */
+  session: RequestHandler;
+  /** Extra routes owned by the process (metrics, readiness), mounted before sessions. */
+  probes?: express.Router;
+}
+
+/**
+ * Builds the Express app. It never listens and never connects: server/main.ts does that, and tests import this.
+ *
+ * Order matters: probes and static files skip the session lookup; everything after `session` knows the user.
+ * Each sub-app parses its own bodies and then checks CSRF, so the token may also come as a form field.
+ */
+export function createApp(deps: AppDeps) {
+  const { config, logger, services } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.set('query parser', 'simple');
+
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req, res) => {
+        const id = randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
+    }),
+  );
+  app.use(helmet({ contentSecurityPolicy: false }));
+
+  // --- probes and static assets (no session)
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  if (deps.probes) app.use(deps.probes);
+  app.use('/static', express.static(path.join(__dirname, '..', 'public'), { maxAge: '1h' }));
+  app.use('/vendor/htmx', express.static(path.join(__dirname, '..', 'node_modules', 'htmx.org', 'dist'), { maxAge: '1d' }));
+
+  // --- who is asking, and may they change anything
+  app.use(cookieParser());
+  app.use(deps.session);
+  app.use(loadUser(services.auth));
+
+  // --- the JSON API and the pages
+  app.use(
+    '/api',
+    createApi({
+      config,
+      logger,
+      services,
+      extensions: [
+        { path: '/admin', router: adminApi({ services }) },
+        { path: '/', router: openapiRoutes() },
+      ],
+    }),
+  );
+  app.use(createWeb({ config, logger, services }));
+
+  // Last resort: the sub-apps render their own errors; this only catches what happens before them.
+  app.use(((err, req, res, _next) => {
+    const e = toHttpError(err);
+    if (e.status >= 500) logger.error({ err, reqId: req.id }, 'request failed');
+    if (!res.headersSent) res.status(e.status).type('text').send(e.message);
+  }) as ErrorRequestHandler);
+
+  return app;
+}

@@ -1,0 +1,100 @@
+/**
+ * The one error family. Services throw these; each sub-app's renderer turns them into JSON or HTML.
+ * `expose` errors carry a message meant for the user; anything else becomes a generic 500.
+ */
+export class HttpError extends Error {
+  readonly expose = true;
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class BadRequest extends HttpError {
+  constructor(message = 'The request is malformed.', details?: unknown) {
+    super(400, 'bad_request', message, details);
+  }
+}
+export class ValidationError extends HttpError {
+  constructor(message = 'Some fields are invalid.', details?: unknown) {
+    super(400, 'validation_error', message, details);
+  }
+}
+export class Unauthorized extends HttpError {
+  constructor(message = 'You need to log in.') {
+    super(401, 'unauthorized', message);
+  }
+}
+export class Forbidden extends HttpError {
+  constructor(message = 'You are not allowed to do this.') {
+    super(403, 'forbidden', message);
+  }
+}
+export class NotFound extends HttpError {
+  constructor(what = 'Resource') {
+    super(404, 'not_found', `${what} not found.`);
+  }
+}
+export class Conflict extends HttpError {
+  constructor(message: string, details?: unknown) {
+    super(409, 'conflict', message, details);
+  }
+}
+export class TooManyRequests extends HttpError {
+  constructor(retryAfterSeconds: number) {
+    super(429, 'too_many_requests', 'Too many attempts. Try again later.', { retry_after: retryAfterSeconds }, {
+      'Retry-After': String(retryAfterSeconds),
+    });
+  }
+}
+export class ServiceUnavailable extends HttpError {
+  constructor(message = 'The service is temporarily unavailable. Try again shortly.') {
+    super(503, 'service_unavailable', message, undefined, { 'Retry-After': '2' });
+  }
+}
+
+const DB_UNAVAILABLE = new Set([
+  'SequelizeConnectionError',
+  'SequelizeConnectionRefusedError',
+  'SequelizeConnectionAcquireTimeoutError',
+  'SequelizeHostNotReachableError',
+  'SequelizeConnectionTimedOutError',
+]);
+
+/**
+ * Maps anything thrown into an HttpError: body-parser's own errors keep their 4xx meaning, a lost database
+ * becomes 503, and every unknown error becomes an opaque 500 (logged by the caller, never shown).
+ */
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  const e = err as { type?: string; status?: number; name?: string; code?: string; message?: string };
+  switch (e?.type) {
+    case 'entity.parse.failed':
+      return new BadRequest('The request body is not valid JSON.');
+    case 'entity.too.large':
+      return new HttpError(413, 'payload_too_large', 'The request body is too large.');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new HttpError(415, 'unsupported_media_type', 'The request body encoding is not supported.');
+    case 'request.aborted':
+      return new BadRequest('The request was aborted.');
+    case 'parameters.too.many':
+      return new HttpError(413, 'payload_too_large', 'Too many parameters.');
+  }
+  if (e?.name && DB_UNAVAILABLE.has(e.name)) return new ServiceUnavailable();
+  // Postgres 57P01 (admin shutdown), 57P03 (cannot connect now), 08xxx (connection exceptions).
+  const pgCode = (err as { parent?: { code?: string } })?.parent?.code ?? e?.code;
+  if (typeof pgCode === 'string' && (pgCode.startsWith('08') || pgCode === '57P01' || pgCode === '57P03')) {
+    return new ServiceUnavailable();
+  }
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+    return new HttpError(e.status, 'bad_request', e.message ?? 'Bad request.');
+  }
+  return new HttpError(500, 'internal_error', 'Something went wrong on our side.');
+}

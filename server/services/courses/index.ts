@@ -1,0 +1,153 @@
+import { QueryTypes, UniqueConstraintError, type Sequelize } from 'sequelize';
+import type { Models, NotificationType, User } from '../../models';
+import { Forbidden, NotFound } from '../../http/errors';
+import type { NotificationService } from '../notifications';
+
+export interface CourseJSON {
+  id: number;
+  title: string;
+  description: string;
+  instructor: { id: number; name: string };
+  enrolled_count: number;
+  pending_count: number;
+  /** The viewer's own application to this course, when there is one. */
+  my_application: { id: number; status: string } | null;
+  is_enrolled: boolean;
+}
+
+interface CourseRow {
+  id: number;
+  title: string;
+  description: string;
+  instructor_id: number;
+  instructor_name: string;
+  enrolled_count: string;
+  pending_count: string;
+  my_application_id: number | null;
+  my_application_status: string | null;
+  is_enrolled: boolean;
+}
+
+function toCourseJSON(r: CourseRow): CourseJSON {
+  return {
+    id: r.id,
+    title: r.title,
+    description: r.description,
+    instructor: { id: r.instructor_id, name: r.instructor_name },
+    enrolled_count: Number(r.enrolled_count),
+    pending_count: Number(r.pending_count),
+    my_application: r.my_application_id ? { id: r.my_application_id, status: r.my_application_status! } : null,
+    is_enrolled: r.is_enrolled,
+  };
+}
+
+const COURSE_SELECT = `
+  SELECT c.id, c.title, c.description, c.instructor_id, i.name AS instructor_name,
+         (SELECT count(*) FROM enrollments e WHERE e.course_id = c.id) AS enrolled_count,
+         (SELECT count(*) FROM applications a WHERE a.course_id = c.id AND a.status = 'pending') AS pending_count,
+         ma.id AS my_application_id, ma.status AS my_application_status,
+         EXISTS (SELECT 1 FROM enrollments e WHERE e.course_id = c.id AND e.student_id = :viewerId) AS is_enrolled
+    FROM courses c
+    JOIN users i ON i.id = c.instructor_id
+    LEFT JOIN applications ma ON ma.course_id = c.id AND ma.candidate_id = :viewerId`;
+
+export interface NotifyStudentsInput {
+  type: NotificationType;
+  title: string;
+  message: string;
+  data?: Record<string, unknown>;
+}
+
+/** The catalogue, enrollments and the instructor's broadcast to a course. */
+export class CourseService {
+  readonly #db: Sequelize;
+  readonly #models: Models;
+  readonly #notifications: NotificationService;
+
+  constructor(deps: { sequelize: Sequelize; models: Models; notifications: NotificationService }) {
+    this.#db = deps.sequelize;
+    this.#models = deps.models;
+    this.#notifications = deps.notifications;
+  }
+
+  async list(viewerId: number | null, opts: { q?: string; instructorId?: number } = {}): Promise<CourseJSON[]> {
+    const where: string[] = [];
+    const replacements: Record<string, unknown> = { viewerId: viewerId ?? 0 };
+    if (opts.q) {
+      where.push("c.title ILIKE :q ESCAPE '\\'");
+      replacements.q = `%${opts.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+    }
+    if (opts.instructorId !== undefined) {
+      where.push('c.instructor_id = :instructorId');
+      replacements.instructorId = opts.instructorId;
+    }
+    const rows = await this.#db.query<CourseRow>(
+      `${COURSE_SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY c.title, c.id`,
+      { replacements, type: QueryTypes.SELECT },
+    );
+    return rows.map(toCourseJSON);
+  }
+
+  async get(viewerId: number | null, id: number): Promise<CourseJSON> {
+    const [row] = await this.#db.query<CourseRow>(`${COURSE_SELECT} WHERE c.id = :id`, {
+      replacements: { viewerId: viewerId ?? 0, id },
+      type: QueryTypes.SELECT,
+    });
+    if (!row) throw new NotFound('Course');
+    return toCourseJSON(row);
+  }
+
+  /** Loads a course the actor may manage: its instructor or an admin. Others get 403 (the course is public). */
+  async #managed(actor: User, courseId: number) {
+    const course = await this.#models.Course.findByPk(courseId);
+    if (!course) throw new NotFound('Course');
+    if (actor.role !== 'admin' && course.instructorId !== actor.id) {
+      throw new Forbidden('Only this course’s instructor can do this.');
+    }
+    return course;
+  }
+
+  /** An enrollment made directly (an admin enrolling a student) notifies the student in the same transaction. */
+  async enroll(actor: User, courseId: number, studentId: number): Promise<void> {
+    const course = await this.#managed(actor, courseId);
+    const student = await this.#models.User.findByPk(studentId);
+    if (!student) throw new NotFound('User');
+    await this.#db.transaction(async (transaction) => {
+      try {
+        await this.#models.Enrollment.create({ courseId, studentId }, { transaction });
+      } catch (err) {
+        if (err instanceof UniqueConstraintError) return; // already enrolled: nothing to announce
+        throw err;
+      }
+      await this.#notifications.create(
+        {
+          recipientId: studentId,
+          senderId: actor.id,
+          type: 'course_enrollment',
+          title: `You are enrolled in ${course.title}`,
+          message: `You now have access to ${course.title}.`,
+          courseId,
+          data: { course_id: courseId },
+        },
+        transaction,
+      );
+    });
+  }
+
+  /** The instructor's broadcast: one set-based INSERT for every enrolled student. */
+  async notifyStudents(actor: User, courseId: number, input: NotifyStudentsInput): Promise<{ recipients: number }> {
+    await this.#managed(actor, courseId);
+    const { recipients } = await this.#notifications.fanOut(
+      { kind: 'course', courseId },
+      {
+        type: input.type,
+        title: input.title,
+        message: input.message,
+        data: { ...input.data, course_id: courseId },
+        senderId: actor.id,
+        courseId,
+      },
+    );
+    return { recipients };
+  }
+}

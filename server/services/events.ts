@@ -1,0 +1,39 @@
+import { EventEmitter } from 'node:events';
+import type { NotificationType } from '../models';
+
+/**
+ * What services announce after their transaction commits. Payloads stay small (ids, not rows): they cross
+ * process boundaries on the bus, and PostgreSQL NOTIFY payloads are limited to 8 kB.
+ */
+export type HeraldEvent =
+  | { type: 'notification.created'; recipientId: number; id: number }
+  | {
+      type: 'notification.fanout';
+      batchId: string;
+      count: number;
+      courseId: number | null;
+      notificationType: NotificationType;
+    }
+  | { type: 'notification.read'; recipientId: number; ids: number[] }
+  | { type: 'notification.read_all'; recipientId: number }
+  | { type: 'notification.deleted'; recipientId: number; ids: number[] }
+  | { type: 'application.changed'; applicationId: number; status: string; courseId: number }
+  /** A session ended (logout) or all of a user's sessions did (deactivation, role drop): close their sockets. */
+  | { type: 'session.ended'; sessionIds: string[] }
+  | { type: 'user.sessions_ended'; userId: number };
+
+/** The port services publish through. The realtime layer supplies a cross-process implementation. */
+export interface EventPublisher {
+  publish(event: HeraldEvent): void;
+}
+
+/** In-process publisher: enough for a single process and for tests; the bus wraps or replaces it. */
+export class LocalEvents extends EventEmitter implements EventPublisher {
+  publish(event: HeraldEvent): void {
+    this.emit('event', event);
+  }
+  subscribe(fn: (event: HeraldEvent) => void): () => void {
+    this.on('event', fn);
+    return () => this.off('event', fn);
+  }
+}

@@ -1,0 +1,159 @@
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client } from 'pg';
+import type { Sequelize } from 'sequelize';
+import request from 'supertest';
+import type TestAgent from 'supertest/lib/agent';
+import { createApp } from '../../app';
+import { loadConfig, type Config } from '../../config';
+import { createSequelize } from '../../db';
+import { createLogger } from '../../logger';
+import { initModels, type Models, type Role, type User } from '../../models';
+import { createServices, type Services } from '../../services';
+import { hashPassword } from '../../services/auth';
+import { LocalEvents, type HeraldEvent } from '../../services/events';
+import { createSession, type SessionSetup } from '../../http/session';
+import { withDatabase } from './global-setup';
+
+export const PASSWORD = 'correct horse battery';
+let passwordHash: Promise<string> | undefined;
+
+export interface TestContext {
+  config: Config;
+  dbUrl: string;
+  sequelize: Sequelize;
+  models: Models;
+  events: LocalEvents;
+  /** Every event published since the context started (or since `published.length = 0`). */
+  published: HeraldEvent[];
+  services: Services;
+  session: SessionSetup;
+  app: ReturnType<typeof createApp>;
+  /** SQL statements seen by Sequelize while `countStatements` runs. */
+  countStatements<T>(fn: () => Promise<T>): Promise<{ result: T; statements: string[] }>;
+  createUser(role: Role, attrs?: Partial<{ email: string; name: string; isActive: boolean }>): Promise<User>;
+  /** A supertest agent logged in as `user`, with its CSRF token ready for mutating calls. */
+  login(user: User): Promise<Agent>;
+  /** An anonymous agent holding a CSRF token (a session without a user). */
+  anonymous(): Promise<Agent>;
+  close(): Promise<void>;
+}
+
+export interface Agent {
+  http: TestAgent;
+  csrf: string;
+  get(url: string): request.Test;
+  post(url: string, body?: object): request.Test;
+  patch(url: string, body?: object): request.Test;
+  delete(url: string): request.Test;
+}
+
+/**
+ * A whole Herald app on a database of its own, cloned from the migrated template. Call `close()` in afterAll:
+ * it drops the database, so nothing a test file writes outlives it.
+ */
+export async function createTestContext(opts: { env?: NodeJS.ProcessEnv; authLimits?: object } = {}): Promise<TestContext> {
+  const baseUrl = process.env.HERALD_TEST_PG_URL!;
+  const dbName = `herald_t_${randomBytes(6).toString('hex')}`;
+  const admin = new Client({ connectionString: baseUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName} TEMPLATE ${process.env.HERALD_TEST_TEMPLATE}`);
+  await admin.end();
+  const dbUrl = withDatabase(baseUrl, dbName);
+
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    SESSION_SECRET: 'test-secret-test-secret-test-secret-123',
+    DATABASE_URL: dbUrl,
+    LOG_LEVEL: 'silent',
+    ALLOWED_ORIGINS: 'http://allowed.example',
+    ...opts.env,
+  });
+  const logger = createLogger(config.logLevel);
+  let counting: string[] | null = null;
+  const sequelize = createSequelize({ url: dbUrl, onQuery: (sql) => counting?.push(sql) });
+  const models = initModels(sequelize);
+  const events = new LocalEvents();
+  const published: HeraldEvent[] = [];
+  events.subscribe((e) => published.push(e));
+  const services = createServices({ sequelize, models, events, authLimits: opts.authLimits });
+  const session = createSession(config, dbUrl);
+  const app = createApp({ config, logger, services, session: session.middleware });
+  let userSeq = 0;
+
+  const ctx: TestContext = {
+    config,
+    dbUrl,
+    sequelize,
+    models,
+    events,
+    published,
+    services,
+    session,
+    app,
+    async countStatements(fn) {
+      counting = [];
+      try {
+        const result = await fn();
+        return { result, statements: counting };
+      } finally {
+        counting = null;
+      }
+    },
+    async createUser(role, attrs = {}) {
+      passwordHash ??= hashPassword(PASSWORD);
+      userSeq += 1;
+      return models.User.create({
+        email: attrs.email ?? `${role}${userSeq}-${randomBytes(3).toString('hex')}@test.example`,
+        name: attrs.name ?? `${role[0].toUpperCase()}${role.slice(1)} ${userSeq}`,
+        role,
+        passwordHash: await passwordHash,
+        isActive: attrs.isActive ?? true,
+      });
+    },
+    async anonymous() {
+      const http = request.agent(app);
+      const res = await http.get('/api/auth/csrf').expect(200);
+      return wrap(http, res.body.csrf_token);
+    },
+    async login(user) {
+      const anon = await ctx.anonymous();
+      const res = await anon.post('/api/auth/login', { email: user.email, password: PASSWORD }).expect(200);
+      return wrap(anon.http, res.body.csrf_token);
+    },
+    async close() {
+      await session.pool.end();
+      await sequelize.close();
+      const a = new Client({ connectionString: baseUrl });
+      await a.connect();
+      await a.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      await a.end();
+    },
+  };
+  return ctx;
+}
+
+function wrap(http: TestAgent, csrf: string): Agent {
+  return {
+    http,
+    csrf,
+    get: (url) => http.get(url),
+    post: (url, body) => {
+      const t = http.post(url).set('X-CSRF-Token', csrf);
+      return body === undefined ? t : t.send(body);
+    },
+    patch: (url, body) => {
+      const t = http.patch(url).set('X-CSRF-Token', csrf);
+      return body === undefined ? t : t.send(body);
+    },
+    delete: (url) => http.delete(url).set('X-CSRF-Token', csrf),
+  };
+}
+
+/** Starts the app on an ephemeral port (for WebSocket and browser tests that need a real listener). */
+export async function listen(app: http.RequestListener): Promise<{ server: http.Server; url: string }> {
+  const server = http.createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
