@@ -16,12 +16,17 @@ export const appConfig: ApplicationConfig = {
   providers: [
     provideBrowserGlobalErrorListeners(),
     provideRouter(routes, withComponentInputBinding()),
-    provideHttpClient(
-      withFetch(),
-      // The server's double-submit cookie; HttpClient echoes it on POST/PATCH/DELETE.
-      withXsrfConfiguration({ cookieName: 'XSRF-TOKEN', headerName: 'X-XSRF-TOKEN' }),
-      withInterceptors([errorInterceptor]),
-    ),
+    provideHttp(),
     provideNativeDateAdapter(),
   ],
 };
+
+/** Shared with the specs, so they exercise the same XSRF and error handling as the app. */
+export function provideHttp() {
+  return provideHttpClient(
+    withFetch(),
+    // The server's double-submit cookie; HttpClient echoes it on POST/PATCH/DELETE.
+    withXsrfConfiguration({ cookieName: 'XSRF-TOKEN', headerName: 'X-XSRF-TOKEN' }),
+    withInterceptors([errorInterceptor]),
+  );
+}

@@ -62,7 +62,6 @@ export class Login {
       } else {
         this.error.set(errorMessage(err));
       }
-      this.form.controls.password.reset();
     } finally {
       this.busy.set(false);
     }

@@ -1,3 +1,4 @@
+import { BreakpointObserver } from '@angular/cdk/layout';
 import { DatePipe } from '@angular/common';
 import { HttpClient, httpResource } from '@angular/common/http';
 import {
@@ -71,7 +72,18 @@ export class Notifications {
 
   protected readonly types = NOTIFICATION_TYPE_KEYS;
   protected readonly typeMeta = NOTIFICATION_TYPES;
-  protected readonly columns = ['select', 'type', 'title', 'recipient', 'status', 'created_at', 'actions'];
+  /** Tablet widths drop the status column; unread rows then carry a dot in the title cell. */
+  protected readonly compact = toSignal(
+    inject(BreakpointObserver)
+      .observe('(max-width: 1100px)')
+      .pipe(map((state) => state.matches)),
+    { initialValue: false },
+  );
+  protected readonly columns = computed(() =>
+    this.compact()
+      ? ['select', 'type', 'title', 'recipient', 'created_at', 'actions']
+      : ['select', 'type', 'title', 'recipient', 'status', 'created_at', 'actions'],
+  );
 
   protected readonly filters = inject(FormBuilder).group({
     recipient: [''],
@@ -152,6 +164,10 @@ export class Notifications {
         takeUntilDestroyed(),
       )
       .subscribe(() => this.listing.reload());
+  }
+
+  protected typeLabel(type: string): string {
+    return NOTIFICATION_TYPES[type as NotificationType]?.label ?? type;
   }
 
   protected onSort(sort: Sort): void {
