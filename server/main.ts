@@ -1,17 +1,22 @@
 /**
  * Starts Herald: config, database (embedded unless DATABASE_URL), migrations, demo data, HTTP and WebSockets.
- * Stops it gracefully on SIGTERM/SIGINT: stop accepting, finish in-flight requests, close pools, stop the
- * embedded database.
+ * Stops it gracefully on SIGTERM/SIGINT: sockets told to reconnect elsewhere (1012), in-flight requests finished,
+ * bus and pools closed, the embedded database stopped.
+ *
+ * WEB_CONCURRENCY=n (n > 1) runs a node:cluster primary that owns the database (embedded start, migrations,
+ * seed) and n workers that share the port; events reach every worker through the bus (PostgreSQL LISTEN/NOTIFY,
+ * or Redis when REDIS_URL is set), so any worker can serve any socket.
  */
+import cluster, { type Worker } from 'node:cluster';
 import http from 'node:http';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, loadConfig, type Config } from './config';
 import { createApp } from './app';
 import { DEMO_LOGINS, DEMO_PASSWORD, seedDemo } from './db/seed';
 import { openDatabase } from './db/open';
 import { createSession } from './http/session';
-import { createLogger } from './logger';
+import { createLogger, type Logger } from './logger';
+import { createBus, createRealtime } from './realtime';
 import { createServices } from './services';
-import { LocalEvents } from './services/events';
 
 async function main() {
   let config;
@@ -25,26 +30,58 @@ async function main() {
     throw err;
   }
   const logger = createLogger(config.logLevel);
-  const db = await openDatabase(config, logger);
-  const seeded = config.seedDemo ? await seedDemo(db.sequelize, db.models) : false;
+  if (cluster.isPrimary && config.webConcurrency > 1) return runPrimary(config, logger);
+  return runServer(config, logger.child(cluster.isWorker ? { worker: cluster.worker!.id } : {}));
+}
 
-  const events = new LocalEvents();
-  const services = createServices({ sequelize: db.sequelize, models: db.models, events });
+function publicUrl(config: Config) {
+  return config.publicUrl ?? `http://localhost:${config.port}`;
+}
+
+function printBanner(config: Config, seeded: boolean) {
+  if (!config.seedDemo) return;
+  const url = publicUrl(config);
+  const lines = DEMO_LOGINS.map((d) => `    ${d.email.padEnd(26)} ${d.role}`).join('\n');
+  process.stdout.write(
+    `\n  Herald is ready at ${url}${seeded ? ' (demo data created)' : ''}\n` +
+      `  Demo logins (password: ${DEMO_PASSWORD}):\n${lines}\n  Admin console: ${url}/admin\n\n`,
+  );
+}
+
+/** One serving process: the whole app. In cluster mode the primary already migrated and seeded. */
+async function runServer(config: Config, logger: Logger) {
+  const db = await openDatabase(config, logger);
+  const seeded = !cluster.isWorker && config.seedDemo ? await seedDemo(db.sequelize, db.models) : false;
+
+  // The bus is the services' EventPublisher: an event goes out to every process, this one included.
+  const bus = createBus({ databaseUrl: db.url, redisUrl: config.redisUrl, logger });
+  const services = createServices({ sequelize: db.sequelize, models: db.models, events: bus });
   const session = createSession(config, db.url);
-  const app = createApp({ config, logger, services, session: session.middleware });
+  const realtime = createRealtime({
+    config,
+    logger,
+    sequelize: db.sequelize,
+    services,
+    bus,
+    session: session.middleware,
+    defaultMetrics: true,
+  });
+  await realtime.start();
+  const app = createApp({
+    config,
+    logger,
+    services,
+    session: session.middleware,
+    probes: realtime.probes,
+    socketsOpen: () => realtime.openSocketCount(),
+  });
   const server = http.createServer(app);
   server.keepAliveTimeout = 65_000;
+  realtime.attach(server);
 
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
-  const url = config.publicUrl ?? `http://localhost:${config.port}`;
-  logger.info({ url, database: db.embedded ? 'embedded' : 'external' }, 'Herald is listening');
-  if (config.seedDemo) {
-    const lines = DEMO_LOGINS.map((d) => `    ${d.email.padEnd(26)} ${d.role}`).join('\n');
-    process.stdout.write(
-      `\n  Herald is ready at ${url}${seeded ? ' (demo data created)' : ''}\n` +
-        `  Demo logins (password: ${DEMO_PASSWORD}):\n${lines}\n  Admin console: ${url}/admin\n\n`,
-    );
-  }
+  logger.info({ url: publicUrl(config), database: db.embedded ? 'embedded' : 'external', bus: bus.kind }, 'Herald is listening');
+  if (!cluster.isWorker) printBanner(config, seeded);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -56,13 +93,75 @@ async function main() {
       server.closeAllConnections();
     }, 10_000);
     force.unref();
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    });
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    await realtime.close();
+    await closed;
     clearTimeout(force);
     await session.pool.end().catch(() => undefined);
     await db.close();
+    logger.info('bye');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/**
+ * The cluster primary: owns the database, forks the workers with DATABASE_URL pointing at it, replaces crashed
+ * workers (backing off when they crash at boot), and on a signal stops the workers before the database.
+ */
+async function runPrimary(config: Config, logger: Logger) {
+  const db = await openDatabase(config, logger, { poolMax: 2 });
+  const seeded = config.seedDemo ? await seedDemo(db.sequelize, db.models) : false;
+  await db.sequelize.close(); // the primary serves nothing; only the embedded server (if any) stays up
+  const env = { DATABASE_URL: db.url };
+  let stopping = false;
+  let quickCrashes = 0;
+  const startedAt = new Map<number, number>();
+
+  const fork = () => {
+    const w = cluster.fork(env);
+    startedAt.set(w.id, Date.now());
+  };
+  let listening = 0;
+  cluster.on('listening', () => {
+    listening += 1;
+    if (listening === config.webConcurrency) {
+      logger.info({ workers: config.webConcurrency, url: publicUrl(config) }, 'Herald is listening');
+      printBanner(config, seeded);
+    }
+  });
+  cluster.on('exit', (w: Worker, code, signal) => {
+    if (stopping) return;
+    const lived = Date.now() - (startedAt.get(w.id) ?? 0);
+    startedAt.delete(w.id);
+    quickCrashes = lived < 5_000 ? quickCrashes + 1 : 0;
+    const delay = Math.min(250 * 2 ** quickCrashes, 30_000);
+    logger.warn({ worker: w.id, code, signal, restartInMs: delay }, 'worker exited; starting a new one');
+    setTimeout(() => !stopping && fork(), delay);
+  });
+  for (let i = 0; i < config.webConcurrency; i++) fork();
+
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping workers');
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && !w.isDead());
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            const kill = setTimeout(() => w.process.kill('SIGKILL'), 15_000);
+            w.once('exit', () => {
+              clearTimeout(kill);
+              resolve();
+            });
+            w.process.kill('SIGTERM');
+          }),
+      ),
+    );
+    await db.embedded?.stop();
     logger.info('bye');
     process.exit(0);
   };

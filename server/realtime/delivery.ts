@@ -1,0 +1,338 @@
+import type { Logger } from '../logger';
+import type { HeraldEvent } from '../services/events';
+import type { NotificationJSON, NotificationService } from '../services/notifications';
+import type { BellView, Renderer } from '../web/render';
+import { CloseCode } from './codes';
+import type { Connection, Hub } from './hub';
+import type { RealtimeMetrics } from './metrics';
+import type { RealtimeQueries } from './queries';
+
+/** What the admin console is told to refetch. Names only: the console reloads through the admin API. */
+export type AdminEventName = 'notification.created' | 'application.changed' | 'stats.changed';
+
+/** Replay at most this many missed notifications on connect; past it the client should reload its list. */
+const REPLAY_LIMIT = 500;
+/** Admin events of one name go out at most once per this interval (a fan-out storm is one refresh). */
+const ADMIN_COALESCE_MS = 1_000;
+
+export interface DeliveryDeps {
+  hub: Hub;
+  notifications: NotificationService;
+  queries: RealtimeQueries;
+  renderer: Renderer;
+  metrics: RealtimeMetrics;
+  logger: Logger;
+}
+
+// --- JSON frames (the /ws/notifications protocol)
+const json = {
+  established: (unread: number) => `{"type":"connection_established","unread_count":${unread}}`,
+  unread: (unread: number) => `{"type":"unread_count","unread_count":${unread}}`,
+  notification: (n: NotificationJSON) => JSON.stringify({ type: 'notification', notification: n }),
+  read: (ids: number[] | 'all') => JSON.stringify({ type: 'notification_read', ids }),
+  error: (code: string, message: string) => JSON.stringify({ type: 'error', code, message }),
+  pong: '{"type":"pong"}',
+  admin: (event: AdminEventName) => JSON.stringify({ type: 'admin_event', event }),
+};
+
+/**
+ * A notification frame serialised once for a whole fan-out: only the id differs between recipients, and it is
+ * the first key of the API shape, so each copy is two string concatenations instead of a JSON.stringify.
+ */
+function notificationFrameFactory(n: NotificationJSON): (id: number) => string {
+  const { id: _id, ...rest } = n;
+  const tail = JSON.stringify(rest).slice(1); // drop the "{"; rest is never empty
+  return (id) => `{"type":"notification","notification":{"id":${id},${tail}}`;
+}
+
+/**
+ * Turns bus events into pushes, builds snapshots and answers client messages. Events are handled one after the
+ * other, so a user never sees "read" overtake the "new" it refers to.
+ */
+export class Delivery {
+  readonly #d: DeliveryDeps;
+  #chain: Promise<void> = Promise.resolve();
+  readonly #admin = new Map<AdminEventName, { timer: NodeJS.Timeout; pending: boolean }>();
+  #closed = false;
+
+  constructor(deps: DeliveryDeps) {
+    this.#d = deps;
+  }
+
+  /** Queues an event from the bus. Never throws: a failed push is logged and the next event still goes out. */
+  enqueue(event: HeraldEvent, publishedAt: number): Promise<void> {
+    this.#chain = this.#chain
+      .then(() => this.#handle(event, publishedAt))
+      .catch((err: unknown) => this.#d.logger.error({ err, type: event.type }, 'realtime push failed'));
+    return this.#chain;
+  }
+
+  /** Resolves once every event queued so far has been handled (tests, shutdown). */
+  idle(): Promise<void> {
+    return this.#chain;
+  }
+
+  async #handle(e: HeraldEvent, publishedAt: number): Promise<void> {
+    const { hub, metrics } = this.#d;
+    switch (e.type) {
+      case 'notification.created':
+        this.#adminEvent('notification.created');
+        if (hub.hasUser(e.recipientId)) await this.#created(e.recipientId, e.id);
+        break;
+      case 'notification.fanout':
+        this.#adminEvent('notification.created');
+        if (hub.userCount > 0) await this.#fanout(e.batchId);
+        break;
+      case 'notification.read':
+        if (hub.hasUser(e.recipientId)) await this.#readState(e.recipientId, e.ids, 'read');
+        break;
+      case 'notification.read_all':
+        if (hub.hasUser(e.recipientId)) await this.#readState(e.recipientId, 'all', 'read');
+        break;
+      case 'notification.deleted':
+        if (hub.hasUser(e.recipientId)) await this.#readState(e.recipientId, e.ids, 'deleted');
+        break;
+      case 'application.changed':
+        this.#adminEvent('application.changed');
+        return;
+      case 'session.ended':
+        for (const sid of e.sessionIds) this.#countClose(hub.closeSession(sid, CloseCode.Unauthorized, 'session ended'));
+        return;
+      case 'user.sessions_ended':
+        this.#countClose(hub.closeUser(e.userId, CloseCode.Unauthorized, 'session ended'));
+        this.#adminEvent('stats.changed');
+        return;
+      default:
+        return;
+    }
+    metrics.pushLatency.observe({ event: e.type }, (Date.now() - publishedAt) / 1000);
+  }
+
+  #countClose(n: number) {
+    if (n > 0) this.#d.metrics.closed.inc({ code: String(CloseCode.Unauthorized) }, n);
+  }
+
+  async #created(recipientId: number, id: number): Promise<void> {
+    const { notifications } = this.#d;
+    const [[row], unread] = await Promise.all([notifications.byIds([id]), notifications.unreadCount(recipientId)]);
+    if (!row || row.recipient_id !== recipientId) return; // deleted meanwhile, or a forged event: push nothing
+    const { recipient_id: _r, ...n } = row;
+    this.#pushNew(n, [{ id, recipientId }], new Map([[recipientId, unread]]));
+  }
+
+  /**
+   * A fan-out: ONE query for this process's connected recipients' rows of the batch, one for the shared content,
+   * ONE for their unread counts; then the HTML is rendered once and the JSON serialised once.
+   */
+  async #fanout(batchId: string): Promise<void> {
+    const { hub, queries, notifications } = this.#d;
+    const rows = await queries.batchRows(batchId, hub.userIds());
+    if (rows.length === 0) return;
+    const recipients = [...new Set(rows.map((r) => r.recipientId))];
+    const [[first], counts] = await Promise.all([notifications.byIds([rows[0].id]), notifications.unreadCounts(recipients)]);
+    if (!first) return;
+    const { recipient_id: _r, ...n } = first;
+    this.#pushNew(n, rows, counts);
+  }
+
+  #pushNew(n: NotificationJSON, rows: Array<{ id: number; recipientId: number }>, counts: Map<number, number>): void {
+    const { hub, renderer, metrics } = this.#d;
+    let jsonFrame: ((id: number) => string) | undefined;
+    let bellFrame: ((id: number, unread: number) => string) | undefined;
+    let sentJson = 0;
+    let sentBell = 0;
+    for (const { id, recipientId } of rows) {
+      const conns = hub.of(recipientId);
+      if (!conns) continue;
+      const unread = counts.get(recipientId) ?? 0;
+      for (const c of conns) {
+        if (c.protocol === 'json') {
+          jsonFrame ??= notificationFrameFactory(n);
+          c.push(jsonFrame(id), id);
+          c.push(json.unread(unread));
+          sentJson += 2;
+        } else {
+          // Rendered on first need only: a process whose recipients all use the JSON protocol renders nothing.
+          bellFrame ??= renderer.newNotificationPush(n);
+          c.push(bellFrame(id, unread), id);
+          sentBell += 1;
+        }
+      }
+    }
+    if (sentJson) metrics.pushed.inc({ protocol: 'json' }, sentJson);
+    if (sentBell) metrics.pushed.inc({ protocol: 'bell' }, sentBell);
+  }
+
+  /**
+   * Read (or deleted) elsewhere: every tab of the user gets the new read state and count. For "read all" the JSON
+   * frame says `"ids":"all"` instead of listing ids: this process does not know which ids the client holds, and
+   * the list could be long; clients treat "all" as "mark everything you show as read". A fresh unread_count
+   * (usually 0, unless something arrived meanwhile) follows it.
+   */
+  async #readState(userId: number, ids: number[] | 'all', kind: 'read' | 'deleted'): Promise<void> {
+    const { hub, notifications, renderer, metrics } = this.#d;
+    const conns = hub.of(userId);
+    if (!conns) return;
+    const needBell = [...conns].some((c) => c.protocol === 'bell');
+    let view: BellView;
+    if (needBell) {
+      const page = await notifications.list(userId, { status: 'all', limit: 5 });
+      view = { unreadCount: page.unread_count, latest: page.results };
+    } else {
+      view = { unreadCount: await notifications.unreadCount(userId), latest: [] };
+    }
+    let bellHtml: string | undefined;
+    for (const c of hub.of(userId) ?? []) {
+      if (c.protocol === 'json') {
+        if (kind === 'read') c.push(json.read(ids));
+        c.push(json.unread(view.unreadCount));
+        metrics.pushed.inc({ protocol: 'json' }, kind === 'read' ? 2 : 1);
+      } else {
+        bellHtml ??= kind === 'read' ? renderer.readPush(view, ids) : renderer.bell(view, { oob: true });
+        c.push(bellHtml);
+        metrics.pushed.inc({ protocol: 'bell' });
+      }
+    }
+  }
+
+  /** Leading edge now, then at most one trailing copy per interval however many events came in between. */
+  #adminEvent(name: AdminEventName): void {
+    if (this.#closed || this.#d.hub.admins().size === 0) return;
+    const slot = this.#admin.get(name);
+    if (slot) {
+      slot.pending = true;
+      return;
+    }
+    this.#sendAdmin(name);
+    const tick = () => {
+      const s = this.#admin.get(name);
+      if (s?.pending && !this.#closed) {
+        s.pending = false;
+        this.#sendAdmin(name);
+        s.timer = setTimeout(tick, ADMIN_COALESCE_MS);
+        s.timer.unref();
+      } else this.#admin.delete(name);
+    };
+    const timer = setTimeout(tick, ADMIN_COALESCE_MS);
+    timer.unref();
+    this.#admin.set(name, { timer, pending: false });
+  }
+
+  #sendAdmin(name: AdminEventName): void {
+    const frame = json.admin(name);
+    let n = 0;
+    for (const c of this.#d.hub.admins()) {
+      if (c.protocol !== 'json') continue;
+      c.push(frame);
+      n += 1;
+    }
+    if (n) this.#d.metrics.pushed.inc({ protocol: 'json' }, n);
+  }
+
+  /**
+   * Snapshots for connections that just opened (`since` from the URL) or that may have missed events (a bus
+   * reconnect: replay after the last id each was sent). Set-based: one statement for all counts and one for all
+   * bells, plus one replay query per user that asked for one.
+   *
+   * JSON order: connection_established, then the missed notifications oldest first, then live frames.
+   */
+  async snapshot(conns: Connection[], since?: Map<Connection, number>): Promise<void> {
+    const { queries, notifications, renderer, metrics } = this.#d;
+    const live = conns.filter((c) => !c.closed);
+    if (live.length === 0) return;
+    const users = [...new Set(live.map((c) => c.userId))];
+    const bellUsers = [...new Set(live.filter((c) => c.protocol === 'bell').map((c) => c.userId))];
+    // Where each JSON connection replays from: the URL's ?since= on connect, the last id sent on a resync.
+    const fromOf = (c: Connection): number | undefined =>
+      since?.has(c) ? since.get(c) : c.ready && c.lastNotificationId > 0 ? c.lastNotificationId : undefined;
+    const replayFrom = new Map<number, number>(); // user -> smallest id to replay after
+    for (const c of live) {
+      const from = c.protocol === 'json' ? fromOf(c) : undefined;
+      if (from !== undefined) replayFrom.set(c.userId, Math.min(from, replayFrom.get(c.userId) ?? Infinity));
+    }
+    const [states, latest, replays] = await Promise.all([
+      queries.states(users),
+      queries.latestFor(bellUsers, 5),
+      Promise.all(
+        [...replayFrom].map(async ([uid, from]) => [uid, await notifications.since(uid, from, REPLAY_LIMIT)] as const),
+      ).then((pairs) => new Map(pairs)),
+    ]);
+    const bells = new Map<number, string>();
+    for (const c of live) {
+      if (c.closed) continue;
+      const state = states.get(c.userId) ?? { unread: 0, maxId: 0 };
+      if (c.protocol === 'bell') {
+        let html = bells.get(c.userId);
+        const items = latest.get(c.userId) ?? [];
+        if (html === undefined) bells.set(c.userId, (html = renderer.bell({ unreadCount: state.unread, latest: items }, { oob: true })));
+        c.sendNow(html);
+        c.open(items.map((n) => n.id));
+        metrics.pushed.inc({ protocol: 'bell' });
+        continue;
+      }
+      c.sendNow(json.established(state.unread));
+      let sent = 1;
+      const from = fromOf(c);
+      const replayed: number[] = [];
+      if (from !== undefined) {
+        for (const n of replays.get(c.userId) ?? []) {
+          if (n.id <= from) continue;
+          c.sendNow(json.notification(n), n.id);
+          replayed.push(n.id);
+          sent += 1;
+        }
+      }
+      // Without a replay the client starts from "now": a later resync replays from the newest id at this moment.
+      if (c.lastNotificationId < state.maxId && from === undefined) c.lastNotificationId = state.maxId;
+      c.open(replayed);
+      metrics.pushed.inc({ protocol: 'json' }, sent);
+    }
+  }
+
+  /** Answers one client text frame. Every action is scoped to the connection's own user. */
+  async message(c: Connection, text: string): Promise<void> {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      return c.sendNow(json.error('invalid_json', 'Messages must be JSON objects.'));
+    }
+    if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
+      return c.sendNow(json.error('invalid_message', 'Messages must be JSON objects.'));
+    }
+    const m = msg as Record<string, unknown>;
+    switch (m.type) {
+      case 'ping':
+        return c.sendNow(json.pong);
+      case 'mark_as_read': {
+        // hx-ws sends form values as strings; the JSON protocol sends numbers. Accept both, nothing else.
+        const id = typeof m.id === 'number' ? m.id : typeof m.id === 'string' && /^\d{1,15}$/.test(m.id) ? Number(m.id) : NaN;
+        if (!Number.isSafeInteger(id) || id <= 0) return c.sendNow(json.error('invalid_id', 'id must be a positive integer.'));
+        try {
+          // The service publishes notification.read, which updates this tab and every other one.
+          await this.#d.notifications.markRead(c.userId, id);
+        } catch (err) {
+          if ((err as { status?: number }).status === 404) {
+            return c.sendNow(json.error('not_found', 'Notification not found.'));
+          }
+          throw err;
+        }
+        return;
+      }
+      case 'mark_all_as_read': {
+        const n = await this.#d.notifications.markAllRead(c.userId);
+        // Nothing changed means no event: answer this socket directly so it still hears back.
+        if (n === 0 && c.protocol === 'json') c.sendNow(json.unread(await this.#d.notifications.unreadCount(c.userId)));
+        return;
+      }
+      default:
+        return c.sendNow(json.error('unknown_type', 'Unknown message type.'));
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const s of this.#admin.values()) clearTimeout(s.timer);
+    this.#admin.clear();
+  }
+}

@@ -1,0 +1,200 @@
+import { CloseCode } from './codes';
+
+/**
+ * The little the hub needs from a socket. The ws adapter implements it; tests can use a fake. Keeping `ws` out
+ * of the hub keeps routing (who gets what) testable and transport-free.
+ */
+export interface Socket {
+  /** Sends a text frame. Implementations drop frames for sockets that are not open. */
+  send(data: string): void;
+  close(code: number, reason: string): void;
+}
+
+/** Which wire format a connection speaks: JSON for API clients and the admin console, HTML for hx-ws. */
+export type Protocol = 'json' | 'bell';
+
+/** Who is on the other end of a socket, fixed at upgrade time. */
+export interface Identity {
+  userId: number;
+  /** The express-session id, so a logout can close exactly that session's sockets. */
+  sessionId: string;
+  isAdmin: boolean;
+  protocol: Protocol;
+}
+
+/** How long snapshot ids are remembered to drop live duplicates that raced the snapshot query. */
+const SEEN_TTL_MS = 10_000;
+/** Live frames held while the snapshot is being built; past this the client is too far behind anyway. */
+const MAX_PENDING = 1_000;
+
+/**
+ * One open socket and its delivery state. Until `open()` is called (after the snapshot went out) live pushes are
+ * queued, so nothing committed while the snapshot query ran is lost and nothing arrives before the snapshot.
+ */
+export class Connection implements Identity {
+  readonly userId: number;
+  readonly sessionId: string;
+  readonly isAdmin: boolean;
+  readonly protocol: Protocol;
+  readonly socket: Socket;
+  /** Highest notification id this connection has been sent (snapshot, replay or live): a resync replays after it. */
+  lastNotificationId = 0;
+  #ready = false;
+  #pending: Array<[string, number | undefined]> = [];
+  #seen: Set<number> | undefined;
+  #seenUntil = 0;
+  #closed = false;
+
+  constructor(identity: Identity, socket: Socket) {
+    this.userId = identity.userId;
+    this.sessionId = identity.sessionId;
+    this.isAdmin = identity.isAdmin;
+    this.protocol = identity.protocol;
+    this.socket = socket;
+  }
+
+  get ready() {
+    return this.#ready;
+  }
+  get closed() {
+    return this.#closed;
+  }
+
+  /** Sends now, bypassing the pending queue: for the snapshot and replies to the client's own messages. */
+  sendNow(frame: string, notificationId?: number): void {
+    if (this.#closed) return;
+    if (notificationId !== undefined && notificationId > this.lastNotificationId) this.lastNotificationId = notificationId;
+    this.socket.send(frame);
+  }
+
+  /**
+   * A live push. `notificationId` marks frames that announce one notification, so a copy the snapshot already
+   * carried is dropped instead of shown twice.
+   */
+  push(frame: string, notificationId?: number): void {
+    if (this.#closed) return;
+    if (!this.#ready) {
+      if (this.#pending.length >= MAX_PENDING) return this.close(CloseCode.TryAgainLater, 'too far behind');
+      this.#pending.push([frame, notificationId]);
+      return;
+    }
+    if (notificationId !== undefined && this.#seen && Date.now() < this.#seenUntil && this.#seen.has(notificationId)) return;
+    this.sendNow(frame, notificationId);
+  }
+
+  /** The snapshot went out (it carried `seenIds`): flush what queued up meanwhile and go live. */
+  open(seenIds: Iterable<number> = []): void {
+    this.#seen = new Set(seenIds);
+    this.#seenUntil = Date.now() + SEEN_TTL_MS;
+    this.#ready = true;
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const [frame, id] of pending) this.push(frame, id);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#pending = [];
+    this.socket.close(code, reason);
+  }
+
+  /** The transport reported the socket gone. */
+  markClosed(): void {
+    this.#closed = true;
+    this.#pending = [];
+  }
+}
+
+/**
+ * Every open connection of this process, indexed by user (a Set: many tabs, many devices) and by session (a
+ * logout closes exactly that session's sockets).
+ */
+export class Hub {
+  readonly #byUser = new Map<number, Set<Connection>>();
+  readonly #bySession = new Map<string, Set<Connection>>();
+  readonly #admins = new Set<Connection>();
+  #size = 0;
+
+  add(c: Connection): void {
+    addTo(this.#byUser, c.userId, c);
+    addTo(this.#bySession, c.sessionId, c);
+    if (c.isAdmin) this.#admins.add(c);
+    this.#size += 1;
+  }
+
+  remove(c: Connection): void {
+    if (!removeFrom(this.#byUser, c.userId, c)) return;
+    removeFrom(this.#bySession, c.sessionId, c);
+    this.#admins.delete(c);
+    this.#size -= 1;
+  }
+
+  /** Open sockets in this process. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Users with at least one open socket here. */
+  get userCount(): number {
+    return this.#byUser.size;
+  }
+
+  of(userId: number): ReadonlySet<Connection> | undefined {
+    return this.#byUser.get(userId);
+  }
+
+  hasUser(userId: number): boolean {
+    return this.#byUser.has(userId);
+  }
+
+  userIds(): number[] {
+    return [...this.#byUser.keys()];
+  }
+
+  sessionIds(): string[] {
+    return [...this.#bySession.keys()];
+  }
+
+  admins(): ReadonlySet<Connection> {
+    return this.#admins;
+  }
+
+  *all(): IterableIterator<Connection> {
+    for (const set of this.#byUser.values()) yield* set;
+  }
+
+  closeSession(sessionId: string, code: number, reason: string): number {
+    return closeEach(this.#bySession.get(sessionId), code, reason);
+  }
+
+  closeUser(userId: number, code: number, reason: string): number {
+    return closeEach(this.#byUser.get(userId), code, reason);
+  }
+
+  closeAll(code: number, reason: string): number {
+    let n = 0;
+    for (const set of [...this.#byUser.values()]) n += closeEach(set, code, reason);
+    return n;
+  }
+}
+
+function addTo<K>(map: Map<K, Set<Connection>>, key: K, c: Connection) {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  set.add(c);
+}
+
+function removeFrom<K>(map: Map<K, Set<Connection>>, key: K, c: Connection): boolean {
+  const set = map.get(key);
+  if (!set || !set.delete(c)) return false;
+  if (set.size === 0) map.delete(key);
+  return true;
+}
+
+function closeEach(set: Set<Connection> | undefined, code: number, reason: string): number {
+  if (!set) return 0;
+  const list = [...set]; // closing may remove from the set synchronously
+  for (const c of list) c.close(code, reason);
+  return list.length;
+}

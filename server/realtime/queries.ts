@@ -1,0 +1,95 @@
+import { QueryTypes, type Sequelize } from 'sequelize';
+import { NOTIFICATION_SELECT, toNotificationJSON, type NotificationJSON, type NotificationRow } from '../services/notifications/serialize';
+
+/**
+ * The few reads the realtime layer needs that are about delivery rather than the domain: set-based, so the cost
+ * of a push or a resync does not grow with the number of connected users in round trips.
+ */
+export class RealtimeQueries {
+  readonly #db: Sequelize;
+
+  constructor(sequelize: Sequelize) {
+    this.#db = sequelize;
+  }
+
+  /** The (id, recipient) pairs of one fan-out batch, limited to recipients connected to this process. */
+  async batchRows(batchId: string, userIds: number[]): Promise<Array<{ id: number; recipientId: number }>> {
+    if (userIds.length === 0) return [];
+    const rows = await this.#db.query<{ id: string; recipient_id: number }>(
+      `SELECT id, recipient_id FROM notifications
+        WHERE batch_id = CAST(:batchId AS uuid) AND recipient_id = ANY(CAST(:ids AS integer[]))`,
+      { replacements: { batchId, ids: intArray(userIds) }, type: QueryTypes.SELECT },
+    );
+    return rows.map((r) => ({ id: Number(r.id), recipientId: r.recipient_id }));
+  }
+
+  /**
+   * Each user's unread count and highest notification id, in one statement (both subqueries are index scans).
+   * The snapshot sends the count; the id is where a later resync replays from.
+   */
+  async states(userIds: number[]): Promise<Map<number, { unread: number; maxId: number }>> {
+    const out = new Map<number, { unread: number; maxId: number }>();
+    if (userIds.length === 0) return out;
+    const rows = await this.#db.query<{ uid: number; unread: string; max_id: string | null }>(
+      `SELECT u.uid,
+              (SELECT count(*) FROM notifications n WHERE n.recipient_id = u.uid AND n.read_at IS NULL) AS unread,
+              (SELECT max(n.id) FROM notifications n WHERE n.recipient_id = u.uid) AS max_id
+         FROM unnest(CAST(:ids AS integer[])) AS u(uid)`,
+      { replacements: { ids: intArray(userIds) }, type: QueryTypes.SELECT },
+    );
+    for (const r of rows) out.set(r.uid, { unread: Number(r.unread), maxId: Number(r.max_id ?? 0) });
+    return out;
+  }
+
+  /** The latest `limit` notifications of each user, in one statement (an index scan per user via LATERAL). */
+  async latestFor(userIds: number[], limit = 5): Promise<Map<number, NotificationJSON[]>> {
+    const out = new Map<number, NotificationJSON[]>(userIds.map((id) => [id, []]));
+    if (userIds.length === 0) return out;
+    const rows = await this.#db.query<NotificationRow>(
+      `SELECT l.* FROM unnest(CAST(:ids AS integer[])) AS u(uid)
+         CROSS JOIN LATERAL (${NOTIFICATION_SELECT} WHERE n.recipient_id = u.uid ORDER BY n.id DESC LIMIT :limit) l`,
+      { replacements: { ids: intArray(userIds), limit }, type: QueryTypes.SELECT },
+    );
+    for (const r of rows) out.get(r.recipient_id)?.push(toNotificationJSON(r));
+    for (const list of out.values()) list.sort((a, b) => b.id - a.id);
+    return out;
+  }
+
+  /** Which of these session ids still exist and have not expired. */
+  async liveSessions(sessionIds: string[]): Promise<Set<string>> {
+    if (sessionIds.length === 0) return new Set();
+    const rows = await this.#db.query<{ sid: string }>(
+      'SELECT sid FROM session WHERE sid IN (:sids) AND expire > now()',
+      { replacements: { sids: sessionIds }, type: QueryTypes.SELECT },
+    );
+    return new Set(rows.map((r) => r.sid));
+  }
+
+  /** Records this process's open socket count (see migrations/*-realtime-presence). */
+  async reportPresence(instanceId: string, sockets: number): Promise<void> {
+    await this.#db.query(
+      `INSERT INTO realtime_presence (instance_id, sockets, updated_at) VALUES (:instanceId, :sockets, now())
+       ON CONFLICT (instance_id) DO UPDATE SET sockets = EXCLUDED.sockets, updated_at = now()`,
+      { replacements: { instanceId, sockets } },
+    );
+  }
+
+  async removePresence(instanceId: string): Promise<void> {
+    await this.#db.query('DELETE FROM realtime_presence WHERE instance_id = :instanceId', { replacements: { instanceId } });
+  }
+
+  /** Open sockets of every other live process (rows not refreshed within `staleMs` belong to dead processes). */
+  async otherSockets(instanceId: string, staleMs: number): Promise<number> {
+    const [row] = await this.#db.query<{ n: string | null }>(
+      `SELECT sum(sockets) AS n FROM realtime_presence
+        WHERE instance_id <> :instanceId AND updated_at > now() - make_interval(secs => :secs)`,
+      { replacements: { instanceId, secs: staleMs / 1000 }, type: QueryTypes.SELECT },
+    );
+    return Number(row?.n ?? 0);
+  }
+}
+
+/** Postgres array literal from trusted integers: one bind parameter instead of one per id. */
+function intArray(ids: number[]): string {
+  return `{${ids.map((n) => Math.trunc(n)).join(',')}}`;
+}

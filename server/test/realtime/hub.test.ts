@@ -1,0 +1,52 @@
+/** The hub and its connections without any transport: routing, per-session closing, snapshot ordering. */
+import { Connection, Hub, type Socket } from '../../realtime';
+
+function fake() {
+  const sent: string[] = [];
+  const closed: number[] = [];
+  const socket: Socket = { send: (d) => void sent.push(d), close: (code) => void closed.push(code) };
+  return { socket, sent, closed };
+}
+const conn = (userId: number, sessionId: string, s: Socket, isAdmin = false) =>
+  new Connection({ userId, sessionId, isAdmin, protocol: 'json' }, s);
+
+test('a user holds a set of connections; sessions close independently', () => {
+  const hub = new Hub();
+  const [f1, f2, f3, f4] = [fake(), fake(), fake(), fake()];
+  const [a1, a2, a3, b] = [conn(1, 's1', f1.socket), conn(1, 's1', f2.socket), conn(1, 's2', f3.socket), conn(2, 's3', f4.socket, true)];
+  for (const c of [a1, a2, a3, b]) hub.add(c);
+  expect(hub.size).toBe(4);
+  expect(hub.of(1)?.size).toBe(3);
+  expect([...hub.admins()]).toEqual([b]);
+  expect(hub.closeSession('s1', 4401, 'bye')).toBe(2);
+  expect([f1.closed, f2.closed, f3.closed, f4.closed]).toEqual([[4401], [4401], [], []]);
+  hub.remove(a1);
+  hub.remove(a2);
+  hub.remove(a2); // idempotent
+  expect(hub.size).toBe(2);
+  expect(hub.closeUser(1, 4401, 'bye')).toBe(1);
+  hub.remove(a3);
+  hub.remove(b);
+  expect(hub.size).toBe(0);
+  expect(hub.userIds()).toEqual([]);
+  expect(hub.sessionIds()).toEqual([]);
+});
+
+test('live pushes wait for the snapshot, and copies the snapshot already carried are dropped', () => {
+  const f = fake();
+  const c = conn(1, 's', f.socket);
+  c.push('live-10', 10);
+  c.push('count');
+  c.push('live-11', 11);
+  expect(f.sent).toEqual([]);
+  c.sendNow('snapshot');
+  c.sendNow('replay-10', 10);
+  c.open([10]);
+  expect(f.sent).toEqual(['snapshot', 'replay-10', 'count', 'live-11']);
+  c.push('live-10-again', 10);
+  expect(f.sent).toHaveLength(4);
+  expect(c.lastNotificationId).toBe(11);
+  c.close(1000, 'done');
+  c.push('after close');
+  expect(f.sent).toHaveLength(4);
+});
