@@ -1,5 +1,6 @@
 import type { Sequelize } from 'sequelize';
 import type { Models } from '../models';
+import { AdminService } from './admin';
 import { ApplicationService } from './applications';
 import { AuthService, type AuthLimits } from './auth';
 import { CourseService } from './courses';
@@ -11,6 +12,7 @@ export interface Services {
   notifications: NotificationService;
   courses: CourseService;
   applications: ApplicationService;
+  admin: AdminService;
 }
 
 /** Wires the domain services to their dependencies. The only place that knows the whole graph. */
@@ -22,10 +24,13 @@ export function createServices(deps: {
 }): Services {
   const { sequelize, models, events } = deps;
   const notifications = new NotificationService({ sequelize, events });
+  const auth = new AuthService({ sequelize, models, events, limits: deps.authLimits });
+  const applications = new ApplicationService({ sequelize, models, notifications, events });
   return {
-    auth: new AuthService({ sequelize, models, events, limits: deps.authLimits }),
+    auth,
     notifications,
     courses: new CourseService({ sequelize, models, notifications }),
-    applications: new ApplicationService({ sequelize, models, notifications, events }),
+    applications,
+    admin: new AdminService({ sequelize, models, notifications, applications, auth, events }),
   };
 }
