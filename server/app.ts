@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import cookieParser from 'cookie-parser';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
@@ -9,6 +9,7 @@ import type { Logger } from './logger';
 import { adminApi } from './api/admin';
 import { createApi } from './api';
 import { openapiRoutes } from './api/openapi';
+import { adminConsole } from './http/admin-console';
 import { loadUser } from './http/auth';
 import { toHttpError } from './http/errors';
 import type { Services } from './services';
@@ -22,6 +23,8 @@ export interface AppDeps {
   session: RequestHandler;
   /** Extra routes owned by the process (metrics, readiness), mounted before sessions. */
   probes?: express.Router;
+  /** Open WebSocket connections across all processes (server/realtime's openSocketCount), for the admin stats. */
+  socketsOpen?: () => Promise<number>;
 }
 
 /**
@@ -49,7 +52,36 @@ export function createApp(deps: AppDeps) {
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
     }),
   );
-  app.use(helmet({ contentSecurityPolicy: false }));
+  // A fresh nonce per response: pages stamp it on their <script> tags and htmx elements (hx-csp checks it).
+  app.use((_req, res, next) => {
+    res.locals.cspNonce = randomBytes(16).toString('base64');
+    next();
+  });
+  app.use(
+    helmet({
+      // Pages: scripts only with this response's nonce (no 'unsafe-inline', no eval), styles and images from us,
+      // sockets and fetches to our own origin. /admin (the Angular console) replaces this header with its own.
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: [(_req, res) => `'nonce-${(res as express.Response).locals.cspNonce}'`],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          fontSrc: ["'self'"],
+          connectSrc: ["'self'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'none'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          ...(config.isProduction ? { upgradeInsecureRequests: [] } : {}),
+        },
+      },
+      // Not helmet's default no-referrer: with it Chromium sends `Origin: null` on form posts, which the CSRF
+      // origin check must refuse. same-origin keeps full referrers in-house and sends none elsewhere.
+      referrerPolicy: { policy: 'same-origin' },
+    }),
+  );
 
   // --- probes and static assets (no session)
   app.get('/healthz', (_req, res) => {
@@ -58,6 +90,7 @@ export function createApp(deps: AppDeps) {
   if (deps.probes) app.use(deps.probes);
   app.use('/static', express.static(path.join(__dirname, '..', 'public'), { maxAge: '1h' }));
   app.use('/vendor/htmx', express.static(path.join(__dirname, '..', 'node_modules', 'htmx.org', 'dist'), { maxAge: '1d' }));
+  app.use('/admin', adminConsole());
 
   // --- who is asking, and may they change anything
   app.use(cookieParser());
@@ -72,7 +105,7 @@ export function createApp(deps: AppDeps) {
       logger,
       services,
       extensions: [
-        { path: '/admin', router: adminApi({ services }) },
+        { path: '/admin', router: adminApi({ services, socketsOpen: deps.socketsOpen }) },
         { path: '/', router: openapiRoutes() },
       ],
     }),

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import nunjucks from 'nunjucks';
 import type { NotificationJSON } from '../services/notifications';
-import { NOTIFICATION_TYPE_META } from './notification-types';
+import { APPLICATION_STATUS_LABELS, BROADCAST_OPTIONS, ICONS, NOTIFICATION_TYPE_META } from './notification-types';
 
 export const VIEWS_DIR = path.join(__dirname, '..', '..', 'views');
 
@@ -9,6 +9,37 @@ export const VIEWS_DIR = path.join(__dirname, '..', '..', 'views');
 export interface BellView {
   unreadCount: number;
   latest: NotificationJSON[];
+}
+
+/** "Mon, 12 May 2025, 14:03 UTC": the tooltip on every relative time. public/app.js localises it in the browser. */
+export function exactTime(iso: string): string {
+  return new Date(iso).toUTCString().replace(' GMT', ' UTC');
+}
+
+/**
+ * "just now", "5 min ago", "3 h ago", "2 d ago", else the date. Rendered on the server so the page is right
+ * without JavaScript; public/app.js keeps it fresh with the same rules.
+ */
+export function timeAgo(iso: string, now = Date.now()): string {
+  const s = Math.max(0, Math.round((now - new Date(iso).getTime()) / 1000));
+  if (s < 45) return 'just now';
+  if (s < 3600) return `${Math.max(1, Math.round(s / 60))} min ago`;
+  if (s < 86_400) return `${Math.round(s / 3600)} h ago`;
+  if (s < 7 * 86_400) return `${Math.round(s / 86_400)} d ago`;
+  return new Date(iso).toISOString().slice(0, 10);
+}
+
+/**
+ * Where a notification leads. Built only from its type and numeric ids, never from its text, so user input can
+ * never become the start of an href.
+ */
+export function notificationLink(n: Pick<NotificationJSON, 'type' | 'application_id' | 'course_id'>): string {
+  if (n.type === 'application_submitted' && n.application_id) return `/instructor/applications#application-${Number(n.application_id)}`;
+  if ((n.type === 'application_approved' || n.type === 'application_rejected') && n.application_id) {
+    return `/applications#application-${Number(n.application_id)}`;
+  }
+  if (n.course_id) return `/courses/${Number(n.course_id)}`;
+  return '/notifications';
 }
 
 /** The id stand-in a fan-out renders once; each recipient's copy swaps in the real id. */
@@ -21,9 +52,14 @@ export function createViews(viewsDir = VIEWS_DIR): nunjucks.Environment {
     throwOnUndefined: false,
   });
   env.addGlobal('TYPES', NOTIFICATION_TYPE_META);
+  env.addGlobal('STATUS_LABELS', APPLICATION_STATUS_LABELS);
+  env.addGlobal('ICONS', ICONS);
+  env.addGlobal('BROADCAST_OPTIONS', BROADCAST_OPTIONS);
   env.addFilter('excerpt', (s: string, n = 120) => (s && s.length > n ? `${s.slice(0, n - 1)}…` : s));
   env.addFilter('badge', (n: number) => (n > 99 ? '99+' : String(n)));
-  env.addFilter('exactTime', (iso: string) => new Date(iso).toUTCString());
+  env.addFilter('exactTime', exactTime);
+  env.addFilter('timeAgo', (iso: string) => timeAgo(iso));
+  env.addGlobal('notificationLink', notificationLink);
   return env;
 }
 

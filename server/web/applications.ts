@@ -1,0 +1,15 @@
+import { Router } from 'express';
+import { currentUser, requireRole } from '../http/auth';
+import { type WebDeps, sendPage } from './context';
+
+/** A candidate's own applications; statuses change live through the bell's pushes (partials/push-new.njk). */
+export function applicationRoutes(web: WebDeps) {
+  const router = Router();
+
+  router.get('/applications', requireRole('candidate'), async function list(req, res) {
+    const { results } = await web.services.applications.list(currentUser(req), { limit: 100 });
+    await sendPage(web, req, res, 'pages/applications.njk', { title: 'My applications', applications: results });
+  });
+
+  return router;
+}

@@ -1,0 +1,53 @@
+import { Router } from 'express';
+import { HttpError } from '../http/errors';
+import { issueCsrfToken, XSRF_COOKIE } from '../http/security';
+import { SESSION_COOKIE } from '../http/session';
+import { type WebDeps, homeFor, safeLocalPath, sendPage } from './context';
+import { loginForm, parseForm } from './forms';
+
+/** Login and logout. Both are POSTs with the CSRF token (the login form's comes from an anonymous session). */
+export function authRoutes(web: WebDeps) {
+  const router = Router();
+  const { services, config } = web;
+
+  router.get('/login', async function show(req, res) {
+    if (req.user) return res.redirect(303, homeFor(req.user));
+    await sendPage(web, req, res, 'pages/login.njk', { title: 'Log in', next: safeLocalPath(req.query.next) ?? '' });
+  });
+
+  router.post('/login', async function login(req, res) {
+    const parsed = parseForm(loginForm, req.body);
+    const email = parsed.ok ? parsed.data.email : String(req.body?.email ?? '').slice(0, 254);
+    const next = safeLocalPath(req.body?.next) ?? '';
+    let error = 'Enter your email and password.';
+    if (parsed.ok && parsed.data.email && parsed.data.password) {
+      try {
+        const user = await services.auth.login(parsed.data.email, parsed.data.password, req.ip ?? 'unknown');
+        // A fresh session id on login defeats session fixation; the CSRF token is renewed with it.
+        await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+        req.session.userId = user.id;
+        issueCsrfToken(req, res, config, true);
+        await new Promise<void>((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
+        return res.redirect(303, next || homeFor(user));
+      } catch (err) {
+        if (!(err instanceof HttpError) || (err.status !== 401 && err.status !== 429)) throw err;
+        if (err.headers) res.set(err.headers);
+        error = err.status === 429 ? 'Too many attempts. Wait a minute and try again.' : 'That email and password do not match an account.';
+      }
+    }
+    await sendPage(web, req, res, 'pages/login.njk', { title: 'Log in', email, next, error }, 401);
+  });
+
+  router.post('/logout', async function logout(req, res) {
+    const sid = req.sessionID;
+    await new Promise<void>((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve())));
+    services.auth.sessionEnded(sid);
+    res.clearCookie(SESSION_COOKIE, { path: '/' });
+    res.clearCookie(XSRF_COOKIE, { path: '/' });
+    // An htmx-driven logout must leave the page entirely, not swap the login form into it.
+    if (req.get('HX-Request') === 'true') res.set('HX-Redirect', '/login');
+    res.redirect(303, '/login');
+  });
+
+  return router;
+}

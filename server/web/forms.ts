@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { BROADCAST_TYPES } from '../models';
+
+/**
+ * Form schemas for the pages. Unlike the JSON API these report problems per field, so a form can show each
+ * message beside its input.
+ */
+
+// PostgreSQL refuses NUL and unpaired surrogates: refusing them here keeps them a message, not a 500.
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const text = (max: number, label: string) =>
+  z
+    .string({ error: `${label} is required.` })
+    .trim()
+    .max(max, `${label} must be at most ${max} characters.`)
+    .refine((s) => !UNSTORABLE.test(s), `${label} contains characters we cannot store.`);
+
+export const id = z.coerce.number().int().positive().max(2_147_483_647);
+
+export const loginForm = z.object({
+  email: z.string().trim().toLowerCase().max(254),
+  password: z.string().max(1024),
+  next: z.string().optional(),
+});
+
+export const searchQuery = z.object({ q: text(200, 'Search').optional().catch(undefined) });
+
+export const applyForm = z.object({
+  motivation: text(2000, 'Motivation').min(10, 'Tell the instructor a little more (at least 10 characters).'),
+});
+
+export const notifyForm = z.object({
+  notification_type: z.enum(BROADCAST_TYPES, { error: 'Choose a type.' }),
+  title: text(200, 'Title').min(1, 'Title is required.'),
+  message: text(5000, 'Message').default(''),
+});
+
+export const rejectForm = z.object({ reason: text(1000, 'Reason').min(1, 'Give the candidate a reason.') });
+
+export const notificationsQuery = z.object({
+  status: z.enum(['all', 'unread', 'read']).catch('all'),
+  cursor: z.string().max(40).optional().catch(undefined),
+});
+
+/** Field name -> first message, for templates. */
+export type FieldErrors = Record<string, string>;
+
+/** Parses a form; returns the data or the per-field messages (never throws for user mistakes). */
+export function parseForm<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+): { ok: true; data: z.output<S> } | { ok: false; errors: FieldErrors } {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return { ok: true, data: result.data };
+  const errors: FieldErrors = {};
+  for (const issue of result.error.issues) {
+    const field = String(issue.path[0] ?? 'form');
+    errors[field] ??= issue.message;
+  }
+  return { ok: false, errors };
+}

@@ -1,0 +1,63 @@
+import { Router } from 'express';
+import { currentUser, requireUser } from '../http/auth';
+import { NotFound } from '../http/errors';
+import { type WebDeps, backTo, isHtmx, renderView, sendPage } from './context';
+import { id, notificationsQuery } from './forms';
+import { notificationLink } from './render';
+
+const PAGE_SIZE = 20;
+
+/**
+ * The notifications page and the read actions. The actions answer htmx with the same out-of-band pieces the
+ * WebSocket pushes (fresh bell, cards shown as read), so a click and a push from another tab look identical.
+ */
+export function notificationRoutes(web: WebDeps) {
+  const router = Router();
+  const { services, renderer } = web;
+  router.use('/notifications', requireUser);
+
+  router.param('notificationId', (_req, res, next, raw) => {
+    const parsed = id.safeParse(raw);
+    if (!parsed.success) throw new NotFound('Notification');
+    res.locals.notificationId = parsed.data;
+    next();
+  });
+
+  router.get('/notifications', async function list(req, res) {
+    const { status, cursor } = notificationsQuery.parse(req.query);
+    const page = await services.notifications.list(currentUser(req).id, { status, limit: PAGE_SIZE, cursor });
+    const ctx = { status, notifications: page.results, nextCursor: page.next_cursor, unreadCount: page.unread_count };
+    // htmx asks for the next page ("load more"): the cards plus a fresh "load more" button, out of band.
+    if (isHtmx(req)) return res.type('html').send(renderView(web, req, res, 'partials/notification-page.njk', ctx));
+    await sendPage(web, req, res, 'pages/notifications.njk', { title: 'Notifications', ...ctx });
+  });
+
+  router.post('/notifications/read-all', async function markAllRead(req, res) {
+    const userId = currentUser(req).id;
+    await services.notifications.markAllRead(userId);
+    if (!isHtmx(req)) return res.redirect(303, backTo(req, '/notifications'));
+    res.type('html').send(renderer.readPush(await bellView(userId), 'all'));
+  });
+
+  router.post('/notifications/:notificationId/read', async function markRead(req, res) {
+    const userId = currentUser(req).id;
+    const n = await services.notifications.markRead(userId, res.locals.notificationId as number);
+    if (!isHtmx(req)) return res.redirect(303, `${backTo(req, '/notifications')}`);
+    res.type('html').send(renderer.readPush(await bellView(userId), [n.id]));
+  });
+
+  /** The bell's items: clicking one marks it read and follows its link. */
+  router.post('/notifications/:notificationId/open', async function open(req, res) {
+    const n = await services.notifications.markRead(currentUser(req).id, res.locals.notificationId as number);
+    const link = notificationLink(n);
+    if (isHtmx(req)) return res.set('HX-Redirect', link).status(204).end();
+    res.redirect(303, link);
+  });
+
+  async function bellView(userId: number) {
+    const page = await services.notifications.list(userId, { status: 'all', limit: 5 });
+    return { unreadCount: page.unread_count, latest: page.results };
+  }
+
+  return router;
+}
