@@ -40,9 +40,16 @@ describe('App shell', () => {
     loader = TestbedHarnessEnvironment.loader(fixture);
   });
 
-  afterEach(() => http.verify());
+  afterEach(() => {
+    http.verify();
+    document.cookie = 'XSRF-TOKEN=; expires=Thu, 01 Jan 1970 00:00:00 GMT';
+  });
+
+  /** The server sets XSRF-TOKEN along with any session that has a user. */
+  const withSessionCookie = () => (document.cookie = 'XSRF-TOKEN=tok; path=/');
 
   async function navigateSignedIn(url: string): Promise<void> {
+    withSessionCookie();
     const navigating = router.navigateByUrl(url);
     (await nextRequest(http, '/api/auth/me')).flush({
       user: { id: 1, email: 'ada@example.com', name: 'Ada Admin', role: 'admin' },
@@ -51,6 +58,15 @@ describe('App shell', () => {
   }
 
   it('sends a visitor without a session to the login page, remembering the way back', async () => {
+    await router.navigateByUrl('/notifications?type=message');
+    // No session cookie: asking /api/auth/me would only get a 401, logged in the browser console.
+    http.expectNone('/api/auth/me');
+    expect(router.url).toBe('/login?returnUrl=%2Fnotifications%3Ftype%3Dmessage');
+    expect(sockets).toHaveLength(0);
+  });
+
+  it('sends a visitor whose session expired to the login page', async () => {
+    withSessionCookie();
     const navigating = router.navigateByUrl('/notifications?type=message');
     (await nextRequest(http, '/api/auth/me')).flush(
       { error: { code: 'unauthenticated', message: 'Not signed in', details: null } },
@@ -62,6 +78,7 @@ describe('App shell', () => {
   });
 
   it('keeps a signed-in candidate out with an explanation', async () => {
+    withSessionCookie();
     const navigating = router.navigateByUrl('/dashboard');
     (await nextRequest(http, '/api/auth/me')).flush({
       user: { id: 3, email: 'cand@example.com', name: 'Cand', role: 'candidate' },

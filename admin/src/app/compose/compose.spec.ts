@@ -53,6 +53,20 @@ describe('Compose', () => {
     );
   });
 
+  it('offers only the types a person may send (the server refuses the others)', async () => {
+    const type = await loader.getHarness(MatSelectHarness.with({ selector: '[formControlName=type]' }));
+    await type.open();
+    const labels = (await type.getOptions()).map((o) => o.getText());
+    expect((await Promise.all(labels)).map((l) => l.replace(/^\S+\s+/, '').trim())).toEqual([
+      'Announcement',
+      'Course update',
+      'Session starting',
+      'Exam result',
+      'Message',
+    ]);
+    await type.close();
+  });
+
   it('asks for the recipient count, confirms it, then sends', async () => {
     await chooseAudience('A role');
     await (await loader.getHarness(MatSelectHarness.with({ selector: '[formControlName=role]' }))).clickOptions({ text: 'instructors' });

@@ -25,13 +25,14 @@ import {
 import { Auth } from '../core/auth';
 import { Notifier } from '../core/errors';
 import { confirm } from '../shared/confirm-dialog';
-import { NOTIFICATION_TYPE_KEYS, NOTIFICATION_TYPES } from '../shared/notification-types';
+import { BROADCAST_TYPE_KEYS, NOTIFICATION_TYPES } from '../shared/notification-types';
 import { TypeIcon } from '../shared/type-icon';
 
 type AudienceKind = Audience['kind'];
 
+/** The send endpoint's limits. */
 export const TITLE_MAX = 200;
-export const MESSAGE_MAX = 2000;
+export const MESSAGE_MAX = 5000;
 
 @Component({
   selector: 'herald-compose',
@@ -58,7 +59,7 @@ export class Compose {
   private readonly notifier = inject(Notifier);
   protected readonly me = inject(Auth).user;
 
-  protected readonly types = NOTIFICATION_TYPE_KEYS;
+  protected readonly types = BROADCAST_TYPE_KEYS;
   protected readonly typeMeta = NOTIFICATION_TYPES;
   protected readonly roles = ROLES;
   protected readonly titleMax = TITLE_MAX;

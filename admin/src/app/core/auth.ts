@@ -1,4 +1,4 @@
-import { HttpClient, HttpErrorResponse } from '@angular/common/http';
+import { HttpClient, HttpErrorResponse, HttpXsrfTokenExtractor } from '@angular/common/http';
 import { computed, inject, Injectable, signal } from '@angular/core';
 import { CanActivateFn, Router } from '@angular/router';
 import { firstValueFrom } from 'rxjs';
@@ -23,6 +23,7 @@ export class NotAdminError extends Error {
 export class Auth {
   private readonly http = inject(HttpClient);
   private readonly router = inject(Router);
+  private readonly xsrf = inject(HttpXsrfTokenExtractor);
 
   private readonly current = signal<SessionUser | null>(null);
   readonly user = this.current.asReadonly();
@@ -35,6 +36,10 @@ export class Auth {
 
   /** Asks the server once who we are; guards await this on every navigation. */
   session(): Promise<SessionUser | null> {
+    // The server sets XSRF-TOKEN with every session that has a user (and clears it on logout), so
+    // without it /api/auth/me could only answer 401, which the browser logs as a console error
+    // on every first visit. A session whose cookie is gone just signs in again.
+    if (!this.probe && this.xsrf.getToken() === null) return Promise.resolve(null);
     this.probe ??= firstValueFrom(
       this.http.get<{ user: SessionUser }>('/api/auth/me', { context: quiet() }),
     ).then(

@@ -19,3 +19,15 @@ export const NOTIFICATION_TYPES: Record<NotificationType, TypeMeta> = {
 };
 
 export const NOTIFICATION_TYPE_KEYS = Object.keys(NOTIFICATION_TYPES) as NotificationType[];
+
+/**
+ * The types a person may send by hand (the server's BROADCAST_TYPES); the others only come from
+ * what happens on the platform, and the send endpoint refuses them.
+ */
+export const BROADCAST_TYPE_KEYS: readonly NotificationType[] = [
+  'announcement',
+  'course_update',
+  'session_start',
+  'exam_result',
+  'message',
+];

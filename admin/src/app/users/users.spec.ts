@@ -36,6 +36,7 @@ describe('Users', () => {
     TestBed.configureTestingModule({ providers: provideTestApp() });
     http = TestBed.inject(HttpTestingController);
     // Signed in as Ada, so her own row is locked.
+    document.cookie = 'XSRF-TOKEN=tok; path=/';
     const signingIn = TestBed.inject(Auth).session();
     (await nextRequest(http, '/api/auth/me')).flush({ user: { id: 1, email: me.email, name: 'Ada', role: 'admin' } });
     await signingIn;
@@ -49,7 +50,10 @@ describe('Users', () => {
     await settle(fixture);
   });
 
-  afterEach(() => http.verify());
+  afterEach(() => {
+    http.verify();
+    document.cookie = 'XSRF-TOKEN=; expires=Thu, 01 Jan 1970 00:00:00 GMT';
+  });
 
   const roleSelect = (name: string) =>
     loader.getHarness(MatSelectHarness.with({ selector: `[aria-label="Role of ${name}"]` }));
