@@ -4,8 +4,8 @@ import pino from 'pino';
  * One structured logger for the process. Credentials never reach the logs: the redaction list covers the
  * places they travel (cookies, CSRF headers, password fields).
  */
-export function createLogger(level: string) {
-  return pino({
+export function createLogger(level: string, destination?: pino.DestinationStream) {
+  const options: pino.LoggerOptions = {
     level,
     redact: {
       paths: [
@@ -19,7 +19,9 @@ export function createLogger(level: string) {
       ],
       censor: '[redacted]',
     },
-  });
+  };
+  // `destination` lets tests read what would be logged; the process logs to stdout.
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export type Logger = ReturnType<typeof createLogger>;

@@ -43,8 +43,8 @@ export function createApi({ config, logger, services, extensions = [] }: ApiDeps
 
   api.use('/auth', authRoutes({ services, config }));
   const notifications = notificationRoutes({ services });
-  api.use('/notifications/notifications', notifications);
-  api.use('/notifications', notifications);
+  api.use('/notifications/notifications', notifications.legacy);
+  api.use('/notifications', notifications.current);
   api.use('/courses', courseRoutes({ services }));
   api.use('/applications', applicationRoutes({ services }));
   for (const ext of extensions) api.use(ext.path, ext.router);

@@ -1,49 +1,65 @@
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { currentUser, requireUser } from '../http/auth';
 import { parse } from '../http/validate';
 import type { Services } from '../services';
 import * as schemas from './schemas';
 
 /**
- * The signed-in user's own notifications. Mounted twice: at /api/notifications and at the first original
- * system's /api/notifications/notifications, whose clients say mark_as_read / mark_all_as_read.
+ * The signed-in user's own notifications, under two vocabularies that share their handlers:
+ * `current` (/api/notifications: mark_read, mark_all_read, delete) and `legacy`, the first original system's
+ * /api/notifications/notifications with mark_as_read and mark_all_as_read, which its clients still call.
  */
 export function notificationRoutes({ services }: { services: Services }) {
-  const router = Router();
   const notifications = services.notifications;
-  router.use(requireUser);
 
-  // --- collection
-  router.get('/', async function list(req, res) {
+  async function list(req: Request, res: Response) {
     const q = parse(schemas.listNotificationsQuery, req.query);
     res.json(await notifications.list(currentUser(req).id, q));
-  });
+  }
 
-  router.get('/unread_count', async function unreadCount(req, res) {
+  async function unreadCount(req: Request, res: Response) {
     res.json({ unread_count: await notifications.unreadCount(currentUser(req).id) });
-  });
+  }
 
-  router.post(['/mark_all_read', '/mark_all_as_read'], async function markAllRead(req, res) {
+  async function markAllRead(req: Request, res: Response) {
     const updated = await notifications.markAllRead(currentUser(req).id);
     res.json({ updated, unread_count: 0 });
-  });
+  }
 
-  // --- one notification (another user's id is simply not found)
-  router.get('/:id', async function show(req, res) {
-    res.json(await notifications.get(currentUser(req).id, parse(schemas.id, req.params.id)));
-  });
+  // Another user's id is simply not found, whatever the verb.
+  async function show(req: Request, res: Response) {
+    res.json(await notifications.get(currentUser(req).id, parse(schemas.notificationId, req.params.id)));
+  }
 
-  router.route(['/:id/mark_read', '/:id/mark_as_read']).patch(markRead).post(markRead);
-  async function markRead(req: import('express').Request, res: import('express').Response) {
+  async function markRead(req: Request, res: Response) {
     const userId = currentUser(req).id;
-    const notification = await notifications.markRead(userId, parse(schemas.id, req.params.id));
+    const notification = await notifications.markRead(userId, parse(schemas.notificationId, req.params.id));
     res.json({ ...notification, unread_count: await notifications.unreadCount(userId) });
   }
 
-  router.delete('/:id', async function remove(req, res) {
-    await notifications.remove(currentUser(req).id, parse(schemas.id, req.params.id));
+  async function remove(req: Request, res: Response) {
+    await notifications.remove(currentUser(req).id, parse(schemas.notificationId, req.params.id));
     res.status(204).end();
-  });
+  }
 
-  return router;
+  const current = Router();
+  current.use(requireUser);
+  // --- collection
+  current.get('/', list);
+  current.get('/unread_count', unreadCount);
+  current.post('/mark_all_read', markAllRead);
+  // --- one notification
+  current.get('/:id', show);
+  current.route('/:id/mark_read').patch(markRead).post(markRead);
+  current.delete('/:id', remove);
+
+  const legacy = Router();
+  legacy.use(requireUser);
+  legacy.get('/', list);
+  legacy.get('/unread_count', unreadCount);
+  legacy.post('/mark_all_as_read', markAllRead);
+  legacy.get('/:id', show);
+  legacy.route('/:id/mark_as_read').post(markRead).patch(markRead);
+
+  return { current, legacy };
 }

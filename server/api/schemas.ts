@@ -3,14 +3,64 @@ import { APPLICATION_STATUSES, BROADCAST_TYPES, NOTIFICATION_TYPES } from '../mo
 
 /** Shared request schemas of the JSON API. Query values arrive as strings; bad ones are a 400, never a 500. */
 
-export const id = z.coerce.number().int().positive().max(2_147_483_647);
+/**
+ * Schemas of positive integer ids: a JSON integer, or its decimal digits (path and query values are strings).
+ * Nothing looser: `true`, ` 1`, `1e3` or `0x10` are not ids. The OpenAPI document shows them as integers.
+ */
+export const integerIds = new WeakSet<z.ZodType>();
+function idOf(max: number) {
+  const schema = z
+    .union([z.number(), z.string().regex(/^\d{1,16}$/).transform(Number)], { error: 'must be a positive whole number' })
+    .pipe(z.number().int().positive().max(max));
+  integerIds.add(schema);
+  return schema;
+}
 
-const trimmed = (max: number) => z.string().trim().max(max);
+export const id = idOf(2_147_483_647);
 
-/** Free-form `data` attached to a notification: a flat-ish JSON object, bounded in size. */
+/** Notification ids are bigserial: they may pass 2^31, and stay exact JavaScript integers far beyond our scale. */
+export const notificationId = idOf(Number.MAX_SAFE_INTEGER);
+
+// PostgreSQL refuses NUL in text and unpaired surrogates in jsonb: caught here they are a 400, not a failed insert.
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const storable = (s: string) => !UNSTORABLE.test(s);
+const UNSTORABLE_MESSAGE = 'must not contain NUL characters or unpaired surrogates';
+
+/** Free text as we store it: trimmed, bounded, and free of what PostgreSQL would refuse or mangle. */
+export const text = (max: number) => z.string().trim().max(max).refine(storable, UNSTORABLE_MESSAGE);
+
+const DATA_MAX_BYTES = 4096;
+const DATA_MAX_DEPTH = 8;
+
+/**
+ * Walks a JSON value without recursion, so a deeply nested body cannot overflow the stack, and reports the
+ * first problem: too deep, or a string (key or value) that PostgreSQL could not store.
+ */
+function jsonProblem(root: unknown): string | null {
+  const stack: Array<[unknown, number]> = [[root, 0]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (typeof value === 'string') {
+      if (!storable(value)) return `strings ${UNSTORABLE_MESSAGE}`;
+    } else if (value !== null && typeof value === 'object') {
+      if (depth >= DATA_MAX_DEPTH) return `must be nested at most ${DATA_MAX_DEPTH} levels deep`;
+      for (const [k, v] of Object.entries(value)) {
+        if (!storable(k)) return `keys ${UNSTORABLE_MESSAGE}`;
+        stack.push([v, depth + 1]);
+      }
+    }
+  }
+  return null;
+}
+
+/** Free-form `data` attached to a notification: a JSON object, at most 8 levels deep and 4 KB serialized. */
 export const notificationData = z
   .record(z.string().max(64), z.unknown())
-  .refine((d) => JSON.stringify(d).length <= 4096, 'data must be at most 4 KB of JSON')
+  .superRefine((d, ctx) => {
+    const problem = jsonProblem(d);
+    if (problem) ctx.addIssue({ code: 'custom', message: `data ${problem}` });
+    else if (JSON.stringify(d).length > DATA_MAX_BYTES) ctx.addIssue({ code: 'custom', message: 'data must be at most 4 KB of JSON' });
+  })
   .optional();
 
 export const listNotificationsQuery = z.object({
@@ -25,14 +75,14 @@ export const login = z.object({
   password: z.string().min(1).max(1024),
 });
 
-export const listCoursesQuery = z.object({ q: trimmed(200).optional() });
+export const listCoursesQuery = z.object({ q: text(200).optional() });
 
-export const applyBody = z.object({ motivation: trimmed(2000).default('') });
+export const applyBody = z.object({ motivation: text(2000).default('') });
 
 export const notifyStudentsBody = z.object({
   notification_type: z.enum(BROADCAST_TYPES),
-  title: trimmed(200).min(1),
-  message: trimmed(5000).default(''),
+  title: text(200).min(1),
+  message: text(5000).default(''),
   data: notificationData,
 });
 
@@ -45,4 +95,4 @@ export const listApplicationsQuery = z.object({
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
 });
 
-export const rejectBody = z.object({ reason: trimmed(1000).optional().transform((r) => r || null) });
+export const rejectBody = z.object({ reason: text(1000).optional().transform((r) => r || null) });

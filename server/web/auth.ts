@@ -20,6 +20,7 @@ export function authRoutes(web: WebDeps) {
     const email = parsed.ok ? parsed.data.email : String(req.body?.email ?? '').slice(0, 254);
     const next = safeLocalPath(req.body?.next) ?? '';
     let error = 'Enter your email and password.';
+    let status = 401;
     if (parsed.ok && parsed.data.email && parsed.data.password) {
       try {
         const user = await services.auth.login(parsed.data.email, parsed.data.password, req.ip ?? 'unknown');
@@ -32,10 +33,12 @@ export function authRoutes(web: WebDeps) {
       } catch (err) {
         if (!(err instanceof HttpError) || (err.status !== 401 && err.status !== 429)) throw err;
         if (err.headers) res.set(err.headers);
+        // A locked-out form says so with the API's status (429 + Retry-After), not as a plain wrong password.
+        status = err.status;
         error = err.status === 429 ? 'Too many attempts. Wait a minute and try again.' : 'That email and password do not match an account.';
       }
     }
-    await sendPage(web, req, res, 'pages/login.njk', { title: 'Log in', email, next, error }, 401);
+    await sendPage(web, req, res, 'pages/login.njk', { title: 'Log in', email, next, error }, status);
   });
 
   router.post('/logout', async function logout(req, res) {

@@ -66,6 +66,13 @@ function audienceSql(a: Audience): { sql: string; params: Record<string, unknown
   }
 }
 
+/** notifications.title is varchar(200); a trigger's title quotes a course title that may itself be 200 long. */
+const TITLE_MAX = 200;
+function clip(text: string, max: number): string {
+  const chars = Array.from(text); // code points, as PostgreSQL counts them: never split a surrogate pair
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
+}
+
 const CURSOR_RE = /^n(\d{1,18})$/;
 
 /** Keyset cursors are opaque to clients; inside they are the last id seen. */
@@ -106,7 +113,7 @@ export class NotificationService {
           recipientId: n.recipientId,
           senderId: n.senderId ?? null,
           type: n.type,
-          title: n.title,
+          title: clip(n.title, TITLE_MAX),
           message: n.message ?? '',
           data: JSON.stringify(n.data ?? {}),
           applicationId: n.applicationId ?? null,

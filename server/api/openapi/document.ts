@@ -1,0 +1,208 @@
+import { z } from 'zod';
+import { SESSION_COOKIE } from '../../http/session';
+import { XSRF_COOKIE } from '../../http/security';
+import { integerIds } from '../schemas';
+import { components } from './components';
+import type { ApiOperation } from './operation';
+
+type Json = Record<string, unknown>;
+
+const COMPONENT_REF = '#/components/schemas/';
+const MUTATING = new Set(['post', 'patch', 'delete']);
+
+const INTRO = `
+The JSON API of Herald, real-time notifications for a course platform: the same paths as the systems it
+replaces, so their clients keep working.
+
+- **Sessions.** Cookie sessions only (\`${SESSION_COOKIE}\`, HttpOnly, SameSite=Lax). Log in with
+  \`POST /api/auth/login\`; send the cookie back on every request (\`credentials: 'include'\` from another origin
+  of ours, which must be listed in \`ALLOWED_ORIGINS\` to get CORS headers).
+- **CSRF.** Every POST, PATCH and DELETE needs the session's token: get one from \`GET /api/auth/csrf\` (before
+  login) and use the one \`POST /api/auth/login\` returns afterwards. Send it as \`X-CSRF-Token\`, or mirror the
+  \`${XSRF_COOKIE}\` cookie into \`X-XSRF-TOKEN\` (Angular's HttpClient does this by itself), or as a \`_csrf\`
+  field. Requests from a foreign \`Origin\` are refused.
+- **Bodies** are JSON (\`Content-Type: application/json\`, at most 64 KB); anything else is a 415.
+- **Errors** are \`{"error": {"code", "message", "details"}}\` with a 4xx status for anything the client can fix.
+- **Trailing slashes** are optional on every path: \`/api/notifications/\` and \`/api/notifications\` are the same.
+`.trim();
+
+/** Zod's JSON Schema, tidied for readers: no per-schema `$schema`/`$id`, no safe-integer bounds or date regexes. */
+function tidy(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(tidy);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(schema)) {
+    if (k === '$schema' || k === '$id') continue;
+    if ((k === 'minimum' || k === 'maximum') && Math.abs(v as number) === Number.MAX_SAFE_INTEGER) continue;
+    if (k === 'pattern' && (schema as Json).format !== undefined) continue;
+    // Registered schemas met inside an inline one are components, not local definitions.
+    if (k === '$ref' && typeof v === 'string' && v.startsWith('#/$defs/')) {
+      out[k] = COMPONENT_REF + v.slice('#/$defs/'.length);
+      continue;
+    }
+    if (k === '$defs') continue;
+    out[k] = tidy(v);
+  }
+  return out;
+}
+
+/** Ids also accept their digits as a string (for paths and queries); readers and client generators see integers. */
+function documentIdsAsIntegers(ctx: { zodSchema: unknown; jsonSchema: Json }) {
+  if (!integerIds.has(ctx.zodSchema as z.ZodType)) return;
+  const max = (ctx.zodSchema as z.ZodPipe<z.ZodType, z.ZodNumber>).out.maxValue;
+  for (const key of Object.keys(ctx.jsonSchema)) delete ctx.jsonSchema[key];
+  Object.assign(ctx.jsonSchema, { type: 'integer', minimum: 1, ...(max !== null && max < Number.MAX_SAFE_INTEGER ? { maximum: max } : {}) });
+}
+
+function toSchema(schema: z.ZodType, io: 'input' | 'output'): Json {
+  const id = components.get(schema)?.id;
+  if (id && io === 'output') return { $ref: COMPONENT_REF + id };
+  const json = z.toJSONSchema(schema, {
+    target: 'draft-2020-12',
+    io,
+    metadata: components,
+    unrepresentable: 'any',
+    override: documentIdsAsIntegers,
+  });
+  return tidy(json) as Json;
+}
+
+function errorResponse(description: string): Json {
+  return { description, content: { 'application/json': { schema: { $ref: `${COMPONENT_REF}Error` } } } };
+}
+
+/** The error statuses an operation can answer, from what it declares. */
+function errorsOf(op: ApiOperation): Record<number, string> {
+  const errors: Record<number, string[]> = {};
+  const add = (status: number, why: string) => (errors[status] ??= []).push(why);
+  const mutating = MUTATING.has(op.method);
+  if (op.params || op.query || op.body || mutating) {
+    add(400, mutating ? 'The body is not valid JSON, or a field is invalid.' : 'A parameter is invalid.');
+  }
+  if (op.access !== 'anyone') add(401, 'Not logged in.');
+  if (Array.isArray(op.access)) add(403, `Only for: ${op.access.join(', ')}.`);
+  if (mutating) add(403, 'The CSRF token is missing or wrong, or the request came from a foreign origin.');
+  if (op.params) add(404, 'Not found, or not yours.');
+  if (mutating) {
+    add(413, 'The body is larger than 64 KB.');
+    add(415, 'The body is not application/json.');
+  }
+  for (const [status, why] of Object.entries(op.errors ?? {})) add(Number(status), why);
+  return Object.fromEntries(Object.entries(errors).map(([s, whys]) => [s, whys.join(' Or: ')]));
+}
+
+function parametersOf(op: ApiOperation): Json[] {
+  const out: Json[] = [];
+  for (const [name, schema] of Object.entries(op.params ?? {})) {
+    out.push({ name, in: 'path', required: true, schema: toSchema(schema, 'input') });
+  }
+  if (op.query) {
+    const json = toSchema(op.query, 'input') as { properties?: Record<string, Json>; required?: string[] };
+    for (const [name, schema] of Object.entries(json.properties ?? {})) {
+      const { description, ...rest } = schema;
+      out.push({
+        name,
+        in: 'query',
+        required: json.required?.includes(name) ?? false,
+        ...(description ? { description } : {}),
+        schema: rest,
+      });
+    }
+  }
+  return out;
+}
+
+function securityOf(op: ApiOperation): Json[] {
+  const mutating = MUTATING.has(op.method);
+  if (op.access === 'anyone') return mutating ? [{ session: [], csrf: [] }] : [];
+  return [mutating ? { session: [], csrf: [] } : { session: [] }];
+}
+
+function operationObject(op: ApiOperation): Json {
+  const access =
+    op.access === 'anyone' ? 'No login needed.' : op.access === 'user' ? 'Any signed-in user.' : `Roles: ${op.access.join(', ')}.`;
+  const responses: Json = {};
+  for (const [status, r] of Object.entries(op.responses)) {
+    if (!r.schema && !r.contentType) {
+      responses[status] = { description: r.description };
+      continue;
+    }
+    const contentType = r.contentType ?? 'application/json';
+    responses[status] = {
+      description: r.description,
+      content: { [contentType]: r.schema ? { schema: toSchema(r.schema, 'output') } : {} },
+    };
+  }
+  for (const [status, why] of Object.entries(errorsOf(op))) responses[status] = errorResponse(why);
+  const parameters = parametersOf(op);
+  return {
+    operationId: op.operationId,
+    tags: [op.tag],
+    summary: op.summary,
+    description: [op.description, access].filter(Boolean).join('\n\n'),
+    ...(op.deprecated ? { deprecated: true } : {}),
+    security: securityOf(op),
+    // Machine-readable form of the access line, for clients and for the tests that call every operation.
+    'x-access': op.access,
+    ...(parameters.length ? { parameters } : {}),
+    ...(op.body
+      ? {
+          requestBody: {
+            required: !op.body.safeParse({}).success,
+            content: { 'application/json': { schema: toSchema(op.body, 'input') } },
+          },
+        }
+      : {}),
+    responses,
+  };
+}
+
+/**
+ * Builds the OpenAPI 3.1 document from the operations. Throws on a duplicate operation id or method+path, so
+ * a mistake shows at start and in the tests rather than in a client's generated code.
+ */
+export function buildOpenApiDocument(operations: readonly ApiOperation[], info: { version: string }): Json {
+  const paths: Record<string, Json> = {};
+  const ids = new Set<string>();
+  const tags: string[] = [];
+  for (const op of operations) {
+    if (ids.has(op.operationId)) throw new Error(`OpenAPI: duplicate operationId ${op.operationId}`);
+    ids.add(op.operationId);
+    const item = (paths[op.path] ??= {});
+    if (item[op.method]) throw new Error(`OpenAPI: ${op.method.toUpperCase()} ${op.path} is documented twice`);
+    item[op.method] = operationObject(op);
+    if (!tags.includes(op.tag)) tags.push(op.tag);
+  }
+  // Every registered component is published (Error included, which every error answer refers to).
+  const { schemas } = z.toJSONSchema(components, {
+    target: 'draft-2020-12',
+    io: 'output',
+    uri: (id) => COMPONENT_REF + id,
+    metadata: components,
+    unrepresentable: 'any',
+  });
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Herald JSON API', version: info.version, description: INTRO },
+    servers: [{ url: '/api' }],
+    tags: tags.map((name) => ({ name })),
+    paths,
+    components: {
+      schemas: tidy(schemas),
+      securitySchemes: {
+        session: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: SESSION_COOKIE,
+          description: 'The session cookie, set by `GET /api/auth/csrf` and renewed by `POST /api/auth/login`.',
+        },
+        csrf: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-CSRF-Token',
+          description: `The session's CSRF token. \`X-XSRF-TOKEN\` (mirroring the \`${XSRF_COOKIE}\` cookie) works too.`,
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import request from 'supertest';
+import { Contract, listRoutes } from '../support/contract';
+import { createTestContext, type TestContext } from '../support/harness';
+
+let ctx: TestContext;
+let contract: Contract;
+
+beforeAll(async () => {
+  ctx = await createTestContext();
+  contract = await Contract.load(ctx.app);
+});
+afterAll(() => ctx.close());
+
+const key = (r: { method: string; path: string }) => `${r.method.toUpperCase()} ${r.path}`;
+
+describe('the OpenAPI document', () => {
+  test('is OpenAPI 3.1 with unique operation ids and resolvable references', () => {
+    const { doc } = contract;
+    expect(doc.openapi).toBe('3.1.0');
+    expect(doc.servers).toEqual([{ url: '/api' }]);
+    const ids = contract.operations().map((o) => o.op.operationId);
+    expect(new Set(ids).size).toBe(ids.length);
+    const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)].map((m) => m[1]);
+    expect(refs.length).toBeGreaterThan(20);
+    for (const name of refs) expect(doc.components.schemas).toHaveProperty([name]);
+    for (const { path, op } of contract.operations()) {
+      // Every {param} in a path is declared, and nothing else is declared in the path.
+      const inPath = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+      const declared = (op.parameters ?? []).filter((p: { in: string }) => p.in === 'path').map((p: { name: string }) => p.name);
+      expect(declared.sort()).toEqual(inPath);
+      expect(Object.keys(op.responses).some((s) => s.startsWith('2'))).toBe(true);
+    }
+  });
+
+  test('documents every route of /api, and documents nothing that is not a route', () => {
+    const routes = new Set(listRoutes(ctx.app).filter((r) => r.path.startsWith('/api/')).map(key));
+    const documented = new Set(contract.operations().map(key));
+    expect([...routes].filter((r) => !documented.has(r)).sort()).toEqual([]); // undocumented routes
+    expect([...documented].filter((d) => !routes.has(d)).sort()).toEqual([]); // documented, but not served
+    expect(routes.size).toBeGreaterThanOrEqual(28);
+  });
+
+  test('every documented operation is reached with and without its trailing slash', async () => {
+    // An anonymous client with a CSRF token: each call reaches its handler or guard (never the API's final
+    // "Endpoint not found"), and the answer is one the document declares.
+    const anon = contract.wrap(await ctx.anonymous());
+    for (const { method, path } of contract.operations()) {
+      if (path === '/api/auth/logout' || path === '/api/auth/login') continue; // they change the session
+      const concrete = path.replace(/\{\w+\}/g, '999999');
+      for (const url of [concrete, `${concrete}/`]) {
+        const res = await (anon as unknown as Record<string, (u: string) => request.Test>)[method](url);
+        expect(res.body?.error?.message).not.toBe('Endpoint not found.');
+      }
+    }
+  });
+
+  test('the access it documents is what the server enforces: 401 without a login, 403 for other roles', async () => {
+    const anon = contract.wrap(await ctx.anonymous());
+    const byRole = {
+      candidate: contract.wrap(await ctx.login(await ctx.createUser('candidate'))),
+      instructor: contract.wrap(await ctx.login(await ctx.createUser('instructor'))),
+      admin: contract.wrap(await ctx.login(await ctx.createUser('admin'))),
+    };
+    let checked = 0;
+    for (const { method, path, op } of contract.operations()) {
+      const access = op['x-access'] as 'anyone' | 'user' | Array<keyof typeof byRole>;
+      if (access === 'anyone') continue;
+      const url = path.replace(/\{\w+\}/g, '999999');
+      const call = (agent: typeof anon) => (agent as unknown as Record<string, (u: string) => request.Test>)[method](url);
+      expect([method, path, (await call(anon)).status]).toEqual([method, path, 401]);
+      if (!Array.isArray(access)) continue;
+      for (const role of Object.keys(byRole) as Array<keyof typeof byRole>) {
+        if (access.includes(role)) continue;
+        expect([method, path, role, (await call(byRole[role])).status]).toEqual([method, path, role, 403]);
+        checked += 1;
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
+  });
+
+  test('is served as JSON and as a readable page that lists every operation', async () => {
+    const json = await request(ctx.app).get('/api/openapi.json/').expect(200);
+    expect(json.body).toEqual(contract.doc);
+    const page = await request(ctx.app).get('/api/docs').expect(200).expect('Content-Type', /text\/html/);
+    for (const { method, path } of contract.operations()) {
+      expect(page.text).toContain(`<span class="method ${method}">${method.toUpperCase()}</span> <code>${path}</code>`);
+    }
+    for (const name of Object.keys(contract.doc.components.schemas)) expect(page.text).toContain(`id="schema-${name}"`);
+  });
+
+  test('the contract check itself rejects what the document does not promise', async () => {
+    const res = await request(ctx.app).get('/api/auth/me');
+    expect(() => contract.check('get', '/api/auth/me', res)).not.toThrow(); // 401 is documented
+    const fake = { ...res, status: 418 } as typeof res;
+    expect(() => contract.check('get', '/api/auth/me', fake)).toThrow(/Undocumented status/);
+    const wrongBody = { ...res, status: 200, body: { user: { id: 'x' } } } as unknown as typeof res;
+    expect(() => contract.check('get', '/api/auth/me', wrongBody)).toThrow(/does not match/);
+    expect(() => contract.check('put', '/api/auth/me', res)).toThrow(/Undocumented endpoint/);
+  });
+});
