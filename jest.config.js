@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/server'],
   testMatch: ['**/server/test/**/*.test.ts'],
+  // Faults, fuzzing and the soak run on their own: `npm run test:resilience` (server/test/resilience/jest.config.js).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/server/test/resilience/'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   globalSetup: '<rootDir>/server/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/server/test/support/global-teardown.ts',

@@ -7,7 +7,7 @@ import { pinoHttp } from 'pino-http';
 import type { Config } from './config';
 import type { Logger } from './logger';
 import { adminApi } from './api/admin';
-import { createApi } from './api';
+import { createApi, jsonErrors } from './api';
 import { openapiRoutes } from './api/openapi';
 import { adminConsole } from './http/admin-console';
 import { loadUser } from './http/auth';
@@ -112,12 +112,26 @@ export function createApp(deps: AppDeps) {
   );
   app.use(createWeb({ config, logger, services }));
 
-  // Last resort: the sub-apps render their own errors; this only catches what happens before them.
-  app.use(((err, req, res, _next) => {
+  // Last resort: the sub-apps render their own errors; this only catches what happens before them (the session
+  // store unreachable while PostgreSQL restarts, say). It still answers in the caller's language: the API's JSON
+  // error shape under /api, a small HTML page elsewhere, with the error's headers (Retry-After on a 503).
+  const apiErrors = jsonErrors(logger);
+  app.use(((err, req, res, next) => {
+    if (req.path === '/api' || req.path.startsWith('/api/')) return apiErrors(err, req, res, next);
     const e = toHttpError(err);
     if (e.status >= 500) logger.error({ err, reqId: req.id }, 'request failed');
-    if (!res.headersSent) res.status(e.status).type('text').send(e.message);
+    if (res.headersSent) return;
+    if (e.headers) res.set(e.headers);
+    const text = e.status >= 500 && e.status !== 503 ? 'Something went wrong on our side. Please try again.' : e.message;
+    res
+      .status(e.status)
+      .type('html')
+      .send(`<!doctype html><html lang="en"><meta charset="utf-8"><title>Herald</title><p>${escapeHtml(text)}</p></html>`);
   }) as ErrorRequestHandler);
 
   return app;
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -67,6 +67,8 @@ const DB_UNAVAILABLE = new Set([
   'SequelizeConnectionTimedOutError',
 ]);
 
+const DB_DOWN_CODES = new Set(['57P01', '57P02', '57P03', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
+
 /**
  * Maps anything thrown into an HttpError: body-parser's own errors keep their 4xx meaning, a lost database
  * becomes 503, and every unknown error becomes an opaque 500 (logged by the caller, never shown).
@@ -88,11 +90,15 @@ export function toHttpError(err: unknown): HttpError {
       return new HttpError(413, 'payload_too_large', 'Too many parameters.');
   }
   if (e?.name && DB_UNAVAILABLE.has(e.name)) return new ServiceUnavailable();
-  // Postgres 57P01 (admin shutdown), 57P03 (cannot connect now), 08xxx (connection exceptions).
-  const pgCode = (err as { parent?: { code?: string } })?.parent?.code ?? e?.code;
-  if (typeof pgCode === 'string' && (pgCode.startsWith('08') || pgCode === '57P01' || pgCode === '57P03')) {
+  // Postgres 57P01 (admin shutdown), 57P02 (crash shutdown), 57P03 (cannot connect now), 08xxx (connection
+  // exceptions). Raw pg errors (the session store's own pool, not wrapped by Sequelize) carry socket codes like
+  // ECONNREFUSED, or only a message when the server closed the connection.
+  const parent = (err as { parent?: { code?: string; message?: string } })?.parent;
+  const pgCode = parent?.code ?? e?.code;
+  if (typeof pgCode === 'string' && (pgCode.startsWith('08') || DB_DOWN_CODES.has(pgCode))) {
     return new ServiceUnavailable();
   }
+  if (/^Connection terminated/.test(parent?.message ?? e?.message ?? '')) return new ServiceUnavailable();
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
     return new HttpError(e.status, 'bad_request', e.message ?? 'Bad request.');
   }
