@@ -6,7 +6,7 @@ import { APPLICATION_STATUSES, BROADCAST_TYPES, NOTIFICATION_TYPES, ROLES } from
 import type { Services } from '../services';
 import { NOTIFICATION_SORTS } from '../services/admin';
 import type { Audience } from '../services/notifications';
-import { id, notificationData, notificationId } from './schemas';
+import { id, notificationData, notificationId, text } from './schemas';
 
 /** What the admin API needs from the rest of the process. */
 export interface AdminApiDeps {
@@ -16,15 +16,6 @@ export interface AdminApiDeps {
 }
 
 // --- request schemas, exported for the OpenAPI document (query values arrive as strings; bad ones are a 400)
-
-// PostgreSQL refuses NUL in text and unpaired surrogates: caught here they are a 400, not a failed query.
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const text = (max: number) =>
-  z
-    .string()
-    .trim()
-    .max(max)
-    .refine((t) => !UNSTORABLE.test(t), 'must not contain NUL characters or unpaired surrogates');
 
 /** The console leaves a cleared filter as `?type=`: an empty value means "no filter", not a bad one. */
 function withoutBlanks(query: Record<string, unknown>): Record<string, unknown> {

@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import type { Config } from '../config';
 import { currentUser } from '../http/auth';
-import { SESSION_COOKIE } from '../http/session';
-import { issueCsrfToken, XSRF_COOKIE } from '../http/security';
+import { endUserSession, startUserSession } from '../http/login-session';
+import { issueCsrfToken } from '../http/security';
 import { parse } from '../http/validate';
 import type { Services } from '../services';
 import { toUserJSON } from '../services/auth';
@@ -19,22 +19,12 @@ export function authRoutes({ services, config }: { services: Services; config: C
   router.post('/login', async function login(req, res) {
     const { email, password } = parse(schemas.login, req.body);
     const user = await services.auth.login(email, password, req.ip ?? 'unknown');
-    // A fresh session id on login defeats session fixation; the CSRF token is renewed with it.
-    await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
-    req.session.userId = user.id;
-    const csrf_token = issueCsrfToken(req, res, config, true);
-    await new Promise<void>((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
+    const csrf_token = await startUserSession(req, res, config, services.auth, user);
     res.json({ user: toUserJSON(user), csrf_token });
   });
 
   router.post('/logout', async function logout(req, res) {
-    const sid = req.sessionID;
-    if (req.session) {
-      await new Promise<void>((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve())));
-      services.auth.sessionEnded(sid);
-    }
-    res.clearCookie(SESSION_COOKIE, { path: '/' });
-    res.clearCookie(XSRF_COOKIE, { path: '/' });
+    await endUserSession(req, res, services.auth);
     res.status(204).end();
   });
 

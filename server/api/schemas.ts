@@ -23,7 +23,8 @@ export const notificationId = idOf(Number.MAX_SAFE_INTEGER);
 
 // PostgreSQL refuses NUL in text and unpaired surrogates in jsonb: caught here they are a 400, not a failed insert.
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const storable = (s: string) => !UNSTORABLE.test(s);
+/** True when PostgreSQL can store the text as it is (shared with the page forms, which word their own message). */
+export const storable = (s: string) => !UNSTORABLE.test(s);
 const UNSTORABLE_MESSAGE = 'must not contain NUL characters or unpaired surrogates';
 
 /** Free text as we store it: trimmed, bounded, and free of what PostgreSQL would refuse or mangle. */
@@ -85,6 +86,18 @@ export const notifyStudentsBody = z.object({
   message: text(5000).default(''),
   data: notificationData,
 });
+
+/**
+ * A client's key for one logical send, so a retry (after a timeout, a crash, a double click) cannot send twice:
+ * 1 to 100 printable ASCII characters; a UUID is a good choice.
+ */
+export const idempotencyKey = z
+  .string()
+  .regex(/^[\x20-\x7e]{1,100}$/, 'must be 1 to 100 printable ASCII characters')
+  .describe('Your key for this send (1–100 printable ASCII characters, e.g. a UUID). Sending again with the same ' +
+    'key sends nothing and answers with the first result (200, `replayed: true`).');
+
+export const notifyStudentsHeaders = z.object({ 'Idempotency-Key': idempotencyKey.optional() });
 
 export const enrollBody = z.object({ student_id: id });
 

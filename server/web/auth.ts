@@ -1,7 +1,6 @@
 import { Router } from 'express';
 import { HttpError } from '../http/errors';
-import { issueCsrfToken, XSRF_COOKIE } from '../http/security';
-import { SESSION_COOKIE } from '../http/session';
+import { endUserSession, startUserSession } from '../http/login-session';
 import { type WebDeps, homeFor, safeLocalPath, sendPage } from './context';
 import { loginForm, parseForm } from './forms';
 
@@ -24,11 +23,7 @@ export function authRoutes(web: WebDeps) {
     if (parsed.ok && parsed.data.email && parsed.data.password) {
       try {
         const user = await services.auth.login(parsed.data.email, parsed.data.password, req.ip ?? 'unknown');
-        // A fresh session id on login defeats session fixation; the CSRF token is renewed with it.
-        await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
-        req.session.userId = user.id;
-        issueCsrfToken(req, res, config, true);
-        await new Promise<void>((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
+        await startUserSession(req, res, config, services.auth, user);
         return res.redirect(303, next || homeFor(user));
       } catch (err) {
         if (!(err instanceof HttpError) || (err.status !== 401 && err.status !== 429)) throw err;
@@ -42,11 +37,7 @@ export function authRoutes(web: WebDeps) {
   });
 
   router.post('/logout', async function logout(req, res) {
-    const sid = req.sessionID;
-    await new Promise<void>((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve())));
-    services.auth.sessionEnded(sid);
-    res.clearCookie(SESSION_COOKIE, { path: '/' });
-    res.clearCookie(XSRF_COOKIE, { path: '/' });
+    await endUserSession(req, res, services.auth);
     // An htmx-driven logout must leave the page entirely, not swap the login form into it.
     if (req.get('HX-Request') === 'true') res.set('HX-Redirect', '/login');
     res.redirect(303, '/login');

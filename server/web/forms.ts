@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { storable } from '../api/schemas';
 import { BROADCAST_TYPES } from '../models';
 
 /**
@@ -6,16 +7,15 @@ import { BROADCAST_TYPES } from '../models';
  * message beside its input.
  */
 
-// PostgreSQL refuses NUL and unpaired surrogates: refusing them here keeps them a message, not a 500.
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const text = (max: number, label: string) =>
   z
     .string({ error: `${label} is required.` })
     .trim()
     .max(max, `${label} must be at most ${max} characters.`)
-    .refine((s) => !UNSTORABLE.test(s), `${label} contains characters we cannot store.`);
+    .refine(storable, `${label} contains characters we cannot store.`);
 
-export const id = z.coerce.number().int().positive().max(2_147_483_647);
+// The API's id schemas: digits only (no 1e3, 0x10 or booleans); notification ids are bigserial.
+export { id, notificationId } from '../api/schemas';
 
 export const loginForm = z.object({
   email: z.string().trim().toLowerCase().max(254),
@@ -34,6 +34,12 @@ export const notifyForm = z.object({
   title: text(200, 'Title').min(1, 'Title is required.'),
   message: text(5000, 'Message').default(''),
 });
+
+/**
+ * The hidden key a notify form carries from the moment it was rendered: a double submit, or the browser's resubmit
+ * after a crash, repeats the key, and the repeat sends nothing. Printable ASCII, as the API's Idempotency-Key.
+ */
+export const sendKeyForm = z.object({ idempotency_key: z.string().regex(/^[\x20-\x7e]{1,100}$/).optional() });
 
 export const rejectForm = z.object({ reason: text(1000, 'Reason').min(1, 'Give the candidate a reason.') });
 

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { currentUser, requireUser } from '../http/auth';
 import { NotFound } from '../http/errors';
 import { type WebDeps, backTo, isHtmx, renderView, sendPage } from './context';
-import { id, notificationsQuery } from './forms';
+import { notificationId, notificationsQuery } from './forms';
 import { notificationLink } from './render';
 
 const PAGE_SIZE = 20;
@@ -17,7 +17,7 @@ export function notificationRoutes(web: WebDeps) {
   router.use('/notifications', requireUser);
 
   router.param('notificationId', (_req, res, next, raw) => {
-    const parsed = id.safeParse(raw);
+    const parsed = notificationId.safeParse(raw);
     if (!parsed.success) throw new NotFound('Notification');
     res.locals.notificationId = parsed.data;
     next();

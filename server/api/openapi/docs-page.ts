@@ -120,24 +120,7 @@ export function renderDocsPage(doc: Json): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(doc.info.title)}</title>
-<style>
-  body { font: 15px/1.5 system-ui, sans-serif; margin: 0; color: #1d2330; background: #fafbfc; }
-  header, main { max-width: 1000px; margin: 0 auto; padding: 0 24px; }
-  header { padding-top: 24px; }
-  nav ul { columns: 2; padding-left: 18px; }
-  code { font: 13px ui-monospace, monospace; background: #eef1f5; padding: 1px 4px; border-radius: 3px; }
-  h2 { margin-top: 40px; border-bottom: 2px solid #d8dde6; }
-  .op, .schema { background: #fff; border: 1px solid #d8dde6; border-radius: 6px; padding: 4px 16px 12px; margin: 16px 0; }
-  .method { display: inline-block; min-width: 56px; text-align: center; color: #fff; border-radius: 4px; font-size: 13px; padding: 2px 6px; }
-  .get { background: #1f6feb; } .post { background: #1a7f37; } .patch { background: #9a6700; } .delete { background: #cf222e; }
-  .deprecated { font-size: 12px; color: #6e7781; border: 1px solid #6e7781; border-radius: 10px; padding: 0 6px; }
-  .summary { font-weight: 600; }
-  .req { font-size: 11px; color: #cf222e; }
-  table { border-collapse: collapse; width: 100%; font-size: 14px; }
-  th, td { text-align: left; vertical-align: top; padding: 4px 8px; border-bottom: 1px solid #eef1f5; }
-  td p { margin: 0; }
-  .status { font-weight: 600; } .s2 { color: #1a7f37; } .s4 { color: #9a6700; } .s5 { color: #cf222e; }
-</style>
+<link rel="stylesheet" href="/static/api-docs.css">
 </head>
 <body>
 <header>

@@ -64,25 +64,34 @@ export class AuthService {
    */
   async login(email: string, password: string, ip: string): Promise<User> {
     const accountKey = email.trim().toLowerCase();
-    const [acc, byIp] = await Promise.all([this.#byAccount.get(accountKey), this.#byIp.get(ip)]);
-    const blocked = [acc, byIp].filter((r): r is RateLimiterRes => r !== null && r.remainingPoints <= 0);
+    // Spend the attempt before checking it: consume() is one atomic increment in PostgreSQL, so a burst of
+    // parallel guesses cannot all read "points left" before any of them is counted.
+    const spent = await Promise.allSettled([this.#byAccount.consume(accountKey), this.#byIp.consume(ip)]);
+    const blocked = spent.flatMap((r) => (r.status === 'rejected' && r.reason instanceof RateLimiterRes ? [r.reason] : []));
     if (blocked.length > 0) {
+      // A refused attempt checked no password: hand back the point the other limiter took, so only real
+      // failures add up.
+      const limiters = [this.#byAccount, this.#byIp];
+      const keys = [accountKey, ip];
+      await Promise.all(
+        spent.map((r, i) => (r.status === 'fulfilled' ? limiters[i].reward(keys[i], 1).catch(() => undefined) : undefined)),
+      );
       throw new TooManyRequests(Math.max(1, Math.ceil(Math.max(...blocked.map((r) => r.msBeforeNext)) / 1000)));
     }
+    const storeError = spent.find((r) => r.status === 'rejected');
+    if (storeError) throw (storeError as PromiseRejectedResult).reason;
     const user = await this.#models.User.findOne({
       where: this.#db.where(this.#db.fn('lower', this.#db.col('email')), accountKey),
     });
     const ok = user
       ? await verify(user.passwordHash, password)
       : (await verify(await this.#dummy(), password), false);
-    if (!user || !ok || !user.isActive) {
-      await Promise.all([
-        this.#byAccount.penalty(accountKey).catch(() => undefined),
-        this.#byIp.penalty(ip).catch(() => undefined),
-      ]);
-      throw new Unauthorized(INVALID);
-    }
-    await this.#byAccount.delete(accountKey).catch(() => undefined);
+    if (!user || !ok || !user.isActive) throw new Unauthorized(INVALID);
+    // A success clears the account's count and gives the IP its point back: only failures should add up.
+    await Promise.all([
+      this.#byAccount.delete(accountKey).catch(() => undefined),
+      this.#byIp.reward(ip, 1).catch(() => undefined),
+    ]);
     user.lastLoginAt = new Date();
     await user.save({ fields: ['lastLoginAt'] });
     return user;
