@@ -28,13 +28,20 @@ export function courseRoutes({ services }: { services: Services }) {
   // --- the course's instructor (or an admin) reaches every enrolled student at once
   router.post('/:id/notify-students', requireRole('instructor', 'admin'), async function notifyStudents(req, res) {
     const body = parse(schemas.notifyStudentsBody, req.body);
+    const headers = parse(schemas.notifyStudentsHeaders, { 'Idempotency-Key': req.get('Idempotency-Key') });
     const result = await courses.notifyStudents(currentUser(req), parse(schemas.id, req.params.id), {
       type: body.notification_type,
       title: body.title,
       message: body.message,
       data: body.data,
+      idempotencyKey: headers['Idempotency-Key'],
     });
-    res.status(201).json(result);
+    res.status(result.replayed ? 200 : 201).json(result);
+  });
+
+  // What was sent, so a sender whose request never answered can see whether it went out.
+  router.get('/:id/broadcasts', requireRole('instructor', 'admin'), async function broadcasts(req, res) {
+    res.json({ results: await courses.broadcasts(currentUser(req), parse(schemas.id, req.params.id)) });
   });
 
   router.post('/:id/enrollments', requireRole('instructor', 'admin'), async function enroll(req, res) {

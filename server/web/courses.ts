@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { currentUser, requireRole, requireUser } from '../http/auth';
-import { HttpError, NotFound } from '../http/errors';
+import { BadRequest, HttpError, NotFound } from '../http/errors';
 import type { User } from '../models';
 import type { CourseJSON } from '../services/courses';
 import { type WebDeps, isHtmx, sendFragment, sendPage } from './context';
-import { type FieldErrors, applyForm, id, notifyForm, parseForm, searchQuery } from './forms';
+import { type FieldErrors, applyForm, id, notifyForm, parseForm, searchQuery, sendKeyForm } from './forms';
 
 /** The one-click broadcast: a fixed, friendly notice that the course material changed. */
 function courseUpdatedNotice(course: CourseJSON) {
@@ -19,10 +20,24 @@ function canManage(user: User, course: CourseJSON): boolean {
   return user.role === 'admin' || (user.role === 'instructor' && course.instructor.id === user.id);
 }
 
+/** How many of a course's latest broadcasts the notify panel lists. */
+const RECENT_BROADCASTS = 5;
+
 /** The catalogue, a course's page, applying to it and (for its instructor) notifying its students. */
 export function courseRoutes(web: WebDeps) {
   const router = Router();
   const { services } = web;
+
+  /**
+   * What the notify panel needs beside the course: the latest broadcasts, so whoever sends sees what went out
+   * (also after a send whose answer never came), and a fresh key per form for the next send.
+   */
+  async function notifyPanel(user: User, course: CourseJSON) {
+    return {
+      recent: await services.courses.broadcasts(user, course.id, RECENT_BROADCASTS),
+      sendKeys: { preset: randomUUID(), form: randomUUID() },
+    };
+  }
 
   router.param('courseId', async (req, res, next, raw) => {
     const parsed = id.safeParse(raw);
@@ -41,11 +56,14 @@ export function courseRoutes(web: WebDeps) {
 
   router.get('/courses/:courseId', async function show(req, res) {
     const course = res.locals.course as CourseJSON;
+    const user = currentUser(req);
     const sent = Number(req.query.notified);
+    const manage = canManage(user, course);
     await sendPage(web, req, res, 'pages/course.njk', {
       title: course.title,
-      canManage: canManage(currentUser(req), course),
+      canManage: manage,
       notifyResult: Number.isInteger(sent) && sent >= 0 && req.query.notified !== undefined ? { recipients: sent } : null,
+      ...(manage ? await notifyPanel(user, course) : {}),
     });
   });
 
@@ -79,21 +97,28 @@ export function courseRoutes(web: WebDeps) {
     const course = res.locals.course as CourseJSON;
     const user = currentUser(req);
     if (!canManage(user, course)) throw new NotFound('Course');
+    const key = sendKeyForm.safeParse(req.body ?? {});
+    if (!key.success) throw new BadRequest('This form is out of date. Reload the page and send again.');
     const quick = req.body?.preset === 'course_update';
     const parsed = quick ? ({ ok: true, data: courseUpdatedNotice(course) } as const) : parseForm(notifyForm, req.body);
     if (!parsed.ok) {
-      const ctx = { course, errors: parsed.errors, form: req.body ?? {} };
+      const ctx = { course, errors: parsed.errors, form: req.body ?? {}, ...(await notifyPanel(user, course)) };
       if (isHtmx(req)) return sendFragment(web, req, res, 'partials/notify-panel.njk', ctx, 422);
       return sendPage(web, req, res, 'pages/course.njk', { ...ctx, title: course.title, canManage: true }, 422);
     }
     const input = 'type' in parsed.data ? parsed.data : { ...parsed.data, type: parsed.data.notification_type };
-    const { recipients } = await services.courses.notifyStudents(user, course.id, {
+    const { recipients, replayed } = await services.courses.notifyStudents(user, course.id, {
       type: input.type,
       title: input.title,
       message: input.message,
+      idempotencyKey: key.data.idempotency_key,
     });
     if (!isHtmx(req)) return res.redirect(303, `/courses/${course.id}?notified=${recipients}#notify-${course.id}`);
-    sendFragment(web, req, res, 'partials/notify-panel.njk', { course, notifyResult: { recipients, title: input.title } });
+    sendFragment(web, req, res, 'partials/notify-panel.njk', {
+      course,
+      notifyResult: { recipients, title: input.title, replayed },
+      ...(await notifyPanel(user, course)),
+    });
   });
 
   return router;

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { APPLICATION_STATUSES, NOTIFICATION_TYPES, ROLES } from '../../models';
 import type { ApplicationJSON } from '../../services/applications';
 import type { UserJSON } from '../../services/auth';
-import type { CourseJSON } from '../../services/courses';
-import type { NotificationJSON } from '../../services/notifications';
+import type { CourseJSON, NotifyStudentsResult } from '../../services/courses';
+import type { BroadcastJSON, NotificationJSON } from '../../services/notifications';
 
 /**
  * The response shapes of the JSON API, as zod schemas whose `meta({ id })` names their OpenAPI component
@@ -101,6 +101,29 @@ export const RecipientsSchema = z
   .strictObject({ recipients: int.describe('How many students received the notification.') })
   .meta({ id: 'Recipients', description: 'The result of a fan-out.' });
 
+export const NotifyStudentsResultSchema = z
+  .strictObject({
+    recipients: int.describe('How many students received the notification.'),
+    batch_id: z.uuid().describe('The send’s id: the `id` of its entry in the course’s broadcasts.'),
+    replayed: z.boolean().describe('True when this answers an earlier send with the same Idempotency-Key: nothing was sent now.'),
+  })
+  .meta({ id: 'NotifyStudentsResult', description: 'The result of notifying a course’s students.' });
+
+export const BroadcastSchema = z
+  .strictObject({
+    id: z.uuid(),
+    type: z.enum(NOTIFICATION_TYPES),
+    title: z.string(),
+    recipients: int.describe('How many students it reached.'),
+    created_at: timestamp,
+    sender: z.strictObject({ id: int, name: z.string() }).nullable().describe('Null once the sender’s account is gone.'),
+  })
+  .meta({ id: 'Broadcast', description: 'One notification sent to a course’s students, as its senders see it.' });
+
+export const BroadcastListSchema = z
+  .strictObject({ results: z.array(BroadcastSchema) })
+  .meta({ id: 'BroadcastList', description: 'A course’s latest broadcasts (at most 20), newest first.' });
+
 export const EnrollmentSchema = z
   .strictObject({ course_id: int, student_id: int })
   .meta({ id: 'Enrollment', description: 'A student enrolled in a course.' });
@@ -137,3 +160,5 @@ assertSame<Same<z.output<typeof UserSchema>, UserJSON>>();
 assertSame<Same<z.output<typeof NotificationSchema>, NotificationJSON>>();
 assertSame<Same<z.output<typeof CourseSchema>, CourseJSON>>();
 assertSame<Same<z.output<typeof ApplicationSchema>, ApplicationJSON>>();
+assertSame<Same<z.output<typeof NotifyStudentsResultSchema>, NotifyStudentsResult>>();
+assertSame<Same<z.output<typeof BroadcastSchema>, BroadcastJSON>>();

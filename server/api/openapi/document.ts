@@ -76,7 +76,7 @@ function errorsOf(op: ApiOperation): Record<number, string> {
   const errors: Record<number, string[]> = {};
   const add = (status: number, why: string) => (errors[status] ??= []).push(why);
   const mutating = MUTATING.has(op.method);
-  if (op.params || op.query || op.body || mutating) {
+  if (op.params || op.query || op.headers || op.body || mutating) {
     add(400, mutating ? 'The body is not valid JSON, or a field is invalid.' : 'A parameter is invalid.');
   }
   if (op.access !== 'anyone') add(401, 'Not logged in.');
@@ -96,13 +96,14 @@ function parametersOf(op: ApiOperation): Json[] {
   for (const [name, schema] of Object.entries(op.params ?? {})) {
     out.push({ name, in: 'path', required: true, schema: toSchema(schema, 'input') });
   }
-  if (op.query) {
-    const json = toSchema(op.query, 'input') as { properties?: Record<string, Json>; required?: string[] };
+  for (const [where, object] of [['query', op.query], ['header', op.headers]] as const) {
+    if (!object) continue;
+    const json = toSchema(object, 'input') as { properties?: Record<string, Json>; required?: string[] };
     for (const [name, schema] of Object.entries(json.properties ?? {})) {
       const { description, ...rest } = schema;
       out.push({
         name,
-        in: 'query',
+        in: where,
         required: json.required?.includes(name) ?? false,
         ...(description ? { description } : {}),
         schema: rest,

@@ -22,6 +22,8 @@ export interface ApiOperation {
   params?: Record<string, z.ZodType>;
   /** The query schema; each of its properties becomes a query parameter. */
   query?: z.ZodObject;
+  /** The request headers it reads (beyond session and CSRF); each property becomes a header parameter. */
+  headers?: z.ZodObject;
   /** The JSON body schema. The body is marked required when `{}` does not satisfy it. */
   body?: z.ZodType;
   /** Successful answers by status. A schema with `.meta({ id })` is a `$ref` to that component; no schema, no body. */

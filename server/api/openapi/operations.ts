@@ -3,6 +3,7 @@ import * as schemas from '../schemas';
 import {
   ApplicationPageSchema,
   ApplicationSchema,
+  BroadcastListSchema,
   CourseListSchema,
   CourseSchema,
   CsrfTokenSchema,
@@ -13,7 +14,7 @@ import {
   MeSchema,
   NotificationPageSchema,
   NotificationSchema,
-  RecipientsSchema,
+  NotifyStudentsResultSchema,
   UnreadCountSchema,
 } from './components';
 import type { ApiOperation } from './operation';
@@ -210,12 +211,32 @@ const courses: ApiOperation[] = [
     tag: 'Courses',
     summary: 'Notify every student enrolled in the course',
     description:
-      'One set-based statement, whatever the number of students: all of them receive it or none does. ' +
+      'One set-based statement, whatever the number of students: all of them receive it or none does, and the ' +
+      'send is listed in the course’s broadcasts exactly when it went out. Send an `Idempotency-Key` to make a ' +
+      'retry safe (after a timeout or a lost connection): the same key again sends nothing and answers 200 with ' +
+      'the first result. Only the course’s instructor or an admin; another instructor gets 403.',
+    access: ['instructor', 'admin'],
+    params: byId,
+    headers: schemas.notifyStudentsHeaders,
+    body: schemas.notifyStudentsBody,
+    responses: {
+      201: { description: 'Sent.', schema: NotifyStudentsResultSchema },
+      200: { description: 'Already sent with this Idempotency-Key: the first result, nothing sent now.', schema: NotifyStudentsResultSchema },
+    },
+  },
+  {
+    method: 'get',
+    path: '/courses/{id}/broadcasts',
+    operationId: 'listCourseBroadcasts',
+    tag: 'Courses',
+    summary: 'What was sent to the course’s students lately',
+    description:
+      'The latest 20 notify-students sends (and admin sends to the course), newest first, with how many ' +
+      'students each reached: how a sender whose request never answered sees whether it went out. ' +
       'Only the course’s instructor or an admin; another instructor gets 403.',
     access: ['instructor', 'admin'],
     params: byId,
-    body: schemas.notifyStudentsBody,
-    responses: { 201: { description: 'Sent.', schema: RecipientsSchema } },
+    responses: { 200: { description: 'The broadcasts.', schema: BroadcastListSchema } },
   },
   {
     method: 'post',

@@ -1,7 +1,7 @@
 import { QueryTypes, UniqueConstraintError, type Sequelize } from 'sequelize';
 import type { Models, NotificationType, User } from '../../models';
 import { Forbidden, NotFound } from '../../http/errors';
-import type { NotificationService } from '../notifications';
+import type { BroadcastJSON, NotificationService } from '../notifications';
 
 export interface CourseJSON {
   id: number;
@@ -56,6 +56,15 @@ export interface NotifyStudentsInput {
   title: string;
   message: string;
   data?: Record<string, unknown>;
+  /** The client's key for this send: the same key again answers with the first result and sends nothing. */
+  idempotencyKey?: string;
+}
+
+/** What notify-students answers. */
+export interface NotifyStudentsResult {
+  recipients: number;
+  batch_id: string;
+  replayed: boolean;
 }
 
 /** The catalogue, enrollments and the instructor's broadcast to a course. */
@@ -135,9 +144,9 @@ export class CourseService {
   }
 
   /** The instructor's broadcast: one set-based INSERT for every enrolled student. */
-  async notifyStudents(actor: User, courseId: number, input: NotifyStudentsInput): Promise<{ recipients: number }> {
+  async notifyStudents(actor: User, courseId: number, input: NotifyStudentsInput): Promise<NotifyStudentsResult> {
     await this.#managed(actor, courseId);
-    const { recipients } = await this.#notifications.fanOut(
+    const { recipients, batchId, replayed } = await this.#notifications.fanOut(
       { kind: 'course', courseId },
       {
         type: input.type,
@@ -147,7 +156,14 @@ export class CourseService {
         senderId: actor.id,
         courseId,
       },
+      { idempotencyKey: input.idempotencyKey },
     );
-    return { recipients };
+    return { recipients, batch_id: batchId, replayed };
+  }
+
+  /** What was sent to the course's students lately (by anyone allowed to), so its managers see what went out. */
+  async broadcasts(actor: User, courseId: number, limit = 20): Promise<BroadcastJSON[]> {
+    await this.#managed(actor, courseId);
+    return this.#notifications.courseBroadcasts(courseId, limit);
   }
 }

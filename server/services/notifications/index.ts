@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { QueryTypes, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
 import type { NotificationType, Role } from '../../models';
 import { BadRequest, NotFound } from '../../http/errors';
 import type { EventPublisher } from '../events';
@@ -34,6 +34,36 @@ export interface FanOutContent {
   senderId: number | null;
   courseId?: number | null;
 }
+
+/** What a fan-out did. `batchId` is also the id of its broadcast row. */
+export interface FanOutResult {
+  recipients: number;
+  batchId: string;
+  /** True when an earlier send with the same idempotency key answered instead: nothing was sent this time. */
+  replayed: boolean;
+}
+
+/** A fan-out as its sender sees it afterwards (the "recently sent" list). */
+export interface BroadcastJSON {
+  id: string;
+  type: NotificationType;
+  title: string;
+  recipients: number;
+  created_at: string;
+  sender: { id: number; name: string } | null;
+}
+
+interface BroadcastRow {
+  id: string;
+  type: NotificationType;
+  title: string;
+  recipients: number;
+  created_at: Date;
+  sender_id: number | null;
+  sender_name: string | null;
+}
+
+const IDEMPOTENCY_CONSTRAINT = 'broadcasts_sender_idempotency_key';
 
 export interface ListOptions {
   status: 'all' | 'unread' | 'read';
@@ -71,6 +101,10 @@ const TITLE_MAX = 200;
 function clip(text: string, max: number): string {
   const chars = Array.from(text); // code points, as PostgreSQL counts them: never split a surrogate pair
   return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
+}
+
+function isIdempotencyConflict(err: unknown): boolean {
+  return err instanceof UniqueConstraintError && (err.parent as { constraint?: string }).constraint === IDEMPOTENCY_CONSTRAINT;
 }
 
 const CURSOR_RE = /^n(\d{1,18})$/;
@@ -127,31 +161,61 @@ export class NotificationService {
   }
 
   /**
-   * Sends one notification to a whole audience with a single INSERT ... SELECT: one statement, all rows or
-   * none, whatever the audience's size. The event names the batch, not the recipients.
+   * Sends one notification to a whole audience with a single statement: a data-modifying CTE inserts the rows
+   * (INSERT ... SELECT) and the same statement records the broadcast with their count, so the broadcast row
+   * exists exactly when the notifications do, all or none, whatever the audience's size. The event names the
+   * batch, not the recipients.
+   *
+   * With an `idempotencyKey` (per sender; ignored without one) a repeated send writes nothing and returns the
+   * first send's result with `replayed: true`, so a retry after a lost answer never delivers a second copy.
    */
-  async fanOut(audience: Audience, content: FanOutContent): Promise<{ recipients: number; batchId: string }> {
+  async fanOut(audience: Audience, content: FanOutContent, opts: { idempotencyKey?: string } = {}): Promise<FanOutResult> {
     const { sql, params } = audienceSql(audience);
     const batchId = randomUUID();
-    const [, affected] = (await this.#db.query(
-      `INSERT INTO notifications (recipient_id, sender_id, type, title, message, data, course_id, batch_id)
-       SELECT r.id, :senderId, :type, :title, :message, CAST(:data AS jsonb), :courseId, :batchId
-         FROM (${sql}) AS r(id)`,
-      {
-        replacements: {
-          ...params,
-          senderId: content.senderId,
-          type: content.type,
-          title: content.title,
-          message: content.message,
-          data: JSON.stringify(content.data ?? {}),
-          courseId: content.courseId ?? null,
-          batchId,
+    const idempotencyKey = opts.idempotencyKey ?? null;
+    let rows: Array<{ recipients: number }>;
+    try {
+      rows = await this.#db.query<{ recipients: number }>(
+        `WITH sent AS (
+           INSERT INTO notifications (recipient_id, sender_id, type, title, message, data, course_id, batch_id)
+           SELECT r.id, :senderId, :type, :title, :message, CAST(:data AS jsonb), :courseId, :batchId
+             FROM (${sql}) AS r(id)
+             -- A key already used: skip the rows (the broadcast INSERT below then fails on the key) rather than
+             -- write thousands only to roll them back.
+            WHERE NOT EXISTS (SELECT 1 FROM broadcasts b WHERE b.sender_id = :senderId AND b.idempotency_key = :idempotencyKey)
+           RETURNING 1)
+         INSERT INTO broadcasts (id, sender_id, course_id, audience, type, title, recipients, idempotency_key)
+         SELECT CAST(:batchId AS uuid), :senderId, :courseId, CAST(:audience AS jsonb), :type, :title, count(*), :idempotencyKey
+           FROM sent
+         RETURNING recipients`,
+        {
+          replacements: {
+            ...params,
+            senderId: content.senderId,
+            type: content.type,
+            title: content.title,
+            message: content.message,
+            data: JSON.stringify(content.data ?? {}),
+            courseId: content.courseId ?? null,
+            batchId,
+            audience: JSON.stringify(audience),
+            idempotencyKey,
+          },
+          type: QueryTypes.SELECT,
         },
-        type: QueryTypes.INSERT,
-      },
-    )) as [unknown, number];
-    const recipients = Number(affected) || 0;
+      );
+    } catch (err) {
+      // The key's first send committed (before this statement began, or while it waited on the key's index
+      // entry): this whole statement rolled back, and the first result is the answer.
+      if (idempotencyKey === null || !isIdempotencyConflict(err)) throw err;
+      const [first] = await this.#db.query<{ id: string; recipients: number }>(
+        'SELECT id, recipients FROM broadcasts WHERE sender_id = :senderId AND idempotency_key = :idempotencyKey',
+        { replacements: { senderId: content.senderId, idempotencyKey }, type: QueryTypes.SELECT },
+      );
+      if (!first) throw err;
+      return { recipients: first.recipients, batchId: first.id, replayed: true };
+    }
+    const recipients = rows[0].recipients;
     if (recipients > 0) {
       this.#events.publish({
         type: 'notification.fanout',
@@ -161,7 +225,27 @@ export class NotificationService {
         notificationType: content.type,
       });
     }
-    return { recipients, batchId };
+    return { recipients, batchId, replayed: false };
+  }
+
+  /** A course's latest broadcasts, newest first, with their senders. */
+  async courseBroadcasts(courseId: number, limit = 20): Promise<BroadcastJSON[]> {
+    const rows = await this.#db.query<BroadcastRow>(
+      `SELECT b.id, b.type, b.title, b.recipients, b.created_at, b.sender_id, s.name AS sender_name
+         FROM broadcasts b LEFT JOIN users s ON s.id = b.sender_id
+        WHERE b.course_id = :courseId
+        ORDER BY b.created_at DESC, b.id
+        LIMIT :limit`,
+      { replacements: { courseId, limit }, type: QueryTypes.SELECT },
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      type: r.type,
+      title: r.title,
+      recipients: r.recipients,
+      created_at: new Date(r.created_at).toISOString(),
+      sender: r.sender_id === null ? null : { id: r.sender_id, name: r.sender_name ?? '' },
+    }));
   }
 
   /** How many users an audience reaches right now (the admin's confirmation step). */

@@ -297,7 +297,7 @@ describe('enrolling and notifying students', () => {
         data: { exam: 'midterm', max: 20 },
       })
       .expect(201);
-    expect(res.body).toEqual({ recipients: 3 });
+    expect(res.body).toEqual({ recipients: 3, batch_id: expect.any(String), replayed: false });
     for (const s of students) {
       expect(await notificationsOf(s)).toEqual([
         expect.objectContaining({
@@ -312,11 +312,15 @@ describe('enrolling and notifying students', () => {
     }
     expect(await notificationsOf(outsider)).toEqual([]);
     expect(ctx.published).toEqual([
-      { type: 'notification.fanout', batchId: expect.any(String), count: 3, courseId: c.id, notificationType: 'exam_result' },
+      { type: 'notification.fanout', batchId: res.body.batch_id, count: 3, courseId: c.id, notificationType: 'exam_result' },
+    ]);
+    // The course's broadcasts list the send, so its instructor can see it went out.
+    expect((await teacher.agent.get(`/api/courses/${c.id}/broadcasts/`).expect(200)).body.results).toEqual([
+      expect.objectContaining({ id: res.body.batch_id, type: 'exam_result', title: 'Results are out', recipients: 3 }),
     ]);
     // A course without students: nobody to notify, nothing announced.
     const empty = await course(teacher.user);
-    expect((await teacher.agent.post(`/api/courses/${empty.id}/notify-students`, { notification_type: 'message', title: 'Hi' }).expect(201)).body).toEqual({ recipients: 0 });
+    expect((await teacher.agent.post(`/api/courses/${empty.id}/notify-students`, { notification_type: 'message', title: 'Hi' }).expect(201)).body).toMatchObject({ recipients: 0 });
   });
 
   test('notify-students: only the course’s instructor or an admin, only broadcast types', async () => {
@@ -327,7 +331,7 @@ describe('enrolling and notifying students', () => {
     const stranger = await party('instructor');
     expect((await stranger.agent.post(`/api/courses/${c.id}/notify-students`, body).expect(403)).body.error.code).toBe('forbidden');
     await student.agent.post(`/api/courses/${c.id}/notify-students`, body).expect(403);
-    expect((await adminAgent.post(`/api/courses/${c.id}/notify-students`, body).expect(201)).body).toEqual({ recipients: 1 });
+    expect((await adminAgent.post(`/api/courses/${c.id}/notify-students`, body).expect(201)).body).toMatchObject({ recipients: 1 });
     await teacher.agent.post('/api/courses/2147483647/notify-students', body).expect(404);
     for (const bad of [
       { ...body, notification_type: 'application_approved' },

@@ -2,11 +2,11 @@
  * kill -9 of a real server process in the middle of a notify-students to 10,000 students. After a restart every
  * student has that notification exactly once, or none has it: never some.
  *
- * How the instructor sees whether it was sent (decided here): a fan-out is one `batch_id`, so "sent" means the
- * batch has one row per enrolled student and "not sent" means no row with that title exists. The killed request
- * never answered, so the instructor's evidence is the data: their course's students (checked over the API for a
- * sample) either all show it or none does. Herald has no instructor-facing "sent messages" view yet; the
- * report lists it as a gap, because resending after a crash that did commit would deliver a second copy.
+ * How the instructor sees whether it was sent: the fan-out's one statement also writes its broadcast row, so after
+ * the restart GET /api/courses/:id/broadcasts lists the send (with recipients equal to the rows written) exactly
+ * when the students have it, and lists nothing when none has it. Each send carries an Idempotency-Key, so the
+ * instructor can simply send again with the same key: it answers with the first result when that committed and
+ * sends for the first time when it did not. Either way every student ends with exactly one copy.
  *
  * Four ways to land the kill: while the INSERT waits on a lock we hold (certainly mid-statement; the orphaned
  * statement then completes: "all"), the same with its database backend terminated too ("none"), the moment
@@ -26,6 +26,19 @@ let server: ServerProcess | undefined;
 let courseId: number;
 let instructorEmail: string;
 const sampleStudents: string[] = [];
+/** The fan-out statement as pg_stat_activity shows it: the notifications INSERT inside the broadcast's CTE. */
+const FANOUT_SQL_LIKE = 'WITH sent AS (%INSERT INTO notifications%';
+
+/** notify-students with an Idempotency-Key (the realtime support's `api` sends no extra headers). */
+async function notify(who: { cookie: string; csrf: string }, title: string, key: string) {
+  const res = await fetch(`${server!.url}/api/courses/${courseId}/notify-students`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-csrf-token': who.csrf, cookie: who.cookie, 'idempotency-key': key },
+    body: JSON.stringify({ notification_type: 'message', title, message: 'Sent while the server died.' }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
 
 beforeAll(async () => {
   ctx = await createTestContext();
@@ -65,8 +78,8 @@ async function outcome(title: string) {
 async function insertRunning(): Promise<boolean> {
   const rows = await ctx.sequelize.query<{ n: string }>(
     `SELECT count(*) AS n FROM pg_stat_activity
-      WHERE datname = current_database() AND state = 'active' AND query LIKE 'INSERT INTO notifications%batch_id%' AND pid <> pg_backend_pid()`,
-    { type: QueryTypes.SELECT },
+      WHERE datname = current_database() AND state = 'active' AND query LIKE :pattern AND pid <> pg_backend_pid()`,
+    { replacements: { pattern: FANOUT_SQL_LIKE }, type: QueryTypes.SELECT },
   );
   return Number(rows[0].n) > 0;
 }
@@ -84,11 +97,8 @@ async function crashTrial(landing: Landing, n: number) {
     await locker.query('BEGIN');
     await locker.query('LOCK TABLE notifications IN SHARE MODE');
   }
-  const sent = api(server!.url, who, 'POST', `/api/courses/${courseId}/notify-students`, {
-    notification_type: 'message',
-    title,
-    message: 'Sent while the server died.',
-  }).catch(() => ({ status: 0, body: undefined }));
+  const key = `crash-trial-${n}`;
+  const sent = notify(who, title, key).catch(() => ({ status: 0, body: undefined }));
 
   let midStatement = false;
   if (landing === 'random-delay') {
@@ -106,7 +116,8 @@ async function crashTrial(landing: Landing, n: number) {
     // The database side dies too (an OOM kill, a failover): the open statement must roll back entirely.
     await locker!.query(
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-        WHERE datname = current_database() AND query LIKE 'INSERT INTO notifications%batch_id%' AND pid <> pg_backend_pid()`,
+        WHERE datname = current_database() AND query LIKE $1 AND pid <> pg_backend_pid()`,
+      [FANOUT_SQL_LIKE],
     );
   }
   if (locker) {
@@ -132,6 +143,27 @@ async function crashTrial(landing: Landing, n: number) {
     const copies = (list.body.results as Array<{ title: string }>).filter((x) => x.title === title).length;
     expect(copies).toBe(o.rows === 0 ? 0 : 1);
   }
+
+  // What the instructor sees: the send is listed, with every row it wrote, exactly when it went out.
+  const teacher = await login(server.url, { email: instructorEmail });
+  const listed = async () => {
+    const res = await api(server!.url, teacher, 'GET', `/api/courses/${courseId}/broadcasts`);
+    expect(res.status).toBe(200);
+    return (res.body.results as Array<{ title: string; recipients: number }>).filter((b) => b.title === title);
+  };
+  expect(await listed()).toEqual(o.rows === 0 ? [] : [expect.objectContaining({ title, recipients: o.rows })]);
+
+  // Sending again with the same key after the restart: the first result if it went out, else the first send.
+  const resent = await notify(teacher, title, key);
+  expect(resent).toEqual({
+    status: o.rows === 0 ? 201 : 200,
+    body: { recipients: STUDENTS, batch_id: expect.any(String), replayed: o.rows > 0 },
+  });
+  const after = await outcome(title);
+  record('checked', 'fan-out rows after a same-key resend', after.rows);
+  if (after.maxPerStudent > 1) record('duplicated', 'same-key resend after a crash', after.rows - after.students);
+  expect(after).toEqual({ rows: STUDENTS, students: STUDENTS, batches: 1, maxPerStudent: 1 });
+  expect(await listed()).toEqual([expect.objectContaining({ title, recipients: STUDENTS })]);
   return { midStatement, sent: o.rows > 0 };
 }
 

@@ -57,6 +57,7 @@ export class Contract {
     this.#ajv = new Ajv2020({ strict: false, allErrors: true });
     this.#ajv.addFormat('date-time', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$/);
     this.#ajv.addFormat('email', /^[^\s@]+@[^\s@]+$/);
+    this.#ajv.addFormat('uuid', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
     this.#ajv.addSchema(doc, 'openapi');
   }
 
