@@ -1,4 +1,5 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
+import { likePattern } from '../../db/sql';
 import {
   APPLICATION_STATUSES,
   ROLES,
@@ -125,9 +126,6 @@ const ROLE_RANK: Record<Role, number> = { candidate: 0, instructor: 1, admin: 2 
 const DELETED_IDS_PER_EVENT = 500;
 
 /** `%`, `_` and the escape character itself are literal in a search box, not LIKE wildcards. */
-export function likePattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
 
 interface AdminNotificationRow extends NotificationRow {
   recipient_name: string;

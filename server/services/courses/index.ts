@@ -1,4 +1,5 @@
-import { QueryTypes, UniqueConstraintError, type Sequelize } from 'sequelize';
+import { QueryTypes, type Sequelize } from 'sequelize';
+import { likePattern } from '../../db/sql';
 import type { Models, NotificationType, User } from '../../models';
 import { Forbidden, NotFound } from '../../http/errors';
 import type { BroadcastJSON, NotificationService } from '../notifications';
@@ -84,7 +85,7 @@ export class CourseService {
     const replacements: Record<string, unknown> = { viewerId: viewerId ?? 0 };
     if (opts.q) {
       where.push("c.title ILIKE :q ESCAPE '\\'");
-      replacements.q = `%${opts.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+      replacements.q = likePattern(opts.q);
     }
     if (opts.instructorId !== undefined) {
       where.push('c.instructor_id = :instructorId');
@@ -117,17 +118,23 @@ export class CourseService {
   }
 
   /** An enrollment made directly (an admin enrolling a student) notifies the student in the same transaction. */
+  /**
+   * Enrolls a candidate directly (an admin, or the course's instructor) and notifies them in the same
+   * transaction. Only an active candidate can be enrolled; any other id is "not found", so the answer does not
+   * tell which ids are instructors, admins or deactivated accounts. Enrolling twice announces nothing.
+   */
   async enroll(actor: User, courseId: number, studentId: number): Promise<void> {
     const course = await this.#managed(actor, courseId);
-    const student = await this.#models.User.findByPk(studentId);
-    if (!student) throw new NotFound('User');
     await this.#db.transaction(async (transaction) => {
-      try {
-        await this.#models.Enrollment.create({ courseId, studentId }, { transaction });
-      } catch (err) {
-        if (err instanceof UniqueConstraintError) return; // already enrolled: nothing to announce
-        throw err;
-      }
+      const [enrolled] = (await this.#db.query(
+        `WITH student AS (SELECT id FROM users WHERE id = :studentId AND role = 'candidate' AND is_active),
+              added AS (INSERT INTO enrollments (course_id, student_id) SELECT :courseId, id FROM student
+                        ON CONFLICT DO NOTHING RETURNING student_id)
+         SELECT (SELECT count(*) FROM student) AS found, (SELECT count(*) FROM added) AS added`,
+        { replacements: { courseId, studentId }, transaction },
+      )) as [Array<{ found: string; added: string }>, unknown];
+      if (Number(enrolled[0].found) === 0) throw new NotFound('Student');
+      if (Number(enrolled[0].added) === 0) return; // already enrolled: nothing to announce
       await this.#notifications.create(
         {
           recipientId: studentId,
@@ -142,6 +149,7 @@ export class CourseService {
       );
     });
   }
+
 
   /** The instructor's broadcast: one set-based INSERT for every enrolled student. */
   async notifyStudents(actor: User, courseId: number, input: NotifyStudentsInput): Promise<NotifyStudentsResult> {

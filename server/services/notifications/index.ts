@@ -193,7 +193,7 @@ export class NotificationService {
             ...params,
             senderId: content.senderId,
             type: content.type,
-            title: content.title,
+            title: clip(content.title, TITLE_MAX),
             message: content.message,
             data: JSON.stringify(content.data ?? {}),
             courseId: content.courseId ?? null,

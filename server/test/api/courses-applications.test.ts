@@ -281,6 +281,13 @@ describe('enrolling and notifying students', () => {
     await student.agent.post(`/api/courses/${c.id}/enrollments`, { student_id: student.user.id }).expect(403);
     await teacher.agent.post(`/api/courses/${c.id}/enrollments`, { student_id: 2147483647 }).expect(404);
     await teacher.agent.post(`/api/courses/${c.id}/enrollments`, {}).expect(400);
+    // Only active candidates can be enrolled, and the answer does not tell an instructor's id from a missing one.
+    const inactive = await ctx.createUser('candidate', { isActive: false });
+    for (const other of [stranger.user, admin, inactive]) {
+      await teacher.agent.post(`/api/courses/${c.id}/enrollments`, { student_id: other.id }).expect(404);
+    }
+    const [rows] = await ctx.sequelize.query(`SELECT 1 FROM enrollments WHERE course_id = ${c.id}`);
+    expect(rows).toHaveLength(0);
   });
 
   test('notify-students reaches every enrolled student once, and nobody else', async () => {
