@@ -37,7 +37,9 @@ export function createApp(deps: AppDeps) {
   const { config, logger, services } = deps;
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', config.trustProxy);
+  // Behind a proxy, trust exactly one hop: `true` would let any client pick req.ip with X-Forwarded-For and
+  // slip past the per-IP login limit.
+  app.set('trust proxy', config.trustProxy ? 1 : false);
   app.set('query parser', 'simple');
 
   app.use(
