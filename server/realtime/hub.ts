@@ -8,6 +8,9 @@ export interface Socket {
   /** Sends a text frame. Implementations drop frames for sockets that are not open. */
   send(data: string): void;
   close(code: number, reason: string): void;
+  /** Optional: hold the frames sent until `uncork` and write them together (one syscall instead of one each). */
+  cork?(): void;
+  uncork?(): void;
 }
 
 /** Which wire format a connection speaks: JSON for API clients and the admin console, HTML for hx-ws. */
@@ -40,7 +43,9 @@ export class Connection implements Identity {
   /** Highest notification id this connection has been sent (snapshot, replay or live): a resync replays after it. */
   lastNotificationId = 0;
   #ready = false;
-  #pending: Array<[string, number | undefined]> = [];
+  /** Live frames held until the snapshot went out; allocated only if one arrives meanwhile (most never do). */
+  #pending: Array<[string, number | undefined]> | undefined;
+  /** Ids the snapshot carried, remembered for SEEN_TTL_MS; none (the usual case) allocates nothing. */
   #seen: Set<number> | undefined;
   #seenUntil = 0;
   #closed = false;
@@ -60,6 +65,14 @@ export class Connection implements Identity {
     return this.#closed;
   }
 
+  /** Frames sent until `uncork` leave together (see Socket.cork). Always call both, in pairs. */
+  cork(): void {
+    this.socket.cork?.();
+  }
+  uncork(): void {
+    this.socket.uncork?.();
+  }
+
   /** Sends now, bypassing the pending queue: for the snapshot and replies to the client's own messages. */
   sendNow(frame: string, notificationId?: number): void {
     if (this.#closed) return;
@@ -74,35 +87,40 @@ export class Connection implements Identity {
   push(frame: string, notificationId?: number): void {
     if (this.#closed) return;
     if (!this.#ready) {
-      if (this.#pending.length >= MAX_PENDING) return this.close(CloseCode.TryAgainLater, 'too far behind');
-      this.#pending.push([frame, notificationId]);
+      const pending = (this.#pending ??= []);
+      if (pending.length >= MAX_PENDING) return this.close(CloseCode.TryAgainLater, 'too far behind');
+      pending.push([frame, notificationId]);
       return;
     }
-    if (notificationId !== undefined && this.#seen && Date.now() < this.#seenUntil && this.#seen.has(notificationId)) return;
+    if (notificationId !== undefined && this.#seen) {
+      if (Date.now() >= this.#seenUntil) this.#seen = undefined;
+      else if (this.#seen.has(notificationId)) return;
+    }
     this.sendNow(frame, notificationId);
   }
 
   /** The snapshot went out (it carried `seenIds`): flush what queued up meanwhile and go live. */
   open(seenIds: Iterable<number> = []): void {
-    this.#seen = new Set(seenIds);
+    const seen = new Set(seenIds);
+    this.#seen = seen.size > 0 ? seen : undefined;
     this.#seenUntil = Date.now() + SEEN_TTL_MS;
     this.#ready = true;
     const pending = this.#pending;
-    this.#pending = [];
-    for (const [frame, id] of pending) this.push(frame, id);
+    this.#pending = undefined;
+    if (pending) for (const [frame, id] of pending) this.push(frame, id);
   }
 
   close(code: number, reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#pending = [];
+    this.#pending = undefined;
     this.socket.close(code, reason);
   }
 
   /** The transport reported the socket gone. */
   markClosed(): void {
     this.#closed = true;
-    this.#pending = [];
+    this.#pending = undefined;
   }
 }
 

@@ -12,15 +12,34 @@ export class RealtimeQueries {
     this.#db = sequelize;
   }
 
-  /** The (id, recipient) pairs of one fan-out batch, limited to recipients connected to this process. */
-  async batchRows(batchId: string, userIds: number[]): Promise<Array<{ id: number; recipientId: number }>> {
+  /**
+   * The (id, recipient, recipient's unread count) rows of one fan-out batch, limited to recipients connected to
+   * this process: one statement (the count is an index-only scan of notifications_unread_idx per recipient).
+   */
+  async batchRows(batchId: string, userIds: number[]): Promise<Array<{ id: number; recipientId: number; unread: number }>> {
     if (userIds.length === 0) return [];
-    const rows = await this.#db.query<{ id: string; recipient_id: number }>(
-      `SELECT id, recipient_id FROM notifications
-        WHERE batch_id = CAST(:batchId AS uuid) AND recipient_id = ANY(CAST(:ids AS integer[]))`,
+    const rows = await this.#db.query<{ id: string; recipient_id: number; unread: string }>(
+      `SELECT b.id, b.recipient_id,
+              (SELECT count(*) FROM notifications u WHERE u.recipient_id = b.recipient_id AND u.read_at IS NULL) AS unread
+         FROM notifications b
+        WHERE b.batch_id = CAST(:batchId AS uuid) AND b.recipient_id = ANY(CAST(:ids AS integer[]))`,
       { replacements: { batchId, ids: intArray(userIds) }, type: QueryTypes.SELECT },
     );
-    return rows.map((r) => ({ id: Number(r.id), recipientId: r.recipient_id }));
+    const out = new Array<{ id: number; recipientId: number; unread: number }>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i];
+      out[i] = { id: Number(r.id), recipientId: r.recipient_id, unread: Number(r.unread) };
+    }
+    return out;
+  }
+
+  /** The content every row of a fan-out batch shares (one row of it; only id and recipient differ). */
+  async batchContent(batchId: string): Promise<NotificationJSON | undefined> {
+    const [row] = await this.#db.query<NotificationRow>(
+      `${NOTIFICATION_SELECT} WHERE n.batch_id = CAST(:batchId AS uuid) LIMIT 1`,
+      { replacements: { batchId }, type: QueryTypes.SELECT },
+    );
+    return row ? toNotificationJSON(row) : undefined;
   }
 
   /**

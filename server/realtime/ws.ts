@@ -8,7 +8,7 @@ import { isAllowedOrigin } from '../http/security';
 import type { Logger } from '../logger';
 import type { AuthService } from '../services/auth';
 import { CloseCode } from './codes';
-import { Connection, type Protocol, type Socket } from './hub';
+import { Connection, type Identity, type Protocol, type Socket } from './hub';
 
 /** Transport limits. Defaults suit production; tests shrink the timers. */
 export interface WsLimits {
@@ -54,11 +54,11 @@ export function attachWebSockets(
   const { config, session, auth, sink, logger } = deps;
   const limits = { ...DEFAULT_LIMITS, ...deps.limits };
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayload, perMessageDeflate: false, clientTracking: true });
-  const alive = new WeakMap<WebSocket, boolean>();
+  const shared: Shared = { limits, onServerClose: (code) => sink.closedByServer(code) };
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Until handleUpgrade takes over, a reset from the client would be an unhandled 'error' event.
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroyOnError);
     void upgrade(req, socket, head).catch((err: unknown) => {
       logger.error({ err }, 'websocket upgrade failed');
       refuse(socket, 500, 'Internal Server Error');
@@ -79,52 +79,66 @@ export function attachWebSockets(
 
     const sessionError = await runSession(session, req);
     if (sessionError) return refuse(socket, 503, 'Service Unavailable');
-    const s = (req as IncomingMessage & { session?: { userId?: number }; sessionID?: string });
+    const s = req as IncomingMessage & { session?: { userId?: number }; sessionID?: string };
     const userId = s.session?.userId;
     const user = typeof userId === 'number' ? await auth.sessionUser(userId) : null;
+    // Only these primitives outlive the upgrade: nothing below may close over req, the session or the user
+    // model, or every open socket would keep its request (headers, session, Sequelize instance) alive.
+    const identity: Identity | null =
+      user && s.sessionID ? { userId: user.id, sessionId: s.sessionID, isAdmin: user.role === 'admin', protocol } : null;
+    const sinceRaw = url.searchParams.get('since');
+    const since = protocol === 'json' && sinceRaw !== null && /^\d{1,15}$/.test(sinceRaw) ? Number(sinceRaw) : undefined;
+    socket.off('error', destroyOnError); // ws installs its own handling
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, socket, identity, since));
+  }
 
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      ws.on('error', (err) => logger.debug({ err }, 'websocket error')); // e.g. 1009 too big: ws closes it itself
-      if (!user || !s.sessionID) {
-        // Accepted, then closed with 4401: a refused handshake looks like 1006 to browsers and hx-ws would retry forever.
-        sink.closedByServer(CloseCode.Unauthorized);
-        ws.close(CloseCode.Unauthorized, 'unauthorized');
-        return;
-      }
-      const sinceRaw = url.searchParams.get('since');
-      const since = protocol === 'json' && sinceRaw !== null && /^\d{1,15}$/.test(sinceRaw) ? Number(sinceRaw) : undefined;
-      const conn = new Connection(
-        { userId: user.id, sessionId: s.sessionID, isAdmin: user.role === 'admin', protocol },
-        wsSocket(ws, limits, (code) => sink.closedByServer(code)),
-      );
-      alive.set(ws, true);
-      ws.on('pong', () => alive.set(ws, true));
-      const bucket = { tokens: limits.rateBurst, at: Date.now() };
-      ws.on('message', (data: RawData, isBinary: boolean) => {
-        const now = Date.now();
-        bucket.tokens = Math.min(limits.rateBurst, bucket.tokens + ((now - bucket.at) / 1000) * limits.ratePerSecond);
-        bucket.at = now;
-        if (bucket.tokens < 1) return conn.close(CloseCode.PolicyViolation, 'too many messages');
-        bucket.tokens -= 1;
-        if (isBinary) return conn.sendNow('{"type":"error","code":"binary_unsupported","message":"Send JSON text frames."}');
-        sink.message(conn, rawToString(data));
-      });
-      ws.on('close', () => {
-        conn.markClosed();
-        sink.disconnected(conn);
-      });
-      sink.connected(conn, since);
-    });
+  function accept(ws: WebSocket, raw: Duplex, identity: Identity | null, since: number | undefined) {
+    ws.on('error', onSocketError); // e.g. 1009 too big: ws closes it itself
+    if (!identity) {
+      // Accepted, then closed with 4401: a refused handshake looks like 1006 to browsers and hx-ws would retry forever.
+      sink.closedByServer(CloseCode.Unauthorized);
+      ws.close(CloseCode.Unauthorized, 'unauthorized');
+      return;
+    }
+    const state = new WsSocket(ws, shared, raw);
+    const conn = new Connection(identity, state);
+    state.conn = conn;
+    states.set(ws, state);
+    // Shared handlers (ws calls them with `this` = the socket): no closures per socket.
+    ws.on('pong', onPong);
+    ws.on('message', onMessage);
+    ws.on('close', onClose);
+    sink.connected(conn, since);
+  }
+
+  function onSocketError(this: WebSocket, err: Error) {
+    logger.debug({ err }, 'websocket error');
+  }
+  function onMessage(this: WebSocket, data: RawData, isBinary: boolean) {
+    const st = states.get(this);
+    const conn = st?.conn;
+    if (!st || !conn) return;
+    if (!st.take()) return conn.close(CloseCode.PolicyViolation, 'too many messages');
+    if (isBinary) return conn.sendNow('{"type":"error","code":"binary_unsupported","message":"Send JSON text frames."}');
+    sink.message(conn, rawToString(data));
+  }
+  function onClose(this: WebSocket) {
+    const conn = states.get(this)?.conn;
+    states.delete(this);
+    if (!conn) return;
+    conn.markClosed();
+    sink.disconnected(conn);
   }
 
   // One timer for all sockets: ping, and drop whoever missed the previous pong (a dead peer never closes itself).
   const heartbeat = setInterval(() => {
     for (const ws of wss.clients) {
-      if (alive.get(ws) === false) {
+      const st = states.get(ws);
+      if (st && !st.alive) {
         ws.terminate();
         continue;
       }
-      alive.set(ws, false);
+      if (st) st.alive = false;
       try {
         ws.ping();
       } catch {
@@ -148,23 +162,85 @@ export function attachWebSockets(
   };
 }
 
-/** Only OPEN sockets are written to; a socket that cannot keep up is closed rather than buffered forever. Exported for tests. */
+interface Shared {
+  limits: WsLimits;
+  onServerClose: (code: number) => void;
+}
+
+/** Per-socket transport state, keyed by the ws instance: the hub's Socket plus keep-alive and rate bucket. */
+const states = new WeakMap<WebSocket, WsSocket>();
+
+function destroyOnError(this: Duplex) {
+  this.destroy();
+}
+function onPong(this: WebSocket) {
+  const st = states.get(this);
+  if (st) st.alive = true;
+}
+
+/**
+ * The hub's view of one ws socket, and everything the adapter keeps per socket, in one object (no closures).
+ * Only OPEN sockets are written to; a socket that cannot keep up is closed rather than buffered forever.
+ */
+class WsSocket implements Socket {
+  readonly #ws: WebSocket;
+  readonly #shared: Shared;
+  /** The TCP socket under ws, corked around a batch of frames so they leave in one write. */
+  readonly #raw: Duplex | undefined;
+  conn: Connection | undefined;
+  /** Answered the last ping. */
+  alive = true;
+  /** Incoming-message token bucket. */
+  #tokens: number;
+  #at: number;
+
+  constructor(ws: WebSocket, shared: Shared, raw?: Duplex) {
+    this.#ws = ws;
+    this.#shared = shared;
+    this.#raw = raw;
+    this.#tokens = shared.limits.rateBurst;
+    this.#at = Date.now();
+  }
+
+  /** Takes one token for an incoming message; false when the bucket is empty. */
+  take(): boolean {
+    const { rateBurst, ratePerSecond } = this.#shared.limits;
+    const now = Date.now();
+    this.#tokens = Math.min(rateBurst, this.#tokens + ((now - this.#at) / 1000) * ratePerSecond);
+    this.#at = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  send(data: string): void {
+    const ws = this.#ws;
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (ws.bufferedAmount > this.#shared.limits.maxBufferedBytes) {
+      this.#shared.onServerClose(CloseCode.TryAgainLater);
+      closeWs(ws, CloseCode.TryAgainLater, 'slow consumer');
+      return;
+    }
+    ws.send(data);
+  }
+
+  /** Frames sent until `uncork` leave in one write (one syscall) instead of one each. */
+  cork(): void {
+    this.#raw?.cork();
+  }
+  uncork(): void {
+    this.#raw?.uncork();
+  }
+
+  close(code: number, reason: string): void {
+    this.#shared.onServerClose(code);
+    closeWs(this.#ws, code, reason);
+  }
+}
+
+/** The adapter's Socket for one ws instance. Exported for tests. */
 export function wsSocket(ws: WebSocket, limits: WsLimits, onServerClose: (code: number) => void): Socket {
-  return {
-    send(data) {
-      if (ws.readyState !== WebSocket.OPEN) return;
-      if (ws.bufferedAmount > limits.maxBufferedBytes) {
-        onServerClose(CloseCode.TryAgainLater);
-        closeWs(ws, CloseCode.TryAgainLater, 'slow consumer');
-        return;
-      }
-      ws.send(data);
-    },
-    close(code, reason) {
-      onServerClose(code);
-      closeWs(ws, code, reason);
-    },
-  };
+  return new WsSocket(ws, { limits, onServerClose });
 }
 
 function closeWs(ws: WebSocket, code: number, reason: string) {

@@ -51,6 +51,14 @@ function toApplicationJSON(r: ApplicationRow): ApplicationJSON {
   };
 }
 
+/**
+ * SQL for NotificationService's title clip: notifications.title is varchar(200), and a title quoting a course
+ * title of 200 characters would not fit. Code points, like PostgreSQL's char_length and the service's clip().
+ */
+function clipSql(expr: string): string {
+  return `(SELECT CASE WHEN char_length(x) <= 200 THEN x ELSE left(x, 199) || '…' END FROM (SELECT ${expr} AS x) AS clip)`;
+}
+
 export interface ApplicationFilter {
   status?: ApplicationStatus;
   courseId?: number;
@@ -64,14 +72,15 @@ export interface ApplicationFilter {
  */
 export class ApplicationService {
   readonly #db: Sequelize;
-  readonly #models: Models;
-  readonly #notifications: NotificationService;
   readonly #events: EventPublisher;
 
-  constructor(deps: { sequelize: Sequelize; models: Models; notifications: NotificationService; events: EventPublisher }) {
+  /**
+   * `models` and `notifications` are accepted for the wiring's sake but not used: applying and deciding each
+   * write their notice inside their one statement (same row shape and title clip as NotificationService.create)
+   * and publish its `notification.created` themselves.
+   */
+  constructor(deps: { sequelize: Sequelize; models?: Models; notifications?: NotificationService; events: EventPublisher }) {
     this.#db = deps.sequelize;
-    this.#models = deps.models;
-    this.#notifications = deps.notifications;
     this.#events = deps.events;
   }
 
@@ -116,40 +125,50 @@ export class ApplicationService {
     return toApplicationJSON(row);
   }
 
+  /**
+   * One statement: the course lookup, the enrollment check, the application INSERT and the instructor's notice
+   * (atomic, like any single statement). A second application hits the unique constraint: 409.
+   */
   async apply(candidate: User, courseId: number, motivation: string): Promise<ApplicationJSON> {
     if (candidate.role !== 'candidate') throw new Forbidden('Only candidates can apply to courses.');
-    const course = await this.#models.Course.findByPk(courseId);
-    if (!course) throw new NotFound('Course');
-    const enrolled = await this.#models.Enrollment.findOne({ where: { courseId, studentId: candidate.id } });
-    if (enrolled) throw new Conflict('You are already enrolled in this course.');
-    let applicationId = 0;
+    let row: (ApplicationRow & { enrolled: boolean; notification_id: string | null }) | undefined;
     try {
-      await this.#db.transaction(async (transaction) => {
-        const application = await this.#models.Application.create(
-          { courseId, candidateId: candidate.id, motivation },
-          { transaction },
-        );
-        applicationId = application.id;
-        await this.#notifications.create(
-          {
-            recipientId: course.instructorId,
-            senderId: candidate.id,
-            type: 'application_submitted',
-            title: `New application to ${course.title}`,
-            message: `${candidate.name} applied to ${course.title}.`,
-            applicationId,
-            courseId,
-            data: { application_id: applicationId, course_id: courseId, candidate_id: candidate.id },
-          },
-          transaction,
-        );
-        this.#announce(transaction, applicationId, 'pending', courseId);
-      });
+      [row] = await this.#db.query<ApplicationRow & { enrolled: boolean; notification_id: string | null }>(
+        `WITH course AS (
+           SELECT c.id, c.title, c.instructor_id,
+                  EXISTS (SELECT 1 FROM enrollments e WHERE e.course_id = c.id AND e.student_id = :candidateId) AS enrolled
+             FROM courses c WHERE c.id = :courseId
+         ), app AS (
+           INSERT INTO applications (course_id, candidate_id, motivation)
+           SELECT id, :candidateId, :motivation FROM course WHERE NOT enrolled
+           RETURNING id, status, motivation, reason, created_at, decided_at
+         ), notice AS (
+           INSERT INTO notifications (recipient_id, sender_id, type, title, message, data, application_id, course_id)
+           SELECT c.instructor_id, :candidateId, 'application_submitted', ${clipSql("'New application to ' || c.title")},
+                  :candidateName || ' applied to ' || c.title || '.',
+                  jsonb_build_object('application_id', a.id, 'course_id', c.id, 'candidate_id', CAST(:candidateId AS integer)),
+                  a.id, c.id
+             FROM app a CROSS JOIN course c
+           RETURNING id
+         )
+         SELECT a.id, a.status, a.motivation, a.reason, a.created_at, a.decided_at,
+                c.id AS course_id, c.title AS course_title, c.instructor_id, c.enrolled,
+                (SELECT id FROM notice) AS notification_id
+           FROM course c LEFT JOIN app a ON TRUE`,
+        {
+          replacements: { courseId, candidateId: candidate.id, motivation, candidateName: candidate.name },
+          type: QueryTypes.SELECT,
+        },
+      );
     } catch (err) {
       if (err instanceof UniqueConstraintError) throw new Conflict('You have already applied to this course.');
       throw err;
     }
-    return this.get(candidate, applicationId);
+    if (!row) throw new NotFound('Course');
+    if (row.enrolled) throw new Conflict('You are already enrolled in this course.');
+    this.#events.publish({ type: 'notification.created', recipientId: row.instructor_id, id: Number(row.notification_id) });
+    this.#events.publish({ type: 'application.changed', applicationId: row.id, status: 'pending', courseId });
+    return toApplicationJSON({ ...row, candidate_id: candidate.id, candidate_name: candidate.name, candidate_email: candidate.email });
   }
 
   approve(actor: User, id: number): Promise<ApplicationJSON> {
@@ -160,56 +179,70 @@ export class ApplicationService {
     return this.#decide(actor, id, 'rejected', reason);
   }
 
+  /**
+   * The whole decision is ONE statement (so one round trip, atomic without BEGIN/COMMIT): lock the application
+   * (FOR UPDATE OF a: the course row is read, not locked, so decisions on one course do not queue behind each
+   * other), update it if it is still pending and the actor may decide it, enroll on approval (ON CONFLICT DO
+   * NOTHING) and insert the candidate's notice. Two deciders racing on one application: the second waits for the
+   * lock, then sees the new status and gets the 409. Events go out after the statement, i.e. after commit.
+   */
   async #decide(actor: User, id: number, status: 'approved' | 'rejected', reason: string | null) {
     if (actor.role === 'candidate') throw new Forbidden('Only instructors and admins decide applications.');
-    await this.#db.transaction(async (transaction) => {
-      // Lock the row so two deciders racing on one application cannot both win.
-      const application = await this.#models.Application.findByPk(id, {
-        include: [{ association: 'course', required: true }],
-        lock: transaction.LOCK.UPDATE,
-        transaction,
-      });
-      const course = application?.course;
-      if (!application || !course || (actor.role !== 'admin' && course.instructorId !== actor.id)) {
-        throw new NotFound('Application');
-      }
-      if (application.status !== 'pending') {
-        throw new Conflict(`This application was already ${application.status}.`, { status: application.status });
-      }
-      await application.update({ status, reason, decidedBy: actor.id, decidedAt: new Date() }, { transaction });
-      if (status === 'approved') {
-        await this.#models.Enrollment.findOrCreate({
-          where: { courseId: course.id, studentId: application.candidateId },
-          transaction,
-        });
-      }
-      await this.#notifications.create(
-        {
-          recipientId: application.candidateId,
-          senderId: actor.id,
-          type: status === 'approved' ? 'application_approved' : 'application_rejected',
-          title:
-            status === 'approved'
-              ? `Your application to ${course.title} was approved`
-              : `Your application to ${course.title} was not accepted`,
-          message:
-            status === 'approved'
-              ? `Welcome to ${course.title}! You are now enrolled.`
-              : reason
-                ? `Reason: ${reason}`
-                : `Your application to ${course.title} was rejected.`,
-          applicationId: application.id,
-          courseId: course.id,
-          data: { application_id: application.id, course_id: course.id, ...(reason ? { reason } : {}) },
+    const approved = status === 'approved';
+    const [row] = await this.#db.query<ApplicationRow & { new_status: ApplicationStatus | null; notification_id: string | null }>(
+      `WITH target AS (
+         SELECT a.id, a.status, a.motivation, a.created_at, a.candidate_id, a.course_id, c.title AS course_title, c.instructor_id
+           FROM applications a JOIN courses c ON c.id = a.course_id
+          WHERE a.id = :id AND (CAST(:isAdmin AS boolean) OR c.instructor_id = :actorId)
+            FOR UPDATE OF a
+       ), decided AS (
+         UPDATE applications a
+            SET status = :status, reason = :reason, decided_by = :actorId, decided_at = now(), updated_at = now()
+           FROM target t
+          WHERE a.id = t.id AND t.status = 'pending'
+         RETURNING a.id, a.status, a.reason, a.decided_at
+       ), enrolled AS (
+         INSERT INTO enrollments (course_id, student_id)
+         SELECT t.course_id, t.candidate_id FROM target t JOIN decided d ON d.id = t.id
+          WHERE CAST(:approved AS boolean)
+         ON CONFLICT DO NOTHING
+       ), notice AS (
+         INSERT INTO notifications (recipient_id, sender_id, type, title, message, data, application_id, course_id)
+         SELECT t.candidate_id, :actorId, :type, ${clipSql(':titleHead || t.course_title || :titleTail')},
+                COALESCE(:message, :messageHead || t.course_title || :messageTail),
+                jsonb_build_object('application_id', t.id, 'course_id', t.course_id) || CAST(:extra AS jsonb),
+                t.id, t.course_id
+           FROM target t JOIN decided d ON d.id = t.id
+         RETURNING id
+       )
+       SELECT t.id, COALESCE(d.status, t.status) AS status, d.status AS new_status, t.motivation, d.reason,
+              t.created_at, d.decided_at, t.candidate_id, u.name AS candidate_name, u.email AS candidate_email,
+              t.course_id, t.course_title, t.instructor_id, (SELECT id FROM notice) AS notification_id
+         FROM target t JOIN users u ON u.id = t.candidate_id LEFT JOIN decided d ON d.id = t.id`,
+      {
+        replacements: {
+          id,
+          actorId: actor.id,
+          isAdmin: actor.role === 'admin',
+          approved,
+          status,
+          reason,
+          type: approved ? 'application_approved' : 'application_rejected',
+          titleHead: 'Your application to ',
+          titleTail: approved ? ' was approved' : ' was not accepted',
+          message: !approved && reason ? `Reason: ${reason}` : null,
+          messageHead: approved ? 'Welcome to ' : 'Your application to ',
+          messageTail: approved ? '! You are now enrolled.' : ' was rejected.',
+          extra: JSON.stringify(reason ? { reason } : {}),
         },
-        transaction,
-      );
-      this.#announce(transaction, application.id, status, course.id);
-    });
-    return this.get(actor, id);
-  }
-
-  #announce(transaction: Transaction, applicationId: number, status: string, courseId: number) {
-    transaction.afterCommit(() => this.#events.publish({ type: 'application.changed', applicationId, status, courseId }));
+        type: QueryTypes.SELECT,
+      },
+    );
+    // Another instructor's application is a 404 like a missing one, so ids do not leak.
+    if (!row) throw new NotFound('Application');
+    if (!row.new_status) throw new Conflict(`This application was already ${row.status}.`, { status: row.status });
+    this.#events.publish({ type: 'notification.created', recipientId: row.candidate_id, id: Number(row.notification_id) });
+    this.#events.publish({ type: 'application.changed', applicationId: row.id, status, courseId: row.course_id });
+    return toApplicationJSON(row);
   }
 }

@@ -154,8 +154,45 @@ test('a fan-out reaches every connected student with their own id, in a fixed nu
     expect(rows.find((r) => Number(r.id) === ids[i])?.recipientId).toBe(s.id);
   }
   for (const c of conns) expect(await c.type('unread_count')).toEqual({ type: 'unread_count', unread_count: 1 });
-  // 1 INSERT ... SELECT, then: batch rows of connected recipients, the shared content, their unread counts.
-  expect(statements).toHaveLength(4);
+  // 1 INSERT ... SELECT, then: batch rows of connected recipients with their unread counts, the shared content.
+  expect(statements).toHaveLength(3);
+});
+
+test('notices created together (approvals under load) are delivered in order with two queries for the lot', async () => {
+  const [u1, u2] = [await ctx.createUser('candidate'), await ctx.createUser('candidate')];
+  const [c1, c2] = [connect((await login(srv.url, u1)).cookie), connect((await login(srv.url, u2)).cookie)];
+  await Promise.all([c1.type('connection_established'), c2.type('connection_established')]);
+  await srv.realtime.delivery.idle();
+  // Rows written without events, then their three events published in one tick, as the bus hands over
+  // events that arrived while the previous batch was being delivered.
+  const ids: number[] = [];
+  for (const [u, title] of [[u1, 'one'], [u2, 'two'], [u1, 'three']] as const) {
+    const [[row]] = (await ctx.sequelize.query(
+      `INSERT INTO notifications (recipient_id, type, title) VALUES (${u.id}, 'message', '${title}') RETURNING id`,
+    )) as [Array<{ id: string }>, unknown];
+    ids.push(Number(row.id));
+  }
+  const { statements } = await ctx.countStatements(async () => {
+    ctx.events.publish({ type: 'notification.created', recipientId: u1.id, id: ids[0] });
+    ctx.events.publish({ type: 'notification.created', recipientId: u2.id, id: ids[1] });
+    ctx.events.publish({ type: 'notification.created', recipientId: u1.id, id: ids[2] });
+    await srv.realtime.delivery.idle();
+  });
+  await c1.next((f) => f.json?.type === 'notification' && (f.json.notification as { id: number }).id === ids[2]);
+  const seen = (c: Client) => c.frames.filter((f) => f.json?.type !== 'connection_established').map((f) => f.json);
+  expect(seen(c1)).toEqual([
+    { type: 'notification', notification: expect.objectContaining({ id: ids[0], title: 'one' }) },
+    { type: 'unread_count', unread_count: 2 },
+    { type: 'notification', notification: expect.objectContaining({ id: ids[2], title: 'three' }) },
+    { type: 'unread_count', unread_count: 2 },
+  ]);
+  await c2.type('unread_count');
+  expect(seen(c2)).toEqual([
+    { type: 'notification', notification: expect.objectContaining({ id: ids[1], title: 'two' }) },
+    { type: 'unread_count', unread_count: 1 },
+  ]);
+  // One byIds and one unreadCounts for all three events (the periodic session check may run meanwhile).
+  expect(statements.filter((sql) => /FROM notifications/.test(sql))).toHaveLength(2);
 });
 
 test('reconnecting gets a fresh snapshot including what arrived while away', async () => {
