@@ -18,7 +18,7 @@ const EnvSchema = z.object({
   REDIS_URL: z.string().url().optional(),
   SESSION_SECRET: z.string().min(32, 'SESSION_SECRET must be at least 32 characters').optional(),
   SESSION_IDLE_MINUTES: z.coerce.number().int().positive().default(120),
-  /** Comma-separated origins allowed for CORS and WebSocket upgrades, besides the server's own. */
+  /** Comma-separated origins allowed for CORS, state-changing requests and WebSocket upgrades, besides our own. */
   ALLOWED_ORIGINS: z.string().default(''),
   PUBLIC_URL: z.string().url().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

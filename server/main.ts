@@ -1,7 +1,7 @@
 /**
  * Starts Herald: config, database (embedded unless DATABASE_URL), migrations, demo data, HTTP and WebSockets.
- * Stops it gracefully on SIGTERM/SIGINT: sockets told to reconnect elsewhere (1012), in-flight requests finished,
- * bus and pools closed, the embedded database stopped.
+ * Stops it gracefully on SIGTERM/SIGINT: sockets told to reconnect elsewhere (1012), in-flight requests finished
+ * (their events still go out on the bus), then bus and pools closed, the embedded database stopped.
  *
  * WEB_CONCURRENCY=n (n > 1) runs a node:cluster primary that owns the database (embedded start, migrations,
  * seed) and n workers that share the port; events reach every worker through the bus (PostgreSQL LISTEN/NOTIFY,
@@ -98,9 +98,11 @@ async function runServer(config: Config, logger: Logger) {
     force.unref();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
-    await realtime.close();
+    await realtime.closeSockets();
     await closed;
     clearTimeout(force);
+    // Only now: a request that was still running committed and published its event on this bus.
+    await realtime.stopBus();
     await session.pool.end().catch(() => undefined);
     await db.close();
     logger.info('bye');

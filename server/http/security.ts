@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import { csrfSync } from 'csrf-sync';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Config } from '../config';
@@ -6,14 +8,38 @@ import { HttpError } from './errors';
 export const XSRF_COOKIE = 'XSRF-TOKEN';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** The server's own origin as the browser sees it (scheme + Host). */
-export function ownOrigin(req: { protocol: string; get(name: string): string | undefined }): string {
-  return `${req.protocol}://${req.get('host')}`;
+/**
+ * The server's own origin as the browser sees it: scheme + Host. Behind a trusted proxy (TRUST_PROXY) the scheme
+ * is X-Forwarded-Proto's first value, the rule Express applies to `req.protocol` with 'trust proxy' 1. Works on a
+ * bare IncomingMessage, because the WebSocket upgrade never passes through Express.
+ */
+function ownOrigin(req: IncomingMessage, config: Pick<Config, 'trustProxy'>): string {
+  const forwarded = config.trustProxy ? String(req.headers['x-forwarded-proto'] ?? '').split(',')[0].trim() : '';
+  const proto = forwarded || ((req.socket as TLSSocket).encrypted ? 'https' : 'http');
+  return `${proto}://${req.headers.host ?? ''}`;
 }
 
-/** True when `origin` is this server's own origin or one of the configured ones. Exact match only. */
-export function isAllowedOrigin(origin: string, own: string, allowed: readonly string[]): boolean {
-  return origin === own || allowed.includes(origin);
+/** PUBLIC_URL's origin and ALLOWED_ORIGINS, computed once per config. */
+const configuredOrigins = new WeakMap<Config, ReadonlySet<string>>();
+function originsOf(config: Config): ReadonlySet<string> {
+  let set = configuredOrigins.get(config);
+  if (!set) {
+    set = new Set(config.publicUrl ? [...config.allowedOrigins, new URL(config.publicUrl).origin] : config.allowedOrigins);
+    configuredOrigins.set(config, set);
+  }
+  return set;
+}
+
+/**
+ * Whether the request's Origin header is one of ours: the origin it reached us on, PUBLIC_URL's, or one of
+ * ALLOWED_ORIGINS, compared exactly (no prefixes, no look-alikes). A missing Origin is not allowed; a caller that
+ * tolerates one (CSRF, where the token then decides) checks for it first. The one rule for both
+ * state-changing HTTP requests and WebSocket upgrades, so a deployment cannot pass one and fail the other.
+ */
+export function originAllowed(req: IncomingMessage, config: Config): boolean {
+  const origin = req.headers.origin;
+  if (!origin) return false;
+  return origin === ownOrigin(req, config) || originsOf(config).has(origin);
 }
 
 const csrf = csrfSync({
@@ -46,7 +72,7 @@ export function csrfProtection(config: Config): RequestHandler {
   return (req: Request, _res: Response, next: NextFunction) => {
     if (SAFE_METHODS.has(req.method)) return next();
     const origin = req.get('origin');
-    if (origin !== undefined && !isAllowedOrigin(origin, ownOrigin(req), config.allowedOrigins)) {
+    if (origin !== undefined && !originAllowed(req, config)) {
       return next(new HttpError(403, 'csrf_origin', 'Cross-origin requests are not allowed here.'));
     }
     if (origin === undefined && req.get('sec-fetch-site') === 'cross-site') {

@@ -6,10 +6,12 @@
 export const CloseCode = {
   /** Normal closure. */
   Normal: 1000,
-  /** Flooding, or a message we refuse to process. The client should not simply retry. */
+  /** Flooding, too many sockets for one session or user, or a message we refuse to process. Do not simply retry. */
   PolicyViolation: 1008,
   /** Frame larger than maxPayload (ws sends this itself). */
   TooBig: 1009,
+  /** The snapshot could not be built (database trouble): reconnect, the retry gets a new one. */
+  InternalError: 1011,
   /** The process is stopping: reconnect, another process will take over. */
   ServiceRestart: 1012,
   /** The send buffer outgrew its bound: reconnect and start over from a snapshot. */

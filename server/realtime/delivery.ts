@@ -1,7 +1,7 @@
 import type { Logger } from '../logger';
 import type { HeraldEvent } from '../services/events';
-import type { NotificationJSON, NotificationService } from '../services/notifications';
-import type { BellView, Renderer } from '../web/render';
+import { BELL_SIZE, type BellView, type NotificationJSON, type NotificationService } from '../services/notifications';
+import type { Renderer } from '../web/render';
 import { CloseCode } from './codes';
 import type { Connection, Hub } from './hub';
 import type { RealtimeMetrics } from './metrics';
@@ -29,7 +29,9 @@ const json = {
   established: (unread: number) => `{"type":"connection_established","unread_count":${unread}}`,
   unread: (unread: number) => `{"type":"unread_count","unread_count":${unread}}`,
   notification: (n: NotificationJSON) => JSON.stringify({ type: 'notification', notification: n }),
-  read: (ids: number[] | 'all') => JSON.stringify({ type: 'notification_read', ids }),
+  // "Read all": ids stays an array (the issue's contract) and `all` says the list is not enumerated.
+  read: (ids: number[] | 'all') =>
+    ids === 'all' ? '{"type":"notification_read","ids":[],"all":true}' : JSON.stringify({ type: 'notification_read', ids }),
   error: (code: string, message: string) => JSON.stringify({ type: 'error', code, message }),
   pong: '{"type":"pong"}',
   admin: (event: AdminEventName) => JSON.stringify({ type: 'admin_event', event }),
@@ -39,6 +41,12 @@ interface CreatedEvent {
   recipientId: number;
   id: number;
   publishedAt: number;
+}
+
+/** One snapshot under way for one connection; a newer one for the same connection supersedes it. */
+interface SnapshotPlan {
+  /** Replay after this id (JSON only); undefined: no replay, the client starts from now. */
+  from: number | undefined;
 }
 
 /**
@@ -61,6 +69,8 @@ export class Delivery {
   readonly #admin = new Map<AdminEventName, { timer: NodeJS.Timeout; pending: boolean }>();
   /** `notification.created` events waiting at the tail of the chain: handled together, in one pair of queries. */
   #created: CreatedEvent[] | null = null;
+  /** The newest snapshot under way per connection (a resync can start while a connect's snapshot is running). */
+  readonly #snapshots = new WeakMap<Connection, SnapshotPlan>();
   #closed = false;
 
   constructor(deps: DeliveryDeps) {
@@ -110,10 +120,8 @@ export class Delivery {
 
   async #handle(e: HeraldEvent, publishedAt: number): Promise<void> {
     const { hub, metrics } = this.#d;
+    // notification.created and application.changed never get here: enqueue batches or handles them.
     switch (e.type) {
-      case 'notification.created':
-        await this.#createdBatch([{ recipientId: e.recipientId, id: e.id, publishedAt }]);
-        return;
       case 'notification.fanout':
         this.#adminEvent('notification.created');
         if (hub.userCount > 0) await this.#fanout(e.batchId);
@@ -127,9 +135,6 @@ export class Delivery {
       case 'notification.deleted':
         if (hub.hasUser(e.recipientId)) await this.#readState(e.recipientId, e.ids, 'deleted');
         break;
-      case 'application.changed':
-        this.#adminEvent('application.changed');
-        return;
       case 'session.ended':
         for (const sid of e.sessionIds) this.#countClose(hub.closeSession(sid, CloseCode.Unauthorized, 'session ended'));
         return;
@@ -150,7 +155,7 @@ export class Delivery {
   /** New notifications, one per event, for recipients connected here: two queries for the whole batch. */
   async #createdBatch(batch: CreatedEvent[]): Promise<void> {
     const { hub, notifications, metrics } = this.#d;
-    for (let i = 0; i < batch.length; i++) this.#adminEvent('notification.created');
+    this.#adminEvent('notification.created'); // coalesced anyway: once per batch says the same
     const mine = batch.filter((e) => hub.hasUser(e.recipientId));
     if (mine.length > 0) {
       const [rows, counts] = await Promise.all([
@@ -217,22 +222,18 @@ export class Delivery {
 
   /**
    * Read (or deleted) elsewhere: every tab of the user gets the new read state and count. For "read all" the JSON
-   * frame says `"ids":"all"` instead of listing ids: this process does not know which ids the client holds, and
-   * the list could be long; clients treat "all" as "mark everything you show as read". A fresh unread_count
-   * (usually 0, unless something arrived meanwhile) follows it.
+   * frame is `{"ids":[],"all":true}` instead of listing ids: this process does not know which ids the client
+   * holds, and the list could be long; clients treat `all` as "mark everything you show as read". A fresh
+   * unread_count (usually 0, unless something arrived meanwhile) follows it.
    */
   async #readState(userId: number, ids: number[] | 'all', kind: 'read' | 'deleted'): Promise<void> {
     const { hub, notifications, renderer, metrics } = this.#d;
     const conns = hub.of(userId);
     if (!conns) return;
     const needBell = [...conns].some((c) => c.protocol === 'bell');
-    let view: BellView;
-    if (needBell) {
-      const page = await notifications.list(userId, { status: 'all', limit: 5 });
-      view = { unreadCount: page.unread_count, latest: page.results };
-    } else {
-      view = { unreadCount: await notifications.unreadCount(userId), latest: [] };
-    }
+    const view: BellView = needBell
+      ? await notifications.bell(userId)
+      : { unreadCount: await notifications.unreadCount(userId), latest: [] };
     let bellHtml: string | undefined;
     for (const c of hub.of(userId) ?? []) {
       if (c.protocol === 'json') {
@@ -287,30 +288,63 @@ export class Delivery {
    * bells, plus one replay query per user that asked for one.
    *
    * JSON order: connection_established, then the missed notifications oldest first, then live frames.
+   *
+   * Before the first await every connection goes (back) to queueing and its replay point is fixed: a live push
+   * that lands while the queries run waits behind the snapshot (and is dropped if the replay carried it) instead
+   * of moving `lastNotificationId` past a notification the replay has yet to send. If the snapshot fails, its
+   * connections are closed (1011: clients reconnect and get a new one) rather than left queueing for good.
    */
   async snapshot(conns: Connection[], since?: Map<Connection, number>): Promise<void> {
-    const { queries, notifications, renderer, metrics } = this.#d;
     const live = conns.filter((c) => !c.closed);
     if (live.length === 0) return;
-    const users = [...new Set(live.map((c) => c.userId))];
-    const bellUsers = [...new Set(live.filter((c) => c.protocol === 'bell').map((c) => c.userId))];
-    // Where each JSON connection replays from: the URL's ?since= on connect, the last id sent on a resync.
-    const fromOf = (c: Connection): number | undefined =>
-      since?.has(c) ? since.get(c) : c.ready && c.lastNotificationId > 0 ? c.lastNotificationId : undefined;
+    const plans = new Map<Connection, SnapshotPlan>();
     const replayFrom = new Map<number, number>(); // user -> smallest id to replay after
     for (const c of live) {
-      const from = c.protocol === 'json' ? fromOf(c) : undefined;
-      if (from !== undefined) replayFrom.set(c.userId, Math.min(from, replayFrom.get(c.userId) ?? Infinity));
+      const plan: SnapshotPlan = { from: c.protocol === 'json' ? this.#replayPoint(c, since) : undefined };
+      plans.set(c, plan);
+      this.#snapshots.set(c, plan);
+      c.pause();
+      if (plan.from !== undefined) replayFrom.set(c.userId, Math.min(plan.from, replayFrom.get(c.userId) ?? Infinity));
     }
+    try {
+      await this.#sendSnapshots(plans, replayFrom);
+    } catch (err) {
+      for (const [c, plan] of plans) {
+        if (this.#snapshots.get(c) !== plan) continue;
+        this.#snapshots.delete(c);
+        c.close(CloseCode.InternalError, 'snapshot failed');
+      }
+      throw err;
+    }
+  }
+
+  /** Where a JSON connection replays from: the URL's ?since= on connect, else what it has been sent so far. */
+  #replayPoint(c: Connection, since: Map<Connection, number> | undefined): number | undefined {
+    if (since?.has(c)) return since.get(c);
+    // Its previous snapshot has not gone out yet (this one supersedes it): replay from where that one would have.
+    const previous = this.#snapshots.get(c);
+    if (previous) return previous.from;
+    // Open: it has seen everything up to lastNotificationId (0 too: the user had none when it connected).
+    return c.ready ? c.lastNotificationId : undefined;
+  }
+
+  async #sendSnapshots(plans: Map<Connection, SnapshotPlan>, replayFrom: Map<number, number>): Promise<void> {
+    const { queries, notifications, renderer, metrics } = this.#d;
+    const conns = [...plans.keys()];
+    const users = [...new Set(conns.map((c) => c.userId))];
+    const bellUsers = [...new Set(conns.filter((c) => c.protocol === 'bell').map((c) => c.userId))];
     const [states, latest, replays] = await Promise.all([
       queries.states(users),
-      queries.latestFor(bellUsers, 5),
+      queries.latestFor(bellUsers, BELL_SIZE),
       Promise.all(
         [...replayFrom].map(async ([uid, from]) => [uid, await notifications.since(uid, from, REPLAY_LIMIT)] as const),
       ).then((pairs) => new Map(pairs)),
     ]);
     const bells = new Map<number, string>();
-    for (const c of live) {
+    for (const [c, plan] of plans) {
+      // Superseded by a newer snapshot of the same connection (which sends everything), or gone.
+      if (this.#snapshots.get(c) !== plan) continue;
+      this.#snapshots.delete(c);
       if (c.closed) continue;
       const state = states.get(c.userId) ?? { unread: 0, maxId: 0 };
       if (c.protocol === 'bell') {
@@ -324,9 +358,10 @@ export class Delivery {
       }
       c.sendNow(json.established(state.unread));
       let sent = 1;
-      const from = fromOf(c);
+      const { from } = plan;
       const replayed: number[] = [];
       if (from !== undefined) {
+        // Another tab of the user may have asked to replay from further back: skip what this one already has.
         for (const n of replays.get(c.userId) ?? []) {
           if (n.id <= from) continue;
           c.sendNow(json.notification(n), n.id);

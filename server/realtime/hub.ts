@@ -99,6 +99,14 @@ export class Connection implements Identity {
     this.sendNow(frame, notificationId);
   }
 
+  /**
+   * Back to queueing until the next `open()`: a resync is rebuilding this connection's snapshot, and a live push
+   * sent meanwhile would advance `lastNotificationId` past notifications the replay has yet to send.
+   */
+  pause(): void {
+    this.#ready = false;
+  }
+
   /** The snapshot went out (it carried `seenIds`): flush what queued up meanwhile and go live. */
   open(seenIds: Iterable<number> = []): void {
     const seen = new Set(seenIds);
@@ -160,6 +168,11 @@ export class Hub {
 
   of(userId: number): ReadonlySet<Connection> | undefined {
     return this.#byUser.get(userId);
+  }
+
+  /** Open sockets of one session here. */
+  sessionSize(sessionId: string): number {
+    return this.#bySession.get(sessionId)?.size ?? 0;
   }
 
   hasUser(userId: number): boolean {

@@ -14,7 +14,7 @@ import { Hub, type Connection } from './hub';
 import { RealtimeMetrics } from './metrics';
 import { createProbes } from './probes';
 import { RealtimeQueries } from './queries';
-import { attachWebSockets, type ConnectionSink, type WsLimits } from './ws';
+import { attachWebSockets, DEFAULT_LIMITS, type ConnectionSink, type WsLimits } from './ws';
 
 export { createBus, LocalBus, PgBus, RedisBus, type Bus } from './bus';
 export { CloseCode } from './codes';
@@ -54,6 +54,7 @@ export class Realtime implements ConnectionSink {
   readonly instanceId = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   readonly #d: RealtimeDeps;
   readonly #queries: RealtimeQueries;
+  readonly #limits: WsLimits;
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #detach: Array<() => void | Promise<void>> = [];
   #stopping = false;
@@ -61,6 +62,7 @@ export class Realtime implements ConnectionSink {
   constructor(deps: RealtimeDeps) {
     this.#d = deps;
     this.bus = deps.bus;
+    this.#limits = { ...DEFAULT_LIMITS, ...deps.limits };
     this.#queries = new RealtimeQueries(deps.sequelize);
     this.metrics = new RealtimeMetrics(this.hub, { defaultMetrics: deps.defaultMetrics, busHealthy: () => deps.bus.isHealthy() });
     this.delivery = new Delivery({
@@ -101,7 +103,7 @@ export class Realtime implements ConnectionSink {
       auth: this.#d.services.auth,
       sink: this,
       logger: this.#d.logger,
-      limits: this.#d.limits,
+      limits: this.#limits,
     });
     this.#detach.push(() => ws.close());
   }
@@ -109,11 +111,19 @@ export class Realtime implements ConnectionSink {
   // --- ConnectionSink: called by the ws adapter
   connected(c: Connection, since: number | undefined): void {
     if (this.#stopping) return c.close(CloseCode.ServiceRestart, 'server restart');
+    // A reload loop or a runaway script must not pin unbounded sockets (and memory) here. Counted per process.
+    // 1008: hx-ws does not retry it, so a surplus tab stays quiet instead of knocking again and again.
+    if (this.hub.sessionSize(c.sessionId) >= this.#limits.maxSocketsPerSession) {
+      return c.close(CloseCode.PolicyViolation, 'too many connections for this session');
+    }
+    if ((this.hub.of(c.userId)?.size ?? 0) >= this.#limits.maxSocketsPerUser) {
+      return c.close(CloseCode.PolicyViolation, 'too many connections for this user');
+    }
     this.hub.add(c);
-    this.delivery.snapshot([c], since === undefined ? undefined : new Map([[c, since]])).catch((err: unknown) => {
-      this.#d.logger.error({ err }, 'snapshot failed');
-      c.close(1011, 'snapshot failed'); // 1011: hx-ws retries, and the retry gets a new snapshot
-    });
+    // A failed snapshot closes its connection itself (1011: hx-ws retries, and the retry gets a new snapshot).
+    this.delivery
+      .snapshot([c], since === undefined ? undefined : new Map([[c, since]]))
+      .catch((err: unknown) => this.#d.logger.error({ err }, 'snapshot failed'));
   }
 
   message(c: Connection, text: string): void {
@@ -161,10 +171,11 @@ export class Realtime implements ConnectionSink {
   }
 
   /**
-   * Graceful stop: clients are told 1012 (hx-ws reconnects, to another process if there is one), then the bus and
-   * presence row go away. Call before closing the HTTP server and the database.
+   * Graceful stop, first half: clients are told 1012 (hx-ws reconnects, to another process if there is one), no
+   * new socket is accepted and the presence row goes away. The bus stays up: call this before waiting for the
+   * HTTP server to drain, then `stopBus()`.
    */
-  async close(): Promise<void> {
+  async closeSockets(): Promise<void> {
     this.#stopping = true;
     for (const t of this.#timers) clearInterval(t);
     this.hub.closeAll(CloseCode.ServiceRestart, 'server restart');
@@ -172,8 +183,21 @@ export class Realtime implements ConnectionSink {
     await Promise.all(this.#detach.splice(0).map((off) => off()));
     await this.delivery.idle();
     await this.#queries.removePresence(this.instanceId).catch(() => undefined);
+  }
+
+  /**
+   * Graceful stop, second half: after the HTTP server drained, because requests still running commit and then
+   * publish, and on a stopped bus their events would be dropped for every process. Before the pools close.
+   */
+  async stopBus(): Promise<void> {
     await this.bus.stop();
     if (current === this) current = undefined;
+  }
+
+  /** Both halves at once, for a process with no requests to drain (tests, tools). */
+  async close(): Promise<void> {
+    await this.closeSockets();
+    await this.stopBus();
   }
 }
 

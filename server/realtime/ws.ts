@@ -1,10 +1,9 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 import type { RequestHandler } from 'express';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Config } from '../config';
-import { isAllowedOrigin } from '../http/security';
+import { originAllowed } from '../http/security';
 import type { Logger } from '../logger';
 import type { AuthService } from '../services/auth';
 import { CloseCode } from './codes';
@@ -21,6 +20,9 @@ export interface WsLimits {
   /** Incoming messages: a token bucket of `burst` refilled at `perSecond`. Empty means close 1008. */
   rateBurst: number;
   ratePerSecond: number;
+  /** Sockets one session (one user) may hold open in this process; one more is closed with 1008. */
+  maxSocketsPerSession: number;
+  maxSocketsPerUser: number;
 }
 
 export const DEFAULT_LIMITS: WsLimits = {
@@ -29,6 +31,9 @@ export const DEFAULT_LIMITS: WsLimits = {
   maxBufferedBytes: 1024 * 1024,
   rateBurst: 30,
   ratePerSecond: 10,
+  // Tabs and devices of real people stay far below these; a reload loop or a script does not.
+  maxSocketsPerSession: 20,
+  maxSocketsPerUser: 100,
 };
 
 /** What a newly authenticated connection is handed to. Implemented by the Realtime facade. */
@@ -72,10 +77,7 @@ export function attachWebSockets(
 
     // Cross-site WebSocket hijacking: browsers send cookies on cross-site upgrades, so the Origin must be ours.
     // A missing Origin is refused too: every browser sends one, and non-browser clients can set it.
-    const origin = req.headers.origin;
-    if (!origin || !isAllowedOrigin(origin, ownOrigin(req, config), allowedOrigins(config))) {
-      return refuse(socket, 403, 'Forbidden');
-    }
+    if (!originAllowed(req, config)) return refuse(socket, 403, 'Forbidden');
 
     const sessionError = await runSession(session, req);
     if (sessionError) return refuse(socket, 503, 'Service Unavailable');
@@ -253,18 +255,6 @@ function closeWs(ws: WebSocket, code: number, reason: string) {
 function rawToString(data: RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
   return Buffer.from(data as ArrayBuffer).toString('utf8');
-}
-
-/** The origin the browser used to reach us (proxy headers are trusted only when configured). */
-function ownOrigin(req: IncomingMessage, config: Config): string {
-  const forwarded = config.trustProxy ? String(req.headers['x-forwarded-proto'] ?? '').split(',')[0].trim() : '';
-  const proto = forwarded || ((req.socket as TLSSocket).encrypted ? 'https' : 'http');
-  return `${proto}://${req.headers.host ?? ''}`;
-}
-
-function allowedOrigins(config: Config): string[] {
-  if (!config.publicUrl) return config.allowedOrigins;
-  return [...config.allowedOrigins, new URL(config.publicUrl).origin];
 }
 
 /** Runs express-session on the upgrade request; resolves with its error, if any. No response is ever written. */

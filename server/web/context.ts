@@ -60,11 +60,7 @@ export async function sendPage(
   ctx: object = {},
   status = 200,
 ): Promise<void> {
-  let bell = null;
-  if (req.user) {
-    const page = await deps.services.notifications.list(req.user.id, { status: 'all', limit: 5 });
-    bell = { unreadCount: page.unread_count, latest: page.results };
-  }
+  const bell = req.user ? await deps.services.notifications.bell(req.user.id) : null;
   res.status(status).type('html').send(renderView(deps, req, res, template, { bell, ...ctx }));
 }
 

@@ -36,14 +36,14 @@ export function notificationRoutes(web: WebDeps) {
     const userId = currentUser(req).id;
     await services.notifications.markAllRead(userId);
     if (!isHtmx(req)) return res.redirect(303, backTo(req, '/notifications'));
-    res.type('html').send(renderer.readPush(await bellView(userId), 'all'));
+    res.type('html').send(renderer.readPush(await services.notifications.bell(userId), 'all'));
   });
 
   router.post('/notifications/:notificationId/read', async function markRead(req, res) {
     const userId = currentUser(req).id;
     const n = await services.notifications.markRead(userId, res.locals.notificationId as number);
     if (!isHtmx(req)) return res.redirect(303, `${backTo(req, '/notifications')}`);
-    res.type('html').send(renderer.readPush(await bellView(userId), [n.id]));
+    res.type('html').send(renderer.readPush(await services.notifications.bell(userId), [n.id]));
   });
 
   /** The bell's items: clicking one marks it read and follows its link. */
@@ -53,11 +53,6 @@ export function notificationRoutes(web: WebDeps) {
     if (isHtmx(req)) return res.set('HX-Redirect', link).status(204).end();
     res.redirect(303, link);
   });
-
-  async function bellView(userId: number) {
-    const page = await services.notifications.list(userId, { status: 'all', limit: 5 });
-    return { unreadCount: page.unread_count, latest: page.results };
-  }
 
   return router;
 }

@@ -1,15 +1,9 @@
 import path from 'node:path';
 import nunjucks from 'nunjucks';
-import type { NotificationJSON } from '../services/notifications';
+import type { BellView, NotificationJSON } from '../services/notifications';
 import { APPLICATION_STATUS_LABELS, BROADCAST_OPTIONS, ICONS, NOTIFICATION_TYPE_META } from './notification-types';
 
 export const VIEWS_DIR = path.join(__dirname, '..', '..', 'views');
-
-/** What the bell shows: the badge and the latest five. */
-export interface BellView {
-  unreadCount: number;
-  latest: NotificationJSON[];
-}
 
 /** "Mon, 12 May 2025, 14:03 UTC": the tooltip on every relative time. public/app.js localises it in the browser. */
 export function exactTime(iso: string): string {

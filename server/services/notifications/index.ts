@@ -78,6 +78,15 @@ export interface NotificationPage {
   unread_count: number;
 }
 
+/** What the bell shows: the badge and the latest few. Pages, htmx answers and socket pushes all render it. */
+export interface BellView {
+  unreadCount: number;
+  latest: NotificationJSON[];
+}
+
+/** How many notifications the bell's dropdown lists. */
+export const BELL_SIZE = 5;
+
 /** Active users only: a deactivated account receives nothing. */
 function audienceSql(a: Audience): { sql: string; params: Record<string, unknown> } {
   switch (a.kind) {
@@ -284,9 +293,18 @@ export class NotificationService {
     };
   }
 
-  /** Latest notifications for a user, the bell's dropdown and the socket snapshot. */
-  async latest(userId: number, limit = 5): Promise<NotificationJSON[]> {
-    return (await this.list(userId, { status: 'all', limit })).results;
+  /**
+   * The bell: the latest notifications and the unread count in one statement. No row means no notification at
+   * all, so no unread one either.
+   */
+  async bell(userId: number): Promise<BellView> {
+    const rows = await this.#db.query<NotificationRow & { unread: string }>(
+      `SELECT l.*, (SELECT count(*) FROM notifications u WHERE u.recipient_id = :userId AND u.read_at IS NULL) AS unread
+         FROM (${NOTIFICATION_SELECT} WHERE n.recipient_id = :userId ORDER BY n.id DESC LIMIT :limit) l
+        ORDER BY l.id DESC`,
+      { replacements: { userId, limit: BELL_SIZE }, type: QueryTypes.SELECT },
+    );
+    return { unreadCount: rows.length > 0 ? Number(rows[0].unread) : 0, latest: rows.map(toNotificationJSON) };
   }
 
   async get(userId: number, id: number): Promise<NotificationJSON> {

@@ -1,5 +1,9 @@
+import type { IncomingMessage } from 'node:http';
 import { Writable } from 'node:stream';
+import express, { type ErrorRequestHandler } from 'express';
 import request from 'supertest';
+import type { Config } from '../../config';
+import { csrfProtection, originAllowed } from '../../http/security';
 import { createApp } from '../../app';
 import { createSession } from '../../http/session';
 import { createLogger } from '../../logger';
@@ -126,5 +130,40 @@ describe('logs', () => {
     } finally {
       await session.pool.end();
     }
+  });
+});
+
+describe('one Origin rule for CSRF and WebSocket upgrades', () => {
+  const behindProxy = (): Config => ({ ...ctx.config, publicUrl: 'https://herald.example/app', trustProxy: true });
+  const plain = (): Config => ctx.config;
+  const forwarded = (proto: string) => ({ 'x-forwarded-proto': proto });
+  const untrusted = (): Config => ({ ...behindProxy(), trustProxy: false });
+  const cases: Array<[string, Record<string, string>, () => Config, boolean]> = [
+    ['PUBLIC_URL', { origin: 'https://herald.example' }, behindProxy, true],
+    ['ALLOWED_ORIGINS', { origin: 'http://allowed.example' }, behindProxy, true],
+    ['own origin, scheme from a trusted proxy', { origin: 'https://herald.internal', ...forwarded('https, http') }, behindProxy, true],
+    ['own origin, untrusted proxy header', { origin: 'https://herald.internal', ...forwarded('https') }, untrusted, false],
+    ['own origin, plain', { origin: 'http://herald.internal' }, plain, true],
+    ['look-alike of PUBLIC_URL', { origin: 'https://herald.example.evil.com' }, behindProxy, false],
+    ['PUBLIC_URL with its path', { origin: 'https://herald.example/app' }, behindProxy, false],
+    ['foreign', { origin: 'http://evil.example' }, behindProxy, false],
+  ];
+
+  test.each(cases)('%s', async (_name, headers, configure, allowed) => {
+    const config = configure();
+    // The upgrade calls originAllowed on the bare request...
+    const req = { headers: { host: 'herald.internal', ...headers }, socket: {} } as unknown as IncomingMessage;
+    expect(originAllowed(req, config)).toBe(allowed);
+    // ...and so does the CSRF check: an allowed origin gets as far as the (missing) token.
+    const app = express();
+    app.use(csrfProtection(config));
+    app.use(((err, _req, res, _next) => res.status(err.status).json({ code: err.code })) as ErrorRequestHandler);
+    const res = await request(app).post('/').set('Host', 'herald.internal').set(headers).expect(403);
+    expect(res.body.code).toBe(allowed ? 'csrf_invalid' : 'csrf_origin');
+  });
+
+  test('a missing Origin is never an allowed one (the upgrade refuses it; CSRF falls back to the token)', () => {
+    const req = { headers: { host: 'herald.internal' }, socket: {} } as unknown as IncomingMessage;
+    expect(originAllowed(req, ctx.config)).toBe(false);
   });
 });

@@ -277,3 +277,16 @@ describe('without a login', () => {
 test('every notification endpoint, under both vocabularies, answered 2xx in this file', () => {
   expect(contract.unexercised('/api/notifications')).toEqual([]);
 });
+
+describe('NotificationService.bell', () => {
+  test('the latest five, newest first, and the unread count, in one statement', async () => {
+    const user = await ctx.createUser('candidate');
+    const ids = await seed(user, 7, { readEvery: 3 }); // the 3rd and 6th are read
+    const { result, statements } = await ctx.countStatements(() => ctx.services.notifications.bell(user.id));
+    expect(result.unreadCount).toBe(5);
+    expect(result.latest.map((n) => n.id)).toEqual(ids.slice(2).reverse());
+    expect(result.latest.map((n) => n.is_read)).toEqual([false, true, false, false, true]);
+    expect(statements).toHaveLength(1);
+    expect(await ctx.services.notifications.bell((await ctx.createUser('candidate')).id)).toEqual({ unreadCount: 0, latest: [] });
+  });
+});

@@ -1,7 +1,7 @@
 /** The cross-process buses on their own: fan-in from every publisher, order, and recovery after a dropped connection. */
 import { Redis } from 'ioredis';
 import { createLogger } from '../../logger';
-import { PgBus, RedisBus, type Bus } from '../../realtime';
+import { LocalBus, PgBus, RedisBus, type Bus } from '../../realtime';
 import type { HeraldEvent } from '../../services/events';
 import { createTestContext, type TestContext } from '../support/harness';
 import { Client, login, REDIS_URL, redisAvailable, sleep, startServer, wsUrl } from './support';
@@ -106,6 +106,68 @@ test('after the bus reconnects, connected clients get a fresh snapshot', async (
     const snap = await c.type('connection_established', { from: 1, timeoutMs: 8_000 });
     expect(snap).toEqual({ type: 'connection_established', unread_count: 1 });
   } finally {
+    c.close();
+    await srv.close();
+  }
+});
+
+test('a resync replays what the gap missed even when a live push lands while it runs', async () => {
+  const bus = new LocalBus(ctx.events, logger);
+  const srv = await startServer(ctx, { bus });
+  const u = await ctx.createUser('candidate');
+  const notify = (title: string) =>
+    ctx.sequelize.transaction((t) => ctx.services.notifications.create({ recipientId: u.id, type: 'message', title }, t));
+  const c = new Client(wsUrl(srv.url, '/ws/notifications'), { cookie: (await login(srv.url, u)).cookie });
+  const spy = jest.spyOn(ctx.services.notifications, 'since');
+  try {
+    await c.type('connection_established');
+    const before = await notify('before the gap');
+    await c.next((f) => f.json?.type === 'notification');
+    // Committed while the bus was down: no event, only the resync's replay can deliver it.
+    const [[row]] = (await ctx.sequelize.query(
+      `INSERT INTO notifications (recipient_id, type, title) VALUES (${u.id}, 'message', 'during the gap') RETURNING id`,
+    )) as [Array<{ id: string }>, unknown];
+    const missed = Number(row.id);
+    // The bus is back: while the resync's replay query runs, a new notification is committed and pushed live.
+    let live = 0;
+    spy.mockImplementationOnce(async (...args) => {
+      live = await notify('live during the resync');
+      await srv.realtime.delivery.idle();
+      spy.mockRestore();
+      return ctx.services.notifications.since(...args);
+    });
+    const mark = c.frames.length;
+    bus.emit('resync');
+    await c.next((f) => f.json?.type === 'notification' && (f.json.notification as { id: number }).id === live, { from: mark });
+    await srv.realtime.delivery.idle();
+    await sleep(50);
+    const ids = c.frames
+      .slice(mark)
+      .filter((f) => f.json?.type === 'notification')
+      .map((f) => (f.json!.notification as { id: number }).id);
+    expect(before).toBeLessThan(missed);
+    expect(ids).toEqual([missed, live]); // each once, in order
+    expect(c.frames[mark].json).toMatchObject({ type: 'connection_established' });
+  } finally {
+    spy.mockRestore();
+    c.close();
+    await srv.close();
+  }
+});
+
+test('a resync that cannot build its snapshot closes the sockets (1011) instead of leaving them queueing', async () => {
+  const bus = new LocalBus(ctx.events, logger);
+  const srv = await startServer(ctx, { bus });
+  const u = await ctx.createUser('candidate');
+  const c = new Client(wsUrl(srv.url, '/ws/notifications'), { cookie: (await login(srv.url, u)).cookie });
+  const spy = jest.spyOn(ctx.services.notifications, 'since');
+  try {
+    await c.type('connection_established');
+    spy.mockRejectedValueOnce(new Error('database unreachable'));
+    bus.emit('resync');
+    expect(await c.closed).toEqual({ code: 1011, reason: 'snapshot failed' }); // hx-ws and the console reconnect
+  } finally {
+    spy.mockRestore();
     c.close();
     await srv.close();
   }

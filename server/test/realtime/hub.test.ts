@@ -50,3 +50,26 @@ test('live pushes wait for the snapshot, and copies the snapshot already carried
   c.push('after close');
   expect(f.sent).toHaveLength(4);
 });
+
+test('pause() puts an open connection back to queueing until the next snapshot opens it', () => {
+  const f = fake();
+  const c = conn(1, 's', f.socket);
+  c.open();
+  c.push('live-10', 10);
+  c.pause(); // a resync begins
+  c.push('live-12', 12);
+  expect(f.sent).toEqual(['live-10']);
+  expect(c.lastNotificationId).toBe(10); // the replay point stays where the client really is
+  c.sendNow('snapshot');
+  c.sendNow('replay-11', 11);
+  c.sendNow('replay-12', 12);
+  c.open([11, 12]);
+  expect(f.sent).toEqual(['live-10', 'snapshot', 'replay-11', 'replay-12']);
+});
+
+test('sessionSize counts one session’s sockets', () => {
+  const hub = new Hub();
+  const [a, b, d] = [conn(1, 's1', fake().socket), conn(1, 's1', fake().socket), conn(1, 's2', fake().socket)];
+  for (const c of [a, b, d]) hub.add(c);
+  expect([hub.sessionSize('s1'), hub.sessionSize('s2'), hub.sessionSize('none')]).toEqual([2, 1, 0]);
+});

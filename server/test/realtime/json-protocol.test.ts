@@ -106,7 +106,7 @@ test('read state syncs across tabs: mark one (socket), mark one (API), mark all'
 
   const before = a.frames.length;
   b.send({ type: 'mark_all_as_read' });
-  expect(await a.type('notification_read', { from: before })).toEqual({ type: 'notification_read', ids: 'all' });
+  expect(await a.type('notification_read', { from: before })).toEqual({ type: 'notification_read', ids: [], all: true });
   expect(await a.type('unread_count', { from: before })).toEqual({ type: 'unread_count', unread_count: 0 });
 });
 

@@ -5,6 +5,7 @@
  * correct snapshot.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import path from 'node:path';
 import { freePort } from '../../db/embedded';
 import type { User } from '../../models';
@@ -122,8 +123,48 @@ test('PostgreSQL bus: approve on A, the candidate’s tabs on B and A get it; B 
 
   // Read on A in one tab: the other tab hears it.
   resumed.send({ type: 'mark_all_as_read' });
-  expect(await secondTab.type('notification_read', { timeoutMs: 5_000 })).toEqual({ type: 'notification_read', ids: 'all' });
+  expect(await secondTab.type('notification_read', { timeoutMs: 5_000 })).toEqual({ type: 'notification_read', ids: [], all: true });
   a.child.kill('SIGTERM');
+});
+
+test('SIGTERM lets a running request finish, and its event still reaches the other process', async () => {
+  const [a, b] = await Promise.all([startProcess({}), startProcess({})]);
+  const { instructor, candidate, course } = await setup();
+  const inst = await login(a.url, instructor);
+  const cand = await login(b.url, candidate);
+  const onA = connect(a, inst.cookie);
+  await onA.type('connection_established');
+
+  // An application to B whose body is still on its way when B is told to stop.
+  const body = JSON.stringify({ motivation: 'just in time' });
+  const req = http.request(`${b.url}/api/courses/${course.id}/applications/`, {
+    method: 'POST',
+    agent: false,
+    headers: {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      connection: 'close',
+      cookie: cand.cookie,
+      'x-csrf-token': cand.csrf,
+    },
+  });
+  const status = new Promise<number>((resolve, reject) => {
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+  });
+  req.write(body.slice(0, 5));
+  await sleep(200);
+  const exited = new Promise<number | null>((resolve) => b.child.once('exit', (code) => resolve(code)));
+  b.child.kill('SIGTERM');
+  await sleep(1_000); // long enough for the sockets to be closed (and, before the fix, the bus to be stopped)
+  req.end(body.slice(5));
+  expect(await status).toBe(201);
+  const f = await onA.type('notification', { timeoutMs: 5_000 });
+  expect(f.notification).toMatchObject({ type: 'application_submitted', course_id: course.id });
+  expect(await exited).toBe(0);
 });
 
 test('Redis bus: a notification committed through A reaches a client on B', async () => {

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { WebSocket } from 'ws';
 import { wsSocket } from '../../realtime/ws';
 import { createTestContext, type TestContext } from '../support/harness';
-import { Client, login, startServer, wsUrl } from './support';
+import { Client, login, sleep, startServer, wsUrl } from './support';
 
 let ctx: TestContext;
 let srv: Awaited<ReturnType<typeof startServer>>;
@@ -152,4 +152,36 @@ test('/metrics and /readyz', async () => {
   expect(m.text).toMatch(/^herald_bus_lag_seconds_count [1-9]/m);
   expect(m.text).toMatch(/^herald_ws_closed_by_server_total\{code="4401"\} [1-9]/m);
   expect((await request(app).get('/readyz').expect(200)).body).toEqual({ status: 'ok', database: 'ok', bus: 'ok' });
+});
+
+test('too many sockets for one session or one user: the surplus one is closed with 1008 and says why', async () => {
+  const capped = await startServer(ctx, { limits: { maxSocketsPerSession: 2, maxSocketsPerUser: 3 } });
+  const u = await ctx.createUser('candidate');
+  const [s1, s2] = [(await login(capped.url, u)).cookie, (await login(capped.url, u)).cookie];
+  const open = (c: string, path = '/ws/notifications') => {
+    const client = new Client(wsUrl(capped.url, path), { cookie: c });
+    clients.push(client);
+    return client;
+  };
+  try {
+    const [a, b] = [open(s1), open(s1, '/ws/bell')];
+    await Promise.all([a.type('connection_established'), b.next(() => true)]);
+    const third = open(s1);
+    expect(await third.closed).toEqual({ code: 1008, reason: 'too many connections for this session' });
+    expect(third.frames).toEqual([]);
+
+    const other = open(s2); // another session of the same user: the user's third socket
+    await other.type('connection_established');
+    const fourth = open(s2);
+    expect(await fourth.closed).toEqual({ code: 1008, reason: 'too many connections for this user' });
+
+    // Closing one frees its place.
+    a.close();
+    await a.closed;
+    const end = Date.now() + 2_000;
+    while ((capped.realtime.hub.of(u.id)?.size ?? 0) > 2 && Date.now() < end) await sleep(20);
+    expect(await open(s1).type('connection_established')).toBeDefined();
+  } finally {
+    await capped.close();
+  }
 });

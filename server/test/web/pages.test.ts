@@ -219,7 +219,7 @@ describe('instructor', () => {
     expect(quick.text).toContain('Realtime Web was updated');
     const noJs = await form(inst, `/courses/${courseId}/notify`, { notification_type: 'message', title: 'Hi' }).expect(303);
     expect(noJs.headers.location).toBe(`/courses/${courseId}?notified=1#notify-${courseId}`);
-    const latest = await ctx.services.notifications.latest(student.id, 3);
+    const latest = (await ctx.services.notifications.bell(student.id)).latest.slice(0, 3);
     expect(latest.map((n) => n.type)).toEqual(['message', 'course_update', 'exam_result']);
     // Another instructor's course is not theirs to notify.
     const other = await ctx.login(await ctx.createUser('instructor'));
@@ -261,7 +261,7 @@ describe('notifications', () => {
   });
 
   test('mark one read, mark all read: the answer is the pushed shape (bell + read cards), no CSRF token in it', async () => {
-    const [newest] = await ctx.services.notifications.latest(user.id, 1);
+    const [newest] = (await ctx.services.notifications.bell(user.id)).latest;
     const one = await hx(agent, `/notifications/${newest.id}/read`).expect(200);
     expect(one.text).toContain('<div id="bell" class="bell" hx-swap-oob="outerHTML">');
     expect(one.text).toContain(`hx-swap-oob="outerHTML:#notification-${newest.id} .notif-status"`);
@@ -281,7 +281,7 @@ describe('notifications', () => {
       { kind: 'user', userId: user.id },
       { type: 'course_update', title: 'updated', message: '', senderId: null, courseId },
     );
-    const [n] = await ctx.services.notifications.latest(user.id, 1);
+    const [n] = (await ctx.services.notifications.bell(user.id)).latest;
     await form(agent, `/notifications/${n.id}/open`).expect(303).expect('Location', `/courses/${courseId}`);
     expect((await ctx.services.notifications.get(user.id, n.id)).is_read).toBe(true);
     const viaHtmx = await hx(agent, `/notifications/${n.id}/open`).expect(204);
@@ -312,7 +312,7 @@ describe('escaping and pushed HTML', () => {
     expect(page.text).toContain('&lt;img src=x onerror=alert(1)&gt;');
 
     const renderer = new Renderer();
-    const [n] = await ctx.services.notifications.latest(user.id, 1);
+    const [n] = (await ctx.services.notifications.bell(user.id)).latest;
     const pushes = [
       renderer.newNotificationPush(n)(n.id, 3),
       renderer.bell({ unreadCount: 150, latest: [n] }, { oob: true }),

@@ -116,7 +116,8 @@ export type LiveMessage =
   | { type: 'connection_established'; unread_count: number }
   | { type: 'notification'; notification: Notification }
   | { type: 'unread_count'; unread_count: number }
-  | { type: 'notification_read'; ids: number[] }
+  /** After "mark all as read", `ids` is empty and `all` is true: treat every notification shown as read. */
+  | { type: 'notification_read'; ids: number[]; all?: true }
   | { type: 'admin_event'; event: AdminEventName };
 
 export type AdminEventName = 'notification.created' | 'application.changed' | 'stats.changed';
