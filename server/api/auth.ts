@@ -11,9 +11,10 @@ import * as schemas from './schemas';
 export function authRoutes({ services, config }: { services: Services; config: Config }) {
   const router = Router();
 
-  // Starts an anonymous session, so even the login form is CSRF-protected.
+  // Starts an anonymous session, so even the login form is CSRF-protected. Also says who is signed in,
+  // so a client can probe its session without a 401 from /me.
   router.get('/csrf', (req, res) => {
-    res.json({ csrf_token: issueCsrfToken(req, res, config) });
+    res.json({ csrf_token: issueCsrfToken(req, res, config), user: req.user ? toUserJSON(req.user) : null });
   });
 
   router.post('/login', async function login(req, res) {

@@ -8,6 +8,7 @@ import { Router } from '@angular/router';
 import { nextRequest, provideTestApp, settle } from '../testing/helpers';
 import { App } from './app';
 import { routes } from './app.routes';
+import { SessionUser } from './core/api.types';
 import { WEB_SOCKET_FACTORY } from './core/live';
 
 describe('App shell', () => {
@@ -40,49 +41,50 @@ describe('App shell', () => {
     loader = TestbedHarnessEnvironment.loader(fixture);
   });
 
-  afterEach(() => {
-    http.verify();
-    document.cookie = 'XSRF-TOKEN=; expires=Thu, 01 Jan 1970 00:00:00 GMT';
-  });
+  afterEach(() => http.verify());
 
-  /** The server sets XSRF-TOKEN along with any session that has a user. */
-  const withSessionCookie = () => (document.cookie = 'XSRF-TOKEN=tok; path=/');
+  /** The session probe: `/api/auth/csrf` answers for signed-in and anonymous sessions alike. */
+  async function answerProbe(user: SessionUser | null): Promise<void> {
+    const probe = await nextRequest(http, '/api/auth/csrf');
+    expect(probe.request.method).toBe('GET');
+    probe.flush({ csrf_token: 'tok', user });
+  }
 
   async function navigateSignedIn(url: string): Promise<void> {
-    withSessionCookie();
     const navigating = router.navigateByUrl(url);
-    (await nextRequest(http, '/api/auth/me')).flush({
-      user: { id: 1, email: 'ada@example.com', name: 'Ada Admin', role: 'admin' },
-    });
+    await answerProbe({ id: 1, email: 'ada@example.com', name: 'Ada Admin', role: 'admin' });
     await navigating;
   }
 
   it('sends a visitor without a session to the login page, remembering the way back', async () => {
-    await router.navigateByUrl('/notifications?type=message');
-    // No session cookie: asking /api/auth/me would only get a 401, logged in the browser console.
+    const navigating = router.navigateByUrl('/notifications?type=message');
+    await answerProbe(null);
+    await navigating;
+    // Asked once for both guards (the app route and /login), and never /api/auth/me, whose 401 the
+    // browser would log as a console error.
+    http.expectNone('/api/auth/csrf');
     http.expectNone('/api/auth/me');
     expect(router.url).toBe('/login?returnUrl=%2Fnotifications%3Ftype%3Dmessage');
     expect(sockets).toHaveLength(0);
   });
 
-  it('sends a visitor whose session expired to the login page', async () => {
-    withSessionCookie();
-    const navigating = router.navigateByUrl('/notifications?type=message');
-    (await nextRequest(http, '/api/auth/me')).flush(
-      { error: { code: 'unauthenticated', message: 'Not signed in', details: null } },
-      { status: 401, statusText: 'Unauthorized' },
+  it('says why when the server cannot answer the probe, and asks again next time', async () => {
+    const navigating = router.navigateByUrl('/notifications');
+    (await nextRequest(http, '/api/auth/csrf')).flush(
+      { error: { code: 'internal', message: 'Server unavailable', details: null } },
+      { status: 503, statusText: 'Service Unavailable' },
     );
+    // A failed probe is not remembered: the login page's guard asks again.
+    await answerProbe(null);
     await navigating;
-    expect(router.url).toBe('/login?returnUrl=%2Fnotifications%3Ftype%3Dmessage');
-    expect(sockets).toHaveLength(0);
+    await settle(fixture);
+    expect(router.url).toBe('/login?returnUrl=%2Fnotifications');
+    expect((fixture.nativeElement as HTMLElement).textContent).toContain('Server unavailable');
   });
 
   it('keeps a signed-in candidate out with an explanation', async () => {
-    withSessionCookie();
     const navigating = router.navigateByUrl('/dashboard');
-    (await nextRequest(http, '/api/auth/me')).flush({
-      user: { id: 3, email: 'cand@example.com', name: 'Cand', role: 'candidate' },
-    });
+    await answerProbe({ id: 3, email: 'cand@example.com', name: 'Cand', role: 'candidate' });
     await navigating;
     await settle(fixture);
     expect(router.url).toMatch(/^\/login/);

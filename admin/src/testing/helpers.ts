@@ -1,6 +1,9 @@
+import { HarnessLoader } from '@angular/cdk/testing';
+import { TestbedHarnessEnvironment } from '@angular/cdk/testing/testbed';
 import { provideHttpClientTesting, HttpTestingController, TestRequest } from '@angular/common/http/testing';
 import { HttpRequest } from '@angular/common/http';
-import { EnvironmentProviders, Provider } from '@angular/core';
+import { EnvironmentProviders, Provider, Type } from '@angular/core';
+import { ComponentFixture, TestBed } from '@angular/core/testing';
 import { MATERIAL_ANIMATIONS, provideNativeDateAdapter } from '@angular/material/core';
 import { provideRouter, Routes } from '@angular/router';
 import { provideHttp } from '../app/app.config';
@@ -24,6 +27,37 @@ export function provideTestApp(routes: Routes = []): (Provider | EnvironmentProv
       },
     },
   ];
+}
+
+/** What a screen spec works with, from {@link setupScreen}. */
+export interface ScreenTest<T> {
+  fixture: ComponentFixture<T>;
+  /** Harnesses inside the component. */
+  loader: HarnessLoader;
+  /** Harnesses anywhere in the document: dialogs, snackbars, select panels. */
+  root: HarnessLoader;
+  http: HttpTestingController;
+}
+
+/**
+ * The TestBed of a screen spec: {@link provideTestApp}, then the component and its harness loaders.
+ * `beforeCreate` runs first, for state the screen reads as it starts (a signed-in admin).
+ * Specs still call `http.verify()` after each test.
+ */
+export async function setupScreen<T>(
+  component: Type<T>,
+  beforeCreate?: (http: HttpTestingController) => Promise<void>,
+): Promise<ScreenTest<T>> {
+  TestBed.configureTestingModule({ providers: provideTestApp() });
+  const http = TestBed.inject(HttpTestingController);
+  await beforeCreate?.(http);
+  const fixture = TestBed.createComponent(component);
+  return {
+    fixture,
+    loader: TestbedHarnessEnvironment.loader(fixture),
+    root: TestbedHarnessEnvironment.documentRootLoader(fixture),
+    http,
+  };
 }
 
 /**

@@ -129,8 +129,14 @@ export const EnrollmentSchema = z
   .meta({ id: 'Enrollment', description: 'A student enrolled in a course.' });
 
 export const CsrfTokenSchema = z
-  .strictObject({ csrf_token: z.string() })
-  .meta({ id: 'CsrfToken', description: 'The session’s CSRF token, for the X-CSRF-Token header.' });
+  .strictObject({
+    csrf_token: z.string(),
+    user: UserSchema.nullable().describe('The signed-in user, or null for an anonymous session.'),
+  })
+  .meta({
+    id: 'CsrfToken',
+    description: 'The session’s CSRF token, for the X-CSRF-Token header, and who the session belongs to.',
+  });
 
 export const LoginResultSchema = z
   .strictObject({

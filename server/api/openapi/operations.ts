@@ -31,9 +31,11 @@ const auth: ApiOperation[] = [
     summary: 'Get the session’s CSRF token',
     description:
       'Starts an anonymous session when there is none, so that even the login request is CSRF-protected. ' +
-      'The token is also set in the `XSRF-TOKEN` cookie, for clients that mirror it into `X-XSRF-TOKEN`.',
+      'The token is also set in the `XSRF-TOKEN` cookie, for clients that mirror it into `X-XSRF-TOKEN`. ' +
+      'The answer also carries the signed-in user (null when anonymous), so a client can learn whether it is ' +
+      'signed in without a 401 from `GET /auth/me`.',
     access: 'anyone',
-    responses: { 200: { description: 'The token.', schema: CsrfTokenSchema } },
+    responses: { 200: { description: 'The token and the signed-in user, if any.', schema: CsrfTokenSchema } },
   },
   {
     method: 'post',

@@ -58,6 +58,27 @@ describe('sessions and CSRF tokens', () => {
     expect(xsrf.attrs).not.toContain('httponly');
   });
 
+  test('GET /api/auth/csrf says who is signed in: null when anonymous, the user after login, null after logout', async () => {
+    const user = await ctx.createUser('instructor');
+    const { http, res: anon } = await anonymous();
+    expect(anon.body).toEqual({ csrf_token: expect.stringMatching(/^[0-9a-f]{64}$/), user: null });
+
+    const loggedIn = await login(http, anon.body.csrf_token, user.email);
+    expect(loggedIn.status).toBe(200);
+    const during = await http.get('/api/auth/csrf').expect(200);
+    contract.check('get', '/api/auth/csrf', during);
+    expect(during.body).toEqual({
+      csrf_token: loggedIn.body.csrf_token, // the session's token, not a new one
+      user: { id: user.id, email: user.email, name: user.name, role: 'instructor' },
+    });
+
+    await http.post('/api/auth/logout').set('X-CSRF-Token', during.body.csrf_token).expect(204);
+    const after = await http.get('/api/auth/csrf').expect(200);
+    contract.check('get', '/api/auth/csrf', after);
+    expect(after.body).toEqual({ csrf_token: expect.stringMatching(/^[0-9a-f]{64}$/), user: null });
+    expect(after.body.csrf_token).not.toBe(during.body.csrf_token);
+  });
+
   test('login needs the anonymous session’s token (no login CSRF)', async () => {
     const user = await ctx.createUser('candidate');
     const { http } = await anonymous();

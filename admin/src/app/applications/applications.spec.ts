@@ -1,15 +1,14 @@
 import { HarnessLoader } from '@angular/cdk/testing';
-import { TestbedHarnessEnvironment } from '@angular/cdk/testing/testbed';
 import { HttpRequest } from '@angular/common/http';
 import { HttpTestingController } from '@angular/common/http/testing';
-import { ComponentFixture, TestBed } from '@angular/core/testing';
+import { ComponentFixture } from '@angular/core/testing';
 import { MatButtonHarness } from '@angular/material/button/testing';
 import { MatButtonToggleGroupHarness } from '@angular/material/button-toggle/testing';
 import { MatDialogHarness } from '@angular/material/dialog/testing';
 import { MatInputHarness } from '@angular/material/input/testing';
 import { MatSelectHarness } from '@angular/material/select/testing';
 import { MatTableHarness } from '@angular/material/table/testing';
-import { nextRequest, paramsOf, provideTestApp, settle } from '../../testing/helpers';
+import { nextRequest, paramsOf, settle, setupScreen } from '../../testing/helpers';
 import { Application } from '../core/api.types';
 import { Applications } from './applications';
 
@@ -33,11 +32,7 @@ describe('Applications', () => {
   let http: HttpTestingController;
 
   beforeEach(async () => {
-    TestBed.configureTestingModule({ providers: provideTestApp() });
-    http = TestBed.inject(HttpTestingController);
-    fixture = TestBed.createComponent(Applications);
-    loader = TestbedHarnessEnvironment.loader(fixture);
-    root = TestbedHarnessEnvironment.documentRootLoader(fixture);
+    ({ fixture, loader, root, http } = await setupScreen(Applications));
 
     (await nextRequest(http, '/api/courses/')).flush({
       results: [

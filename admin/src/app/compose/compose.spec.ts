@@ -1,14 +1,13 @@
 import { HarnessLoader } from '@angular/cdk/testing';
-import { TestbedHarnessEnvironment } from '@angular/cdk/testing/testbed';
 import { HttpTestingController } from '@angular/common/http/testing';
-import { ComponentFixture, TestBed } from '@angular/core/testing';
+import { ComponentFixture } from '@angular/core/testing';
 import { MatAutocompleteHarness } from '@angular/material/autocomplete/testing';
 import { MatButtonHarness } from '@angular/material/button/testing';
 import { MatButtonToggleGroupHarness } from '@angular/material/button-toggle/testing';
 import { MatDialogHarness } from '@angular/material/dialog/testing';
 import { MatInputHarness } from '@angular/material/input/testing';
 import { MatSelectHarness } from '@angular/material/select/testing';
-import { nextRequest, provideTestApp, settle } from '../../testing/helpers';
+import { nextRequest, settle, setupScreen } from '../../testing/helpers';
 import { Compose } from './compose';
 
 describe('Compose', () => {
@@ -18,11 +17,7 @@ describe('Compose', () => {
   let http: HttpTestingController;
 
   beforeEach(async () => {
-    TestBed.configureTestingModule({ providers: provideTestApp() });
-    http = TestBed.inject(HttpTestingController);
-    fixture = TestBed.createComponent(Compose);
-    loader = TestbedHarnessEnvironment.loader(fixture);
-    root = TestbedHarnessEnvironment.documentRootLoader(fixture);
+    ({ fixture, loader, root, http } = await setupScreen(Compose));
     (await nextRequest(http, '/api/courses/')).flush({
       results: [
         { id: 4, title: 'Databases', description: '', instructor: null, enrolled_count: 12 },

@@ -4,12 +4,18 @@
 export type Role = 'candidate' | 'instructor' | 'admin';
 export const ROLES: readonly Role[] = ['candidate', 'instructor', 'admin'];
 
-/** The signed-in user from `/api/auth/me` and `/api/auth/login`. */
+/** The signed-in user from `/api/auth/csrf`, `/api/auth/me` and `/api/auth/login`. */
 export interface SessionUser {
   id: number;
   email: string;
   name: string;
   role: Role;
+}
+
+/** `GET /api/auth/csrf`: the session's CSRF token and who is signed in (null when nobody is). */
+export interface CsrfAnswer {
+  csrf_token: string;
+  user: SessionUser | null;
 }
 
 /** Every API error body: `{error:{code,message,details}}`. */

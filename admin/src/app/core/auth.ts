@@ -1,8 +1,8 @@
-import { HttpClient, HttpErrorResponse, HttpXsrfTokenExtractor } from '@angular/common/http';
+import { HttpClient } from '@angular/common/http';
 import { computed, inject, Injectable, signal } from '@angular/core';
 import { CanActivateFn, Router } from '@angular/router';
 import { firstValueFrom } from 'rxjs';
-import { SessionUser } from './api.types';
+import { CsrfAnswer, SessionUser } from './api.types';
 import { errorMessage, quiet } from './errors';
 
 /** Thrown by {@link Auth.login} when the credentials are right but the account is not an admin. */
@@ -23,7 +23,6 @@ export class NotAdminError extends Error {
 export class Auth {
   private readonly http = inject(HttpClient);
   private readonly router = inject(Router);
-  private readonly xsrf = inject(HttpXsrfTokenExtractor);
 
   private readonly current = signal<SessionUser | null>(null);
   readonly user = this.current.asReadonly();
@@ -34,16 +33,17 @@ export class Auth {
 
   private probe?: Promise<SessionUser | null>;
 
-  /** Asks the server once who we are; guards await this on every navigation. */
+  /**
+   * Asks the server once who we are. `/api/auth/csrf` answers for any session, signed in or not, so a
+   * first visit never gets a 401 (which the browser would log as a console error); it also sets the
+   * XSRF-TOKEN cookie that the login form needs next.
+   */
   session(): Promise<SessionUser | null> {
-    // The server sets XSRF-TOKEN with every session that has a user (and clears it on logout), so
-    // without it /api/auth/me could only answer 401, which the browser logs as a console error
-    // on every first visit. A session whose cookie is gone just signs in again.
-    if (!this.probe && this.xsrf.getToken() === null) return Promise.resolve(null);
     this.probe ??= firstValueFrom(
-      this.http.get<{ user: SessionUser }>('/api/auth/me', { context: quiet() }),
+      this.http.get<CsrfAnswer>('/api/auth/csrf', { context: quiet() }),
     ).then(
       ({ user }) => {
+        if (user === null) return null;
         if (user.role !== 'admin') {
           // Not logged out here: a candidate who follows a link to /admin keeps their course
           // session; signing in below with an admin account replaces it.
@@ -57,11 +57,9 @@ export class Auth {
         return user;
       },
       (err: unknown) => {
-        if (!(err instanceof HttpErrorResponse && err.status === 401)) {
-          this.notice.set(errorMessage(err));
-          // A server that is down now may be up on the next navigation.
-          this.probe = undefined;
-        }
+        this.notice.set(errorMessage(err));
+        // A server that is down now may be up on the next navigation.
+        this.probe = undefined;
         return null;
       },
     );

@@ -49,7 +49,7 @@ describe('Login', () => {
     const navigate = vi.spyOn(TestBed.inject(Router), 'navigateByUrl');
     const clicked = await fillAndSubmit('cand@example.com', 'secret');
 
-    (await nextRequest(http, '/api/auth/csrf')).flush({ csrf_token: 'anon' });
+    (await nextRequest(http, '/api/auth/csrf')).flush({ csrf_token: 'anon', user: null });
     const login = await nextRequest(http, '/api/auth/login');
     expect(login.request.body).toEqual({ email: 'cand@example.com', password: 'secret' });
     login.flush({
@@ -73,7 +73,7 @@ describe('Login', () => {
     const clicked = await fillAndSubmit('admin@example.com', 'pw');
 
     document.cookie = 'XSRF-TOKEN=tok123; path=/';
-    (await nextRequest(http, '/api/auth/csrf')).flush({ csrf_token: 'tok123' });
+    (await nextRequest(http, '/api/auth/csrf')).flush({ csrf_token: 'tok123', user: null });
     const login = await nextRequest(http, '/api/auth/login');
     expect(login.request.headers.get('X-XSRF-TOKEN')).toBe('tok123');
     login.flush({
@@ -89,7 +89,7 @@ describe('Login', () => {
 
   it('says so when the credentials are wrong', async () => {
     const clicked = await fillAndSubmit('admin@example.com', 'nope');
-    (await nextRequest(http, '/api/auth/csrf')).flush({ csrf_token: 'anon' });
+    (await nextRequest(http, '/api/auth/csrf')).flush({ csrf_token: 'anon', user: null });
     (await nextRequest(http, '/api/auth/login')).flush(
       { error: { code: 'invalid_credentials', message: 'Invalid email or password', details: null } },
       { status: 401, statusText: 'Unauthorized' },

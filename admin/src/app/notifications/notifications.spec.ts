@@ -1,8 +1,7 @@
 import { HarnessLoader } from '@angular/cdk/testing';
-import { TestbedHarnessEnvironment } from '@angular/cdk/testing/testbed';
 import { HttpRequest } from '@angular/common/http';
 import { HttpTestingController } from '@angular/common/http/testing';
-import { ComponentFixture, TestBed } from '@angular/core/testing';
+import { ComponentFixture } from '@angular/core/testing';
 import { MatButtonHarness } from '@angular/material/button/testing';
 import { MatCheckboxHarness } from '@angular/material/checkbox/testing';
 import { MatDialogHarness } from '@angular/material/dialog/testing';
@@ -12,7 +11,7 @@ import { MatSelectHarness } from '@angular/material/select/testing';
 import { MatSnackBarHarness } from '@angular/material/snack-bar/testing';
 import { MatSortHarness } from '@angular/material/sort/testing';
 import { MatTableHarness } from '@angular/material/table/testing';
-import { latestRequest, nextRequest, paramsOf, provideTestApp, settle } from '../../testing/helpers';
+import { latestRequest, nextRequest, paramsOf, settle, setupScreen } from '../../testing/helpers';
 import { AdminNotification } from '../core/api.types';
 import { FILTER_DEBOUNCE_MS, Notifications } from './notifications';
 
@@ -45,11 +44,7 @@ describe('Notifications', () => {
   let http: HttpTestingController;
 
   beforeEach(async () => {
-    TestBed.configureTestingModule({ providers: provideTestApp() });
-    http = TestBed.inject(HttpTestingController);
-    fixture = TestBed.createComponent(Notifications);
-    loader = TestbedHarnessEnvironment.loader(fixture);
-    root = TestbedHarnessEnvironment.documentRootLoader(fixture);
+    ({ fixture, loader, root, http } = await setupScreen(Notifications));
 
     const first = await nextRequest(http, isListing);
     expect(paramsOf(first)).toEqual({

@@ -1,5 +1,4 @@
 import { HarnessLoader } from '@angular/cdk/testing';
-import { TestbedHarnessEnvironment } from '@angular/cdk/testing/testbed';
 import { HttpRequest } from '@angular/common/http';
 import { HttpTestingController } from '@angular/common/http/testing';
 import { ComponentFixture, TestBed } from '@angular/core/testing';
@@ -8,7 +7,7 @@ import { MatDialogHarness } from '@angular/material/dialog/testing';
 import { MatSelectHarness } from '@angular/material/select/testing';
 import { MatSnackBarHarness } from '@angular/material/snack-bar/testing';
 import { MatTableHarness } from '@angular/material/table/testing';
-import { nextRequest, paramsOf, provideTestApp, settle } from '../../testing/helpers';
+import { nextRequest, paramsOf, settle, setupScreen } from '../../testing/helpers';
 import { AdminUser } from '../core/api.types';
 import { Auth } from '../core/auth';
 import { Users } from './users';
@@ -33,27 +32,22 @@ describe('Users', () => {
   let http: HttpTestingController;
 
   beforeEach(async () => {
-    TestBed.configureTestingModule({ providers: provideTestApp() });
-    http = TestBed.inject(HttpTestingController);
     // Signed in as Ada, so her own row is locked.
-    document.cookie = 'XSRF-TOKEN=tok; path=/';
-    const signingIn = TestBed.inject(Auth).session();
-    (await nextRequest(http, '/api/auth/me')).flush({ user: { id: 1, email: me.email, name: 'Ada', role: 'admin' } });
-    await signingIn;
-
-    fixture = TestBed.createComponent(Users);
-    loader = TestbedHarnessEnvironment.loader(fixture);
-    root = TestbedHarnessEnvironment.documentRootLoader(fixture);
+    ({ fixture, loader, root, http } = await setupScreen(Users, async (backend) => {
+      const signingIn = TestBed.inject(Auth).session();
+      (await nextRequest(backend, '/api/auth/csrf')).flush({
+        csrf_token: 'tok',
+        user: { id: 1, email: me.email, name: 'Ada', role: 'admin' },
+      });
+      expect(await signingIn).toMatchObject({ id: 1, role: 'admin' });
+    }));
     const first = await nextRequest(http, isListing);
     expect(paramsOf(first)).toEqual({ page: '1', page_size: '25' });
     first.flush({ results: [me, bob], total: 2, page: 1, page_size: 25 });
     await settle(fixture);
   });
 
-  afterEach(() => {
-    http.verify();
-    document.cookie = 'XSRF-TOKEN=; expires=Thu, 01 Jan 1970 00:00:00 GMT';
-  });
+  afterEach(() => http.verify());
 
   const roleSelect = (name: string) =>
     loader.getHarness(MatSelectHarness.with({ selector: `[aria-label="Role of ${name}"]` }));
