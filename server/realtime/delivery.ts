@@ -66,6 +66,8 @@ function notificationFrameFactory(n: NotificationJSON): (id: number) => string {
 export class Delivery {
   readonly #d: DeliveryDeps;
   #chain: Promise<void> = Promise.resolve();
+  /** `application.changed` pushes, in order among themselves (see enqueue). */
+  #applications: Promise<void> = Promise.resolve();
   readonly #admin = new Map<AdminEventName, { timer: NodeJS.Timeout; pending: boolean }>();
   /** `notification.created` events waiting at the tail of the chain: handled together, in one pair of queries. */
   #created: CreatedEvent[] | null = null;
@@ -99,9 +101,13 @@ export class Delivery {
       });
     }
     if (event.type === 'application.changed') {
-      // Only a refetch hint for admins (coalesced per second anyway), no user frame to keep in order: handled now,
-      // so that an approval's two events (created, then changed) do not split every batch of created events.
+      // Its pushes (review row, counts, status chip) follow each other on their own chain, so a decision never
+      // overtakes the arrival it refers to, while an approval's two events (created, then changed) do not split
+      // every batch of created events. The bell's notice and the row are independent pieces of the page.
       this.#adminEvent('application.changed');
+      this.#applications = this.#applications
+        .then(() => this.#applicationChanged(event, publishedAt))
+        .catch((err: unknown) => this.#d.logger.error({ err, type: event.type }, 'realtime push failed'));
       return this.#chain;
     }
     this.#created = null;
@@ -114,8 +120,8 @@ export class Delivery {
   }
 
   /** Resolves once every event queued so far has been handled (tests, shutdown). */
-  idle(): Promise<void> {
-    return this.#chain;
+  async idle(): Promise<void> {
+    await Promise.all([this.#chain, this.#applications]);
   }
 
   async #handle(e: HeraldEvent, publishedAt: number): Promise<void> {
@@ -246,6 +252,35 @@ export class Delivery {
         metrics.pushed.inc({ protocol: 'bell' });
       }
     }
+  }
+
+  /**
+   * An application arrived or was decided: its course's instructor gets the review row (on top of the list when
+   * new, in place when decided) and the course's counts; on a decision the candidate gets the status chip. Bell
+   * sockets only (the JSON protocol hears of it through `notification.created`). ONE read for the event, one
+   * render per audience, and nothing at all when neither person has a bell socket here.
+   */
+  async #applicationChanged(e: Extract<HeraldEvent, { type: 'application.changed' }>, publishedAt: number): Promise<void> {
+    const { hub, queries, renderer, metrics } = this.#d;
+    const decided = e.status !== 'pending';
+    const bellsOf = (userId: number) => [...(hub.of(userId) ?? [])].filter((c) => c.protocol === 'bell');
+    const instructorConns = bellsOf(e.instructorId);
+    const candidateConns = decided ? bellsOf(e.candidateId) : [];
+    if (instructorConns.length === 0 && candidateConns.length === 0) return;
+    const row = await queries.application(e.applicationId);
+    // Deleted meanwhile, or an event that does not match the row: push nothing rather than to the wrong people.
+    if (!row || row.application.course.instructor_id !== e.instructorId || row.application.candidate.id !== e.candidateId) return;
+    if (instructorConns.length > 0) {
+      const html = renderer.applicationPush(row.application, row, !decided);
+      for (const c of instructorConns) c.push(html);
+      metrics.pushed.inc({ protocol: 'bell' }, instructorConns.length);
+    }
+    if (candidateConns.length > 0) {
+      const html = renderer.statusPush(row.application);
+      for (const c of candidateConns) c.push(html);
+      metrics.pushed.inc({ protocol: 'bell' }, candidateConns.length);
+    }
+    metrics.pushLatency.observe({ event: e.type }, (Date.now() - publishedAt) / 1000);
   }
 
   /** Leading edge now, then at most one trailing copy per interval however many events came in between. */

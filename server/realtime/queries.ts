@@ -1,4 +1,5 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
+import { APPLICATION_SELECT, toApplicationJSON, type ApplicationJSON, type ApplicationRow } from '../services/applications';
 import { NOTIFICATION_SELECT, toNotificationJSON, type NotificationJSON, type NotificationRow } from '../services/notifications/serialize';
 
 /**
@@ -74,6 +75,23 @@ export class RealtimeQueries {
     return out;
   }
 
+  /**
+   * One application (joined to its course and candidate, no actor scope: delivery decides who hears of it) with
+   * its course's enrolled and pending counts: everything an `application.changed` push renders, in one statement.
+   */
+  async application(id: number): Promise<ApplicationWithCounts | undefined> {
+    const [row] = await this.#db.query<ApplicationRow & { enrolled_count: string; pending_count: string }>(
+      `${APPLICATION_SELECT.replace(
+        'SELECT',
+        `SELECT (SELECT count(*) FROM enrollments e WHERE e.course_id = a.course_id) AS enrolled_count,
+                (SELECT count(*) FROM applications p WHERE p.course_id = a.course_id AND p.status = 'pending') AS pending_count,`,
+      )} WHERE a.id = :id`,
+      { replacements: { id }, type: QueryTypes.SELECT },
+    );
+    if (!row) return undefined;
+    return { application: toApplicationJSON(row), enrolledCount: Number(row.enrolled_count), pendingCount: Number(row.pending_count) };
+  }
+
   /** Which of these session ids still exist and have not expired. */
   async liveSessions(sessionIds: string[]): Promise<Set<string>> {
     if (sessionIds.length === 0) return new Set();
@@ -106,6 +124,13 @@ export class RealtimeQueries {
     );
     return Number(row?.n ?? 0);
   }
+}
+
+/** An application as the review row shows it, with its course's counts as "My courses" shows them. */
+export interface ApplicationWithCounts {
+  application: ApplicationJSON;
+  enrolledCount: number;
+  pendingCount: number;
 }
 
 /** Postgres array literal from trusted integers: one bind parameter instead of one per id. */

@@ -17,7 +17,15 @@ export type HeraldEvent =
   | { type: 'notification.read'; recipientId: number; ids: number[] }
   | { type: 'notification.read_all'; recipientId: number }
   | { type: 'notification.deleted'; recipientId: number; ids: number[] }
-  | { type: 'application.changed'; applicationId: number; status: string; courseId: number }
+  /** Carries the two people it concerns, so a process with neither of them connected skips the read. */
+  | {
+      type: 'application.changed';
+      applicationId: number;
+      status: string;
+      courseId: number;
+      instructorId: number;
+      candidateId: number;
+    }
   /** A session ended (logout) or all of a user's sessions did (deactivation, role drop): close their sockets. */
   | { type: 'session.ended'; sessionIds: string[] }
   | { type: 'user.sessions_ended'; userId: number };

@@ -2,7 +2,10 @@ import { Router } from 'express';
 import { currentUser, requireRole } from '../http/auth';
 import { type WebDeps, sendPage } from './context';
 
-/** A candidate's own applications; statuses change live through the bell's pushes (partials/push-new.njk). */
+/**
+ * A candidate's own applications; statuses change live through the bell socket (partials/push-status.njk, pushed on
+ * application.changed).
+ */
 export function applicationRoutes(web: WebDeps) {
   const router = Router();
 

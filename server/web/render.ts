@@ -1,5 +1,6 @@
 import path from 'node:path';
 import nunjucks from 'nunjucks';
+import type { ApplicationJSON } from '../services/applications';
 import type { BellView, NotificationJSON } from '../services/notifications';
 import { APPLICATION_STATUS_LABELS, BROADCAST_OPTIONS, ICONS, NOTIFICATION_TYPE_META } from './notification-types';
 
@@ -99,6 +100,20 @@ export class Renderer {
   newNotificationPush(n: NotificationJSON): (id: number, unreadCount: number) => string {
     const shared = this.render('partials/push-new.njk', { n: { ...n, id: ID_SLOT } });
     return (id, unreadCount) => this.badgePush(unreadCount) + shared.replaceAll(ID_SLOT, String(id));
+  }
+
+  /**
+   * The instructor's push for an application that arrived (`inserted`: its review row on top of the list) or was
+   * decided (its row replaced), with the course's counts. Same partials as the pages; nothing per-user in it.
+   */
+  applicationPush(a: ApplicationJSON, counts: { enrolledCount: number; pendingCount: number }, inserted: boolean): string {
+    const course = { id: a.course.id, enrolled_count: counts.enrolledCount, pending_count: counts.pendingCount };
+    return this.render('partials/push-application.njk', { a, course, inserted });
+  }
+
+  /** The candidate's push for a decided application: its status chip wherever the page shows it. */
+  statusPush(a: ApplicationJSON): string {
+    return this.render('partials/push-status.njk', { a });
   }
 
   /** The push after notifications were read elsewhere: the fresh bell, and those cards shown as read. */

@@ -15,7 +15,8 @@ export interface ApplicationJSON {
   course: { id: number; title: string; instructor_id: number };
 }
 
-interface ApplicationRow {
+/** A row of APPLICATION_SELECT (exported for the realtime layer's one-row read). */
+export interface ApplicationRow {
   id: number;
   status: ApplicationStatus;
   motivation: string;
@@ -30,7 +31,7 @@ interface ApplicationRow {
   instructor_id: number;
 }
 
-const APPLICATION_SELECT = `
+export const APPLICATION_SELECT = `
   SELECT a.id, a.status, a.motivation, a.reason, a.created_at, a.decided_at,
          a.candidate_id, u.name AS candidate_name, u.email AS candidate_email,
          a.course_id, c.title AS course_title, c.instructor_id
@@ -38,7 +39,7 @@ const APPLICATION_SELECT = `
     JOIN users u ON u.id = a.candidate_id
     JOIN courses c ON c.id = a.course_id`;
 
-function toApplicationJSON(r: ApplicationRow): ApplicationJSON {
+export function toApplicationJSON(r: ApplicationRow): ApplicationJSON {
   return {
     id: r.id,
     status: r.status,
@@ -167,7 +168,14 @@ export class ApplicationService {
     if (!row) throw new NotFound('Course');
     if (row.enrolled) throw new Conflict('You are already enrolled in this course.');
     this.#events.publish({ type: 'notification.created', recipientId: row.instructor_id, id: Number(row.notification_id) });
-    this.#events.publish({ type: 'application.changed', applicationId: row.id, status: 'pending', courseId });
+    this.#events.publish({
+      type: 'application.changed',
+      applicationId: row.id,
+      status: 'pending',
+      courseId,
+      instructorId: row.instructor_id,
+      candidateId: candidate.id,
+    });
     return toApplicationJSON({ ...row, candidate_id: candidate.id, candidate_name: candidate.name, candidate_email: candidate.email });
   }
 
@@ -242,7 +250,14 @@ export class ApplicationService {
     if (!row) throw new NotFound('Application');
     if (!row.new_status) throw new Conflict(`This application was already ${row.status}.`, { status: row.status });
     this.#events.publish({ type: 'notification.created', recipientId: row.candidate_id, id: Number(row.notification_id) });
-    this.#events.publish({ type: 'application.changed', applicationId: row.id, status, courseId: row.course_id });
+    this.#events.publish({
+      type: 'application.changed',
+      applicationId: row.id,
+      status,
+      courseId: row.course_id,
+      instructorId: row.instructor_id,
+      candidateId: row.candidate_id,
+    });
     return toApplicationJSON(row);
   }
 }

@@ -164,7 +164,14 @@ describe('deciding', () => {
     expect(ctx.published).toEqual(
       expect.arrayContaining([
         { type: 'notification.created', recipientId: cand.user.id, id: list.body.results[0].id },
-        { type: 'application.changed', applicationId: app.id, status: 'approved', courseId: c.id },
+        {
+          type: 'application.changed',
+          applicationId: app.id,
+          status: 'approved',
+          courseId: c.id,
+          instructorId: teacher.user.id,
+          candidateId: cand.user.id,
+        },
       ]),
     );
     expect((await cand.agent.get(`/api/courses/${c.id}`).expect(200)).body.is_enrolled).toBe(true);

@@ -87,6 +87,36 @@ test('the instructor approves: the candidate’s badge, dropdown, notifications 
   await candApps.locator('[role="status"]#connection-status >> text=Live').waitFor();
 });
 
+test('the instructor’s review page gets new applications live, and decisions made elsewhere update them', async () => {
+  await instPage.goto(`${server.url}/instructor/applications?status=pending`);
+  await waitLive(instPage);
+  // A course of its own, so the students counted by the later tests stay the same.
+  const reviewCourse = (await ctx.models.Course.create({ title: 'Review Queue', instructorId: instructor.id })).id;
+  const [second, third] = await Promise.all([
+    ctx.createUser('candidate', { name: 'Dana Second' }),
+    ctx.createUser('candidate', { name: 'Eli Third' }),
+  ]);
+  const applied = await ctx.services.applications.apply(second, reviewCourse, 'Pushed rows <img src=x onerror=alert(1)>');
+  const row = instPage.locator(`#review-list > #application-${applied.id}`);
+  await row.waitFor();
+  expect(await instPage.locator('#review-list > .review-row').first().getAttribute('id')).toBe(`application-${applied.id}`);
+  expect(await row.locator('.motivation').textContent()).toBe('Pushed rows <img src=x onerror=alert(1)>');
+  expect(await row.locator('img').count()).toBe(0);
+
+  // Approved elsewhere (another tab, the admin console): the row shows the decision without a reload.
+  await ctx.services.applications.approve(instructor, applied.id);
+  await row.locator('.status-chip.status-approved').waitFor();
+  expect(await row.locator('button', { hasText: 'Approve' }).count()).toBe(0);
+
+  // A pushed row's own forms work too: boosted by the list, with the body's CSRF header.
+  const pushed = await ctx.services.applications.apply(third, reviewCourse, 'Second pushed row');
+  const thirdRow = instPage.locator(`#application-${pushed.id}`);
+  await thirdRow.locator('button', { hasText: 'Approve' }).click();
+  await thirdRow.locator('.status-chip.status-approved').waitFor();
+  expect(new URL(instPage.url()).search).toBe('?status=pending');
+  expect(await instPage.locator(`#application-${pushed.id}`).count()).toBe(1);
+});
+
 test('two tabs of one user: marking read in one clears the badge in the other', async () => {
   await candNotes.locator('.notification-card button', { hasText: 'Mark as read' }).first().click();
   await candNotes.locator('.notification-card .notif-status.is-read').first().waitFor();

@@ -97,3 +97,68 @@ test('a fan-out renders the shared fragment once for all recipients', async () =
     spy.mockRestore();
   }
 });
+
+describe('application.changed', () => {
+  async function setup() {
+    const instructor = await ctx.createUser('instructor', { name: 'Ida Teacher' });
+    const other = await ctx.createUser('instructor');
+    const candidate = await ctx.createUser('candidate', { name: 'Cody Applicant' });
+    const course = await ctx.models.Course.create({ title: 'Live rows', instructorId: instructor.id });
+    const [ins, oth, cand] = await Promise.all([instructor, other, candidate].map((u) => login(srv.url, u)));
+    const [insC, othC, candC] = [connect(ins.cookie), connect(oth.cookie), connect(cand.cookie)];
+    await Promise.all([insC, othC, candC].map((c) => c.next(() => true))); // snapshots
+    return { instructor, candidate, course, ins, cand, insC, othC, candC };
+  }
+
+  test('the instructor’s sockets get the new review row and the counts; a decision replaces the row; the candidate gets the status', async () => {
+    const { candidate, course, ins, cand, insC, othC, candC } = await setup();
+    const evil = '<img src=x onerror=alert(1)> I really want in';
+    const applied = await api(srv.url, cand, 'POST', `/api/courses/${course.id}/applications`, { motivation: evil });
+    expect(applied.status).toBe(201);
+    const id = applied.body.id as number;
+
+    const row = await insC.next((f) => f.text.includes(`id="application-${id}"`), { from: 1 });
+    expect(row.text).toMatch(new RegExp(`^<div hx-swap-oob="afterbegin:#review-list"><li id="application-${id}" class="card review-row">`));
+    expect(row.text).toContain('&lt;img src=x onerror=alert(1)&gt; I really want in');
+    expect(row.text).not.toContain('<img');
+    expect(row.text).toContain('Cody Applicant');
+    expect(row.text).toContain(`action="/instructor/applications/${id}/approve"`);
+    expect(row.text).toMatch(new RegExp(`id="course-${course.id}-counts"[^>]*hx-swap-oob="outerHTML"[\\s\\S]*<strong>0</strong> enrolled[\\s\\S]*<strong>1</strong> pending`));
+    expect(row.text).not.toMatch(UNSAFE);
+    expect(row.text).not.toContain('_csrf');
+    expect(row.text).not.toContain(ins.csrf);
+    expect(row.text).not.toContain('hx-nonce');
+    expect([...row.text.matchAll(/\s(hx-[\w:-]+)="/g)].every((m) => m[1] === 'hx-swap-oob')).toBe(true);
+
+    const approved = await api(srv.url, ins, 'POST', `/api/applications/${id}/approve`);
+    expect(approved.status).toBe(200);
+    const decided = await insC.next((f) => f.text.includes(`id="application-${id}"`) && f.text.includes('status-approved'), { from: 1 });
+    expect(decided.text).toMatch(new RegExp(`^<li id="application-${id}" class="card review-row" hx-swap-oob="outerHTML">`));
+    expect(decided.text).not.toContain(`/instructor/applications/${id}/approve`); // decided: no actions left
+    expect(decided.text).toMatch(/<strong>1<\/strong> enrolled[\s\S]*<strong>0<\/strong> pending/);
+    expect(decided.text).not.toMatch(UNSAFE);
+
+    const status = await candC.next((f) => f.text.includes(`id="application-${id}-status"`), { from: 1 });
+    expect(status.text).toMatch(new RegExp(`^<span id="application-${id}-status" class="status-chip status-approved" hx-swap-oob="outerHTML">`));
+    expect(status.text).not.toContain('review-row'); // the candidate never gets the instructor's row
+    expect(status.text).not.toContain(cand.csrf);
+
+    // Another instructor hears nothing of it: only their snapshot ever arrived.
+    await srv.realtime.delivery.idle();
+    expect(othC.frames).toHaveLength(1);
+    expect(candC.frames.some((f) => f.text.includes('review-row') || f.text.includes(`course-${course.id}-counts`))).toBe(false);
+    expect(candidate.id).toBeGreaterThan(0);
+  });
+
+  test('a rejection shows its reason to the candidate and replaces the row for the instructor', async () => {
+    const { course, ins, cand, insC, candC } = await setup();
+    const id = (await api(srv.url, cand, 'POST', `/api/courses/${course.id}/applications`, { motivation: 'Please let me join.' })).body.id as number;
+    await insC.next((f) => f.text.includes(`id="application-${id}"`), { from: 1 });
+    expect((await api(srv.url, ins, 'POST', `/api/applications/${id}/reject`, { reason: 'Full <b>now</b>' })).status).toBe(200);
+    const status = await candC.next((f) => f.text.includes(`id="application-${id}-status"`), { from: 1 });
+    expect(status.text).toContain('status-rejected');
+    expect(status.text).toContain('Reason: Full &lt;b&gt;now&lt;/b&gt;');
+    const row = await insC.next((f) => f.text.includes('status-rejected'), { from: 1 });
+    expect(row.text).toContain('hx-swap-oob="outerHTML"');
+  });
+});
