@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import express, { Router } from 'express';
 import type { Logger } from '../logger';
@@ -24,16 +24,35 @@ const ADMIN_CSP = [
   "object-src 'none'",
 ].join('; ');
 
-/** Builds the Angular console when no build is there yet, so `npm start` on a fresh clone serves it. */
-export function ensureAdminBuild(logger: Logger): void {
-  if (existsSync(path.join(ADMIN_DIST, 'index.html'))) return;
-  if (!existsSync(path.join(ADMIN_ROOT, 'package.json'))) return;
-  logger.info('building the admin console (first start only, about a minute)…');
+/** True when there is no build, or a source file is newer than it (a pull or an edit since the last build). */
+export function adminBuildStale(): boolean {
+  const index = path.join(ADMIN_DIST, 'index.html');
+  return !existsSync(index) || newestMtime(path.join(ADMIN_ROOT, 'src')) > statSync(index).mtimeMs;
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) newest = Math.max(newest, statSync(path.join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Builds the Angular console when there is no build or it is older than its sources, so `npm start` on a fresh
+ * clone, or after a pull, serves the console as the code describes it. Returns whether the build is usable.
+ */
+export function ensureAdminBuild(logger: Pick<Logger, 'info' | 'error'>): boolean {
+  if (!existsSync(path.join(ADMIN_ROOT, 'package.json')) || !adminBuildStale()) return true;
+  logger.info('building the admin console (about a minute)…');
   const result = spawnSync('npm', ['run', 'build', '--workspace', 'admin'], {
     cwd: path.join(ADMIN_ROOT, '..'),
     stdio: ['ignore', 'inherit', 'inherit'],
+    timeout: 300_000,
   });
-  if (result.status !== 0) logger.error('the admin console failed to build; /admin will answer 503 until it is built');
+  if (result.status === 0) return true;
+  logger.error('the admin console failed to build; /admin serves the previous build, or 503 without one');
+  return false;
 }
 
 /**

@@ -1,8 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ADMIN_DIST, ADMIN_ROOT } from '../../http/admin-console';
+import { ensureAdminBuild } from '../../http/admin-console';
 import type { User } from '../../models';
 import { createTestContext, PASSWORD, type TestContext } from '../support/harness';
 import { launchChromium, LiveServer, loginAs, newUserContext, screenshot, waitLive, type Problems } from './browser';
@@ -27,7 +24,8 @@ let adminPage: Page;
 let studentPage: Page;
 
 beforeAll(async () => {
-  ensureBuilt();
+  // Never test a stale bundle: npm test builds first, but a lone run of this file may follow an edit.
+  if (!ensureAdminBuild({ info: () => undefined, error: () => undefined })) throw new Error('`npm run build` failed');
   ctx = await createTestContext();
   admin = await ctx.createUser('admin', { name: 'Ada Admin' });
   const instructor = await ctx.createUser('instructor', { name: 'Ines Instructor' });
@@ -225,25 +223,6 @@ test('no console errors and no CSP violations in the console or on the studentâ€
     expect(who.problems.dialogs).toEqual([]);
   }
 });
-
-/**
- * Builds the console when the build is missing or older than its sources, so these tests never pass or fail on a
- * stale bundle (`npm test` does not build; about 40 s when it has to).
- */
-function ensureBuilt() {
-  const index = path.join(ADMIN_DIST, 'index.html');
-  if (existsSync(index) && newestMtime(path.join(ADMIN_ROOT, 'src')) <= statSync(index).mtimeMs) return;
-  const result = spawnSync('npm', ['run', 'build'], { cwd: path.join(ADMIN_ROOT, '..'), stdio: 'inherit', timeout: 180_000 });
-  if (result.status !== 0) throw new Error('`npm run build` failed: the admin console cannot be tested');
-}
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) newest = Math.max(newest, statSync(path.join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return newest;
-}
 
 async function expectText(page: Page, selector: string, text: string) {
   await page.waitForFunction(
