@@ -5,7 +5,6 @@ import {
   Component,
   computed,
   inject,
-  linkedSignal,
   signal,
 } from '@angular/core';
 import { takeUntilDestroyed } from '@angular/core/rxjs-interop';
@@ -14,7 +13,7 @@ import { MatButtonToggleModule } from '@angular/material/button-toggle';
 import { MatDialog } from '@angular/material/dialog';
 import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatIconModule } from '@angular/material/icon';
-import { MatPaginatorModule, PageEvent } from '@angular/material/paginator';
+import { MatPaginatorModule } from '@angular/material/paginator';
 import { MatProgressBarModule } from '@angular/material/progress-bar';
 import { MatSelectModule } from '@angular/material/select';
 import { MatTableModule } from '@angular/material/table';
@@ -23,7 +22,7 @@ import { asyncScheduler, filter, firstValueFrom, throttleTime } from 'rxjs';
 import { Application, ApplicationStatus, Course, Page } from '../core/api.types';
 import { Notifier } from '../core/errors';
 import { Live } from '../core/live';
-import { lastValue, queryParams } from '../shared/resources';
+import { lastValue, Pager, queryParams } from '../shared/resources';
 import { RejectDialog, RejectDialogData } from './reject-dialog';
 
 @Component({
@@ -54,11 +53,7 @@ export class Applications {
   /** Pending first: that is the queue an admin comes here to work through. */
   protected readonly status = signal<ApplicationStatus | ''>('pending');
   protected readonly courseId = signal<number | null>(null);
-  protected readonly pageSize = signal(25);
-  protected readonly pageIndex = linkedSignal({
-    source: () => [this.status(), this.courseId(), this.pageSize()],
-    computation: () => 0,
-  });
+  protected readonly pager = new Pager(() => [this.status(), this.courseId()]);
 
   protected readonly courses = httpResource<{ results: Course[] }>(() => '/api/courses/');
   protected readonly listing = httpResource<Page<Application>>(() => ({
@@ -66,8 +61,8 @@ export class Applications {
     params: queryParams({
       status: this.status(),
       course_id: this.courseId(),
-      page: this.pageIndex() + 1,
-      page_size: this.pageSize(),
+      page: this.pager.index() + 1,
+      page_size: this.pager.size(),
     }),
   }));
   private readonly page = lastValue(this.listing);
@@ -85,11 +80,6 @@ export class Applications {
         takeUntilDestroyed(),
       )
       .subscribe(() => this.listing.reload());
-  }
-
-  protected onPage(event: PageEvent): void {
-    if (event.pageSize !== this.pageSize()) this.pageSize.set(event.pageSize);
-    else this.pageIndex.set(event.pageIndex);
   }
 
   protected async approve(app: Application): Promise<void> {

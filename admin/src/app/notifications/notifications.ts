@@ -19,7 +19,7 @@ import { MatDialog } from '@angular/material/dialog';
 import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatIconModule } from '@angular/material/icon';
 import { MatInputModule } from '@angular/material/input';
-import { MatPaginatorModule, PageEvent } from '@angular/material/paginator';
+import { MatPaginatorModule } from '@angular/material/paginator';
 import { MatProgressBarModule } from '@angular/material/progress-bar';
 import { MatSelectModule } from '@angular/material/select';
 import { MatSortModule, Sort } from '@angular/material/sort';
@@ -31,7 +31,7 @@ import { Notifier } from '../core/errors';
 import { Live } from '../core/live';
 import { confirm } from '../shared/confirm-dialog';
 import { NOTIFICATION_TYPE_KEYS, NOTIFICATION_TYPES } from '../shared/notification-types';
-import { lastValue, queryParams } from '../shared/resources';
+import { lastValue, Pager, queryParams } from '../shared/resources';
 import { TypeIcon } from '../shared/type-icon';
 import { NotificationDetail, NotificationDetailResult } from './notification-detail';
 
@@ -109,12 +109,7 @@ export class Notifications {
     active: 'created_at',
     direction: 'desc',
   });
-  protected readonly pageSize = signal(25);
-  /** Back to the first page whenever what is being paged changes. */
-  protected readonly pageIndex = linkedSignal({
-    source: () => [this.filterValues(), this.sort(), this.pageSize()],
-    computation: () => 0,
-  });
+  protected readonly pager = new Pager(() => [this.filterValues(), this.sort()]);
 
   protected readonly listing = httpResource<Page<AdminNotification>>(() => {
     const f = this.filterValues();
@@ -130,8 +125,8 @@ export class Notifications {
         q: f.q?.trim(),
         sort: sort.active,
         order: sort.direction,
-        page: this.pageIndex() + 1,
-        page_size: this.pageSize(),
+        page: this.pager.index() + 1,
+        page_size: this.pager.size(),
       }),
     };
   });
@@ -160,7 +155,7 @@ export class Notifications {
       .changes$.pipe(
         filter((event) => event === 'notification.created'),
         throttleTime(2000, asyncScheduler, { leading: true, trailing: true }),
-        filter(() => this.pageIndex() === 0 && this.sort().active === 'created_at'),
+        filter(() => this.pager.index() === 0 && this.sort().active === 'created_at'),
         takeUntilDestroyed(),
       )
       .subscribe(() => this.listing.reload());
@@ -175,14 +170,6 @@ export class Notifications {
       active: (sort.active as SortKey) || 'created_at',
       direction: sort.direction || 'desc',
     });
-  }
-
-  protected onPage(event: PageEvent): void {
-    if (event.pageSize !== this.pageSize()) {
-      this.pageSize.set(event.pageSize);
-    } else {
-      this.pageIndex.set(event.pageIndex);
-    }
   }
 
   protected clearFilters(): void {

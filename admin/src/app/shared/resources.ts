@@ -1,4 +1,5 @@
-import { computed, linkedSignal, Resource, Signal } from '@angular/core';
+import { computed, linkedSignal, Resource, Signal, signal, WritableSignal } from '@angular/core';
+import { PageEvent } from '@angular/material/paginator';
 
 /**
  * The resource's last good value. A resource drops its value while a new request loads, which
@@ -21,4 +22,23 @@ export function queryParams(
     if (value !== null && value !== undefined && value !== '') out[key] = value;
   }
   return out;
+}
+
+/**
+ * Server-side paging state for a table: the page size, and the page index, which goes back to the first page
+ * whenever what is being paged (`resetWhen`: filters, sort) or the page size changes.
+ */
+export class Pager {
+  readonly size = signal(25);
+  readonly index: WritableSignal<number>;
+
+  constructor(resetWhen: () => unknown) {
+    this.index = linkedSignal({ source: () => [resetWhen(), this.size()], computation: () => 0 });
+  }
+
+  /** The paginator's event: a new size restarts at page one (via the link above), otherwise go to the page. */
+  onPage(event: PageEvent): void {
+    if (event.pageSize !== this.size()) this.size.set(event.pageSize);
+    else this.index.set(event.pageIndex);
+  }
 }

@@ -5,7 +5,6 @@ import {
   Component,
   computed,
   inject,
-  linkedSignal,
   signal,
 } from '@angular/core';
 import { toSignal } from '@angular/core/rxjs-interop';
@@ -15,7 +14,7 @@ import { MatDialog } from '@angular/material/dialog';
 import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatIconModule } from '@angular/material/icon';
 import { MatInputModule } from '@angular/material/input';
-import { MatPaginatorModule, PageEvent } from '@angular/material/paginator';
+import { MatPaginatorModule } from '@angular/material/paginator';
 import { MatProgressBarModule } from '@angular/material/progress-bar';
 import { MatSelect, MatSelectModule } from '@angular/material/select';
 import { MatTableModule } from '@angular/material/table';
@@ -25,7 +24,7 @@ import { AdminUser, Page, Role, ROLES } from '../core/api.types';
 import { Auth } from '../core/auth';
 import { Notifier } from '../core/errors';
 import { confirm } from '../shared/confirm-dialog';
-import { lastValue, queryParams } from '../shared/resources';
+import { lastValue, Pager, queryParams } from '../shared/resources';
 
 @Component({
   selector: 'herald-users',
@@ -58,30 +57,21 @@ export class Users {
   protected readonly role = signal<Role | ''>('');
   protected readonly search = new FormControl('', { nonNullable: true });
   private readonly q = toSignal(this.search.valueChanges.pipe(debounceTime(300)), { initialValue: '' });
-  protected readonly pageSize = signal(25);
-  protected readonly pageIndex = linkedSignal({
-    source: () => [this.role(), this.q(), this.pageSize()],
-    computation: () => 0,
-  });
+  protected readonly pager = new Pager(() => [this.role(), this.q()]);
 
   protected readonly listing = httpResource<Page<AdminUser>>(() => ({
     url: '/api/admin/users',
     params: queryParams({
       role: this.role(),
       q: this.q().trim(),
-      page: this.pageIndex() + 1,
-      page_size: this.pageSize(),
+      page: this.pager.index() + 1,
+      page_size: this.pager.size(),
     }),
   }));
   private readonly page = lastValue(this.listing);
   protected readonly rows = computed(() => this.page()?.results ?? []);
   protected readonly total = computed(() => this.page()?.total ?? 0);
   protected readonly saving = signal<number | null>(null);
-
-  protected onPage(event: PageEvent): void {
-    if (event.pageSize !== this.pageSize()) this.pageSize.set(event.pageSize);
-    else this.pageIndex.set(event.pageIndex);
-  }
 
   protected isMe(user: AdminUser): boolean {
     return user.id === this.me()?.id;
