@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Role, User } from '../models';
 import type { AuthService } from '../services/auth';
-import { Forbidden, Unauthorized } from './errors';
+import { Forbidden, Unauthorized } from '../errors';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace

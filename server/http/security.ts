@@ -3,7 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import { csrfSync } from 'csrf-sync';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Config } from '../config';
-import { HttpError } from './errors';
+import { HttpError } from '../errors';
 
 export const XSRF_COOKIE = 'XSRF-TOKEN';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ValidationError } from './errors';
+import { ValidationError } from '../errors';
 
 /** Parses input with a zod schema; failures become a 400 listing each field's problem. */
 export function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {

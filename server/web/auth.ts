@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { HttpError } from '../http/errors';
+import { HttpError } from '../errors';
 import { endUserSession, startUserSession } from '../http/login-session';
 import { type WebDeps, homeFor, safeLocalPath, sendPage } from './context';
 import { loginForm, parseForm } from './forms';

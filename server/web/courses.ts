@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { currentUser, requireRole, requireUser } from '../http/auth';
-import { BadRequest, HttpError, NotFound } from '../http/errors';
+import { BadRequest, HttpError, NotFound } from '../errors';
 import type { User } from '../models';
 import type { CourseJSON } from '../services/courses';
 import { type WebDeps, isHtmx, sendFragment, sendPage } from './context';

@@ -1,6 +1,7 @@
 import express, { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { Config } from '../config';
-import { NotFound, toHttpError } from '../http/errors';
+import { NotFound } from '../errors';
+import { toHttpError } from '../http/errors';
 import { csrfProtection, issueCsrfToken } from '../http/security';
 import type { Logger } from '../logger';
 import type { Services } from '../services';

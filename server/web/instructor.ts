@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { currentUser, requireRole } from '../http/auth';
-import { HttpError, NotFound } from '../http/errors';
+import { HttpError, NotFound } from '../errors';
 import type { ApplicationJSON } from '../services/applications';
 import { type WebDeps, backTo, isHtmx, sendFragment, sendPage } from './context';
 import { id, parseForm, rejectForm } from './forms';

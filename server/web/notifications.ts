@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { currentUser, requireUser } from '../http/auth';
-import { NotFound } from '../http/errors';
+import { NotFound } from '../errors';
 import { type WebDeps, backTo, isHtmx, renderView, sendPage } from './context';
 import { notificationId, notificationsQuery } from './forms';
 import { notificationLink } from './render';

@@ -9,7 +9,7 @@ import {
   type Role,
   type User,
 } from '../../models';
-import { Conflict, Forbidden, NotFound, ValidationError } from '../../http/errors';
+import { Conflict, Forbidden, NotFound, ValidationError } from '../../errors';
 import type { ApplicationService } from '../applications';
 import type { AuthService } from '../auth';
 import type { EventPublisher } from '../events';

@@ -1,6 +1,6 @@
 import { QueryTypes, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
 import type { ApplicationStatus, Models, User } from '../../models';
-import { Conflict, Forbidden, NotFound } from '../../http/errors';
+import { Conflict, Forbidden, NotFound } from '../../errors';
 import type { EventPublisher } from '../events';
 import type { NotificationService } from '../notifications';
 

@@ -2,7 +2,7 @@ import { hash, verify } from '@node-rs/argon2';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import type { Models, Role, User } from '../../models';
-import { TooManyRequests, Unauthorized } from '../../http/errors';
+import { TooManyRequests, Unauthorized } from '../../errors';
 import type { EventPublisher } from '../events';
 
 /** argon2id with OWASP's recommended minimum (19 MiB, 2 passes). */

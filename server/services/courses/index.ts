@@ -1,7 +1,7 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { likePattern } from '../../db/sql';
 import type { Models, NotificationType, User } from '../../models';
-import { Forbidden, NotFound } from '../../http/errors';
+import { Forbidden, NotFound } from '../../errors';
 import type { BroadcastJSON, NotificationService } from '../notifications';
 
 export interface CourseJSON {

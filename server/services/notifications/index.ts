@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { QueryTypes, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
 import type { NotificationType, Role } from '../../models';
-import { BadRequest, NotFound } from '../../http/errors';
+import { BadRequest, NotFound } from '../../errors';
 import type { EventPublisher } from '../events';
 import { NOTIFICATION_SELECT, toNotificationJSON, type NotificationJSON, type NotificationRow } from './serialize';
 
