@@ -2,7 +2,7 @@
  * The JSON shapes /api/admin answers, and the functions that turn the services' domain objects into them.
  * Services return domain objects (`Page`, `UserAccount`, ...); only this file knows the console's wire format.
  */
-import type { ApplicationStatus, Role } from '../models';
+import type { Role } from '../models';
 import type { ApplicationJSON } from '../services/applications';
 import type { NotificationWithRecipient } from '../services/notifications';
 import type { Page } from '../services/paging';
@@ -23,17 +23,8 @@ export type AdminStats = PlatformStats;
 /** A notification as an admin sees it: the user-facing shape plus who received it. */
 export type AdminNotificationJSON = NotificationWithRecipient;
 
-/** An application row in the admin table (the course without its instructor, as the console's contract says). */
-export interface AdminApplicationJSON {
-  id: number;
-  status: ApplicationStatus;
-  motivation: string;
-  reason: string | null;
-  created_at: string;
-  decided_at: string | null;
-  candidate: { id: number; name: string; email: string };
-  course: { id: number; title: string };
-}
+/** An application row in the admin table: the course without its instructor, as the console's contract says. */
+export type AdminApplicationJSON = Omit<ApplicationJSON, 'course'> & { course: { id: number; title: string } };
 
 /** A user as the admin console lists and edits it: never the password hash. */
 export interface AdminUserJSON {
@@ -51,16 +42,7 @@ export function toAdminPage<T, W>(p: Page<T>, toWire: (item: T) => W): AdminPage
 }
 
 export function toAdminApplicationJSON(a: ApplicationJSON): AdminApplicationJSON {
-  return {
-    id: a.id,
-    status: a.status,
-    motivation: a.motivation,
-    reason: a.reason,
-    created_at: a.created_at,
-    decided_at: a.decided_at,
-    candidate: a.candidate,
-    course: { id: a.course.id, title: a.course.title },
-  };
+  return { ...a, course: { id: a.course.id, title: a.course.title } };
 }
 
 export function toAdminUserJSON(u: UserAccount): AdminUserJSON {
