@@ -32,7 +32,7 @@ export function createServices(deps: {
 }): Services {
   const { sequelize, models, events } = deps;
   const store = new NotificationStore(sequelize);
-  const notifications = new NotificationService({ sequelize, store, events });
+  const notifications = new NotificationService({ store, events });
   const auth = new AuthService({ sequelize, models, events, limits: deps.authLimits });
   return {
     auth,

@@ -1,13 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import type { Transaction } from 'sequelize';
 import type { NotificationType } from '../../models';
 import { NotFound } from '../../errors';
 import type { EventPublisher } from '../events';
 import { decodeCursor, keysetPage } from '../paging';
-import { NotificationStore, type Audience, type FanOutContent, type NewNotification, type NotificationJSON } from './store';
+import {
+  NotificationStore,
+  type Audience,
+  type BroadcastJSON,
+  type FanOutContent,
+  type NewNotification,
+  type NotificationJSON,
+} from './store';
 
 export {
   NOTIFICATION_SORTS,
+  type BroadcastJSON,
   NotificationStore,
   toNotificationJSON,
   type NotificationFilter,
@@ -27,26 +35,6 @@ export interface FanOutResult {
   batchId: string;
   /** True when an earlier send with the same idempotency key answered instead: nothing was sent this time. */
   replayed: boolean;
-}
-
-/** A fan-out as its sender sees it afterwards (the "recently sent" list). */
-export interface BroadcastJSON {
-  id: string;
-  type: NotificationType;
-  title: string;
-  recipients: number;
-  created_at: string;
-  sender: { id: number; name: string } | null;
-}
-
-interface BroadcastRow {
-  id: string;
-  type: NotificationType;
-  title: string;
-  recipients: number;
-  created_at: Date;
-  sender_id: number | null;
-  sender_name: string | null;
 }
 
 export interface ListOptions {
@@ -76,12 +64,10 @@ export const BELL_SIZE = 5;
  * transaction commits; the realtime layer turns those into pushes. Nothing here knows about HTTP or sockets.
  */
 export class NotificationService {
-  readonly #db: Sequelize;
   readonly #store: NotificationStore;
   readonly #events: EventPublisher;
 
-  constructor(deps: { sequelize: Sequelize; store: NotificationStore; events: EventPublisher }) {
-    this.#db = deps.sequelize;
+  constructor(deps: { store: NotificationStore; events: EventPublisher }) {
     this.#store = deps.store;
     this.#events = deps.events;
   }
@@ -120,23 +106,8 @@ export class NotificationService {
   }
 
   /** A course's latest broadcasts, newest first, with their senders. */
-  async courseBroadcasts(courseId: number, limit = 20): Promise<BroadcastJSON[]> {
-    const rows = await this.#db.query<BroadcastRow>(
-      `SELECT b.id, b.type, b.title, b.recipients, b.created_at, b.sender_id, s.name AS sender_name
-         FROM broadcasts b LEFT JOIN users s ON s.id = b.sender_id
-        WHERE b.course_id = :courseId
-        ORDER BY b.created_at DESC, b.id
-        LIMIT :limit`,
-      { replacements: { courseId, limit }, type: QueryTypes.SELECT },
-    );
-    return rows.map((r) => ({
-      id: r.id,
-      type: r.type,
-      title: r.title,
-      recipients: r.recipients,
-      created_at: new Date(r.created_at).toISOString(),
-      sender: r.sender_id === null ? null : { id: r.sender_id, name: r.sender_name ?? '' },
-    }));
+  courseBroadcasts(courseId: number, limit = 20): Promise<BroadcastJSON[]> {
+    return this.#store.courseBroadcasts(courseId, limit);
   }
 
   /** How many users an audience reaches right now (the admin's confirmation step). */

@@ -47,6 +47,26 @@ export interface FanOutContent {
   courseId?: number | null;
 }
 
+/** A fan-out as its sender sees it afterwards (the "recently sent" list). */
+export interface BroadcastJSON {
+  id: string;
+  type: NotificationType;
+  title: string;
+  recipients: number;
+  created_at: string;
+  sender: { id: number; name: string } | null;
+}
+
+interface BroadcastRow {
+  id: string;
+  type: NotificationType;
+  title: string;
+  recipients: number;
+  created_at: Date;
+  sender_id: number | null;
+  sender_name: string | null;
+}
+
 const IDEMPOTENCY_CONSTRAINT = 'broadcasts_sender_idempotency_key';
 
 /** Active users only: a deactivated account receives nothing. */
@@ -174,6 +194,26 @@ export class NotificationStore extends NotificationReads {
       return { recipients: first.recipients, batchId: first.id, replayed: true };
     }
     return { recipients: rows[0].recipients, batchId, replayed: false };
+  }
+
+  /** A course's latest broadcasts, newest first, with their senders. */
+  async courseBroadcasts(courseId: number, limit: number): Promise<BroadcastJSON[]> {
+    const rows = await this.db.query<BroadcastRow>(
+      `SELECT b.id, b.type, b.title, b.recipients, b.created_at, b.sender_id, s.name AS sender_name
+         FROM broadcasts b LEFT JOIN users s ON s.id = b.sender_id
+        WHERE b.course_id = :courseId
+        ORDER BY b.created_at DESC, b.id
+        LIMIT :limit`,
+      { replacements: { courseId, limit }, type: QueryTypes.SELECT },
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      type: r.type,
+      title: r.title,
+      recipients: r.recipients,
+      created_at: new Date(r.created_at).toISOString(),
+      sender: r.sender_id === null ? null : { id: r.sender_id, name: r.sender_name ?? '' },
+    }));
   }
 
   /** How many users an audience reaches right now. */
