@@ -5,7 +5,7 @@
  *   npm run bench:queries -- [--rows 5000000] [--per-user 50000] [--requests 2000]
  */
 import { Client } from 'pg';
-import { NOTIFICATION_SELECT } from '../server/services/notifications/serialize';
+import { selectNotifications } from '../server/services/notifications/store/shape';
 import { encodeCursor } from '../server/services/notifications';
 import { intArg, parseArgs } from './lib/args';
 import { withBenchDatabase, serverSettings, type PgTarget } from './lib/database';
@@ -63,11 +63,11 @@ export async function runQueries(o: QueriesOptions) {
         values: [userId] as unknown[],
       },
       page_1: {
-        text: `${NOTIFICATION_SELECT} WHERE n.recipient_id = $1 ORDER BY n.id DESC LIMIT $2`,
+        text: `${selectNotifications()} WHERE n.recipient_id = $1 ORDER BY n.id DESC LIMIT $2`,
         values: [userId, PAGE_SIZE + 1] as unknown[],
       },
       page_500: {
-        text: `${NOTIFICATION_SELECT} WHERE n.recipient_id = $1 AND n.id < $2 ORDER BY n.id DESC LIMIT $3`,
+        text: `${selectNotifications()} WHERE n.recipient_id = $1 AND n.id < $2 ORDER BY n.id DESC LIMIT $3`,
         values: [userId, Number(at[0].id), PAGE_SIZE + 1] as unknown[],
       },
     };

@@ -11,13 +11,13 @@ import cluster, { type Worker } from 'node:cluster';
 import http from 'node:http';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createApp } from './app';
-import { DEMO_LOGINS, DEMO_PASSWORD, seedDemo } from './db/seed';
 import { openDatabase } from './db/open';
 import { ensureAdminBuild } from './http/admin-console';
 import { createSession } from './http/session';
 import { createLogger, type Logger } from './logger';
 import { createBus, createRealtime } from './realtime';
 import { createServices } from './services';
+import { DEMO_LOGINS, DEMO_PASSWORD, seedDemo } from './services/demo-seed';
 
 async function main() {
   let config;
@@ -54,11 +54,11 @@ function printBanner(config: Config, seeded: boolean) {
 /** One serving process: the whole app. In cluster mode the primary already migrated and seeded. */
 async function runServer(config: Config, logger: Logger) {
   const db = await openDatabase(config, logger);
-  const seeded = !cluster.isWorker && config.seedDemo ? await seedDemo(db.sequelize, db.models) : false;
 
   // The bus is the services' EventPublisher: an event goes out to every process, this one included.
   const bus = createBus({ databaseUrl: db.url, redisUrl: config.redisUrl, logger });
   const services = createServices({ sequelize: db.sequelize, models: db.models, events: bus });
+  const seeded = !cluster.isWorker && config.seedDemo ? await seedDemo(db.sequelize, db.models) : false;
   const session = createSession(config, db.url);
   const realtime = createRealtime({
     config,

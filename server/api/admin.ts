@@ -4,8 +4,8 @@ import { currentUser, requireRole } from '../http/auth';
 import { parse } from '../http/validate';
 import { APPLICATION_STATUSES, BROADCAST_TYPES, NOTIFICATION_TYPES, ROLES } from '../models';
 import type { Services } from '../services';
-import { NOTIFICATION_SORTS } from '../services/admin';
-import type { Audience } from '../services/notifications';
+import { NOTIFICATION_SORTS, type Audience } from '../services/notifications';
+import { toAdminApplicationJSON, toAdminPage, toAdminUserJSON } from './admin-wire';
 import { id, notificationData, notificationId, text } from './schemas';
 
 /** What the admin API needs from the rest of the process. */
@@ -110,12 +110,12 @@ export const updateUserBody = z.strictObject({ role: z.enum(ROLES).optional(), i
 /** The admin console's API. Admin role only: anonymous is a 401, any other role a 403. */
 export function adminApi({ services, socketsOpen = async () => 0 }: AdminApiDeps) {
   const router = Router();
-  const { admin } = services;
+  const { moderation, compose, applications, users } = services;
   router.use(requireRole('admin'));
 
   // --- dashboard
   router.get('/stats', async function stats(_req, res) {
-    const [numbers, sockets] = await Promise.all([admin.stats(), socketsOpen()]);
+    const [numbers, sockets] = await Promise.all([services.stats.platform(), socketsOpen()]);
     const { per_day, ...counts } = numbers;
     res.json({ ...counts, sockets_open: sockets, per_day });
   });
@@ -123,17 +123,17 @@ export function adminApi({ services, socketsOpen = async () => 0 }: AdminApiDeps
   // --- notifications of every user
   router.get('/notifications', async function listNotifications(req, res) {
     const { page, page_size, to, ...filter } = parse(listNotificationsQuery, withoutBlanks(req.query));
-    res.json(await admin.listNotifications({ ...filter, ...to }, { page, pageSize: page_size }));
+    res.json(toAdminPage(await moderation.search({ ...filter, ...to }, { page, pageSize: page_size }), (n) => n));
   });
 
   router.post('/notifications/bulk-delete', async function bulkDelete(req, res) {
     const { ids } = parse(bulkDeleteBody, req.body);
-    res.json({ deleted: await admin.deleteNotifications(ids) });
+    res.json({ deleted: await moderation.removeMany(ids) });
   });
 
   router.post('/notifications/send', async function send(req, res) {
     const body = parse(sendBody, req.body);
-    const recipients = await admin.send(currentUser(req), toAudience(body.audience), {
+    const recipients = await compose.send(currentUser(req), toAudience(body.audience), {
       type: body.notification_type,
       title: body.title,
       message: body.message,
@@ -143,28 +143,27 @@ export function adminApi({ services, socketsOpen = async () => 0 }: AdminApiDeps
   });
 
   router.get('/notifications/:id', async function show(req, res) {
-    res.json(await admin.getNotification(parse(notificationId, req.params.id)));
+    res.json(await moderation.get(parse(notificationId, req.params.id)));
   });
 
   router.delete('/notifications/:id', async function remove(req, res) {
-    await admin.deleteNotification(parse(notificationId, req.params.id));
+    await moderation.remove(parse(notificationId, req.params.id));
     res.status(204).end();
   });
 
   // --- composing: the confirmation's count
   router.post('/audience/count', async function audienceCount(req, res) {
     const body = parse(audienceBody, req.body);
-    res.json({ count: await admin.audienceCount(toAudience(body.audience)) });
+    res.json({ count: await compose.audienceCount(toAudience(body.audience)) });
   });
 
   // --- applications (approve and reject stay on /api/applications/:id/approve|reject, shared with instructors)
   router.get('/applications', async function listApplications(req, res) {
     const q = parse(listApplicationsQuery, withoutBlanks(req.query));
     res.json(
-      await admin.listApplications(
-        currentUser(req),
-        { status: q.status, courseId: q.course_id },
-        { page: q.page, pageSize: q.page_size },
+      toAdminPage(
+        await applications.page(currentUser(req), { status: q.status, courseId: q.course_id }, { page: q.page, pageSize: q.page_size }),
+        toAdminApplicationJSON,
       ),
     );
   });
@@ -172,13 +171,13 @@ export function adminApi({ services, socketsOpen = async () => 0 }: AdminApiDeps
   // --- users
   router.get('/users', async function listUsers(req, res) {
     const { page, page_size, ...filter } = parse(listUsersQuery, withoutBlanks(req.query));
-    res.json(await admin.listUsers(filter, { page, pageSize: page_size }));
+    res.json(toAdminPage(await users.list(filter, { page, pageSize: page_size }), toAdminUserJSON));
   });
 
   router.patch('/users/:id', async function updateUser(req, res) {
     const body = parse(updateUserBody, req.body);
     res.json(
-      await admin.updateUser(currentUser(req), parse(id, req.params.id), { role: body.role, isActive: body.is_active }),
+      toAdminUserJSON(await users.update(currentUser(req), parse(id, req.params.id), { role: body.role, isActive: body.is_active })),
     );
   });
 

@@ -1,18 +1,26 @@
 import type { Sequelize } from 'sequelize';
 import type { Models } from '../models';
-import { AdminService } from './admin';
 import { ApplicationService } from './applications';
 import { AuthService, type AuthLimits } from './auth';
 import { CourseService } from './courses';
 import type { EventPublisher } from './events';
-import { NotificationService } from './notifications';
+import { NotificationService, NotificationStore } from './notifications';
+import { ComposeService } from './notifications/compose';
+import { ModerationService } from './notifications/moderation';
+import { StatsService } from './stats';
+import { UserService } from './users';
 
 export interface Services {
   auth: AuthService;
+  users: UserService;
   notifications: NotificationService;
+  /** Every user's notifications, searched and deleted by admins. */
+  moderation: ModerationService;
+  /** Admins' sends to a user, a course, a role or everyone. */
+  compose: ComposeService;
   courses: CourseService;
   applications: ApplicationService;
-  admin: AdminService;
+  stats: StatsService;
 }
 
 /** Wires the domain services to their dependencies. The only place that knows the whole graph. */
@@ -23,14 +31,17 @@ export function createServices(deps: {
   authLimits?: Partial<AuthLimits>;
 }): Services {
   const { sequelize, models, events } = deps;
-  const notifications = new NotificationService({ sequelize, events });
+  const store = new NotificationStore(sequelize);
+  const notifications = new NotificationService({ store, events });
   const auth = new AuthService({ sequelize, models, events, limits: deps.authLimits });
-  const applications = new ApplicationService({ sequelize, models, notifications, events });
   return {
     auth,
+    users: new UserService({ sequelize, auth }),
     notifications,
+    moderation: new ModerationService({ store, events }),
+    compose: new ComposeService({ models, notifications }),
     courses: new CourseService({ sequelize, models, notifications }),
-    applications,
-    admin: new AdminService({ sequelize, models, notifications, applications, auth, events }),
+    applications: new ApplicationService({ sequelize, events }),
+    stats: new StatsService({ sequelize }),
   };
 }

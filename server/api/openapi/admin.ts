@@ -5,7 +5,7 @@ import type {
   AdminNotificationJSON,
   AdminStats,
   AdminUserJSON,
-} from '../../services/admin';
+} from '../admin-wire';
 import * as admin from '../admin';
 import * as schemas from '../schemas';
 import { NotificationSchema, RecipientsSchema } from './components';

@@ -1,8 +1,9 @@
 import { QueryTypes, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
-import type { ApplicationStatus, Models, User } from '../../models';
+import type { ApplicationStatus, User } from '../../models';
 import { Conflict, Forbidden, NotFound } from '../../errors';
 import type { EventPublisher } from '../events';
-import type { NotificationService } from '../notifications';
+import { insertNotificationsSql } from '../notifications/store';
+import { offsetOf, offsetPage, type Page, type PageRequest } from '../paging';
 
 export interface ApplicationJSON {
   id: number;
@@ -15,7 +16,7 @@ export interface ApplicationJSON {
   course: { id: number; title: string; instructor_id: number };
 }
 
-/** A row of APPLICATION_SELECT (exported for the realtime layer's one-row read). */
+/** A row of selectApplications() (exported for the realtime layer's one-row read). */
 export interface ApplicationRow {
   id: number;
   status: ApplicationStatus;
@@ -31,13 +32,19 @@ export interface ApplicationRow {
   instructor_id: number;
 }
 
-export const APPLICATION_SELECT = `
-  SELECT a.id, a.status, a.motivation, a.reason, a.created_at, a.decided_at,
-         a.candidate_id, u.name AS candidate_name, u.email AS candidate_email,
-         a.course_id, c.title AS course_title, c.instructor_id
+/** `SELECT <application columns, then any extra> FROM applications a JOIN users u JOIN courses c`. */
+export function selectApplications(...extraColumns: string[]): string {
+  const columns = [
+    'a.id, a.status, a.motivation, a.reason, a.created_at, a.decided_at',
+    'a.candidate_id, u.name AS candidate_name, u.email AS candidate_email',
+    'a.course_id, c.title AS course_title, c.instructor_id',
+    ...extraColumns,
+  ];
+  return `SELECT ${columns.join(', ')}
     FROM applications a
     JOIN users u ON u.id = a.candidate_id
     JOIN courses c ON c.id = a.course_id`;
+}
 
 export function toApplicationJSON(r: ApplicationRow): ApplicationJSON {
   return {
@@ -52,20 +59,15 @@ export function toApplicationJSON(r: ApplicationRow): ApplicationJSON {
   };
 }
 
-/**
- * SQL for NotificationService's title clip: notifications.title is varchar(200), and a title quoting a course
- * title of 200 characters would not fit. Code points, like PostgreSQL's char_length and the service's clip().
- */
-function clipSql(expr: string): string {
-  return `(SELECT CASE WHEN char_length(x) <= 200 THEN x ELSE left(x, 199) || '…' END FROM (SELECT ${expr} AS x) AS clip)`;
-}
-
 export interface ApplicationFilter {
   status?: ApplicationStatus;
   courseId?: number;
   limit?: number;
   offset?: number;
 }
+
+/** Pending first (they need a decision), then newest. */
+const APPLICATION_ORDER = "ORDER BY (a.status = 'pending') DESC, a.created_at DESC, a.id DESC";
 
 /**
  * Course applications: a candidate applies, the course's instructor (or an admin) decides. Each step writes
@@ -76,11 +78,11 @@ export class ApplicationService {
   readonly #events: EventPublisher;
 
   /**
-   * `models` and `notifications` are accepted for the wiring's sake but not used: applying and deciding each
-   * write their notice inside their one statement (same row shape and title clip as NotificationService.create)
-   * and publish its `notification.created` themselves.
+   * Applying and deciding each write their notice inside their one statement, with the notification store's
+   * INSERT (`insertNotificationsSql`: same row shape and title clip as every other notice), and publish its
+   * `notification.created` themselves.
    */
-  constructor(deps: { sequelize: Sequelize; models?: Models; notifications?: NotificationService; events: EventPublisher }) {
+  constructor(deps: { sequelize: Sequelize; events: EventPublisher }) {
     this.#db = deps.sequelize;
     this.#events = deps.events;
   }
@@ -92,10 +94,10 @@ export class ApplicationService {
     return { sql: 'a.candidate_id = :actorId', params: { actorId: actor.id } };
   }
 
-  async list(actor: User, f: ApplicationFilter = {}): Promise<{ results: ApplicationJSON[]; total: number }> {
+  #where(actor: User, f: ApplicationFilter): { sql: string; replacements: Record<string, unknown> } {
     const scope = this.#scope(actor);
     const where = [scope.sql];
-    const replacements: Record<string, unknown> = { ...scope.params, limit: f.limit ?? 100, offset: f.offset ?? 0 };
+    const replacements: Record<string, unknown> = { ...scope.params };
     if (f.status) {
       where.push('a.status = :status');
       replacements.status = f.status;
@@ -104,20 +106,39 @@ export class ApplicationService {
       where.push('a.course_id = :courseId');
       replacements.courseId = f.courseId;
     }
-    const rows = await this.#db.query<ApplicationRow & { total: string }>(
-      `${APPLICATION_SELECT.replace('SELECT', 'SELECT count(*) OVER () AS total,')}
-        WHERE ${where.join(' AND ')}
-        ORDER BY (a.status = 'pending') DESC, a.created_at DESC, a.id DESC
-        LIMIT :limit OFFSET :offset`,
-      { replacements, type: QueryTypes.SELECT },
+    return { sql: where.join(' AND '), replacements };
+  }
+
+  async #rows(actor: User, f: ApplicationFilter) {
+    const where = this.#where(actor, f);
+    return this.#db.query<ApplicationRow & { total: string }>(
+      `${selectApplications('count(*) OVER () AS total')} WHERE ${where.sql} ${APPLICATION_ORDER} LIMIT :limit OFFSET :offset`,
+      { replacements: { ...where.replacements, limit: f.limit ?? 100, offset: f.offset ?? 0 }, type: QueryTypes.SELECT },
     );
+  }
+
+  async list(actor: User, f: ApplicationFilter = {}): Promise<{ results: ApplicationJSON[]; total: number }> {
+    const rows = await this.#rows(actor, f);
     return { results: rows.map(toApplicationJSON), total: rows.length ? Number(rows[0].total) : 0 };
+  }
+
+  /** The applications the actor may see, offset-paged the console's way. */
+  async page(actor: User, f: Omit<ApplicationFilter, 'limit' | 'offset'>, p: PageRequest): Promise<Page<ApplicationJSON>> {
+    const rows = await this.#rows(actor, { ...f, limit: p.pageSize, offset: offsetOf(p) });
+    return offsetPage(p, rows, toApplicationJSON, async () => {
+      const where = this.#where(actor, f);
+      const [row] = await this.#db.query<{ n: string }>(
+        `SELECT count(*) AS n FROM applications a JOIN courses c ON c.id = a.course_id WHERE ${where.sql}`,
+        { replacements: where.replacements, type: QueryTypes.SELECT },
+      );
+      return Number(row.n);
+    });
   }
 
   /** One application the actor may see; anything else is a 404, so ids do not leak. */
   async get(actor: User, id: number, transaction?: Transaction): Promise<ApplicationJSON> {
     const scope = this.#scope(actor);
-    const [row] = await this.#db.query<ApplicationRow>(`${APPLICATION_SELECT} WHERE a.id = :id AND ${scope.sql}`, {
+    const [row] = await this.#db.query<ApplicationRow>(`${selectApplications()} WHERE a.id = :id AND ${scope.sql}`, {
       replacements: { ...scope.params, id },
       type: QueryTypes.SELECT,
       transaction,
@@ -144,13 +165,19 @@ export class ApplicationService {
            SELECT id, :candidateId, :motivation FROM course WHERE NOT enrolled
            RETURNING id, status, motivation, reason, created_at, decided_at
          ), notice AS (
-           INSERT INTO notifications (recipient_id, sender_id, type, title, message, data, application_id, course_id)
-           SELECT c.instructor_id, :candidateId, 'application_submitted', ${clipSql("'New application to ' || c.title")},
-                  :candidateName || ' applied to ' || c.title || '.',
-                  jsonb_build_object('application_id', a.id, 'course_id', c.id, 'candidate_id', CAST(:candidateId AS integer)),
-                  a.id, c.id
-             FROM app a CROSS JOIN course c
-           RETURNING id
+           ${insertNotificationsSql(
+             {
+               recipientId: 'c.instructor_id',
+               senderId: ':candidateId',
+               type: "'application_submitted'",
+               title: "'New application to ' || c.title",
+               message: ":candidateName || ' applied to ' || c.title || '.'",
+               data: "jsonb_build_object('application_id', a.id, 'course_id', c.id, 'candidate_id', CAST(:candidateId AS integer))",
+               applicationId: 'a.id',
+               courseId: 'c.id',
+             },
+             'FROM app a CROSS JOIN course c',
+           )}
          )
          SELECT a.id, a.status, a.motivation, a.reason, a.created_at, a.decided_at,
                 c.id AS course_id, c.title AS course_title, c.instructor_id, c.enrolled,
@@ -215,13 +242,19 @@ export class ApplicationService {
           WHERE CAST(:approved AS boolean)
          ON CONFLICT DO NOTHING
        ), notice AS (
-         INSERT INTO notifications (recipient_id, sender_id, type, title, message, data, application_id, course_id)
-         SELECT t.candidate_id, :actorId, :type, ${clipSql(':titleHead || t.course_title || :titleTail')},
-                COALESCE(:message, :messageHead || t.course_title || :messageTail),
-                jsonb_build_object('application_id', t.id, 'course_id', t.course_id) || CAST(:extra AS jsonb),
-                t.id, t.course_id
-           FROM target t JOIN decided d ON d.id = t.id
-         RETURNING id
+         ${insertNotificationsSql(
+           {
+             recipientId: 't.candidate_id',
+             senderId: ':actorId',
+             type: ':type',
+             title: ':titleHead || t.course_title || :titleTail',
+             message: 'COALESCE(:message, :messageHead || t.course_title || :messageTail)',
+             data: "jsonb_build_object('application_id', t.id, 'course_id', t.course_id) || CAST(:extra AS jsonb)",
+             applicationId: 't.id',
+             courseId: 't.course_id',
+           },
+           'FROM target t JOIN decided d ON d.id = t.id',
+         )}
        )
        SELECT t.id, COALESCE(d.status, t.status) AS status, d.status AS new_status, t.motivation, d.reason,
               t.created_at, d.decided_at, t.candidate_id, u.name AS candidate_name, u.email AS candidate_email,

@@ -132,10 +132,10 @@ describe('a large audience', () => {
 
   test('sending takes the same few statements for 2,000 recipients as for one, with one INSERT', async () => {
     const small = await ctx.countStatements(() =>
-      ctx.services.admin.send(admin, { kind: 'user', userId: student.id }, { type: 'message', title: 'small', message: '' }),
+      ctx.services.compose.send(admin, { kind: 'user', userId: student.id }, { type: 'message', title: 'small', message: '' }),
     );
     const big = await ctx.countStatements(() =>
-      ctx.services.admin.send(admin, { kind: 'course', courseId: bigCourseId }, { type: 'message', title: 'big', message: '' }),
+      ctx.services.compose.send(admin, { kind: 'course', courseId: bigCourseId }, { type: 'message', title: 'big', message: '' }),
     );
     expect(small.result).toBe(1);
     expect(big.result).toBe(2000);
@@ -148,7 +148,7 @@ describe('a large audience', () => {
   test('every kind of large audience is counted and sent in constant statements', async () => {
     const candidates = await activeUsers('candidate');
     expect(candidates).toBeGreaterThan(2000);
-    const counted = await ctx.countStatements(() => ctx.services.admin.audienceCount({ kind: 'role', role: 'candidate' }));
+    const counted = await ctx.countStatements(() => ctx.services.compose.audienceCount({ kind: 'role', role: 'candidate' }));
     expect(counted.result).toBe(candidates);
     expect(counted.statements).toHaveLength(1);
 

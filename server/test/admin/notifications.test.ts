@@ -70,7 +70,7 @@ describe('listing', () => {
 
   test('the page and its total come from one statement', async () => {
     const { statements } = await ctx.countStatements(() =>
-      ctx.services.admin.listNotifications({ q: 'done', sort: 'title' }, { page: 1, pageSize: 1 }),
+      ctx.services.moderation.search({ q: 'done', sort: 'title' }, { page: 1, pageSize: 1 }),
     );
     expect(statements).toHaveLength(1);
   });
@@ -194,7 +194,7 @@ describe('deleting', () => {
     expect((await agent.post('/api/admin/notifications/bulk-delete', { ids: a }).expect(200)).body).toEqual({ deleted: 0 });
     expect(deleted()).toHaveLength(0);
 
-    const { statements } = await ctx.countStatements(() => ctx.services.admin.deleteNotifications([keep, 1, 2, 3]));
+    const { statements } = await ctx.countStatements(() => ctx.services.moderation.removeMany([keep, 1, 2, 3]));
     expect(statements).toHaveLength(1);
   });
 

@@ -79,7 +79,7 @@ test('an empty platform has zeros everywhere, not nulls or NaN', async () => {
   // A fresh database of its own: the other tests keep their data.
   const empty = await createTestContext();
   try {
-    const result = await empty.services.admin.stats();
+    const result = await empty.services.stats.platform();
     expect(result.users_by_role).toEqual({ candidate: 0, instructor: 0, admin: 0 });
     expect(result.applications_by_status).toEqual({ pending: 0, approved: 0, rejected: 0 });
     expect(result.notifications).toEqual({ today: 0, week: 0, total: 0, unread_rate: 0 });
@@ -91,7 +91,7 @@ test('an empty platform has zeros everywhere, not nulls or NaN', async () => {
 });
 
 test('stats take a constant number of statements', async () => {
-  const { statements } = await ctx.countStatements(() => ctx.services.admin.stats());
+  const { statements } = await ctx.countStatements(() => ctx.services.stats.platform());
   expect(statements).toHaveLength(2);
 });
 

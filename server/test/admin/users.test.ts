@@ -150,7 +150,7 @@ describe('changing a user', () => {
     const target = await ctx.createUser('instructor');
     // `other` is the request's user object, loaded before another admin demoted them.
     await ctx.models.User.update({ role: 'candidate' }, { where: { id: other.id } });
-    await expect(ctx.services.admin.updateUser(other, target.id, { role: 'candidate' })).rejects.toMatchObject({
+    await expect(ctx.services.users.update(other, target.id, { role: 'candidate' })).rejects.toMatchObject({
       status: 403,
     });
     expect(await ctx.models.User.findByPk(target.id)).toMatchObject({ role: 'instructor' });

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { DEMO_LOGINS, DEMO_PASSWORD, seedDemo } from '../../db/seed';
+import { DEMO_LOGINS, DEMO_PASSWORD, seedDemo } from '../../services/demo-seed';
 import { Contract } from '../support/contract';
 import { createTestContext, type TestContext } from '../support/harness';
 

@@ -1,6 +1,7 @@
 import type { Sequelize } from 'sequelize';
 import type { Models } from '../models';
-import { hashPassword } from '../services/auth';
+import { hashPassword } from './auth';
+import { NotificationStore, type NewNotification } from './notifications';
 
 export const DEMO_PASSWORD = 'demo1234';
 export const DEMO_LOGINS = [
@@ -13,10 +14,12 @@ export const DEMO_LOGINS = [
 /**
  * Gives a new database something to look at: four demo logins, a dozen students and five courses.
  * Runs once: a database that already has the demo admin is left alone, and a transaction-scoped advisory lock
- * keeps two processes starting together from both seeding.
+ * keeps two processes starting together from both seeding. It lives with the services because it uses them (the
+ * password hash, the notification store); it announces nothing: it runs before anyone can be connected.
  */
 export async function seedDemo(sequelize: Sequelize, models: Models): Promise<boolean> {
   const passwordHash = await hashPassword(DEMO_PASSWORD);
+  const store = new NotificationStore(sequelize);
   return sequelize.transaction(async (transaction) => {
     await sequelize.query('SELECT pg_advisory_xact_lock(7420002)', { transaction });
     const existing = await models.User.count({ where: { email: 'admin@example.com' }, transaction });
@@ -55,30 +58,28 @@ export async function seedDemo(sequelize: Sequelize, models: Models): Promise<bo
       { courseId: ds.id, candidateId: candidate.id, motivation: 'I build UI kits at work and want to do it properly.' },
       { transaction },
     );
-    await models.Notification.bulkCreate(
-      [
-        {
-          recipientId: instructor2.id,
-          senderId: candidate.id,
-          type: 'application_submitted',
-          title: 'New application to Design Systems',
-          message: `${candidate.name} applied to Design Systems.`,
-          applicationId: application.id,
-          courseId: ds.id,
-          data: { application_id: application.id, course_id: ds.id },
-        },
-        ...students.slice(0, 8).map((s) => ({
-          recipientId: s.id,
-          senderId: instructor.id,
-          type: 'announcement' as const,
-          title: 'Welcome to TypeScript from Zero',
-          message: 'The first exercise sheet is online. See you on Monday!',
-          courseId: ts.id,
-          data: { course_id: ts.id },
-        })),
-      ],
-      { transaction },
-    );
+    const notices: NewNotification[] = [
+      {
+        recipientId: instructor2.id,
+        senderId: candidate.id,
+        type: 'application_submitted',
+        title: 'New application to Design Systems',
+        message: `${candidate.name} applied to Design Systems.`,
+        applicationId: application.id,
+        courseId: ds.id,
+        data: { application_id: application.id, course_id: ds.id },
+      },
+      ...students.slice(0, 8).map((s) => ({
+        recipientId: s.id,
+        senderId: instructor.id,
+        type: 'announcement' as const,
+        title: 'Welcome to TypeScript from Zero',
+        message: 'The first exercise sheet is online. See you on Monday!',
+        courseId: ts.id,
+        data: { course_id: ts.id },
+      })),
+    ];
+    for (const n of notices) await store.insert(n, transaction);
     return true;
   });
 }

@@ -1,0 +1,56 @@
+import { NotFound } from '../../errors';
+import type { EventPublisher } from '../events';
+import type { Page, PageRequest } from '../paging';
+import type { NotificationFilter, NotificationStore, NotificationWithRecipient } from './store';
+
+// A PostgreSQL NOTIFY payload is limited to 8 kB; 500 bigint ids stay well below it.
+const DELETED_IDS_PER_EVENT = 500;
+
+/** Every user's notifications, as moderators (admins) search and delete them. */
+export class ModerationService {
+  readonly #store: NotificationStore;
+  readonly #events: EventPublisher;
+
+  constructor(deps: { store: NotificationStore; events: EventPublisher }) {
+    this.#store = deps.store;
+    this.#events = deps.events;
+  }
+
+  /** One statement: the page and the total (count(*) OVER ()) together; a second only for a page past the end. */
+  search(f: NotificationFilter, p: PageRequest): Promise<Page<NotificationWithRecipient>> {
+    return this.#store.search(f, p);
+  }
+
+  async get(id: number): Promise<NotificationWithRecipient> {
+    const found = await this.#store.withRecipient(id);
+    if (!found) throw new NotFound('Notification');
+    return found;
+  }
+
+  async remove(id: number): Promise<void> {
+    if ((await this.#delete([id])) === 0) throw new NotFound('Notification');
+  }
+
+  /** One DELETE for the whole selection; ids already gone are skipped, so a retry is harmless. */
+  removeMany(ids: number[]): Promise<number> {
+    return this.#delete([...new Set(ids)]);
+  }
+
+  /** Deletes, then tells each recipient's open bells which of their rows went away. */
+  async #delete(ids: number[]): Promise<number> {
+    const rows = await this.#store.removeMany(ids);
+    const byRecipient = new Map<number, number[]>();
+    for (const r of rows) {
+      const list = byRecipient.get(r.recipientId) ?? [];
+      list.push(r.id);
+      byRecipient.set(r.recipientId, list);
+    }
+    for (const [recipientId, theirs] of byRecipient) {
+      theirs.sort((a, b) => a - b);
+      for (let i = 0; i < theirs.length; i += DELETED_IDS_PER_EVENT) {
+        this.#events.publish({ type: 'notification.deleted', recipientId, ids: theirs.slice(i, i + DELETED_IDS_PER_EVENT) });
+      }
+    }
+    return rows.length;
+  }
+}

@@ -1,0 +1,269 @@
+import { QueryTypes, UniqueConstraintError, type Transaction } from 'sequelize';
+import type { NotificationType, Role } from '../../../models';
+import type { Page, PageRequest } from '../../paging';
+import { NotificationReads } from './reads';
+import { searchNotifications, type NotificationFilter } from './search';
+import { clippedTitle, insertNotificationsSql, intArray, type NotificationWithRecipient } from './shape';
+
+export { NotificationReads, type OwnListQuery } from './reads';
+export { NOTIFICATION_SORTS, type NotificationFilter, type NotificationSort } from './search';
+export {
+  clippedTitle,
+  insertNotificationsSql,
+  TITLE_MAX,
+  toNotificationJSON,
+  type NotificationJSON,
+  type NotificationRow,
+  type NotificationWithRecipient,
+  type RowExpressions,
+} from './shape';
+
+/** One notification for one recipient, as domain triggers create it. */
+export interface NewNotification {
+  recipientId: number;
+  senderId?: number | null;
+  type: NotificationType;
+  title: string;
+  message?: string;
+  data?: Record<string, unknown>;
+  applicationId?: number | null;
+  courseId?: number | null;
+}
+
+/** Who a fan-out reaches. Each kind is a SELECT of user ids, so the fan-out stays one statement. */
+export type Audience =
+  | { kind: 'course'; courseId: number }
+  | { kind: 'user'; userId: number }
+  | { kind: 'role'; role: Role }
+  | { kind: 'all' };
+
+/** What every recipient of a fan-out gets. */
+export interface FanOutContent {
+  type: NotificationType;
+  title: string;
+  message: string;
+  data?: Record<string, unknown>;
+  senderId: number | null;
+  courseId?: number | null;
+}
+
+/** A fan-out as its sender sees it afterwards (the "recently sent" list). */
+export interface BroadcastJSON {
+  id: string;
+  type: NotificationType;
+  title: string;
+  recipients: number;
+  created_at: string;
+  sender: { id: number; name: string } | null;
+}
+
+interface BroadcastRow {
+  id: string;
+  type: NotificationType;
+  title: string;
+  recipients: number;
+  created_at: Date;
+  sender_id: number | null;
+  sender_name: string | null;
+}
+
+const IDEMPOTENCY_CONSTRAINT = 'broadcasts_sender_idempotency_key';
+
+/** Active users only: a deactivated account receives nothing. */
+function audienceSql(a: Audience): { sql: string; params: Record<string, unknown> } {
+  switch (a.kind) {
+    case 'course':
+      return {
+        sql: `SELECT e.student_id FROM enrollments e JOIN users u ON u.id = e.student_id AND u.is_active
+               WHERE e.course_id = :audienceCourseId`,
+        params: { audienceCourseId: a.courseId },
+      };
+    case 'user':
+      return { sql: 'SELECT id FROM users WHERE id = :audienceUserId AND is_active', params: { audienceUserId: a.userId } };
+    case 'role':
+      return { sql: 'SELECT id FROM users WHERE role = :audienceRole AND is_active', params: { audienceRole: a.role } };
+    case 'all':
+      return { sql: 'SELECT id FROM users WHERE is_active', params: {} };
+  }
+}
+
+function isIdempotencyConflict(err: unknown): boolean {
+  return err instanceof UniqueConstraintError && (err.parent as { constraint?: string }).constraint === IDEMPOTENCY_CONSTRAINT;
+}
+
+/**
+ * The notification store: the only module that writes or reads notification rows (and the broadcast rows a
+ * fan-out writes with them). It publishes nothing; the services that call it announce what they changed.
+ */
+export class NotificationStore extends NotificationReads {
+  /** Inserts one notification inside the caller's transaction; returns its id. */
+  async insert(n: NewNotification, transaction: Transaction): Promise<number> {
+    const [rows] = (await this.db.query(
+      insertNotificationsSql({
+        recipientId: ':recipientId',
+        senderId: 'CAST(:senderId AS integer)',
+        type: ':type',
+        title: 'CAST(:title AS text)',
+        message: ':message',
+        data: 'CAST(:data AS jsonb)',
+        applicationId: 'CAST(:applicationId AS integer)',
+        courseId: 'CAST(:courseId AS integer)',
+      }),
+      {
+        transaction,
+        replacements: {
+          recipientId: n.recipientId,
+          senderId: n.senderId ?? null,
+          type: n.type,
+          title: n.title,
+          message: n.message ?? '',
+          data: JSON.stringify(n.data ?? {}),
+          applicationId: n.applicationId ?? null,
+          courseId: n.courseId ?? null,
+        },
+      },
+    )) as [Array<{ id: string }>, unknown];
+    return Number(rows[0].id);
+  }
+
+  /**
+   * One statement for a whole audience: a data-modifying CTE inserts the rows (INSERT ... SELECT) and the same
+   * statement records the broadcast with their count, so the broadcast row exists exactly when the notifications
+   * do, all or none, whatever the audience's size.
+   *
+   * With an `idempotencyKey` (per sender) a repeated send writes nothing and answers the first send's batch with
+   * `replayed: true`.
+   */
+  async insertForAudience(
+    audience: Audience,
+    content: FanOutContent,
+    batch: { batchId: string; idempotencyKey: string | null },
+  ): Promise<{ recipients: number; batchId: string; replayed: boolean }> {
+    const { sql, params } = audienceSql(audience);
+    const { batchId, idempotencyKey } = batch;
+    let rows: Array<{ recipients: number }>;
+    try {
+      rows = await this.db.query<{ recipients: number }>(
+        `WITH sent AS (
+           ${insertNotificationsSql(
+             {
+               recipientId: 'r.id',
+               senderId: 'CAST(:senderId AS integer)',
+               type: ':type',
+               title: 'CAST(:title AS text)',
+               message: ':message',
+               data: 'CAST(:data AS jsonb)',
+               courseId: 'CAST(:courseId AS integer)',
+               batchId: 'CAST(:batchId AS uuid)',
+             },
+             // A key already used: skip the rows (the broadcast INSERT below then fails on the key) rather than
+             // write thousands only to roll them back.
+             `FROM (${sql}) AS r(id)
+             WHERE NOT EXISTS (SELECT 1 FROM broadcasts b WHERE b.sender_id = :senderId AND b.idempotency_key = :idempotencyKey)`,
+           )})
+         INSERT INTO broadcasts (id, sender_id, course_id, audience, type, title, recipients, idempotency_key)
+         SELECT CAST(:batchId AS uuid), :senderId, :courseId, CAST(:audience AS jsonb), :type,
+                ${clippedTitle('CAST(:title AS text)')}, count(*), :idempotencyKey
+           FROM sent
+         RETURNING recipients`,
+        {
+          replacements: {
+            ...params,
+            senderId: content.senderId,
+            type: content.type,
+            title: content.title,
+            message: content.message,
+            data: JSON.stringify(content.data ?? {}),
+            courseId: content.courseId ?? null,
+            batchId,
+            audience: JSON.stringify(audience),
+            idempotencyKey,
+          },
+          type: QueryTypes.SELECT,
+        },
+      );
+    } catch (err) {
+      // The key's first send committed (before this statement began, or while it waited on the key's index
+      // entry): this whole statement rolled back, and the first result is the answer.
+      if (idempotencyKey === null || !isIdempotencyConflict(err)) throw err;
+      const [first] = await this.db.query<{ id: string; recipients: number }>(
+        'SELECT id, recipients FROM broadcasts WHERE sender_id = :senderId AND idempotency_key = :idempotencyKey',
+        { replacements: { senderId: content.senderId, idempotencyKey }, type: QueryTypes.SELECT },
+      );
+      if (!first) throw err;
+      return { recipients: first.recipients, batchId: first.id, replayed: true };
+    }
+    return { recipients: rows[0].recipients, batchId, replayed: false };
+  }
+
+  /** A course's latest broadcasts, newest first, with their senders. */
+  async courseBroadcasts(courseId: number, limit: number): Promise<BroadcastJSON[]> {
+    const rows = await this.db.query<BroadcastRow>(
+      `SELECT b.id, b.type, b.title, b.recipients, b.created_at, b.sender_id, s.name AS sender_name
+         FROM broadcasts b LEFT JOIN users s ON s.id = b.sender_id
+        WHERE b.course_id = :courseId
+        ORDER BY b.created_at DESC, b.id
+        LIMIT :limit`,
+      { replacements: { courseId, limit }, type: QueryTypes.SELECT },
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      type: r.type,
+      title: r.title,
+      recipients: r.recipients,
+      created_at: new Date(r.created_at).toISOString(),
+      sender: r.sender_id === null ? null : { id: r.sender_id, name: r.sender_name ?? '' },
+    }));
+  }
+
+  /** How many users an audience reaches right now. */
+  async audienceSize(audience: Audience): Promise<number> {
+    const { sql, params } = audienceSql(audience);
+    const [row] = await this.db.query<{ n: string }>(`SELECT count(*) AS n FROM (${sql}) AS r(id)`, {
+      replacements: params,
+      type: QueryTypes.SELECT,
+    });
+    return Number(row.n);
+  }
+
+  /** Marks one of the user's notifications read; true when it was unread. */
+  async markRead(userId: number, id: number): Promise<boolean> {
+    const [updated] = (await this.db.query(
+      'UPDATE notifications SET read_at = now() WHERE id = :id AND recipient_id = :userId AND read_at IS NULL RETURNING id',
+      { replacements: { id, userId } },
+    )) as [Array<{ id: string }>, unknown];
+    return updated.length > 0;
+  }
+
+  /** One UPDATE for all of the user's unread notifications; how many it marked. */
+  async markAllRead(userId: number): Promise<number> {
+    const [, affected] = (await this.db.query(
+      'UPDATE notifications SET read_at = now() WHERE recipient_id = :userId AND read_at IS NULL',
+      { replacements: { userId }, type: QueryTypes.UPDATE },
+    )) as [unknown, number];
+    return Number(affected) || 0;
+  }
+
+  /** Deletes one of the user's notifications; false when it is not theirs or gone. */
+  async removeOwn(userId: number, id: number): Promise<boolean> {
+    const [rows] = (await this.db.query('DELETE FROM notifications WHERE id = :id AND recipient_id = :userId RETURNING id', {
+      replacements: { id, userId },
+    })) as [Array<{ id: string }>, unknown];
+    return rows.length > 0;
+  }
+
+  /** One DELETE for any users' notifications; answers what it deleted, whose each row was. */
+  async removeMany(ids: number[]): Promise<Array<{ id: number; recipientId: number }>> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.query<{ id: string; recipient_id: number }>(
+      'DELETE FROM notifications WHERE id = ANY(CAST(:ids AS bigint[])) RETURNING id, recipient_id',
+      { replacements: { ids: intArray(ids) }, type: QueryTypes.SELECT },
+    );
+    return rows.map((r) => ({ id: Number(r.id), recipientId: r.recipient_id }));
+  }
+
+  /** Every user's notifications, filtered and offset-paged, with their recipients (moderation). */
+  search(f: NotificationFilter, p: PageRequest): Promise<Page<NotificationWithRecipient>> {
+    return searchNotifications(this.db, f, p);
+  }
+}

@@ -1,0 +1,184 @@
+import { QueryTypes, type Sequelize } from 'sequelize';
+import type { NotificationType } from '../../../models';
+import {
+  intArray,
+  selectNotifications,
+  toNotificationJSON,
+  toNotificationWithRecipient,
+  WITH_RECIPIENT,
+  type NotificationJSON,
+  type NotificationRow,
+  type NotificationWithRecipient,
+  type RecipientRow,
+} from './shape';
+
+/** One user's list, newest first; `beforeId` is the keyset (the last id of the previous page). */
+export interface OwnListQuery {
+  status: 'all' | 'unread' | 'read';
+  type?: NotificationType;
+  beforeId?: number;
+  limit: number;
+}
+
+/**
+ * Every read of notification rows, each in the shape of `shape.ts`. Reads for many users (the realtime layer's)
+ * are one statement for the whole set, never one per user.
+ */
+export class NotificationReads {
+  protected readonly db: Sequelize;
+
+  constructor(sequelize: Sequelize) {
+    this.db = sequelize;
+  }
+
+  async own(userId: number, q: OwnListQuery): Promise<NotificationJSON[]> {
+    const where = ['n.recipient_id = :userId'];
+    const replacements: Record<string, unknown> = { userId, limit: q.limit };
+    if (q.status === 'unread') where.push('n.read_at IS NULL');
+    if (q.status === 'read') where.push('n.read_at IS NOT NULL');
+    if (q.type) {
+      where.push('n.type = :type');
+      replacements.type = q.type;
+    }
+    if (q.beforeId !== undefined) {
+      where.push('n.id < :before');
+      replacements.before = q.beforeId;
+    }
+    const rows = await this.db.query<NotificationRow>(
+      `${selectNotifications()} WHERE ${where.join(' AND ')} ORDER BY n.id DESC LIMIT :limit`,
+      { replacements, type: QueryTypes.SELECT },
+    );
+    return rows.map(toNotificationJSON);
+  }
+
+  /** The latest `limit` and the unread count in one statement. No row means no notification, so none unread. */
+  async latestWithUnread(userId: number, limit: number): Promise<{ unread: number; latest: NotificationJSON[] }> {
+    const rows = await this.db.query<NotificationRow & { unread: string }>(
+      `SELECT l.*, (SELECT count(*) FROM notifications u WHERE u.recipient_id = :userId AND u.read_at IS NULL) AS unread
+         FROM (${selectNotifications()} WHERE n.recipient_id = :userId ORDER BY n.id DESC LIMIT :limit) l
+        ORDER BY l.id DESC`,
+      { replacements: { userId, limit }, type: QueryTypes.SELECT },
+    );
+    return { unread: rows.length > 0 ? Number(rows[0].unread) : 0, latest: rows.map(toNotificationJSON) };
+  }
+
+  /** One of the user's notifications (undefined for another user's id as for a missing one). */
+  async ownOne(userId: number, id: number): Promise<NotificationJSON | undefined> {
+    const [row] = await this.db.query<NotificationRow>(`${selectNotifications()} WHERE n.id = :id AND n.recipient_id = :userId`, {
+      replacements: { id, userId },
+      type: QueryTypes.SELECT,
+    });
+    return row ? toNotificationJSON(row) : undefined;
+  }
+
+  /** Rows by id, whoever their recipient, oldest first. */
+  async byIds(ids: number[]): Promise<Array<NotificationJSON & { recipient_id: number }>> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.query<NotificationRow>(
+      `${selectNotifications()} WHERE n.id = ANY(CAST(:ids AS bigint[])) ORDER BY n.id`,
+      { replacements: { ids: intArray(ids) }, type: QueryTypes.SELECT },
+    );
+    return rows.map((r) => ({ ...toNotificationJSON(r), recipient_id: r.recipient_id }));
+  }
+
+  /** The user's notifications after `sinceId`, oldest first, at most `limit`. */
+  async since(userId: number, sinceId: number, limit: number): Promise<NotificationJSON[]> {
+    const rows = await this.db.query<NotificationRow>(
+      `${selectNotifications()} WHERE n.recipient_id = :userId AND n.id > :sinceId ORDER BY n.id ASC LIMIT :limit`,
+      { replacements: { userId, sinceId, limit }, type: QueryTypes.SELECT },
+    );
+    return rows.map(toNotificationJSON);
+  }
+
+  async unreadCount(userId: number): Promise<number> {
+    const [row] = await this.db.query<{ n: string }>(
+      'SELECT count(*) AS n FROM notifications WHERE recipient_id = :userId AND read_at IS NULL',
+      { replacements: { userId }, type: QueryTypes.SELECT },
+    );
+    return Number(row.n);
+  }
+
+  /** Unread counts for many users in one statement; users without unread notifications map to 0. */
+  async unreadCounts(userIds: number[]): Promise<Map<number, number>> {
+    const counts = new Map<number, number>(userIds.map((id) => [id, 0]));
+    if (userIds.length === 0) return counts;
+    const rows = await this.db.query<{ recipient_id: number; n: string }>(
+      `SELECT recipient_id, count(*) AS n FROM notifications
+        WHERE recipient_id = ANY(CAST(:ids AS integer[])) AND read_at IS NULL GROUP BY recipient_id`,
+      { replacements: { ids: intArray(userIds) }, type: QueryTypes.SELECT },
+    );
+    for (const r of rows) counts.set(r.recipient_id, Number(r.n));
+    return counts;
+  }
+
+  /**
+   * Each user's unread count and highest notification id, in one statement (both subqueries are index scans).
+   * The snapshot sends the count; the id is where a later resync replays from.
+   */
+  async states(userIds: number[]): Promise<Map<number, { unread: number; maxId: number }>> {
+    const out = new Map<number, { unread: number; maxId: number }>();
+    if (userIds.length === 0) return out;
+    const rows = await this.db.query<{ uid: number; unread: string; max_id: string | null }>(
+      `SELECT u.uid,
+              (SELECT count(*) FROM notifications n WHERE n.recipient_id = u.uid AND n.read_at IS NULL) AS unread,
+              (SELECT max(n.id) FROM notifications n WHERE n.recipient_id = u.uid) AS max_id
+         FROM unnest(CAST(:ids AS integer[])) AS u(uid)`,
+      { replacements: { ids: intArray(userIds) }, type: QueryTypes.SELECT },
+    );
+    for (const r of rows) out.set(r.uid, { unread: Number(r.unread), maxId: Number(r.max_id ?? 0) });
+    return out;
+  }
+
+  /** The latest `limit` notifications of each user, newest first, in one statement (LATERAL: an index scan each). */
+  async latestFor(userIds: number[], limit: number): Promise<Map<number, NotificationJSON[]>> {
+    const out = new Map<number, NotificationJSON[]>(userIds.map((id) => [id, []]));
+    if (userIds.length === 0) return out;
+    const rows = await this.db.query<NotificationRow>(
+      `SELECT l.* FROM unnest(CAST(:ids AS integer[])) AS u(uid)
+         CROSS JOIN LATERAL (${selectNotifications()} WHERE n.recipient_id = u.uid ORDER BY n.id DESC LIMIT :limit) l`,
+      { replacements: { ids: intArray(userIds), limit }, type: QueryTypes.SELECT },
+    );
+    for (const r of rows) out.get(r.recipient_id)?.push(toNotificationJSON(r));
+    for (const list of out.values()) list.sort((a, b) => b.id - a.id);
+    return out;
+  }
+
+  /**
+   * The (id, recipient, recipient's unread count) rows of one fan-out batch for these recipients only: one
+   * statement (the count is an index-only scan of notifications_unread_idx per recipient).
+   */
+  async batchRows(batchId: string, userIds: number[]): Promise<Array<{ id: number; recipientId: number; unread: number }>> {
+    if (userIds.length === 0) return [];
+    const rows = await this.db.query<{ id: string; recipient_id: number; unread: string }>(
+      `SELECT b.id, b.recipient_id,
+              (SELECT count(*) FROM notifications u WHERE u.recipient_id = b.recipient_id AND u.read_at IS NULL) AS unread
+         FROM notifications b
+        WHERE b.batch_id = CAST(:batchId AS uuid) AND b.recipient_id = ANY(CAST(:ids AS integer[]))`,
+      { replacements: { batchId, ids: intArray(userIds) }, type: QueryTypes.SELECT },
+    );
+    const out = new Array<{ id: number; recipientId: number; unread: number }>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i];
+      out[i] = { id: Number(r.id), recipientId: r.recipient_id, unread: Number(r.unread) };
+    }
+    return out;
+  }
+
+  /** The content every row of a fan-out batch shares (one row of it; only id and recipient differ). */
+  async batchContent(batchId: string): Promise<NotificationJSON | undefined> {
+    const [row] = await this.db.query<NotificationRow>(
+      `${selectNotifications()} WHERE n.batch_id = CAST(:batchId AS uuid) LIMIT 1`,
+      { replacements: { batchId }, type: QueryTypes.SELECT },
+    );
+    return row ? toNotificationJSON(row) : undefined;
+  }
+
+  /** Any user's notification with its recipient (moderation). */
+  async withRecipient(id: number): Promise<NotificationWithRecipient | undefined> {
+    const [row] = await this.db.query<RecipientRow>(`${selectNotifications(WITH_RECIPIENT)} WHERE n.id = :id`, {
+      replacements: { id },
+      type: QueryTypes.SELECT,
+    });
+    return row ? toNotificationWithRecipient(row) : undefined;
+  }
+}

@@ -1,0 +1,153 @@
+import type { NotificationType, Role } from '../../../models';
+
+/** A notification row as the shape's SELECT returns it (snake_case straight from SQL). */
+export interface NotificationRow {
+  id: string | number;
+  recipient_id: number;
+  type: NotificationType;
+  title: string;
+  message: string;
+  data: Record<string, unknown>;
+  read_at: Date | null;
+  created_at: Date;
+  sender_id: number | null;
+  sender_name: string | null;
+  sender_email: string | null;
+  application_id: number | null;
+  course_id: number | null;
+  course_title: string | null;
+}
+
+/** The notification as every reader sees it: the API, the pages, the sockets (kept from the original serializer). */
+export interface NotificationJSON {
+  id: number;
+  type: NotificationType;
+  title: string;
+  message: string;
+  data: Record<string, unknown>;
+  is_read: boolean;
+  read_at: string | null;
+  created_at: string;
+  sender: { id: number; name: string; email: string } | null;
+  application_id: number | null;
+  course_id: number | null;
+  course_title: string | null;
+}
+
+/** A notification as moderation sees it: the shape every reader sees, plus who received it. */
+export interface NotificationWithRecipient extends NotificationJSON {
+  recipient: { id: number; name: string; email: string; role: Role };
+}
+
+export interface RecipientRow extends NotificationRow {
+  recipient_name: string;
+  recipient_email: string;
+  recipient_role: Role;
+}
+
+export function toNotificationJSON(r: NotificationRow): NotificationJSON {
+  return {
+    id: Number(r.id),
+    type: r.type,
+    title: r.title,
+    message: r.message,
+    data: r.data ?? {},
+    is_read: r.read_at !== null,
+    read_at: r.read_at ? new Date(r.read_at).toISOString() : null,
+    created_at: new Date(r.created_at).toISOString(),
+    sender: r.sender_id ? { id: r.sender_id, name: r.sender_name ?? '', email: r.sender_email ?? '' } : null,
+    application_id: r.application_id,
+    course_id: r.course_id,
+    course_title: r.course_title,
+  };
+}
+
+export function toNotificationWithRecipient(r: RecipientRow): NotificationWithRecipient {
+  return {
+    ...toNotificationJSON(r),
+    recipient: { id: r.recipient_id, name: r.recipient_name, email: r.recipient_email, role: r.recipient_role },
+  };
+}
+
+const COLUMNS = [
+  'n.id',
+  'n.recipient_id',
+  'n.type',
+  'n.title',
+  'n.message',
+  'n.data',
+  'n.read_at',
+  'n.created_at',
+  'n.sender_id',
+  's.name AS sender_name',
+  's.email AS sender_email',
+  'n.application_id',
+  'n.course_id',
+  'c.title AS course_title',
+];
+const JOINS = ['LEFT JOIN users s ON s.id = n.sender_id', 'LEFT JOIN courses c ON c.id = n.course_id'];
+
+/** What a reader adds to the shape: more columns, more joins. The shape's own text is never edited. */
+export interface SelectExtras {
+  columns?: readonly string[];
+  joins?: readonly string[];
+}
+
+/** The recipient's columns and join, for the moderation shape. */
+export const WITH_RECIPIENT: SelectExtras = {
+  columns: ['r.name AS recipient_name', 'r.email AS recipient_email', 'r.role AS recipient_role'],
+  joins: ['JOIN users r ON r.id = n.recipient_id'],
+};
+
+/** `SELECT <shape columns> FROM notifications n <joins>`: callers append WHERE/ORDER/LIMIT. */
+export function selectNotifications(...extras: SelectExtras[]): string {
+  const columns = [...extras.flatMap((e) => e.columns ?? []), ...COLUMNS];
+  const joins = [...JOINS, ...extras.flatMap((e) => e.joins ?? [])];
+  return `SELECT ${columns.join(', ')} FROM notifications n ${joins.join(' ')}`;
+}
+
+/** notifications.title (and broadcasts.title) is varchar(200). */
+export const TITLE_MAX = 200;
+
+/**
+ * The one title rule, in SQL so that a title built inside a statement (a notice quoting a course title that may
+ * itself be 200 long) and a title sent as a value are clipped alike: at most TITLE_MAX characters (code points,
+ * as char_length and left count them, so a surrogate pair is never split), the last one an ellipsis when cut.
+ * `expr` is trusted SQL of type text (a column expression or a cast replacement), never input.
+ */
+export function clippedTitle(expr: string): string {
+  return `(SELECT CASE WHEN char_length(x) <= ${TITLE_MAX} THEN x ELSE left(x, ${TITLE_MAX - 1}) || '…' END FROM (SELECT ${expr} AS x) AS clip)`;
+}
+
+/** SQL expressions (trusted, over the `from` clause) for each column of new notification rows. */
+export interface RowExpressions {
+  recipientId: string;
+  senderId: string;
+  type: string;
+  /** Text; clipped by `clippedTitle`. */
+  title: string;
+  message: string;
+  /** jsonb */
+  data: string;
+  applicationId?: string;
+  courseId?: string;
+  batchId?: string;
+}
+
+/**
+ * The one INSERT into notifications: `INSERT ... SELECT <expressions> <from> RETURNING id`. A single notice has
+ * no `from`; a fan-out selects from its audience; a domain statement (apply, decide) uses it as a CTE over its
+ * own rows, so the notice commits with the change that caused it, in the same statement.
+ */
+export function insertNotificationsSql(e: RowExpressions, from = ''): string {
+  return `INSERT INTO notifications (recipient_id, sender_id, type, title, message, data, application_id, course_id, batch_id)
+     SELECT ${e.recipientId}, ${e.senderId}, ${e.type}, ${clippedTitle(e.title)}, ${e.message}, ${e.data},
+            ${e.applicationId ?? 'NULL'}, ${e.courseId ?? 'NULL'}, ${e.batchId ?? 'NULL'}
+       ${from}
+     RETURNING id`;
+}
+
+/** Postgres array literal from trusted integers: one parameter instead of one per id. */
+export function intArray(ids: number[]): string {
+  return `{${ids.map((n) => Math.trunc(n)).join(',')}}`;
+}
