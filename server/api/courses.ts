@@ -1,3 +1,4 @@
+import { Forbidden, NotFound } from '../errors';
 import { operation } from './operation';
 import * as schemas from './schemas';
 import {
@@ -12,6 +13,19 @@ import {
 const tag = 'Courses';
 const byId = { id: schemas.id };
 const MANAGERS = ['instructor', 'admin'] as const;
+
+/**
+ * A course someone else teaches is "not found" to an instructor, as on the course page and as another user's
+ * record always is: the service refuses it (403), and the API gives the page's answer to the same question.
+ */
+async function managing<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (err instanceof Forbidden) throw new NotFound('Course');
+    throw err;
+  }
+}
 
 // --- the catalogue (public to every signed-in user)
 
@@ -74,7 +88,7 @@ const notifyStudents = operation({
     'One set-based statement, whatever the number of students: all of them receive it or none does, and the ' +
     'send is listed in the course’s broadcasts exactly when it went out. Send an `Idempotency-Key` to make a ' +
     'retry safe (after a timeout or a lost connection): the same key again sends nothing and answers 200 with ' +
-    'the first result. Only the course’s instructor or an admin; another instructor gets 403.',
+    'the first result. Only the course’s instructor or an admin; to another instructor the course is a 404.',
   access: MANAGERS,
   params: byId,
   headers: schemas.notifyStudentsHeaders,
@@ -84,13 +98,15 @@ const notifyStudents = operation({
     200: { description: 'Already sent with this Idempotency-Key: the first result, nothing sent now.', schema: NotifyStudentsResultSchema },
   },
   handler: async function notifyStudents({ services, user, params, headers, body }, res) {
-    const result = await services.courses.notifyStudents(user, params.id, {
-      type: body.notification_type,
-      title: body.title,
-      message: body.message,
-      data: body.data,
-      idempotencyKey: headers['Idempotency-Key'],
-    });
+    const result = await managing(
+      services.courses.notifyStudents(user, params.id, {
+        type: body.notification_type,
+        title: body.title,
+        message: body.message,
+        data: body.data,
+        idempotencyKey: headers['Idempotency-Key'],
+      }),
+    );
     res.status(result.replayed ? 200 : 201).json(result);
   },
 });
@@ -105,12 +121,12 @@ const broadcasts = operation({
   description:
     'The latest 20 notify-students sends (and admin sends to the course), newest first, with how many ' +
     'students each reached: how a sender whose request never answered sees whether it went out. ' +
-    'Only the course’s instructor or an admin; another instructor gets 403.',
+    'Only the course’s instructor or an admin; to another instructor the course is a 404.',
   access: MANAGERS,
   params: byId,
   responses: { 200: { description: 'The broadcasts.', schema: BroadcastListSchema } },
   handler: async function broadcasts({ services, user, params }, res) {
-    res.json({ results: await services.courses.broadcasts(user, params.id) });
+    res.json({ results: await managing(services.courses.broadcasts(user, params.id)) });
   },
 });
 
@@ -122,13 +138,13 @@ const enroll = operation({
   summary: 'Enroll a student directly',
   description:
     'The student is notified (`course_enrollment`). Enrolling someone already enrolled changes nothing. ' +
-    'Only the course’s instructor or an admin.',
+    'Only the course’s instructor or an admin; to another instructor the course is a 404.',
   access: MANAGERS,
   params: byId,
   body: schemas.enrollBody,
   responses: { 201: { description: 'Enrolled.', schema: EnrollmentSchema } },
   handler: async function enroll({ services, user, params, body }, res) {
-    await services.courses.enroll(user, params.id, body.student_id);
+    await managing(services.courses.enroll(user, params.id, body.student_id));
     res.status(201).json({ course_id: params.id, student_id: body.student_id });
   },
 });
