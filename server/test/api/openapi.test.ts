@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { renderDocsPage } from '../../api/openapi/docs-page';
 import { Contract, listRoutes } from '../support/contract';
 import { createTestContext, type TestContext } from '../support/harness';
 
@@ -89,6 +90,18 @@ describe('the OpenAPI document', () => {
       expect(page.text).toContain(`<span class="method ${method}">${method.toUpperCase()}</span> <code>${path}</code>`);
     }
     for (const name of Object.keys(contract.doc.components.schemas)) expect(page.text).toContain(`id="schema-${name}"`);
+  });
+
+  test('the page escapes whatever the document says: descriptions are text, never HTML', () => {
+    const hostile = '<script>alert(1)</script> & `<b>code</b>` **<i>bold</i>**';
+    const doc = {
+      ...contract.doc,
+      info: { ...contract.doc.info, description: hostile },
+      paths: { '/x': { get: { operationId: 'x"><img>', summary: hostile, description: hostile, responses: { 200: { description: hostile } } } } },
+    };
+    const page = renderDocsPage(doc);
+    expect(page).not.toMatch(/<script>|<b>|<i>|<img>/);
+    expect(page).toContain('&lt;script&gt;alert(1)&lt;/script&gt; &amp; <code>&lt;b&gt;code&lt;/b&gt;</code> <strong>&lt;i&gt;bold&lt;/i&gt;</strong>');
   });
 
   test('the contract check itself rejects what the document does not promise', async () => {
