@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import request from 'supertest';
 import { renderDocsPage } from '../../api/openapi/docs-page';
 import { Contract, listRoutes } from '../support/contract';
@@ -102,6 +104,17 @@ describe('the OpenAPI document', () => {
     const page = renderDocsPage(doc);
     expect(page).not.toMatch(/<script>|<b>|<i>|<img>/);
     expect(page).toContain('&lt;script&gt;alert(1)&lt;/script&gt; &amp; <code>&lt;b&gt;code&lt;/b&gt;</code> <strong>&lt;i&gt;bold&lt;/i&gt;</strong>');
+  });
+
+  test('the admin console’s committed API types are what the document generates now', () => {
+    // Committed so a change of contract shows in review as a change of the console's types; run
+    // `npm run api:types` (or `npm run build`) after changing an operation. A child process, because
+    // openapi-typescript's ES modules do not load inside jest's CommonJS runtime.
+    const check = spawnSync(process.execPath, ['--import', 'tsx', 'admin/scripts/api-types.ts', '--check'], {
+      cwd: path.join(__dirname, '..', '..', '..'),
+      encoding: 'utf8',
+    });
+    expect({ status: check.status, stderr: check.stderr }).toEqual({ status: 0, stderr: '' });
   });
 
   test('the contract check itself rejects what the document does not promise', async () => {
