@@ -6,9 +6,7 @@ import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import type { Config } from './config';
 import type { Logger } from './logger';
-import { adminApi } from './api/admin';
 import { createApi, jsonErrors } from './api';
-import { openapiRoutes } from './api/openapi';
 import { adminConsole } from './http/admin-console';
 import { loadUser } from './http/auth';
 import { toHttpError } from './http/errors';
@@ -100,18 +98,7 @@ export function createApp(deps: AppDeps) {
   app.use(loadUser(services.auth));
 
   // --- the JSON API and the pages
-  app.use(
-    '/api',
-    createApi({
-      config,
-      logger,
-      services,
-      extensions: [
-        { path: '/admin', router: adminApi({ services, socketsOpen: deps.socketsOpen }) },
-        { path: '/', router: openapiRoutes() },
-      ],
-    }),
-  );
+  app.use('/api', createApi({ config, logger, services, socketsOpen: deps.socketsOpen }));
   app.use(createWeb({ config, logger, services }));
 
   // Last resort: the sub-apps render their own errors; this only catches what happens before them (the session

@@ -12,7 +12,6 @@ import http from 'node:http';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createApp } from './app';
 import { openDatabase } from './db/open';
-import { ensureAdminBuild } from './http/admin-console';
 import { createSession } from './http/session';
 import { createLogger, type Logger } from './logger';
 import { createBus, createRealtime } from './realtime';
@@ -31,8 +30,6 @@ async function main() {
     throw err;
   }
   const logger = createLogger(config.logLevel);
-  // npm test builds the console once up front; the servers tests spawn must not each start a build.
-  if (cluster.isPrimary && !process.env.HERALD_SKIP_ADMIN_BUILD) ensureAdminBuild(logger);
   if (cluster.isPrimary && config.webConcurrency > 1) return runPrimary(config, logger);
   return runServer(config, logger.child(cluster.isWorker ? { worker: cluster.worker!.id } : {}));
 }

@@ -1,38 +1,78 @@
-import { Router } from 'express';
-import { currentUser, requireRole } from '../http/auth';
-import { parse } from '../http/validate';
-import type { Services } from '../services';
+import { operation } from './operation';
 import * as schemas from './schemas';
+import { ApplicationPageSchema, ApplicationSchema } from './schemas/responses';
 
-export function applicationRoutes({ services }: { services: Services }) {
-  const router = Router();
-  const { applications } = services;
+const tag = 'Applications';
+const byId = { id: schemas.id };
 
-  // --- a candidate's own; an instructor's courses'; everything for an admin
-  router.get('/', async function list(req, res) {
-    const q = parse(schemas.listApplicationsQuery, req.query);
-    const page = await applications.list(currentUser(req), {
-      status: q.status,
-      courseId: q.course_id,
-      limit: q.limit,
-      offset: q.offset,
-    });
-    res.json(page);
-  });
+// --- a candidate's own; an instructor's courses'; everything for an admin
 
-  router.get('/:id', async function show(req, res) {
-    res.json(await applications.get(currentUser(req), parse(schemas.id, req.params.id)));
-  });
+const list = operation({
+  method: 'get',
+  path: '/applications',
+  operationId: 'listApplications',
+  tag,
+  summary: 'Applications I may see',
+  description: 'A candidate’s own; an instructor’s courses’; every application for an admin.',
+  access: 'user',
+  query: schemas.listApplicationsQuery,
+  responses: { 200: { description: 'A page.', schema: ApplicationPageSchema } },
+  handler: async function list({ services, user, query }, res) {
+    const { status, course_id: courseId, limit, offset } = query;
+    res.json(await services.applications.list(user, { status, courseId, limit, offset }));
+  },
+});
 
-  // --- decisions
-  router.post('/:id/approve', requireRole('instructor', 'admin'), async function approve(req, res) {
-    res.json(await applications.approve(currentUser(req), parse(schemas.id, req.params.id)));
-  });
+const show = operation({
+  method: 'get',
+  path: '/applications/{id}',
+  operationId: 'getApplication',
+  tag,
+  summary: 'One application',
+  description: 'An application the user may not see is a 404.',
+  access: 'user',
+  params: byId,
+  responses: { 200: { description: 'The application.', schema: ApplicationSchema } },
+  handler: async function show({ services, user, params }, res) {
+    res.json(await services.applications.get(user, params.id));
+  },
+});
 
-  router.post('/:id/reject', requireRole('instructor', 'admin'), async function reject(req, res) {
-    const { reason } = parse(schemas.rejectBody, req.body);
-    res.json(await applications.reject(currentUser(req), parse(schemas.id, req.params.id), reason));
-  });
+// --- decisions
 
-  return router;
-}
+const approve = operation({
+  method: 'post',
+  path: '/applications/{id}/approve',
+  operationId: 'approveApplication',
+  tag,
+  summary: 'Approve a pending application',
+  description:
+    'Enrolls the candidate and notifies them (`application_approved`), in one transaction. Only the ' +
+    'course’s instructor or an admin; another instructor’s application is a 404.',
+  access: ['instructor', 'admin'],
+  params: byId,
+  responses: { 200: { description: 'The approved application.', schema: ApplicationSchema } },
+  errors: { 409: 'The application was already decided.' },
+  handler: async function approve({ services, user, params }, res) {
+    res.json(await services.applications.approve(user, params.id));
+  },
+});
+
+const reject = operation({
+  method: 'post',
+  path: '/applications/{id}/reject',
+  operationId: 'rejectApplication',
+  tag,
+  summary: 'Reject a pending application',
+  description: 'Notifies the candidate (`application_rejected`) with the reason, in one transaction.',
+  access: ['instructor', 'admin'],
+  params: byId,
+  body: schemas.rejectBody,
+  responses: { 200: { description: 'The rejected application.', schema: ApplicationSchema } },
+  errors: { 409: 'The application was already decided.' },
+  handler: async function reject({ services, user, params, body }, res) {
+    res.json(await services.applications.reject(user, params.id, body.reason));
+  },
+});
+
+export const applicationOperations = [list, show, approve, reject];

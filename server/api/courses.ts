@@ -1,35 +1,90 @@
-import { Router } from 'express';
-import { currentUser, requireRole } from '../http/auth';
-import { parse } from '../http/validate';
-import type { Services } from '../services';
+import { operation } from './operation';
 import * as schemas from './schemas';
+import {
+  ApplicationSchema,
+  BroadcastListSchema,
+  CourseListSchema,
+  CourseSchema,
+  EnrollmentSchema,
+  NotifyStudentsResultSchema,
+} from './schemas/responses';
 
-export function courseRoutes({ services }: { services: Services }) {
-  const router = Router();
-  const { courses, applications } = services;
+const tag = 'Courses';
+const byId = { id: schemas.id };
+const MANAGERS = ['instructor', 'admin'] as const;
 
-  // --- catalogue (public to every signed-in user)
-  router.get('/', async function list(req, res) {
-    const { q } = parse(schemas.listCoursesQuery, req.query);
-    res.json({ results: await courses.list(currentUser(req).id, { q }) });
-  });
+// --- the catalogue (public to every signed-in user)
 
-  router.get('/:id', async function show(req, res) {
-    res.json(await courses.get(currentUser(req).id, parse(schemas.id, req.params.id)));
-  });
+const list = operation({
+  method: 'get',
+  path: '/courses',
+  operationId: 'listCourses',
+  tag,
+  summary: 'The course catalogue',
+  access: 'user',
+  query: schemas.listCoursesQuery,
+  responses: { 200: { description: 'Every course matching `q` (in the title).', schema: CourseListSchema } },
+  handler: async function list({ services, user, query }, res) {
+    res.json({ results: await services.courses.list(user.id, { q: query.q }) });
+  },
+});
 
-  // --- a candidate applies
-  router.post('/:id/applications', requireRole('candidate'), async function apply(req, res) {
-    const { motivation } = parse(schemas.applyBody, req.body);
-    const application = await applications.apply(currentUser(req), parse(schemas.id, req.params.id), motivation);
-    res.status(201).json(application);
-  });
+const show = operation({
+  method: 'get',
+  path: '/courses/{id}',
+  operationId: 'getCourse',
+  tag,
+  summary: 'One course',
+  access: 'user',
+  params: byId,
+  responses: { 200: { description: 'The course.', schema: CourseSchema } },
+  handler: async function show({ services, user, params }, res) {
+    res.json(await services.courses.get(user.id, params.id));
+  },
+});
 
-  // --- the course's instructor (or an admin) reaches every enrolled student at once
-  router.post('/:id/notify-students', requireRole('instructor', 'admin'), async function notifyStudents(req, res) {
-    const body = parse(schemas.notifyStudentsBody, req.body);
-    const headers = parse(schemas.notifyStudentsHeaders, { 'Idempotency-Key': req.get('Idempotency-Key') });
-    const result = await courses.notifyStudents(currentUser(req), parse(schemas.id, req.params.id), {
+// --- a candidate applies
+
+const apply = operation({
+  method: 'post',
+  path: '/courses/{id}/applications',
+  operationId: 'applyToCourse',
+  tag,
+  summary: 'Apply to a course',
+  description: 'Notifies the course’s instructor in the same transaction.',
+  access: ['candidate'],
+  params: byId,
+  body: schemas.applyBody,
+  responses: { 201: { description: 'The new, pending application.', schema: ApplicationSchema } },
+  errors: { 409: 'Already applied to this course, or already enrolled in it.' },
+  handler: async function apply({ services, user, params, body }, res) {
+    res.status(201).json(await services.applications.apply(user, params.id, body.motivation));
+  },
+});
+
+// --- the course's instructor (or an admin) reaches every enrolled student at once
+
+const notifyStudents = operation({
+  method: 'post',
+  path: '/courses/{id}/notify-students',
+  operationId: 'notifyStudents',
+  tag,
+  summary: 'Notify every student enrolled in the course',
+  description:
+    'One set-based statement, whatever the number of students: all of them receive it or none does, and the ' +
+    'send is listed in the course’s broadcasts exactly when it went out. Send an `Idempotency-Key` to make a ' +
+    'retry safe (after a timeout or a lost connection): the same key again sends nothing and answers 200 with ' +
+    'the first result. Only the course’s instructor or an admin; to another instructor the course is a 404.',
+  access: MANAGERS,
+  params: byId,
+  headers: schemas.notifyStudentsHeaders,
+  body: schemas.notifyStudentsBody,
+  responses: {
+    201: { description: 'Sent.', schema: NotifyStudentsResultSchema },
+    200: { description: 'Already sent with this Idempotency-Key: the first result, nothing sent now.', schema: NotifyStudentsResultSchema },
+  },
+  handler: async function notifyStudents({ services, user, params, headers, body }, res) {
+    const result = await services.courses.notifyStudents(user, params.id, {
       type: body.notification_type,
       title: body.title,
       message: body.message,
@@ -37,18 +92,45 @@ export function courseRoutes({ services }: { services: Services }) {
       idempotencyKey: headers['Idempotency-Key'],
     });
     res.status(result.replayed ? 200 : 201).json(result);
-  });
+  },
+});
 
-  // What was sent, so a sender whose request never answered can see whether it went out.
-  router.get('/:id/broadcasts', requireRole('instructor', 'admin'), async function broadcasts(req, res) {
-    res.json({ results: await courses.broadcasts(currentUser(req), parse(schemas.id, req.params.id)) });
-  });
+// What was sent, so a sender whose request never answered can see whether it went out.
+const broadcasts = operation({
+  method: 'get',
+  path: '/courses/{id}/broadcasts',
+  operationId: 'listCourseBroadcasts',
+  tag,
+  summary: 'What was sent to the course’s students lately',
+  description:
+    'The latest 20 notify-students sends (and admin sends to the course), newest first, with how many ' +
+    'students each reached: how a sender whose request never answered sees whether it went out. ' +
+    'Only the course’s instructor or an admin; to another instructor the course is a 404.',
+  access: MANAGERS,
+  params: byId,
+  responses: { 200: { description: 'The broadcasts.', schema: BroadcastListSchema } },
+  handler: async function broadcasts({ services, user, params }, res) {
+    res.json({ results: await services.courses.broadcasts(user, params.id) });
+  },
+});
 
-  router.post('/:id/enrollments', requireRole('instructor', 'admin'), async function enroll(req, res) {
-    const { student_id } = parse(schemas.enrollBody, req.body);
-    await courses.enroll(currentUser(req), parse(schemas.id, req.params.id), student_id);
-    res.status(201).json({ course_id: Number(req.params.id), student_id });
-  });
+const enroll = operation({
+  method: 'post',
+  path: '/courses/{id}/enrollments',
+  operationId: 'enrollStudent',
+  tag,
+  summary: 'Enroll a student directly',
+  description:
+    'The student is notified (`course_enrollment`). Enrolling someone already enrolled changes nothing. ' +
+    'Only the course’s instructor or an admin; to another instructor the course is a 404.',
+  access: MANAGERS,
+  params: byId,
+  body: schemas.enrollBody,
+  responses: { 201: { description: 'Enrolled.', schema: EnrollmentSchema } },
+  handler: async function enroll({ services, user, params, body }, res) {
+    await services.courses.enroll(user, params.id, body.student_id);
+    res.status(201).json({ course_id: params.id, student_id: body.student_id });
+  },
+});
 
-  return router;
-}
+export const courseOperations = [list, show, apply, notifyStudents, broadcasts, enroll];

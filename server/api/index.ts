@@ -1,23 +1,14 @@
 import cors from 'cors';
 import express, { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
-import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { HttpError, NotFound } from '../errors';
 import { toHttpError } from '../http/errors';
 import { csrfProtection } from '../http/security';
-import type { Services } from '../services';
-import { applicationRoutes } from './applications';
-import { authRoutes } from './auth';
-import { courseRoutes } from './courses';
-import { notificationRoutes } from './notifications';
+import { operationsRouter } from './mount';
+import type { ApiDeps, ApiOperation } from './operation';
+import { operations as allOperations } from './operations';
 
-export interface ApiDeps {
-  config: Config;
-  logger: Logger;
-  services: Services;
-  /** Extra routers mounted under /api by other layers (admin API, OpenAPI document). */
-  extensions?: Array<{ path: string; router: Router }>;
-}
+export type { ApiDeps } from './operation';
 
 /** A body on a mutating API request must be JSON: anything else (text/plain forgery included) is a 415. */
 const requireJson: RequestHandler = (req, _res, next) => {
@@ -29,7 +20,8 @@ const requireJson: RequestHandler = (req, _res, next) => {
 };
 
 /** The JSON API: same paths as the original system, cookie sessions, `{error: {code, message, details}}`. */
-export function createApi({ config, logger, services, extensions = [] }: ApiDeps) {
+export function createApi(deps: ApiDeps, operations: readonly ApiOperation[] = allOperations) {
+  const { config, logger } = deps;
   const api = Router();
   // CORS only for our own configured origins; any other origin gets no CORS headers at all.
   api.use(
@@ -42,13 +34,7 @@ export function createApi({ config, logger, services, extensions = [] }: ApiDeps
   );
   api.use(requireJson, express.json({ limit: '64kb' }), csrfProtection(config));
 
-  api.use('/auth', authRoutes({ services, config }));
-  const notifications = notificationRoutes({ services });
-  api.use('/notifications/notifications', notifications.legacy);
-  api.use('/notifications', notifications.current);
-  api.use('/courses', courseRoutes({ services }));
-  api.use('/applications', applicationRoutes({ services }));
-  for (const ext of extensions) api.use(ext.path, ext.router);
+  api.use(operationsRouter(operations, deps));
 
   api.use(() => {
     throw new NotFound('Endpoint');

@@ -1,65 +1,144 @@
-import { Router, type Request, type Response } from 'express';
-import { currentUser, requireUser } from '../http/auth';
-import { parse } from '../http/validate';
-import type { Services } from '../services';
+import { alias, operation } from './operation';
 import * as schemas from './schemas';
+import {
+  MarkedAllReadSchema,
+  MarkedReadSchema,
+  NotificationPageSchema,
+  NotificationSchema,
+  UnreadCountSchema,
+} from './schemas/responses';
 
 /**
- * The signed-in user's own notifications, under two vocabularies that share their handlers:
- * `current` (/api/notifications: mark_read, mark_all_read, delete) and `legacy`, the first original system's
- * /api/notifications/notifications with mark_as_read and mark_all_as_read, which its clients still call.
+ * The signed-in user's own notifications. Another user's id is simply not found, whatever the verb.
+ * The first original system's paths (/api/notifications/notifications, mark_as_read, mark_all_as_read) are
+ * aliases at the bottom: its clients still call them.
  */
-export function notificationRoutes({ services }: { services: Services }) {
-  const notifications = services.notifications;
+const tag = 'Notifications';
+const byId = { id: schemas.notificationId };
 
-  async function list(req: Request, res: Response) {
-    const q = parse(schemas.listNotificationsQuery, req.query);
-    res.json(await notifications.list(currentUser(req).id, q));
-  }
+// --- the collection
 
-  async function unreadCount(req: Request, res: Response) {
-    res.json({ unread_count: await notifications.unreadCount(currentUser(req).id) });
-  }
+const list = operation({
+  method: 'get',
+  path: '/notifications',
+  operationId: 'listNotifications',
+  tag,
+  summary: 'List my notifications, newest first',
+  description:
+    'Keyset pagination: pass the previous page’s `next_cursor` as `cursor`; any page costs what the first ' +
+    'one costs. `unread_count` is the total unread, whatever the filter.',
+  access: 'user',
+  query: schemas.listNotificationsQuery,
+  responses: { 200: { description: 'A page.', schema: NotificationPageSchema } },
+  handler: async function list({ services, user, query }, res) {
+    res.json(await services.notifications.list(user.id, query));
+  },
+});
 
-  async function markAllRead(req: Request, res: Response) {
-    const updated = await notifications.markAllRead(currentUser(req).id);
-    res.json({ updated, unread_count: 0 });
-  }
+const unreadCount = operation({
+  method: 'get',
+  path: '/notifications/unread_count',
+  operationId: 'getUnreadCount',
+  tag,
+  summary: 'How many of my notifications are unread',
+  access: 'user',
+  responses: { 200: { description: 'The count.', schema: UnreadCountSchema } },
+  handler: async function unreadCount({ services, user }, res) {
+    res.json({ unread_count: await services.notifications.unreadCount(user.id) });
+  },
+});
 
-  // Another user's id is simply not found, whatever the verb.
-  async function show(req: Request, res: Response) {
-    res.json(await notifications.get(currentUser(req).id, parse(schemas.notificationId, req.params.id)));
-  }
+const markAllRead = operation({
+  method: 'post',
+  path: '/notifications/mark_all_read',
+  operationId: 'markAllNotificationsRead',
+  tag,
+  summary: 'Mark all my notifications read',
+  access: 'user',
+  responses: { 200: { description: 'Done.', schema: MarkedAllReadSchema } },
+  handler: async function markAllRead({ services, user }, res) {
+    res.json({ updated: await services.notifications.markAllRead(user.id), unread_count: 0 });
+  },
+});
 
-  async function markRead(req: Request, res: Response) {
-    const userId = currentUser(req).id;
-    const notification = await notifications.markRead(userId, parse(schemas.notificationId, req.params.id));
-    res.json({ ...notification, unread_count: await notifications.unreadCount(userId) });
-  }
+// --- one notification
 
-  async function remove(req: Request, res: Response) {
-    await notifications.remove(currentUser(req).id, parse(schemas.notificationId, req.params.id));
+const show = operation({
+  method: 'get',
+  path: '/notifications/{id}',
+  operationId: 'getNotification',
+  tag,
+  summary: 'One of my notifications',
+  description: 'Another user’s notification is a 404.',
+  access: 'user',
+  params: byId,
+  responses: { 200: { description: 'The notification.', schema: NotificationSchema } },
+  handler: async function show({ services, user, params }, res) {
+    res.json(await services.notifications.get(user.id, params.id));
+  },
+});
+
+const markRead = operation({
+  method: 'patch',
+  path: '/notifications/{id}/mark_read',
+  operationId: 'markNotificationRead',
+  tag,
+  summary: 'Mark one of my notifications read',
+  description: 'Idempotent. POST is accepted too.',
+  access: 'user',
+  params: byId,
+  responses: { 200: { description: 'The notification and the new unread count.', schema: MarkedReadSchema } },
+  handler: async function markRead({ services, user, params }, res) {
+    const notification = await services.notifications.markRead(user.id, params.id);
+    res.json({ ...notification, unread_count: await services.notifications.unreadCount(user.id) });
+  },
+});
+
+const markReadPost = {
+  ...markRead,
+  method: 'post' as const,
+  operationId: 'markNotificationReadPost',
+  summary: 'Mark one of my notifications read (POST form)',
+  description: undefined,
+};
+
+const remove = operation({
+  method: 'delete',
+  path: '/notifications/{id}',
+  operationId: 'deleteNotification',
+  tag,
+  summary: 'Delete one of my notifications',
+  access: 'user',
+  params: byId,
+  responses: { 204: { description: 'Deleted.' } },
+  handler: async function remove({ services, user, params }, res) {
+    await services.notifications.remove(user.id, params.id);
     res.status(204).end();
-  }
+  },
+});
 
-  const current = Router();
-  current.use(requireUser);
-  // --- collection
-  current.get('/', list);
-  current.get('/unread_count', unreadCount);
-  current.post('/mark_all_read', markAllRead);
-  // --- one notification
-  current.get('/:id', show);
-  current.route('/:id/mark_read').patch(markRead).post(markRead);
-  current.delete('/:id', remove);
+// --- the first original system's paths, same handlers
 
-  const legacy = Router();
-  legacy.use(requireUser);
-  legacy.get('/', list);
-  legacy.get('/unread_count', unreadCount);
-  legacy.post('/mark_all_as_read', markAllRead);
-  legacy.get('/:id', show);
-  legacy.route('/:id/mark_as_read').post(markRead).patch(markRead);
+const legacy = (of: typeof list, method: typeof list.method, suffix: string) =>
+  alias(of, {
+    method,
+    path: `/notifications/notifications${suffix}`,
+    operationId: `legacy${of.operationId[0].toUpperCase()}${of.operationId.slice(1)}`,
+    tag: 'Notifications (first system’s paths)',
+  });
 
-  return { current, legacy };
-}
+export const notificationOperations = [
+  list,
+  unreadCount,
+  markAllRead,
+  show,
+  markRead,
+  markReadPost,
+  remove,
+  legacy(list, 'get', ''),
+  legacy(unreadCount, 'get', '/unread_count'),
+  legacy(markAllRead, 'post', '/mark_all_as_read'),
+  legacy(show, 'get', '/{id}'),
+  legacy(markReadPost, 'post', '/{id}/mark_as_read'),
+  legacy(markRead, 'patch', '/{id}/mark_as_read'),
+];

@@ -1,11 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { Router } from 'express';
-import type { Logger } from '../logger';
 
-export const ADMIN_ROOT = path.join(__dirname, '..', '..', 'admin');
-export const ADMIN_DIST = path.join(ADMIN_ROOT, 'dist', 'browser');
+/** Built by `npm run build` (and by `npm start`'s prestart when missing or stale); the server never builds it. */
+export const ADMIN_DIST = path.join(__dirname, '..', '..', 'admin', 'dist', 'browser');
 
 /**
  * The console's own policy: only our scripts, our API and our sockets. Angular Material sets inline styles, so
@@ -24,36 +22,11 @@ const ADMIN_CSP = [
   "object-src 'none'",
 ].join('; ');
 
-/** True when there is no build, or a source file is newer than it (a pull or an edit since the last build). */
-export function adminBuildStale(): boolean {
-  const index = path.join(ADMIN_DIST, 'index.html');
-  return !existsSync(index) || newestMtime(path.join(ADMIN_ROOT, 'src')) > statSync(index).mtimeMs;
-}
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) newest = Math.max(newest, statSync(path.join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return newest;
-}
-
-/**
- * Builds the Angular console when there is no build or it is older than its sources, so `npm start` on a fresh
- * clone, or after a pull, serves the console as the code describes it. Returns whether the build is usable.
- */
-export function ensureAdminBuild(logger: Pick<Logger, 'info' | 'error'>): boolean {
-  if (!existsSync(path.join(ADMIN_ROOT, 'package.json')) || !adminBuildStale()) return true;
-  logger.info('building the admin console (about a minute)…');
-  const result = spawnSync('npm', ['run', 'build', '--workspace', 'admin'], {
-    cwd: path.join(ADMIN_ROOT, '..'),
-    stdio: ['ignore', 'inherit', 'inherit'],
-    timeout: 300_000,
-  });
-  if (result.status === 0) return true;
-  logger.error('the admin console failed to build; /admin serves the previous build, or 503 without one');
-  return false;
-}
+/** What /admin answers before the first build (a fresh clone started without `npm start`, say). */
+const NOT_BUILT =
+  '<!doctype html><html lang="en"><meta charset="utf-8"><title>Herald admin console</title>' +
+  '<h1>The admin console is not built yet</h1><p>Run <code>npm run build</code> (or start with ' +
+  '<code>npm start</code>, which builds it when missing or stale), then reload this page.</p></html>';
 
 /**
  * Serves the built console at /admin from our own origin (so it shares the session cookie), with the SPA
@@ -78,7 +51,7 @@ export function adminConsole(): Router {
   router.get('/{*path}', (_req, res) => {
     const index = path.join(ADMIN_DIST, 'index.html');
     if (!existsSync(index)) {
-      res.status(503).type('text').send('The admin console is not built yet: run `npm run build`.');
+      res.status(503).type('html').send(NOT_BUILT);
       return;
     }
     res.setHeader('Cache-Control', 'no-cache');

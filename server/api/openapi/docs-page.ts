@@ -1,147 +1,147 @@
+import path from 'node:path';
+import nunjucks from 'nunjucks';
+
 /**
- * A readable page of the OpenAPI document, rendered from the document itself (so the two cannot disagree)
- * on the server, with no script and nothing fetched from elsewhere.
+ * A readable page of the OpenAPI document, rendered from the document itself (so the two cannot disagree) on
+ * the server, with no script and nothing fetched from elsewhere. This module turns the document into plain
+ * data (text split into inline tokens); views/api/docs.njk writes the HTML, and its autoescape escapes it all.
  */
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ESCAPES[c]);
+/** A run of text: plain, `code`, **strong**, or a link to a schema of the page. */
+export interface Inline {
+  kind: 'text' | 'code' | 'strong' | 'ref';
+  value: string;
+}
+/** A paragraph, or a "- " list whose items are runs of text. */
+export type Block = { kind: 'p'; text: Inline[] } | { kind: 'ul'; items: Inline[][] };
+
+const text = (value: string): Inline => ({ kind: 'text', value });
+const code = (value: string): Inline => ({ kind: 'code', value });
+
+function inline(s: string): Inline[] {
+  return s
+    .split(/(`[^`]+`|\*\*[^*]+\*\*)/)
+    .filter(Boolean)
+    .map((part) =>
+      part.startsWith('`') ? code(part.slice(1, -1)) : part.startsWith('**') ? { kind: 'strong', value: part.slice(2, -2) } : text(part),
+    );
+}
 
 /** Just enough Markdown for our descriptions: `code`, **bold**, paragraphs and "- " lists. */
-function markdown(text: string | undefined): string {
-  if (!text) return '';
-  const inline = (s: string) =>
-    esc(s)
-      .replace(/`([^`]+)`/g, '<code>$1</code>')
-      .replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>');
-  return text
-    .split(/\n\s*\n/)
-    .map((block) => {
-      const lines = block.split('\n');
-      if (lines[0].startsWith('- ')) {
-        const items = block.split(/\n(?=- )/).map((item) => `<li>${inline(item.slice(2).replace(/\n\s*/g, ' '))}</li>`);
-        return `<ul>${items.join('')}</ul>`;
-      }
-      return `<p>${inline(block.replace(/\n\s*/g, ' '))}</p>`;
-    })
-    .join('\n');
+export function markdown(source: string | undefined): Block[] {
+  if (!source) return [];
+  const oneLine = (s: string) => s.replace(/\n\s*/g, ' ');
+  return source.split(/\n\s*\n/).map((block) =>
+    block.startsWith('- ')
+      ? { kind: 'ul', items: block.split(/\n(?=- )/).map((item) => inline(oneLine(item.slice(2)))) }
+      : { kind: 'p', text: inline(oneLine(block)) },
+  );
 }
 
-const anchor = (name: string) => `schema-${name}`;
-
-/** A JSON Schema in a few words: `integer ≥ 1 ≤ 100, default 20`, `array of Notification`, `string or null`. */
-function describeType(s: Json | undefined): string {
-  if (!s || Object.keys(s).length === 0) return 'any JSON';
-  if (s.$ref) {
-    const name = String(s.$ref).split('/').pop()!;
-    return `<a href="#${esc(anchor(name))}">${esc(name)}</a>`;
-  }
-  if (s.anyOf) return (s.anyOf as Json[]).map(describeType).join(' or ');
-  if (s.const !== undefined) return `<code>${esc(JSON.stringify(s.const))}</code>`;
-  const parts: string[] = [];
-  const types = Array.isArray(s.type) ? s.type : s.type ? [s.type] : [];
-  if (s.enum) parts.push(`one of ${(s.enum as unknown[]).map((v) => `<code>${esc(v)}</code>`).join(', ')}`);
-  else if (types.includes('array')) parts.push(`array of ${describeType(s.items)}`);
-  else if (types.includes('object') && s.properties && Object.keys(s.properties).length) parts.push('object (below)');
-  else if (types.includes('object')) parts.push('object');
-  else parts.push(types.join(' or ') || 'any JSON');
-  if (types.includes('null') && !parts[0].includes('null')) parts[0] += ' or null';
-  if (s.format) parts.push(esc(s.format));
-  if (s.minimum !== undefined) parts.push(`≥ ${esc(s.minimum)}`);
-  if (s.exclusiveMinimum !== undefined) parts.push(`> ${esc(s.exclusiveMinimum)}`);
-  if (s.maximum !== undefined) parts.push(`≤ ${esc(s.maximum)}`);
-  if (s.minLength !== undefined) parts.push(`at least ${esc(s.minLength)} characters`);
-  if (s.maxLength !== undefined) parts.push(`at most ${esc(s.maxLength)} characters`);
-  if (s.default !== undefined) parts.push(`default <code>${esc(JSON.stringify(s.default))}</code>`);
-  return parts.join(', ');
+/** A JSON Schema in a few words: `integer, ≥ 1, ≤ 100, default 20`, `array of Notification`, `string or null`. */
+function describeType(s: Json | undefined): Inline[] {
+  if (!s || Object.keys(s).length === 0) return [text('any JSON')];
+  if (s.$ref) return [{ kind: 'ref', value: String(s.$ref).split('/').pop()! }];
+  if (s.anyOf) return (s.anyOf as Json[]).flatMap((alt, i) => [...(i ? [text(' or ')] : []), ...describeType(alt)]);
+  if (s.const !== undefined) return [code(JSON.stringify(s.const))];
+  const types: string[] = Array.isArray(s.type) ? s.type : s.type ? [s.type] : [];
+  const out: Inline[] = [];
+  if (s.enum) out.push(text('one of '), ...(s.enum as unknown[]).flatMap((v, i) => [...(i ? [text(', ')] : []), code(String(v))]));
+  else if (types.includes('array')) out.push(text('array of '), ...describeType(s.items));
+  else if (types.includes('object') && s.properties && Object.keys(s.properties).length) out.push(text('object (below)'));
+  else if (types.includes('object')) out.push(text('object'));
+  else out.push(text(types.filter((t) => t !== 'null').join(' or ') || 'any JSON'));
+  if (types.includes('null')) out.push(text(' or null'));
+  const facts: Inline[][] = [];
+  if (s.format) facts.push([text(s.format)]);
+  if (s.minimum !== undefined) facts.push([text(`≥ ${s.minimum}`)]);
+  if (s.exclusiveMinimum !== undefined) facts.push([text(`> ${s.exclusiveMinimum}`)]);
+  if (s.maximum !== undefined) facts.push([text(`≤ ${s.maximum}`)]);
+  if (s.minLength !== undefined) facts.push([text(`at least ${s.minLength} characters`)]);
+  if (s.maxLength !== undefined) facts.push([text(`at most ${s.maxLength} characters`)]);
+  if (s.default !== undefined) facts.push([text('default '), code(JSON.stringify(s.default))]);
+  return [...out, ...facts.flatMap((f) => [text(', '), ...f])];
 }
 
-function fieldsTable(schema: Json): string {
-  const props: Record<string, Json> = schema.properties ?? {};
-  if (Object.keys(props).length === 0) return `<p class="type">${describeType(schema)}</p>`;
+interface Field {
+  name: string;
+  required: boolean;
+  type: Inline[];
+  description: Block[];
+}
+
+/** An object's fields, nested objects' fields following their parent as `parent.child`; else its type alone. */
+function fieldsOf(schema: Json, prefix = ''): Field[] {
   const required = new Set<string>(schema.required ?? []);
-  const rows = Object.entries(props).map(
-    ([name, p]) =>
-      `<tr><td><code>${esc(name)}</code>${required.has(name) ? ' <span class="req">required</span>' : ''}</td>` +
-      `<td>${describeType(p)}</td><td>${markdown(p.description)}</td></tr>` +
-      (p.type === 'object' && p.properties ? `<tr><td></td><td colspan="2">${fieldsTable(p)}</td></tr>` : ''),
-  );
-  return `<table><thead><tr><th>field</th><th>type</th><th>meaning</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  return Object.entries((schema.properties ?? {}) as Record<string, Json>).flatMap(([name, p]) => [
+    { name: prefix + name, required: required.has(name), type: describeType(p), description: markdown(p.description) },
+    ...(p.type === 'object' && p.properties ? fieldsOf(p, `${prefix}${name}.`) : []),
+  ]);
 }
 
-function operationSection(method: string, path: string, op: Json, doc: Json): string {
-  const params: Json[] = op.parameters ?? [];
-  const paramRows = params.map(
-    (p) =>
-      `<tr><td><code>${esc(p.name)}</code>${p.required ? ' <span class="req">required</span>' : ''}</td>` +
-      `<td>${esc(p.in)}</td><td>${describeType(p.schema)}</td><td>${markdown(p.description)}</td></tr>`,
-  );
+const shape = (schema: Json) => ({ fields: fieldsOf(schema), type: describeType(schema) });
+
+function operationView(method: string, path: string, op: Json, base: string) {
   const body = op.requestBody?.content?.['application/json']?.schema;
-  const responses = Object.entries(op.responses as Record<string, Json>).map(([status, r]) => {
-    const [type, media] = (Object.entries(r.content ?? {})[0] ?? []) as [string?, Json?];
-    const shape = media?.schema ? describeType(media.schema) : type ? esc(type) : 'empty body';
-    return `<tr><td class="status s${esc(status[0])}">${esc(status)}</td><td>${shape}</td><td>${esc(r.description)}</td></tr>`;
-  });
-  const base = doc.servers?.[0]?.url ?? '';
-  return `
-<section class="op" id="${esc(op.operationId)}">
-  <h3><span class="method ${esc(method)}">${esc(method.toUpperCase())}</span> <code>${esc(base + path)}</code>
-    ${op.deprecated ? '<span class="deprecated">alias</span>' : ''}</h3>
-  <p class="summary">${esc(op.summary)}</p>
-  ${markdown(op.description)}
-  ${paramRows.length ? `<h4>Parameters</h4><table><thead><tr><th>name</th><th>in</th><th>type</th><th>meaning</th></tr></thead><tbody>${paramRows.join('')}</tbody></table>` : ''}
-  ${body ? `<h4>JSON body${op.requestBody.required ? '' : ' (optional)'}</h4>${fieldsTable(body)}` : ''}
-  <h4>Responses</h4>
-  <table><thead><tr><th>status</th><th>body</th><th>when</th></tr></thead><tbody>${responses.join('')}</tbody></table>
-</section>`;
+  return {
+    id: op.operationId,
+    method,
+    path: base + path,
+    deprecated: !!op.deprecated,
+    summary: op.summary,
+    description: markdown(op.description),
+    parameters: ((op.parameters ?? []) as Json[]).map((p) => ({
+      name: p.name,
+      in: p.in,
+      required: !!p.required,
+      type: describeType(p.schema),
+      description: markdown(p.description),
+    })),
+    body: body ? { required: !!op.requestBody.required, ...shape(body) } : null,
+    responses: Object.entries(op.responses as Record<string, Json>).map(([status, r]) => {
+      const [type, media] = (Object.entries(r.content ?? {})[0] ?? []) as [string?, Json?];
+      return {
+        status,
+        family: status[0],
+        shape: media?.schema ? describeType(media.schema) : [text(type ?? 'empty body')],
+        description: r.description,
+      };
+    }),
+  };
 }
 
-export function renderDocsPage(doc: Json): string {
-  const byTag = new Map<string, string[]>();
-  const toc = new Map<string, string[]>();
+/** The page's data: operations grouped by tag in the document's order, then every schema. */
+export function docsView(doc: Json) {
+  const base: string = doc.servers?.[0]?.url ?? '';
+  const byTag = new Map<string, ReturnType<typeof operationView>[]>();
   for (const [path, item] of Object.entries(doc.paths as Record<string, Json>)) {
-    for (const [method, op] of Object.entries(item)) {
-      const tag = op.tags?.[0] ?? 'Other';
-      if (!byTag.has(tag)) byTag.set(tag, []);
-      if (!toc.has(tag)) toc.set(tag, []);
-      byTag.get(tag)!.push(operationSection(method, path, op, doc));
-      toc.get(tag)!.push(`<li><a href="#${esc(op.operationId)}"><b>${esc(method.toUpperCase())}</b> ${esc(path)}</a></li>`);
+    for (const [method, op] of Object.entries(item as Record<string, Json>)) {
+      const tag: string = op.tags?.[0] ?? 'Other';
+      byTag.set(tag, [...(byTag.get(tag) ?? []), operationView(method, path, op, base)]);
     }
   }
-  const order = (doc.tags as Json[] | undefined)?.map((t) => t.name) ?? [...byTag.keys()];
-  const schemas = Object.entries((doc.components?.schemas ?? {}) as Record<string, Json>).map(
-    ([name, s]) =>
-      `<section class="schema" id="${esc(anchor(name))}"><h3>${esc(name)}</h3>${markdown(s.description)}${fieldsTable(s)}</section>`,
-  );
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(doc.info.title)}</title>
-<link rel="stylesheet" href="/static/api-docs.css">
-</head>
-<body>
-<header>
-  <h1>${esc(doc.info.title)} <small>${esc(doc.info.version)}</small></h1>
-  ${markdown(doc.info.description)}
-  <p>Machine-readable: <a href="openapi.json"><code>openapi.json</code></a> (OpenAPI ${esc(doc.openapi)}).</p>
-  <nav>${order
-    .filter((t) => toc.has(t))
-    .map((t) => `<h4>${esc(t)}</h4><ul>${toc.get(t)!.join('')}</ul>`)
-    .join('')}<h4>Schemas</h4><ul>${Object.keys(doc.components?.schemas ?? {})
-    .map((n) => `<li><a href="#${esc(anchor(n))}">${esc(n)}</a></li>`)
-    .join('')}</ul></nav>
-</header>
-<main>
-${order
-  .filter((t) => byTag.has(t))
-  .map((t) => `<h2>${esc(t)}</h2>${byTag.get(t)!.join('')}`)
-  .join('\n')}
-<h2>Schemas</h2>
-${schemas.join('\n')}
-</main>
-</body>
-</html>`;
+  const order: string[] = (doc.tags as Json[] | undefined)?.map((t) => t.name) ?? [...byTag.keys()];
+  return {
+    title: doc.info.title,
+    version: doc.info.version,
+    openapi: doc.openapi,
+    intro: markdown(doc.info.description),
+    tags: order.filter((t) => byTag.has(t)).map((name) => ({ name, operations: byTag.get(name)! })),
+    schemas: Object.entries((doc.components?.schemas ?? {}) as Record<string, Json>).map(([name, s]) => ({
+      name,
+      description: markdown(s.description),
+      ...shape(s),
+    })),
+  };
+}
+
+const views = new nunjucks.Environment(new nunjucks.FileSystemLoader(path.join(__dirname, '..', '..', '..', 'views', 'api')), {
+  autoescape: true,
+  throwOnUndefined: true,
+});
+
+export function renderDocsPage(doc: Json): string {
+  return views.render('docs.njk', docsView(doc));
 }

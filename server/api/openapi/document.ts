@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { SESSION_COOKIE } from '../../http/session';
 import { XSRF_COOKIE } from '../../http/security';
 import { integerIds } from '../schemas';
-import { components } from './components';
-import type { ApiOperation } from './operation';
+import { components } from '../schemas/responses';
+import type { ApiOperation } from '../operation';
 
 type Json = Record<string, unknown>;
 

@@ -1,37 +1,32 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Router } from 'express';
-import { adminOperations } from './admin';
+import type { ApiOperation } from '../operation';
 import { renderDocsPage } from './docs-page';
 import { buildOpenApiDocument } from './document';
-import { publicOperations } from './operations';
-
-export type { ApiOperation } from './operation';
-export { components } from './components';
 
 const { version } = JSON.parse(readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as {
   version: string;
 };
 
-/** The OpenAPI 3.1 document of the whole JSON API, built once from the operations each area declares. */
-export function openApiDocument() {
-  return buildOpenApiDocument([...publicOperations, ...adminOperations], { version });
+/** The OpenAPI 3.1 document of a list of operations: the very list the API router mounts. */
+export function openApiDocument(operations: readonly ApiOperation[]) {
+  return buildOpenApiDocument(operations, { version });
 }
 
-/** `/api/openapi.json` and its readable page, `/api/docs`. Public: they describe, they reveal no data. */
-export function openapiRoutes() {
-  const router = Router();
-  const document = openApiDocument();
-  const json = JSON.stringify(document, null, 2);
-  const page = renderDocsPage(document);
+export interface Published {
+  json: string;
+  page: string;
+}
 
-  router.get('/openapi.json', function openapiJson(_req, res) {
-    res.type('application/json').send(json);
-  });
+const published = new WeakMap<readonly ApiOperation[], Published>();
 
-  router.get('/docs', function docs(_req, res) {
-    res.type('html').send(page);
-  });
-
-  return router;
+/** The document as served (JSON and its readable page), built once per list of operations. */
+export function publish(operations: readonly ApiOperation[]): Published {
+  let out = published.get(operations);
+  if (!out) {
+    const document = openApiDocument(operations);
+    out = { json: JSON.stringify(document, null, 2), page: renderDocsPage(document) };
+    published.set(operations, out);
+  }
+  return out;
 }

@@ -1,7 +1,7 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { likePattern } from '../../db/sql';
 import type { Models, NotificationType, User } from '../../models';
-import { Forbidden, NotFound } from '../../errors';
+import { NotFound } from '../../errors';
 import type { BroadcastJSON, NotificationService } from '../notifications';
 
 export interface CourseJSON {
@@ -107,13 +107,13 @@ export class CourseService {
     return toCourseJSON(row);
   }
 
-  /** Loads a course the actor may manage: its instructor or an admin. Others get 403 (the course is public). */
+  /**
+   * Loads a course the actor may manage: its instructor or an admin. Another instructor's course is "not found",
+   * as another user's record always is, on the API and on the pages alike.
+   */
   async #managed(actor: User, courseId: number) {
     const course = await this.#models.Course.findByPk(courseId);
-    if (!course) throw new NotFound('Course');
-    if (actor.role !== 'admin' && course.instructorId !== actor.id) {
-      throw new Forbidden('Only this course’s instructor can do this.');
-    }
+    if (!course || (actor.role !== 'admin' && course.instructorId !== actor.id)) throw new NotFound('Course');
     return course;
   }
 

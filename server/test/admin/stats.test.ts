@@ -1,7 +1,8 @@
 import express from 'express';
 import request from 'supertest';
-import { adminApi } from '../../api/admin';
+import { adminOperations } from '../../api/admin';
 import { jsonErrors } from '../../api';
+import { operationsRouter } from '../../api/mount';
 import type { User } from '../../models';
 import { createTestContext, type TestContext } from '../support/harness';
 import { insertNotification, utcDay } from './fixtures';
@@ -101,8 +102,9 @@ test('sockets_open comes from the injected counter', async () => {
     req.user = admin;
     next();
   });
-  app.use(adminApi({ services: ctx.services, socketsOpen: async () => 7 }));
-  app.use(jsonErrors({ error: () => undefined } as never));
-  const { body } = await request(app).get('/stats').expect(200);
+  const logger = { error: () => undefined } as never;
+  app.use(operationsRouter(adminOperations, { config: ctx.config, logger, services: ctx.services, socketsOpen: async () => 7 }));
+  app.use(jsonErrors(logger));
+  const { body } = await request(app).get('/admin/stats').expect(200);
   expect(body.sockets_open).toBe(7);
 });

@@ -95,12 +95,12 @@ describe('Idempotency-Key on notify-students', () => {
     expect(await sentAs('Bad key')).toEqual({ rows: 6, students: 3, broadcasts: 2 });
   });
 
-  test('another instructor and a candidate get 403, with or without a key', async () => {
+  test('another instructor gets 404 (not their course), a candidate 403 (not their role), with or without a key', async () => {
     const stranger = contract.wrap(await ctx.login(await ctx.createUser('instructor')));
     const candidate = contract.wrap(await ctx.login(students[0]));
-    await notify(stranger, 'Not yours', 'key-stranger').expect(403);
+    await notify(stranger, 'Not yours', 'key-stranger').expect(404);
     await notify(candidate, 'Not yours', 'key-candidate').expect(403);
-    await stranger.get(`/api/courses/${course.id}/broadcasts`).expect(403);
+    await stranger.get(`/api/courses/${course.id}/broadcasts`).expect(404);
     await candidate.get(`/api/courses/${course.id}/broadcasts`).expect(403);
     await agent.get('/api/courses/2147483647/broadcasts').expect(404);
     expect(await sentAs('Not yours')).toEqual({ rows: 0, students: 0, broadcasts: 0 });

@@ -284,7 +284,7 @@ describe('enrolling and notifying students', () => {
     const c = await course(teacher.user);
     const student = await party('candidate');
     const stranger = await party('instructor');
-    await stranger.agent.post(`/api/courses/${c.id}/enrollments`, { student_id: student.user.id }).expect(403);
+    await stranger.agent.post(`/api/courses/${c.id}/enrollments`, { student_id: student.user.id }).expect(404);
     await student.agent.post(`/api/courses/${c.id}/enrollments`, { student_id: student.user.id }).expect(403);
     await teacher.agent.post(`/api/courses/${c.id}/enrollments`, { student_id: 2147483647 }).expect(404);
     await teacher.agent.post(`/api/courses/${c.id}/enrollments`, {}).expect(400);
@@ -343,7 +343,7 @@ describe('enrolling and notifying students', () => {
     const c = await course(teacher.user, [student.user]);
     const body = { notification_type: 'announcement', title: 'Hello' };
     const stranger = await party('instructor');
-    expect((await stranger.agent.post(`/api/courses/${c.id}/notify-students`, body).expect(403)).body.error.code).toBe('forbidden');
+    expect((await stranger.agent.post(`/api/courses/${c.id}/notify-students`, body).expect(404)).body.error.code).toBe('not_found');
     await student.agent.post(`/api/courses/${c.id}/notify-students`, body).expect(403);
     expect((await adminAgent.post(`/api/courses/${c.id}/notify-students`, body).expect(201)).body).toMatchObject({ recipients: 1 });
     await teacher.agent.post('/api/courses/2147483647/notify-students', body).expect(404);

@@ -1,4 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import request from 'supertest';
+import { renderDocsPage } from '../../api/openapi/docs-page';
 import { Contract, listRoutes } from '../support/contract';
 import { createTestContext, type TestContext } from '../support/harness';
 
@@ -32,6 +35,9 @@ describe('the OpenAPI document', () => {
     }
   });
 
+  // Both the /api router and the document are built from one list of operations (server/api/operations.ts),
+  // so a route missing from the document can no longer happen by construction. This test stays as the proof:
+  // it walks what Express really serves, and would catch a route mounted beside the list.
   test('documents every route of /api, and documents nothing that is not a route', () => {
     const routes = new Set(listRoutes(ctx.app).filter((r) => r.path.startsWith('/api/')).map(key));
     const documented = new Set(contract.operations().map(key));
@@ -86,6 +92,29 @@ describe('the OpenAPI document', () => {
       expect(page.text).toContain(`<span class="method ${method}">${method.toUpperCase()}</span> <code>${path}</code>`);
     }
     for (const name of Object.keys(contract.doc.components.schemas)) expect(page.text).toContain(`id="schema-${name}"`);
+  });
+
+  test('the page escapes whatever the document says: descriptions are text, never HTML', () => {
+    const hostile = '<script>alert(1)</script> & `<b>code</b>` **<i>bold</i>**';
+    const doc = {
+      ...contract.doc,
+      info: { ...contract.doc.info, description: hostile },
+      paths: { '/x': { get: { operationId: 'x"><img>', summary: hostile, description: hostile, responses: { 200: { description: hostile } } } } },
+    };
+    const page = renderDocsPage(doc);
+    expect(page).not.toMatch(/<script>|<b>|<i>|<img>/);
+    expect(page).toContain('&lt;script&gt;alert(1)&lt;/script&gt; &amp; <code>&lt;b&gt;code&lt;/b&gt;</code> <strong>&lt;i&gt;bold&lt;/i&gt;</strong>');
+  });
+
+  test('the admin console’s committed API types are what the document generates now', () => {
+    // Committed so a change of contract shows in review as a change of the console's types; run
+    // `npm run api:types` (or `npm run build`) after changing an operation. A child process, because
+    // openapi-typescript's ES modules do not load inside jest's CommonJS runtime.
+    const check = spawnSync(process.execPath, ['--import', 'tsx', 'admin/scripts/api-types.ts', '--check'], {
+      cwd: path.join(__dirname, '..', '..', '..'),
+      encoding: 'utf8',
+    });
+    expect({ status: check.status, stderr: check.stderr }).toEqual({ status: 0, stderr: '' });
   });
 
   test('the contract check itself rejects what the document does not promise', async () => {

@@ -1,5 +1,5 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ensureAdminBuild } from '../../http/admin-console';
+import { ensureAdminBuild } from '../../../admin/scripts/build-if-stale';
 import type { User } from '../../models';
 import { createTestContext, PASSWORD, type TestContext } from '../support/harness';
 import { launchChromium, LiveServer, loginAs, newUserContext, screenshot, waitLive, type Problems } from './browser';
@@ -25,7 +25,7 @@ let studentPage: Page;
 
 beforeAll(async () => {
   // Never test a stale bundle: npm test builds first, but a lone run of this file may follow an edit.
-  if (!ensureAdminBuild({ info: () => undefined, error: () => undefined })) throw new Error('`npm run build` failed');
+  if (!ensureAdminBuild()) throw new Error('`npm run build` failed');
   ctx = await createTestContext();
   admin = await ctx.createUser('admin', { name: 'Ada Admin' });
   const instructor = await ctx.createUser('instructor', { name: 'Ines Instructor' });

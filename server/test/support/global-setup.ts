@@ -37,7 +37,6 @@ export default async function globalSetup() {
 
   process.env.HERALD_TEST_PG_URL = withDatabase(adminUrl, 'postgres');
   process.env.HERALD_TEST_TEMPLATE = template;
-  process.env.HERALD_SKIP_ADMIN_BUILD = '1';
   (globalThis as Record<string, unknown>).__heraldTemplate = template;
 }
 

@@ -1,129 +1,42 @@
-/** Shapes of the Herald JSON API, as the server sends them (snake_case kept on purpose). */
+/**
+ * Friendly names for the Herald JSON API's shapes. Every type comes from api.generated.ts, which
+ * `npm run api:types` generates from the server's OpenAPI document: nothing here is written by hand,
+ * so the console cannot drift from what the server sends. (The WebSocket's messages are in live.ts.)
+ */
+import type { components, operations } from './api.generated';
 
-/** A role on the platform; only `admin` may use this console. */
-export type Role = 'candidate' | 'instructor' | 'admin';
-export const ROLES: readonly Role[] = ['candidate', 'instructor', 'admin'];
+type Schemas = components['schemas'];
+type JsonBody<Op extends keyof operations> = operations[Op] extends {
+  requestBody?: { content: { 'application/json': infer B } };
+}
+  ? B
+  : never;
 
 /** The signed-in user from `/api/auth/csrf`, `/api/auth/me` and `/api/auth/login`. */
-export interface SessionUser {
-  id: number;
-  email: string;
-  name: string;
-  role: Role;
-}
-
+export type SessionUser = Schemas['User'];
 /** `GET /api/auth/csrf`: the session's CSRF token and who is signed in (null when nobody is). */
-export interface CsrfAnswer {
-  csrf_token: string;
-  user: SessionUser | null;
-}
-
+export type CsrfAnswer = Schemas['CsrfToken'];
 /** Every API error body: `{error:{code,message,details}}`. */
-export interface ApiErrorBody {
-  error: { code: string; message: string; details?: unknown };
-}
+export type ApiErrorBody = Schemas['Error'];
 
-/** A page of a server-side paginated listing. */
-export interface Page<T> {
-  results: T[];
-  total: number;
-  page: number;
-  page_size: number;
-}
-
-export type NotificationType =
-  | 'application_submitted'
-  | 'application_approved'
-  | 'application_rejected'
-  | 'course_enrollment'
-  | 'session_start'
-  | 'exam_result'
-  | 'message'
-  | 'announcement'
-  | 'course_update';
-
-export interface PersonRef {
-  id: number;
-  name: string;
-  email: string;
-}
+/** A role on the platform; only `admin` may use this console. */
+export type Role = SessionUser['role'];
+export const ROLES: readonly Role[] = ['candidate', 'instructor', 'admin'];
 
 /** A notification as the user-facing API returns it. */
-export interface Notification {
-  id: number;
-  type: NotificationType;
-  title: string;
-  message: string;
-  data: Record<string, unknown> | null;
-  is_read: boolean;
-  read_at: string | null;
-  created_at: string;
-  sender: PersonRef | null;
-  application_id: number | null;
-  course_id: number | null;
-  course_title: string | null;
-}
-
+export type Notification = Schemas['Notification'];
+export type NotificationType = Notification['type'];
 /** Admin listings also say who received the notification. */
-export interface AdminNotification extends Notification {
-  recipient: PersonRef & { role: Role };
-}
-
-export interface AdminStats {
-  users_by_role: Record<Role, number>;
-  courses: number;
-  applications_by_status: Record<ApplicationStatus, number>;
-  notifications: { today: number; week: number; total: number; unread_rate: number };
-  sockets_open: number;
-  /** 30 entries, oldest first. */
-  per_day: { date: string; count: number }[];
-}
+export type AdminNotification = Schemas['AdminNotification'];
+export type AdminStats = Schemas['AdminStats'];
+/** An application as the admin table lists it. */
+export type Application = Schemas['AdminApplication'];
+export type ApplicationStatus = Application['status'];
+export type Course = Schemas['Course'];
+export type AdminUser = Schemas['AdminUser'];
 
 /** Who receives a composed notification. */
-export type Audience =
-  | { kind: 'user'; user_id: number }
-  | { kind: 'course'; course_id: number }
-  | { kind: 'role'; role: Role }
-  | { kind: 'all' };
+export type Audience = JsonBody<'adminSendNotification'>['audience'];
 
-export type ApplicationStatus = 'pending' | 'approved' | 'rejected';
-
-export interface Application {
-  id: number;
-  status: ApplicationStatus;
-  motivation: string;
-  reason: string | null;
-  created_at: string;
-  decided_at: string | null;
-  candidate: PersonRef;
-  course: { id: number; title: string };
-}
-
-export interface Course {
-  id: number;
-  title: string;
-  description: string;
-  instructor: { id: number; name: string } | null;
-  enrolled_count: number;
-}
-
-export interface AdminUser {
-  id: number;
-  email: string;
-  name: string;
-  role: Role;
-  is_active: boolean;
-  last_login_at: string | null;
-  created_at: string;
-}
-
-/** Messages the server pushes on `/ws/notifications`. */
-export type LiveMessage =
-  | { type: 'connection_established'; unread_count: number }
-  | { type: 'notification'; notification: Notification }
-  | { type: 'unread_count'; unread_count: number }
-  /** After "mark all as read", `ids` is empty and `all` is true: treat every notification shown as read. */
-  | { type: 'notification_read'; ids: number[]; all?: true }
-  | { type: 'admin_event'; event: AdminEventName };
-
-export type AdminEventName = 'notification.created' | 'application.changed' | 'stats.changed';
+/** A page of a server-side paginated admin listing. */
+export type Page<T> = Omit<Schemas['AdminUserPage'], 'results'> & { results: T[] };

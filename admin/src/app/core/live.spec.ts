@@ -1,8 +1,7 @@
 import { TestBed } from '@angular/core/testing';
 import { provideRouter } from '@angular/router';
-import { AdminEventName } from './api.types';
 import { Auth } from './auth';
-import { CLOSE_NOT_AUTHENTICATED, Live, WEB_SOCKET_FACTORY } from './live';
+import { AdminEventName, CLOSE_NOT_AUTHENTICATED, Live, WEB_SOCKET_FACTORY } from './live';
 
 /** Just enough of a WebSocket for the service: it only assigns handlers and calls close(). */
 class FakeSocket {

@@ -1,7 +1,7 @@
 import { DOCUMENT } from '@angular/common';
 import { inject, Injectable, InjectionToken, signal } from '@angular/core';
 import { Observable, Subject } from 'rxjs';
-import { AdminEventName, LiveMessage } from './api.types';
+import { Notification } from './api.types';
 import { Auth } from './auth';
 
 /** Lets tests hand the service a fake socket. */
@@ -15,6 +15,18 @@ export const CLOSE_NOT_AUTHENTICATED = 4401;
 const MAX_BACKOFF_MS = 30_000;
 
 export type LiveStatus = 'offline' | 'connecting' | 'open';
+
+/** What an admin event says changed; the console refetches what shows it. */
+export type AdminEventName = 'notification.created' | 'application.changed' | 'stats.changed';
+
+/** Messages the server pushes on `/ws/notifications` (not part of the OpenAPI document, which is HTTP only). */
+export type LiveMessage =
+  | { type: 'connection_established'; unread_count: number }
+  | { type: 'notification'; notification: Notification }
+  | { type: 'unread_count'; unread_count: number }
+  /** After "mark all as read", `ids` is empty and `all` is true: treat every notification shown as read. */
+  | { type: 'notification_read'; ids: number[]; all?: true }
+  | { type: 'admin_event'; event: AdminEventName };
 
 /**
  * The console's one WebSocket to `/ws/notifications`. Screens subscribe to {@link changes$}

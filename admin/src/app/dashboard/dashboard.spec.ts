@@ -6,8 +6,8 @@ import { ComponentFixture, TestBed } from '@angular/core/testing';
 import { MatCardHarness } from '@angular/material/card/testing';
 import { Subject } from 'rxjs';
 import { nextRequest, provideTestApp, settle } from '../../testing/helpers';
-import { AdminEventName, AdminStats } from '../core/api.types';
-import { Live } from '../core/live';
+import { AdminStats } from '../core/api.types';
+import { AdminEventName, Live } from '../core/live';
 import { Dashboard } from './dashboard';
 
 function stats(overrides: Partial<AdminStats> = {}): AdminStats {

@@ -24,7 +24,7 @@ function notification(id: number, overrides: Partial<AdminNotification> = {}): A
     type: 'message',
     title: `Title ${id}`,
     message: `Message ${id}`,
-    data: null,
+    data: {},
     is_read: false,
     read_at: null,
     created_at: '2026-11-20T10:00:00Z',

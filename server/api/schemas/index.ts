@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { APPLICATION_STATUSES, BROADCAST_TYPES, NOTIFICATION_TYPES } from '../models';
+import { APPLICATION_STATUSES, BROADCAST_TYPES, NOTIFICATION_TYPES } from '../../models';
 
 /** Shared request schemas of the JSON API. Query values arrive as strings; bad ones are a 400, never a 500. */
 

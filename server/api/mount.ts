@@ -1,0 +1,62 @@
+import { Router, type RequestHandler } from 'express';
+import { requireRole, requireUser } from '../http/auth';
+import { parse } from '../http/validate';
+import type { Access, ApiDeps, ApiOperation, OperationContext } from './operation';
+
+const pass: RequestHandler = (_req, _res, next) => next();
+
+function guard(access: Access): RequestHandler {
+  if (access === 'anyone') return pass;
+  if (access === 'user') return requireUser;
+  return requireRole(...access);
+}
+
+/** `/courses/{id}/applications` as Express writes it: `/courses/:id/applications`. */
+const expressPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
+
+/**
+ * Literal segments before parameters at the first place two paths differ, so `/notifications/unread_count`
+ * is tried before `/notifications/{id}` (whose id would refuse it with a 400) whatever the declaration order.
+ */
+function bySpecificity(a: ApiOperation, b: ApiOperation): number {
+  const sa = a.path.split('/');
+  const sb = b.path.split('/');
+  for (let i = 0; i < Math.min(sa.length, sb.length); i++) {
+    const pa = sa[i].startsWith('{');
+    const pb = sb[i].startsWith('{');
+    if (pa !== pb) return pa ? 1 : -1;
+  }
+  return 0;
+}
+
+/** The console leaves a cleared filter as `?type=`: for the operations that say so, that is "no filter". */
+function withoutBlanks(query: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(query).filter(([, v]) => v !== ''));
+}
+
+/** The operation's inputs, each parsed with its own schema; a failure is a 400 naming the field. */
+function inputsOf(op: ApiOperation, req: Parameters<RequestHandler>[0]) {
+  const params = Object.fromEntries(Object.entries(op.params ?? {}).map(([name, s]) => [name, parse(s, req.params[name])]));
+  const query = op.query && parse(op.query, op.blankQueryIsAbsent ? withoutBlanks(req.query) : req.query);
+  const headers =
+    op.headers && parse(op.headers, Object.fromEntries(Object.keys(op.headers.shape).map((h) => [h, req.get(h)])));
+  const body = op.body && parse(op.body, req.body);
+  return { params, query, headers, body };
+}
+
+/**
+ * The Express router of a list of operations: for each one its access guard, then its inputs parsed with its
+ * schemas, then its handler. Express's non-strict routing makes every trailing slash optional. Nothing is
+ * mounted that the list does not declare, so the OpenAPI document built from the same list is complete.
+ */
+export function operationsRouter(operations: readonly ApiOperation[], deps: ApiDeps): Router {
+  const router = Router();
+  const base = { ...deps, socketsOpen: deps.socketsOpen ?? (async () => 0), operations };
+  for (const op of [...operations].sort(bySpecificity)) {
+    router[op.method](expressPath(op.path), guard(op.access), (req, res) => {
+      const ctx = { ...base, req, user: req.user, ...inputsOf(op, req) } as OperationContext;
+      return op.handler(ctx, res);
+    });
+  }
+  return router;
+}

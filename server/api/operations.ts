@@ -1,0 +1,20 @@
+import { adminOperations } from './admin';
+import { applicationOperations } from './applications';
+import { authOperations } from './auth';
+import { courseOperations } from './courses';
+import { docsOperations } from './docs';
+import { notificationOperations } from './notifications';
+import type { ApiOperation } from './operation';
+
+/**
+ * Every operation of the JSON API, in the order the docs page shows them. The /api router is built from this
+ * list and so is the OpenAPI document: adding a route is adding a declaration to an area's file.
+ */
+export const operations: readonly ApiOperation[] = [
+  ...authOperations,
+  ...notificationOperations,
+  ...courseOperations,
+  ...applicationOperations,
+  ...docsOperations,
+  ...adminOperations,
+];

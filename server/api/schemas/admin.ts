@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { APPLICATION_STATUSES, BROADCAST_TYPES, NOTIFICATION_TYPES, ROLES } from '../../models';
+import { NOTIFICATION_SORTS } from '../../services/notifications';
+import { id, notificationData, text } from '.';
+
+/** Request schemas of /api/admin. Query values arrive as strings; bad ones are a 400, never a 500. */
+
+const paging = {
+  page: z.coerce.number().int().min(1).max(100_000).default(1).describe('1-based page number.'),
+  page_size: z.coerce.number().int().min(1).max(100).default(25).describe('Rows per page, at most 100.'),
+};
+
+/** An ISO 8601 instant with its offset, or a plain date meaning that UTC day. */
+const isoDate = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
+const DAY_MS = 86_400_000;
+
+export const listNotificationsQuery = z.object({
+  recipient: text(254)
+    .transform((r) => (/^\d{1,9}$/.test(r) ? Number(r) : r || undefined))
+    .optional()
+    .describe('A user id, or text found (case-insensitively) in the recipient’s email or name.'),
+  type: z.enum(NOTIFICATION_TYPES).optional(),
+  status: z.enum(['all', 'unread', 'read']).default('all').describe('Read state.'),
+  from: isoDate
+    .transform((d) => new Date(d))
+    .optional()
+    .describe('Created at or after: an ISO 8601 instant with offset, or a date (its 00:00 UTC).'),
+  // Inclusive either way: an instant is the last moment included, a plain date includes that whole UTC day.
+  to: isoDate
+    .transform((d) => (d.length === 10 ? { until: new Date(Date.parse(d) + DAY_MS) } : { to: new Date(d) }))
+    .optional()
+    .describe('Created at or before: an ISO 8601 instant with offset, or a date (that whole UTC day).'),
+  q: text(200).optional().describe('Text found (case-insensitively) in the title or the message.'),
+  sort: z.enum(NOTIFICATION_SORTS).default('created_at').describe('`recipient` sorts by the recipient’s name.'),
+  order: z.enum(['asc', 'desc']).default('desc'),
+  ...paging,
+});
+
+export const bulkDeleteBody = z.object({
+  ids: z
+    .array(z.number().int().positive().max(Number.MAX_SAFE_INTEGER))
+    .min(1)
+    .max(1000)
+    .describe('Notification ids, at most 1000; ids already gone are skipped.'),
+});
+
+export const audience = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('user'), user_id: id }),
+  z.object({ kind: z.literal('course'), course_id: id }),
+  z.object({ kind: z.literal('role'), role: z.enum(ROLES) }),
+  z.object({ kind: z.literal('all') }),
+]);
+
+export const audienceBody = z.object({ audience });
+
+export const sendBody = z.object({
+  audience,
+  notification_type: z.enum(BROADCAST_TYPES),
+  title: text(200).min(1),
+  message: text(5000).default(''),
+  data: notificationData,
+});
+
+export const listApplicationsQuery = z.object({
+  status: z.enum(APPLICATION_STATUSES).optional(),
+  course_id: id.optional(),
+  ...paging,
+});
+
+export const listUsersQuery = z.object({
+  role: z.enum(ROLES).optional(),
+  q: text(200).optional().describe('Text found in the email or name, or a user id.'),
+  ...paging,
+});
+
+// Unknown fields are refused rather than ignored, so nobody believes they renamed a user through this.
+export const updateUserBody = z.strictObject({ role: z.enum(ROLES).optional(), is_active: z.boolean().optional() });
