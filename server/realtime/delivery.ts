@@ -56,7 +56,7 @@ export class DeliveryQueue {
 
   beside(type: string, fn: () => Promise<void>): Promise<void> {
     this.#beside = this.#beside.then(fn).catch((err: unknown) => this.#logger.error({ err, type }, 'realtime push failed'));
-    return this.#chain;
+    return this.#beside;
   }
 
   /** Resolves once everything queued so far has been handled (tests, shutdown). */
