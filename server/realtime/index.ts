@@ -135,12 +135,14 @@ export class Realtime implements Channel, ConnectionSink {
 
   sessionsEnded(ended: SessionsEnded, publishedAt: number): void {
     this.#received(publishedAt);
-    const close = (n: number) => n > 0 && this.metrics.closed.inc({ code: String(CloseCode.Unauthorized) }, n);
-    void this.delivery.inOrder('sessions.ended', async () => {
-      if ('userId' in ended) {
-        close(this.hub.closeUser(ended.userId, CloseCode.Unauthorized, 'session ended'));
-        this.#hints.hint('stats.changed');
-      } else for (const sid of ended.sessionIds) close(this.hub.closeSession(sid, CloseCode.Unauthorized, 'session ended'));
+    const ofUser = 'userId' in ended;
+    void this.delivery.inOrder(ofUser ? 'user.sessions_ended' : 'session.ended', async () => {
+      const { Unauthorized } = CloseCode;
+      const closed = ofUser
+        ? this.hub.closeUser(ended.userId, Unauthorized, 'session ended')
+        : ended.sessionIds.reduce((n, sid) => n + this.hub.closeSession(sid, Unauthorized, 'session ended'), 0);
+      if (closed > 0) this.metrics.closed.inc({ code: String(Unauthorized) }, closed);
+      if (ofUser) this.#hints.hint('stats.changed');
     });
   }
 
