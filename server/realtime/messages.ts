@@ -41,7 +41,7 @@ export async function answerMessage(
     case 'mark_all_as_read': {
       const n = await deps.notifications.markAllRead(c.userId);
       // Nothing changed means no event: answer this socket directly so it still hears back.
-      if (n === 0 && p.unchanged) c.sendNow(p.unchanged(await deps.notifications.unreadCount(c.userId)));
+      if (n === 0 && p.unreadCount) c.sendNow(p.unreadCount(await deps.notifications.unreadCount(c.userId)));
       return;
     }
     default:

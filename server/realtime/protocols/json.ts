@@ -50,7 +50,7 @@ export const jsonProtocol: WireProtocol = {
   snapshot: (view) => `{"type":"connection_established","unread_count":${view.unreadCount}}`,
   replay: notification,
   adminHint: (event) => JSON.stringify({ type: 'admin_event', event }),
-  unchanged: unread,
+  unreadCount: unread,
   error: jsonError,
   pong: PONG,
 };

@@ -37,8 +37,11 @@ export interface WireProtocol {
   application?(change: ApplicationWithCounts, audience: ApplicationAudience, inserted: boolean): string;
   /** The admin console's hint to refetch. None: its sockets are not the console. */
   adminHint?(name: AdminEventName): string;
-  /** The answer to a "mark all as read" that changed nothing (so no event will follow). None: nothing to say. */
-  unchanged?(unreadCount: number): string;
+  /**
+   * The unread count on its own, as the answer to a "mark all as read" that changed nothing (no event follows, so
+   * nothing else will answer). None: the protocol sends the count only with the change it belongs to.
+   */
+  unreadCount?(unreadCount: number): string;
   error(code: string, message: string): string;
   readonly pong: string;
 }
