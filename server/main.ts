@@ -11,6 +11,7 @@ import cluster, { type Worker } from 'node:cluster';
 import http from 'node:http';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createApp } from './app';
+import { Dispatcher } from './channels';
 import { openDatabase } from './db/open';
 import { createSession } from './http/session';
 import { createLogger, type Logger } from './logger';
@@ -66,7 +67,9 @@ async function runServer(config: Config, logger: Logger) {
     session: session.middleware,
     defaultMetrics: true,
   });
-  await realtime.start();
+  // Every channel events are delivered through: one entry each.
+  const dispatcher = new Dispatcher({ bus, logger, channels: [realtime] });
+  await dispatcher.start();
   const app = createApp({
     config,
     logger,
@@ -99,7 +102,7 @@ async function runServer(config: Config, logger: Logger) {
     await closed;
     clearTimeout(force);
     // Only now: a request that was still running committed and published its event on this bus.
-    await realtime.stopBus();
+    await dispatcher.stop();
     await session.pool.end().catch(() => undefined);
     await db.close();
     logger.info('bye');

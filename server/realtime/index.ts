@@ -3,17 +3,23 @@ import os from 'node:os';
 import type { Server } from 'node:http';
 import type { RequestHandler, Router } from 'express';
 import type { Sequelize } from 'sequelize';
+import type { ApplicationChange, Channel, NewNotifications, ReadStateChange, Removal, SessionsEnded } from '../channels/channel';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Services } from '../services';
 import { Renderer } from '../web/render';
+import { AdminHints } from './admin-hints';
 import type { Bus } from './bus';
 import { CloseCode } from './codes';
-import { Delivery } from './delivery';
+import { DeliveryQueue } from './delivery';
 import { Hub, type Connection } from './hub';
+import { answerMessage } from './messages';
 import { RealtimeMetrics } from './metrics';
 import { createProbes } from './probes';
+import { createProtocols, type Protocols } from './protocols';
+import { Pushes } from './pushes';
 import { RealtimeQueries } from './queries';
+import { Snapshots } from './snapshots';
 import { attachWebSockets, DEFAULT_LIMITS, type ConnectionSink, type WsLimits } from './ws';
 
 export { createBus, LocalBus, PgBus, RedisBus, type Bus } from './bus';
@@ -26,7 +32,7 @@ export interface RealtimeDeps {
   logger: Logger;
   sequelize: Sequelize;
   services: Services;
-  /** The same bus the services publish into. The realtime layer starts and stops it. */
+  /** The bus the dispatcher listens on; here only for /readyz and the bus gauge. */
   bus: Bus;
   /** The express-session middleware the app uses; upgrades are authenticated with it. */
   session: RequestHandler;
@@ -41,19 +47,27 @@ export interface RealtimeDeps {
 }
 
 /**
- * The realtime layer of one process: hub, delivery, ws adapter, probes and the periodic chores. Subscribes to the
- * bus; the services never see it.
+ * The in-app channel: the open tabs of this process. It takes events from the dispatcher (server/channels) into
+ * its ordered queue and pushes them to the sockets it holds (hub, ws adapter), and runs the socket chores
+ * (session re-checks, presence). The services never see it.
  */
-export class Realtime implements ConnectionSink {
+export class Realtime implements Channel, ConnectionSink {
+  readonly name = 'in-app';
+  readonly needsJobQueue = false;
   readonly hub = new Hub();
   readonly metrics: RealtimeMetrics;
-  readonly delivery: Delivery;
+  /** The ordered queue every push goes through (`idle()` for tests and shutdown). */
+  readonly delivery: DeliveryQueue;
   readonly bus: Bus;
   /** /metrics and /readyz, to pass to createApp as `probes`. */
   readonly probes: Router;
   readonly instanceId = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   readonly #d: RealtimeDeps;
   readonly #queries: RealtimeQueries;
+  readonly #protocols: Protocols;
+  readonly #hints: AdminHints;
+  readonly #pushes: Pushes;
+  readonly #snapshots: Snapshots;
   readonly #limits: WsLimits;
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #detach: Array<() => void | Promise<void>> = [];
@@ -63,36 +77,108 @@ export class Realtime implements ConnectionSink {
     this.#d = deps;
     this.bus = deps.bus;
     this.#limits = { ...DEFAULT_LIMITS, ...deps.limits };
-    this.#queries = new RealtimeQueries(deps.sequelize);
-    this.metrics = new RealtimeMetrics(this.hub, { defaultMetrics: deps.defaultMetrics, busHealthy: () => deps.bus.isHealthy() });
-    this.delivery = new Delivery({
-      hub: this.hub,
-      notifications: deps.services.notifications,
-      queries: this.#queries,
-      renderer: deps.renderer ?? new Renderer(),
-      metrics: this.metrics,
+    const queries = (this.#queries = new RealtimeQueries(deps.sequelize));
+    const notifications = deps.services.notifications;
+    const metrics = (this.metrics = new RealtimeMetrics(this.hub, { defaultMetrics: deps.defaultMetrics, busHealthy: () => deps.bus.isHealthy() }));
+    const protocols = (this.#protocols = createProtocols(deps.renderer ?? new Renderer()));
+    this.#hints = new AdminHints({ hub: this.hub, protocols, metrics });
+    this.#pushes = new Pushes({ hub: this.hub, notifications, queries, protocols, metrics });
+    this.#snapshots = new Snapshots({ notifications, queries, protocols, metrics });
+    this.delivery = new DeliveryQueue({
       logger: deps.logger,
+      onCreated: (batch) => {
+        this.#hints.hint('notification.created'); // coalesced anyway: once per batch says the same
+        return this.#pushes.created(batch);
+      },
     });
-    this.probes = createProbes({ sequelize: deps.sequelize, bus: deps.bus, metrics: this.metrics });
+    this.probes = createProbes({ sequelize: deps.sequelize, bus: deps.bus, metrics });
   }
 
-  /** Connects the bus and starts the chores. Call before the server listens. */
+  // --- Channel: called by the dispatcher for every event, in bus order
+  notify(n: NewNotifications, publishedAt: number): void {
+    this.#received(publishedAt);
+    if (!('batchId' in n)) {
+      void this.delivery.created({ recipientId: n.recipientId, id: n.id, publishedAt });
+      return;
+    }
+    this.#inOrder('notification.fanout', publishedAt, async () => {
+      this.#hints.hint('notification.created');
+      await this.#pushes.fanout(n.batchId);
+    });
+  }
+
+  readStateChanged(change: ReadStateChange, publishedAt: number): void {
+    this.#received(publishedAt);
+    const type = change.ids === 'all' ? 'notification.read_all' : 'notification.read';
+    this.#inOrder(type, publishedAt, async () => {
+      if (this.hub.hasUser(change.recipientId)) await this.#pushes.readState(change);
+    });
+  }
+
+  removed(removal: Removal, publishedAt: number): void {
+    this.#received(publishedAt);
+    this.#inOrder('notification.deleted', publishedAt, async () => {
+      if (this.hub.hasUser(removal.recipientId)) await this.#pushes.removed(removal);
+    });
+  }
+
+  /**
+   * Its pushes (review row, counts, status chip) follow each other beside the main queue, so a decision never
+   * overtakes the arrival it refers to, while an approval's two events (created, then changed) do not split every
+   * batch of created events. The bell's notice and the row are independent pieces of the page.
+   */
+  applicationChanged(change: ApplicationChange, publishedAt: number): void {
+    this.#received(publishedAt);
+    this.#hints.hint('application.changed');
+    void this.delivery.beside('application.changed', () => this.#pushes.applicationChanged(change, publishedAt));
+  }
+
+  sessionsEnded(ended: SessionsEnded, publishedAt: number): void {
+    this.#received(publishedAt);
+    const ofUser = 'userId' in ended;
+    void this.delivery.inOrder(ofUser ? 'user.sessions_ended' : 'session.ended', async () => {
+      const { Unauthorized } = CloseCode;
+      const closed = ofUser
+        ? this.hub.closeUser(ended.userId, Unauthorized, 'session ended')
+        : ended.sessionIds.reduce((n, sid) => n + this.hub.closeSession(sid, Unauthorized, 'session ended'), 0);
+      if (closed > 0) this.metrics.closed.inc({ code: String(Unauthorized) }, closed);
+      if (ofUser) this.#hints.hint('stats.changed');
+    });
+  }
+
+  /** Events may have been missed while the bus was down: every socket here gets the truth again. */
+  resync(): void {
+    this.#snapshots.send([...this.hub.all()]).catch((err: unknown) => this.#d.logger.error({ err }, 'resync failed'));
+  }
+
+  /** Starts the socket chores. The dispatcher calls it before the bus starts, before the server listens. */
   async start(): Promise<void> {
-    this.#detach.push(
-      this.bus.subscribe((event, publishedAt) => {
-        this.metrics.busLag.observe(Math.max(0, Date.now() - publishedAt) / 1000);
-        void this.delivery.enqueue(event, publishedAt);
-      }),
-      this.bus.onResync(() => {
-        // Events may have been missed while the bus was down: everyone gets the truth again.
-        this.delivery.snapshot([...this.hub.all()]).catch((err: unknown) => this.#d.logger.error({ err }, 'resync failed'));
-      }),
-    );
-    await this.bus.start();
     this.#every(this.#d.sessionCheckMs ?? 30_000, () => this.#checkSessions());
     this.#every(this.#d.presenceMs ?? 5_000, () => this.#queries.reportPresence(this.instanceId, this.hub.size));
     await this.#queries.reportPresence(this.instanceId, 0).catch(() => undefined);
     current = this;
+  }
+
+  /** After the bus stopped (the sockets closed earlier, see closeSockets): the queue finishes. */
+  async stop(): Promise<void> {
+    await this.delivery.idle();
+    if (current === this) current = undefined;
+  }
+
+  idle(): Promise<void> {
+    return this.delivery.idle();
+  }
+
+  #received(publishedAt: number): void {
+    this.metrics.busLag.observe(Math.max(0, Date.now() - publishedAt) / 1000);
+  }
+
+  /** Queued behind everything before it; its latency is observed once it has been handled. */
+  #inOrder(type: string, publishedAt: number, fn: () => Promise<void>): void {
+    void this.delivery.inOrder(type, async () => {
+      await fn();
+      this.metrics.pushLatency.observe({ event: type }, (Date.now() - publishedAt) / 1000);
+    });
   }
 
   /** Serves /ws/notifications and /ws/bell on this HTTP server's upgrade event. */
@@ -121,15 +207,15 @@ export class Realtime implements ConnectionSink {
     }
     this.hub.add(c);
     // A failed snapshot closes its connection itself (1011: hx-ws retries, and the retry gets a new snapshot).
-    this.delivery
-      .snapshot([c], since === undefined ? undefined : new Map([[c, since]]))
+    this.#snapshots
+      .send([c], since === undefined ? undefined : new Map([[c, since]]))
       .catch((err: unknown) => this.#d.logger.error({ err }, 'snapshot failed'));
   }
 
   message(c: Connection, text: string): void {
-    this.delivery.message(c, text).catch((err: unknown) => {
+    answerMessage({ notifications: this.#d.services.notifications, protocols: this.#protocols }, c, text).catch((err: unknown) => {
       this.#d.logger.error({ err }, 'websocket message failed');
-      c.sendNow('{"type":"error","code":"internal","message":"Something went wrong."}');
+      c.sendNow(this.#protocols[c.protocol].error('internal', 'Something went wrong.'));
     });
   }
 
@@ -173,31 +259,16 @@ export class Realtime implements ConnectionSink {
   /**
    * Graceful stop, first half: clients are told 1012 (hx-ws reconnects, to another process if there is one), no
    * new socket is accepted and the presence row goes away. The bus stays up: call this before waiting for the
-   * HTTP server to drain, then `stopBus()`.
+   * HTTP server to drain, then stop the dispatcher (bus, then channels).
    */
   async closeSockets(): Promise<void> {
     this.#stopping = true;
     for (const t of this.#timers) clearInterval(t);
     this.hub.closeAll(CloseCode.ServiceRestart, 'server restart');
-    this.delivery.close();
+    this.#hints.close();
     await Promise.all(this.#detach.splice(0).map((off) => off()));
     await this.delivery.idle();
     await this.#queries.removePresence(this.instanceId).catch(() => undefined);
-  }
-
-  /**
-   * Graceful stop, second half: after the HTTP server drained, because requests still running commit and then
-   * publish, and on a stopped bus their events would be dropped for every process. Before the pools close.
-   */
-  async stopBus(): Promise<void> {
-    await this.bus.stop();
-    if (current === this) current = undefined;
-  }
-
-  /** Both halves at once, for a process with no requests to drain (tests, tools). */
-  async close(): Promise<void> {
-    await this.closeSockets();
-    await this.stopBus();
   }
 }
 

@@ -7,7 +7,8 @@ import { originAllowed } from '../http/security';
 import type { Logger } from '../logger';
 import type { AuthService } from '../services/auth';
 import { CloseCode } from './codes';
-import { Connection, type Identity, type Protocol, type Socket } from './hub';
+import { Connection, type Identity, type Socket } from './hub';
+import { PROTOCOL_PATHS } from './protocols';
 
 /** Transport limits. Defaults suit production; tests shrink the timers. */
 export interface WsLimits {
@@ -38,14 +39,13 @@ export const DEFAULT_LIMITS: WsLimits = {
 
 /** What a newly authenticated connection is handed to. Implemented by the Realtime facade. */
 export interface ConnectionSink {
-  /** Registers the connection and sends its snapshot. `since` is the validated ?since= value (JSON only). */
+  /** Registers the connection and sends its snapshot. `since` is the validated ?since= value (replaying protocols). */
   connected(c: Connection, since: number | undefined): void;
   message(c: Connection, text: string): void;
   disconnected(c: Connection): void;
   closedByServer(code: number): void;
 }
 
-const PATHS: Record<string, Protocol> = { '/ws/notifications': 'json', '/ws/bell': 'bell' };
 
 /**
  * The thin `ws` adapter: on `upgrade` it checks the path, the Origin and the session (with the very same
@@ -72,7 +72,7 @@ export function attachWebSockets(
 
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const protocol = PATHS[url.pathname];
+    const protocol = Object.hasOwn(PROTOCOL_PATHS, url.pathname) ? PROTOCOL_PATHS[url.pathname] : undefined;
     if (!protocol) return refuse(socket, 404, 'Not Found');
 
     // Cross-site WebSocket hijacking: browsers send cookies on cross-site upgrades, so the Origin must be ours.
@@ -89,7 +89,8 @@ export function attachWebSockets(
     const identity: Identity | null =
       user && s.sessionID ? { userId: user.id, sessionId: s.sessionID, isAdmin: user.role === 'admin', protocol } : null;
     const sinceRaw = url.searchParams.get('since');
-    const since = protocol === 'json' && sinceRaw !== null && /^\d{1,15}$/.test(sinceRaw) ? Number(sinceRaw) : undefined;
+    // Protocols that do not replay ignore it (see Snapshots).
+    const since = sinceRaw !== null && /^\d{1,15}$/.test(sinceRaw) ? Number(sinceRaw) : undefined;
     socket.off('error', destroyOnError); // ws installs its own handling
     wss.handleUpgrade(req, socket, head, (ws) => accept(ws, socket, identity, since));
   }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createLogger } from '../../logger';
 import type { User } from '../../models';
+import { Dispatcher } from '../../channels';
 import { createRealtime, LocalBus, type Realtime } from '../../realtime';
 import { PASSWORD, type TestContext } from '../support/harness';
 
@@ -40,19 +41,22 @@ export class LiveServer {
   #port = 0;
   #server?: http.Server;
   #realtime?: Realtime;
+  #dispatcher?: Dispatcher;
   constructor(private readonly ctx: TestContext) {}
 
   async start(): Promise<void> {
     const logger = createLogger('silent');
+    const bus = new LocalBus(this.ctx.events, logger);
     const realtime = createRealtime({
       config: this.ctx.config,
       logger,
       sequelize: this.ctx.sequelize,
       services: this.ctx.services,
-      bus: new LocalBus(this.ctx.events, logger),
+      bus,
       session: this.ctx.session.middleware,
     });
-    await realtime.start();
+    const dispatcher = new Dispatcher({ bus, logger, channels: [realtime] });
+    await dispatcher.start();
     const server = http.createServer(this.ctx.app);
     await new Promise<void>((resolve) => server.listen(this.#port, '127.0.0.1', resolve));
     realtime.attach(server);
@@ -60,10 +64,12 @@ export class LiveServer {
     this.url = `http://127.0.0.1:${this.#port}`;
     this.#server = server;
     this.#realtime = realtime;
+    this.#dispatcher = dispatcher;
   }
 
   async stop(): Promise<void> {
-    await this.#realtime?.close();
+    await this.#realtime?.closeSockets();
+    await this.#dispatcher?.stop();
     const server = this.#server;
     if (server) {
       server.closeAllConnections();
@@ -71,6 +77,7 @@ export class LiveServer {
     }
     this.#server = undefined;
     this.#realtime = undefined;
+    this.#dispatcher = undefined;
   }
 }
 

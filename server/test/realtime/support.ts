@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import { WebSocket } from 'ws';
 import { Redis } from 'ioredis';
+import { Dispatcher } from '../../channels';
 import { createRealtime, LocalBus, type Bus, type Realtime } from '../../realtime';
 import type { WsLimits } from '../../realtime/ws';
 import { createLogger } from '../../logger';
@@ -11,27 +12,31 @@ import { listen, PASSWORD, type TestContext } from '../support/harness';
 export async function startServer(
   ctx: TestContext,
   opts: { limits?: Partial<WsLimits>; sessionCheckMs?: number; bus?: Bus } = {},
-): Promise<{ url: string; server: http.Server; realtime: Realtime; close(): Promise<void> }> {
+): Promise<{ url: string; server: http.Server; realtime: Realtime; dispatcher: Dispatcher; close(): Promise<void> }> {
   const logger = createLogger('silent');
+  const bus = opts.bus ?? new LocalBus(ctx.events, logger);
   const realtime = createRealtime({
     config: ctx.config,
     logger,
     sequelize: ctx.sequelize,
     services: ctx.services,
-    bus: opts.bus ?? new LocalBus(ctx.events, logger),
+    bus,
     session: ctx.session.middleware,
     limits: opts.limits,
     sessionCheckMs: opts.sessionCheckMs,
   });
-  await realtime.start();
+  const dispatcher = new Dispatcher({ bus, logger, channels: [realtime] });
+  await dispatcher.start();
   const { server, url } = await listen(ctx.app);
   realtime.attach(server);
   return {
     url,
     server,
     realtime,
+    dispatcher,
     async close() {
-      await realtime.close();
+      await realtime.closeSockets();
+      await dispatcher.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -1,0 +1,57 @@
+import type { HeraldEvent } from '../services/events';
+
+/** New notifications: one for one recipient, or a whole fan-out batch (one statement wrote a row per recipient). */
+export type NewNotifications = { recipientId: number; id: number } | { batchId: string };
+
+/** Notifications of one user were read: these ids, or all of them ("mark all as read"). */
+export interface ReadStateChange {
+  recipientId: number;
+  ids: number[] | 'all';
+}
+
+/** Notifications of one user were deleted. */
+export interface Removal {
+  recipientId: number;
+  ids: number[];
+}
+
+/** An application arrived or was decided; carries the two people it concerns. */
+export type ApplicationChange = Omit<Extract<HeraldEvent, { type: 'application.changed' }>, 'type'>;
+
+/** Sessions ended (a logout), or every session of one user did (deactivation, role change). */
+export type SessionsEnded = { sessionIds: string[] } | { userId: number };
+
+/**
+ * One way of reaching people (in-app sockets today; email, Web Push, webhooks, an event stream next). The
+ * dispatcher hands every committed event to every channel; each decides, set-based, who it concerns and what to
+ * send. Every method gets `publishedAt` (epoch ms, when the event was published after its commit) for latency
+ * metrics.
+ *
+ * The calls return at once: a channel queues the work itself (in order, in memory, for in-app; on the job queue
+ * for durable channels), so a slow channel never holds up the others. `idle()` says when the queued work is done.
+ */
+export interface Channel {
+  /** Short and stable: logs, metrics and (later) delivery records use it. */
+  readonly name: string;
+  /**
+   * True when its sends must survive a restart and be retried (email, push, webhooks): it enqueues keyed jobs on
+   * the PostgreSQL job queue instead of sending from the event. False for in-process delivery (sockets, streams).
+   */
+  readonly needsJobQueue: boolean;
+
+  notify(n: NewNotifications, publishedAt: number): void;
+  readStateChanged(change: ReadStateChange, publishedAt: number): void;
+  removed(removal: Removal, publishedAt: number): void;
+  applicationChanged(change: ApplicationChange, publishedAt: number): void;
+  /** Channels that hold connections for a session close them; the others ignore it. */
+  sessionsEnded?(ended: SessionsEnded, publishedAt: number): void;
+  /** The bus reconnected: events may have been missed. Channels that keep clients up to date send the truth again. */
+  resync?(): void;
+
+  /** Before the first event (timers, workers). */
+  start(): Promise<void>;
+  /** After the last event: the bus has stopped. Finishes the queued work. */
+  stop(): Promise<void>;
+  /** Resolves once every event handed over so far has been handled (tests, shutdown). */
+  idle(): Promise<void>;
+}

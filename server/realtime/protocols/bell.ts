@@ -1,0 +1,30 @@
+import type { Renderer } from '../../web/render';
+import { jsonError, PONG } from './json';
+import type { WireProtocol } from './protocol';
+
+/** `/ws/bell`: self-targeting HTML fragments for htmx 4's hx-ws, from the same partials as the pages. */
+export const BELL_PATH = '/ws/bell';
+
+/** The bell protocol renders with the app's Nunjucks partials; every fragment swaps itself in (hx-swap-oob). */
+export function bellProtocol(renderer: Renderer): WireProtocol {
+  return {
+    name: 'bell',
+    showsBell: true,
+
+    newNotification(n) {
+      // Rendered once per batch (see Renderer.newNotificationPush); each copy only gets its id and badge.
+      const frame = renderer.newNotificationPush(n);
+      return (c, id, unreadCount) => {
+        c.push(frame(id, unreadCount), id);
+        return 1;
+      };
+    },
+    readState: (view, ids) => [renderer.readPush(view, ids)],
+    removed: (view) => [renderer.bell(view, { oob: true })],
+    snapshot: (view) => renderer.bell(view, { oob: true }),
+    application: (change, audience, inserted) =>
+      audience === 'instructor' ? renderer.applicationPush(change.application, change, inserted) : renderer.statusPush(change.application),
+    error: jsonError,
+    pong: PONG,
+  };
+}

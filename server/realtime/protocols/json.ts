@@ -1,0 +1,56 @@
+import type { NotificationJSON } from '../../services/notifications';
+import type { WireProtocol } from './protocol';
+
+/** `/ws/notifications`: JSON frames for API clients and the admin console (contract in the README). */
+export const JSON_PATH = '/ws/notifications';
+
+const unread = (n: number) => `{"type":"unread_count","unread_count":${n}}`;
+const notification = (n: NotificationJSON) => JSON.stringify({ type: 'notification', notification: n });
+
+/** Errors are JSON on every protocol (hx-ws does not swap a frame without `content`). */
+export const jsonError = (code: string, message: string) => JSON.stringify({ type: 'error', code, message });
+export const PONG = '{"type":"pong"}';
+
+/**
+ * A notification frame serialised once for a whole fan-out. The id is the first key of the API shape, so each
+ * copy is the recipient's id between a fixed prefix and the serialised rest: built from the structure, with no
+ * search through the text (user text can never take part), and two concatenations instead of a JSON.stringify.
+ */
+function notificationFrameFactory(n: NotificationJSON): (id: number) => string {
+  const { id: _id, ...rest } = n;
+  const tail = JSON.stringify(rest).slice(1); // drop the "{"; rest is never empty
+  return (id) => `{"type":"notification","notification":{"id":${id},${tail}}`;
+}
+
+export const jsonProtocol: WireProtocol = {
+  name: 'json',
+  showsBell: false,
+
+  newNotification(n) {
+    const frame = notificationFrameFactory(n);
+    // Most recipients of a fan-out share a handful of counts: one string per count, not one per recipient.
+    const unreadFrames: string[] = [];
+    return (c, id, unreadCount) => {
+      // Both frames leave in one write: one syscall per recipient instead of two.
+      c.cork();
+      c.push(frame(id), id);
+      c.push((unreadFrames[unreadCount] ??= unread(unreadCount)));
+      c.uncork();
+      return 2;
+    };
+  },
+
+  // "Read all": ids stays an array (the issue's contract) and `all` says the list is not enumerated: this process
+  // does not know which ids the client holds. A fresh unread_count (usually 0) follows.
+  readState: (view, ids) => [
+    ids === 'all' ? '{"type":"notification_read","ids":[],"all":true}' : JSON.stringify({ type: 'notification_read', ids }),
+    unread(view.unreadCount),
+  ],
+  removed: (view) => [unread(view.unreadCount)],
+  snapshot: (view) => `{"type":"connection_established","unread_count":${view.unreadCount}}`,
+  replay: notification,
+  adminHint: (event) => JSON.stringify({ type: 'admin_event', event }),
+  unreadCount: unread,
+  error: jsonError,
+  pong: PONG,
+};

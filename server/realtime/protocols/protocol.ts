@@ -1,0 +1,47 @@
+import type { BellView, NotificationJSON } from '../../services/notifications';
+import type { AdminEventName } from '../admin-hints';
+import type { Connection, Protocol } from '../hub';
+import type { ApplicationWithCounts } from '../queries';
+
+/**
+ * Sends one new notification to one recipient's connection: prepared once for a whole batch (rendered or
+ * serialised once), then called per connection with that recipient's id and unread count. Returns the number of
+ * frames pushed.
+ */
+export type NewNotificationSender = (c: Connection, id: number, unreadCount: number) => number;
+
+/** Who an application push is for: the course's instructor (review row and counts) or the candidate (status). */
+export type ApplicationAudience = 'instructor' | 'candidate';
+
+/**
+ * A wire protocol: what the frames of one kind of socket look like. Delivery decides who gets what and when;
+ * the protocol decides only the bytes. Optional members are what a protocol does not carry at all (its sockets
+ * then get nothing for it, and delivery skips the reads that would feed it).
+ */
+export interface WireProtocol {
+  readonly name: Protocol;
+  /** Its read-state and snapshot frames show the bell's latest items, not only the count (one more read). */
+  readonly showsBell: boolean;
+
+  /** A new notification, prepared once for every recipient connection of this protocol. */
+  newNotification(n: NotificationJSON): NewNotificationSender;
+  /** Notifications were read elsewhere (`all`: every one): frames for each of the user's tabs. */
+  readState(view: BellView, ids: number[] | 'all'): string[];
+  /** Notifications were deleted elsewhere: frames for each of the user's tabs. */
+  removed(view: BellView): string[];
+  /** The first frame of a (re)connect. */
+  snapshot(view: BellView): string;
+  /** One missed notification, replayed after the snapshot (`?since=`, a bus resync). None: the protocol never replays. */
+  replay?(n: NotificationJSON): string;
+  /** An application arrived or was decided. None: its sockets hear of it through the notification only. */
+  application?(change: ApplicationWithCounts, audience: ApplicationAudience, inserted: boolean): string;
+  /** The admin console's hint to refetch. None: its sockets are not the console. */
+  adminHint?(name: AdminEventName): string;
+  /**
+   * The unread count on its own, as the answer to a "mark all as read" that changed nothing (no event follows, so
+   * nothing else will answer). None: the protocol sends the count only with the change it belongs to.
+   */
+  unreadCount?(unreadCount: number): string;
+  error(code: string, message: string): string;
+  readonly pong: string;
+}

@@ -1,0 +1,140 @@
+import type { ApplicationChange, ReadStateChange, Removal } from '../channels/channel';
+import type { BellView, NotificationJSON, NotificationService } from '../services/notifications';
+import type { CreatedItem } from './delivery';
+import type { Connection, Hub, Protocol } from './hub';
+import type { RealtimeMetrics } from './metrics';
+import type { ApplicationAudience, NewNotificationSender, Protocols } from './protocols';
+import type { RealtimeQueries } from './queries';
+
+export interface PushDeps {
+  hub: Hub;
+  notifications: NotificationService;
+  queries: RealtimeQueries;
+  protocols: Protocols;
+  metrics: RealtimeMetrics;
+}
+
+/**
+ * What the in-app channel pushes for each kind of event, to the connections of this process. Set-based: the
+ * reads are per batch, not per recipient, and nothing is read when nobody concerned is connected here. The frames
+ * come from each connection's protocol; this module decides only who gets what.
+ */
+export class Pushes {
+  readonly #d: PushDeps;
+
+  constructor(deps: PushDeps) {
+    this.#d = deps;
+  }
+
+  /** New notifications, one per item, for recipients connected here: two queries for the whole batch. */
+  async created(batch: CreatedItem[]): Promise<void> {
+    const { hub, notifications, metrics } = this.#d;
+    const mine = batch.filter((e) => hub.hasUser(e.recipientId));
+    if (mine.length > 0) {
+      const [rows, counts] = await Promise.all([
+        notifications.byIds(mine.map((e) => e.id)),
+        notifications.unreadCounts([...new Set(mine.map((e) => e.recipientId))]),
+      ]);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      for (const e of mine) {
+        const row = byId.get(e.id);
+        if (!row || row.recipient_id !== e.recipientId) continue; // deleted meanwhile, or a forged event: push nothing
+        const { recipient_id: _r, ...n } = row;
+        this.#pushNew(n, [{ id: e.id, recipientId: e.recipientId }], counts);
+      }
+    }
+    const now = Date.now();
+    for (const e of batch) metrics.pushLatency.observe({ event: 'notification.created' }, (now - e.publishedAt) / 1000);
+  }
+
+  /**
+   * A fan-out: ONE query for this process's connected recipients' rows of the batch with their unread counts, and
+   * (at the same time) one for the shared content; then each protocol prepares its frame once for all of them.
+   */
+  async fanout(batchId: string): Promise<void> {
+    const { hub, queries } = this.#d;
+    if (hub.userCount === 0) return;
+    const [rows, first] = await Promise.all([queries.batchRows(batchId, hub.userIds()), queries.batchContent(batchId)]);
+    if (rows.length === 0 || !first) return;
+    const counts = new Map<number, number>();
+    for (const r of rows) counts.set(r.recipientId, r.unread);
+    this.#pushNew(first, rows, counts);
+  }
+
+  #pushNew(n: NotificationJSON, rows: Array<{ id: number; recipientId: number }>, counts: Map<number, number>): void {
+    const { hub, protocols, metrics } = this.#d;
+    // Prepared on first need only: a process whose recipients all use the JSON protocol renders no HTML.
+    const senders = new Map<Protocol, { send: NewNotificationSender; frames: number }>();
+    for (const { id, recipientId } of rows) {
+      const conns = hub.of(recipientId);
+      if (!conns) continue;
+      const unread = counts.get(recipientId) ?? 0;
+      for (const c of conns) {
+        let s = senders.get(c.protocol);
+        if (!s) senders.set(c.protocol, (s = { send: protocols[c.protocol].newNotification(n), frames: 0 }));
+        s.frames += s.send(c, id, unread);
+      }
+    }
+    for (const [protocol, s] of senders) metrics.pushed.inc({ protocol }, s.frames);
+  }
+
+  /** Read elsewhere: every tab of the user gets the new read state and count. */
+  readState(change: ReadStateChange): Promise<void> {
+    return this.#toEveryTab(change.recipientId, (p, view) => p.readState(view, change.ids));
+  }
+
+  /** Deleted elsewhere: every tab of the user gets the fresh count (and bell). */
+  removed(removal: Removal): Promise<void> {
+    return this.#toEveryTab(removal.recipientId, (p, view) => p.removed(view));
+  }
+
+  /** One read for all the user's tabs (the bell's latest items only if a tab shows them), one frame set per protocol. */
+  async #toEveryTab(userId: number, frames: (p: Protocols[Protocol], view: BellView) => string[]): Promise<void> {
+    const { hub, notifications, protocols, metrics } = this.#d;
+    const conns = hub.of(userId);
+    if (!conns) return;
+    const showsBell = [...conns].some((c) => protocols[c.protocol].showsBell);
+    const view: BellView = showsBell
+      ? await notifications.bell(userId)
+      : { unreadCount: await notifications.unreadCount(userId), latest: [] };
+    const byProtocol = new Map<Protocol, string[]>();
+    for (const c of hub.of(userId) ?? []) {
+      let list = byProtocol.get(c.protocol);
+      if (!list) byProtocol.set(c.protocol, (list = frames(protocols[c.protocol], view)));
+      for (const f of list) c.push(f);
+      metrics.pushed.inc({ protocol: c.protocol }, list.length);
+    }
+  }
+
+  /**
+   * An application arrived or was decided: its course's instructor gets the review row (on top of the list when
+   * new, in place when decided) and the course's counts; on a decision the candidate gets the status chip. Only
+   * sockets whose protocol shows applications (the JSON protocol hears of it through the notification). ONE read
+   * for the event, one frame per audience and protocol, and nothing at all when neither person is connected so.
+   */
+  async applicationChanged(e: ApplicationChange, publishedAt: number): Promise<void> {
+    const { hub, queries, protocols, metrics } = this.#d;
+    const decided = e.status !== 'pending';
+    const showing = (userId: number) => [...(hub.of(userId) ?? [])].filter((c) => protocols[c.protocol].application);
+    const instructorConns = showing(e.instructorId);
+    const candidateConns = decided ? showing(e.candidateId) : [];
+    if (instructorConns.length === 0 && candidateConns.length === 0) return;
+    const row = await queries.application(e.applicationId);
+    // Deleted meanwhile, or an event that does not match the row: push nothing rather than to the wrong people.
+    if (!row || row.application.course.instructor_id !== e.instructorId || row.application.candidate.id !== e.candidateId) return;
+    const send = (conns: Connection[], audience: ApplicationAudience) => {
+      const frames = new Map<Protocol, string>();
+      for (const c of conns) {
+        const render = protocols[c.protocol].application;
+        if (!render) continue;
+        let frame = frames.get(c.protocol);
+        if (frame === undefined) frames.set(c.protocol, (frame = render(row, audience, !decided)));
+        c.push(frame);
+        metrics.pushed.inc({ protocol: c.protocol });
+      }
+    };
+    send(instructorConns, 'instructor');
+    send(candidateConns, 'candidate');
+    metrics.pushLatency.observe({ event: 'application.changed' }, (Date.now() - publishedAt) / 1000);
+  }
+}
