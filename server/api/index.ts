@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { HttpError, NotFound } from '../errors';
 import { toHttpError } from '../http/errors';
+import { refuseUnstorable } from '../http/input';
 import { csrfProtection } from '../http/security';
 import type { Services } from '../services';
 import { applicationRoutes } from './applications';
@@ -40,7 +41,7 @@ export function createApi({ config, logger, services, extensions = [] }: ApiDeps
       methods: ['GET', 'POST', 'PATCH', 'DELETE'],
     }),
   );
-  api.use(requireJson, express.json({ limit: '64kb' }), csrfProtection(config));
+  api.use(requireJson, express.json({ limit: '64kb' }), refuseUnstorable, csrfProtection(config));
 
   api.use('/auth', authRoutes({ services, config }));
   const notifications = notificationRoutes({ services });
