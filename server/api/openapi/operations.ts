@@ -248,7 +248,7 @@ const courses: ApiOperation[] = [
     summary: 'Enroll a student directly',
     description:
       'The student is notified (`course_enrollment`). Enrolling someone already enrolled changes nothing. ' +
-      'Only the course’s instructor or an admin.',
+      'An admin may enroll any active candidate; the course’s instructor, one who applied to it. Anyone else is a 404.',
     access: ['instructor', 'admin'],
     params: byId,
     body: schemas.enrollBody,
