@@ -3,6 +3,7 @@ import express, { Router, type ErrorRequestHandler, type RequestHandler } from '
 import type { Logger } from '../logger';
 import { HttpError, NotFound } from '../errors';
 import { toHttpError } from '../http/errors';
+import { refuseUnstorable } from '../http/input';
 import { csrfProtection } from '../http/security';
 import { operationsRouter } from './mount';
 import type { ApiDeps, ApiOperation } from './operation';
@@ -32,7 +33,7 @@ export function createApi(deps: ApiDeps, operations: readonly ApiOperation[] = a
       methods: ['GET', 'POST', 'PATCH', 'DELETE'],
     }),
   );
-  api.use(requireJson, express.json({ limit: '64kb' }), csrfProtection(config));
+  api.use(requireJson, express.json({ limit: '64kb' }), refuseUnstorable, csrfProtection(config));
 
   api.use(operationsRouter(operations, deps));
 

@@ -28,9 +28,12 @@ export function authRoutes(web: WebDeps) {
       } catch (err) {
         if (!(err instanceof HttpError) || (err.status !== 401 && err.status !== 429)) throw err;
         if (err.headers) res.set(err.headers);
-        // A locked-out form says so with the API's status (429 + Retry-After), not as a plain wrong password.
+        // A slowed-down form says so with the API's status (429 + Retry-After), not as a plain wrong password.
         status = err.status;
-        error = err.status === 429 ? 'Too many attempts. Wait a minute and try again.' : 'That email and password do not match an account.';
+        error =
+          err.status === 429
+            ? `Too many attempts from here. Try again in ${err.headers?.['Retry-After'] ?? 'a few'} seconds.`
+            : 'That email and password do not match an account.';
       }
     }
     await sendPage(web, req, res, 'pages/login.njk', { title: 'Log in', email, next, error }, status);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { storable } from '../api/schemas';
+import { storable } from '../http/input';
 import { BROADCAST_TYPES } from '../models';
 
 /**

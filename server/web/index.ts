@@ -2,6 +2,7 @@ import express, { Router, type ErrorRequestHandler, type RequestHandler } from '
 import type { Config } from '../config';
 import { NotFound } from '../errors';
 import { toHttpError } from '../http/errors';
+import { refuseUnstorable } from '../http/input';
 import { csrfProtection, issueCsrfToken } from '../http/security';
 import type { Logger } from '../logger';
 import type { Services } from '../services';
@@ -23,7 +24,7 @@ export function createWeb(deps: { config: Config; logger: Logger; services: Serv
 
   // Locals first: even a refused (CSRF) request gets an error page with a working nonce.
   router.use(pageLocals(web));
-  router.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 50 }), csrfProtection(deps.config));
+  router.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 50 }), refuseUnstorable, csrfProtection(deps.config));
 
   router.get('/', function home(req, res) {
     res.redirect(303, homeFor(req.user));

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { APPLICATION_STATUSES, BROADCAST_TYPES, NOTIFICATION_TYPES } from '../../models';
+import { storable } from '../../http/input';
 
 /** Shared request schemas of the JSON API. Query values arrive as strings; bad ones are a 400, never a 500. */
 
@@ -21,10 +22,8 @@ export const id = idOf(2_147_483_647);
 /** Notification ids are bigserial: they may pass 2^31, and stay exact JavaScript integers far beyond our scale. */
 export const notificationId = idOf(Number.MAX_SAFE_INTEGER);
 
-// PostgreSQL refuses NUL in text and unpaired surrogates in jsonb: caught here they are a 400, not a failed insert.
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-/** True when PostgreSQL can store the text as it is (shared with the page forms, which word their own message). */
-export const storable = (s: string) => !UNSTORABLE.test(s);
+// PostgreSQL refuses NUL in text and unpaired surrogates in jsonb. http/input.ts refuses them for every request
+// already; the schemas say it too, so the document states the rule and a schema used elsewhere still holds it.
 const UNSTORABLE_MESSAGE = 'must not contain NUL characters or unpaired surrogates';
 
 /** Free text as we store it: trimmed, bounded, and free of what PostgreSQL would refuse or mangle. */

@@ -117,31 +117,45 @@ export class CourseService {
     return course;
   }
 
-  /** An enrollment made directly (an admin enrolling a student) notifies the student in the same transaction. */
   /**
-   * Enrolls a candidate directly (an admin, or the course's instructor) and notifies them in the same
-   * transaction. Only an active candidate can be enrolled; any other id is "not found", so the answer does not
-   * tell which ids are instructors, admins or deactivated accounts. Enrolling twice announces nothing.
+   * Enrolls a candidate directly and notifies them in the same transaction. Who may enroll whom is decided in the
+   * statement itself: an admin, any active candidate; the course's instructor, an active candidate who applied to
+   * this course, whatever became of the application (it is the candidate's own request to join: pending, the
+   * instructor may accept it this way too; rejected, they may revisit it), or one already in it (a retry). The
+   * instructor already sees exactly these people in their applications. Every other case (unknown id, not a candidate, deactivated,
+   * never applied, someone else's course) is the same 404, so the answer reveals nothing about other users.
+   * Enrolling twice announces nothing.
    */
   async enroll(actor: User, courseId: number, studentId: number): Promise<void> {
-    const course = await this.#managed(actor, courseId);
     await this.#db.transaction(async (transaction) => {
-      const [enrolled] = (await this.#db.query(
-        `WITH student AS (SELECT id FROM users WHERE id = :studentId AND role = 'candidate' AND is_active),
+      const [row] = await this.#db.query<{ title: string | null; found: boolean; added: boolean }>(
+        `WITH course AS (SELECT id, title, instructor_id FROM courses WHERE id = :courseId),
+              student AS (
+                SELECT u.id FROM users u, course c
+                 WHERE u.id = :studentId AND u.role = 'candidate' AND u.is_active
+                   AND (:isAdmin OR (c.instructor_id = :actorId AND (
+                        EXISTS (SELECT 1 FROM applications a WHERE a.course_id = c.id AND a.candidate_id = u.id)
+                        OR EXISTS (SELECT 1 FROM enrollments e WHERE e.course_id = c.id AND e.student_id = u.id))))),
               added AS (INSERT INTO enrollments (course_id, student_id) SELECT :courseId, id FROM student
                         ON CONFLICT DO NOTHING RETURNING student_id)
-         SELECT (SELECT count(*) FROM student) AS found, (SELECT count(*) FROM added) AS added`,
-        { replacements: { courseId, studentId }, transaction },
-      )) as [Array<{ found: string; added: string }>, unknown];
-      if (Number(enrolled[0].found) === 0) throw new NotFound('Student');
-      if (Number(enrolled[0].added) === 0) return; // already enrolled: nothing to announce
+         SELECT (SELECT title FROM course) AS title, EXISTS (SELECT 1 FROM student) AS found,
+                EXISTS (SELECT 1 FROM added) AS added`,
+        {
+          replacements: { courseId, studentId, actorId: actor.id, isAdmin: actor.role === 'admin' },
+          type: QueryTypes.SELECT,
+          transaction,
+        },
+      );
+      if (row.title === null) throw new NotFound('Course');
+      if (!row.found) throw new NotFound('Student');
+      if (!row.added) return; // already enrolled: nothing to announce
       await this.#notifications.create(
         {
           recipientId: studentId,
           senderId: actor.id,
           type: 'course_enrollment',
-          title: `You are enrolled in ${course.title}`,
-          message: `You now have access to ${course.title}.`,
+          title: `You are enrolled in ${row.title}`,
+          message: `You now have access to ${row.title}.`,
           courseId,
           data: { course_id: courseId },
         },
@@ -149,7 +163,6 @@ export class CourseService {
       );
     });
   }
-
 
   /** The instructor's broadcast: one set-based INSERT for every enrolled student. */
   async notifyStudents(actor: User, courseId: number, input: NotifyStudentsInput): Promise<NotifyStudentsResult> {

@@ -241,11 +241,11 @@ describe('in production', () => {
 describe('login throttling', () => {
   let limited: ReturnType<typeof variant>;
   beforeAll(async () => {
-    limited = variant({ authLimits: { perAccount: 3, perIp: 6, windowSeconds: 600 } });
-    await ctx.sequelize.query('DELETE FROM rate_limits'); // the counters are shared with this file's other logins
+    limited = variant({ authLimits: { perAccountAndSource: 3, perSource: 6, windowSeconds: 600 } });
+    await ctx.sequelize.query('DELETE FROM login_throttle'); // the counters are shared with this file's other logins
   });
   afterAll(async () => {
-    await ctx.sequelize.query('DELETE FROM rate_limits');
+    await ctx.sequelize.query('DELETE FROM login_throttle');
     await limited.close();
   });
 
@@ -257,7 +257,8 @@ describe('login throttling', () => {
     return res;
   }
 
-  test('per account, then per address: 429 with Retry-After, even for the right password', async () => {
+  // The other side (another address is not refused, successes spend nothing) is server/test/security/login-throttle.test.ts.
+  test('per account from one address, then per address: 429 with Retry-After, even for the right password', async () => {
     const user = await ctx.createUser('candidate');
     for (let i = 0; i < 3; i += 1) expect((await attempt(user.email, 'nope')).status).toBe(401);
     const blocked = await attempt(user.email, PASSWORD);

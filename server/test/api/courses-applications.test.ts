@@ -284,6 +284,7 @@ describe('enrolling and notifying students', () => {
     const c = await course(teacher.user);
     const student = await party('candidate');
     const stranger = await party('instructor');
+    // Another instructor's course is the same 404 as an unknown student (issue 10.5): the answer reveals no ids.
     await stranger.agent.post(`/api/courses/${c.id}/enrollments`, { student_id: student.user.id }).expect(404);
     await student.agent.post(`/api/courses/${c.id}/enrollments`, { student_id: student.user.id }).expect(403);
     await teacher.agent.post(`/api/courses/${c.id}/enrollments`, { student_id: 2147483647 }).expect(404);

@@ -443,7 +443,7 @@ export interface paths {
         put?: never;
         /**
          * Enroll a student directly
-         * @description The student is notified (`course_enrollment`). Enrolling someone already enrolled changes nothing. Only the course’s instructor or an admin; to another instructor the course is a 404.
+         * @description The student is notified (`course_enrollment`). Enrolling someone already enrolled changes nothing. An admin may enroll any active candidate; the course’s instructor, one who applied to it. Anyone else, another instructor’s course and an id that is no such candidate alike, is the same 404.
          *
          *     Roles: instructor, admin.
          */

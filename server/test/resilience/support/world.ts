@@ -63,7 +63,7 @@ export async function callerFor(baseUrl: string, name: Caller['name'], user?: Us
 }
 
 /** Tables whose rows are the product's data. Sessions, rate-limit counters and presence change on their own. */
-const VOLATILE = new Set(['session', 'rate_limits', 'realtime_presence', 'SequelizeMeta']);
+const VOLATILE = new Set(['session', 'rate_limits', 'login_throttle', 'realtime_presence', 'SequelizeMeta']);
 
 /**
  * Digests of the data: `all` covers every product table; `protected` covers what no non-admin fuzz caller may
