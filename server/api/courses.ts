@@ -57,6 +57,7 @@ const apply = operation({
   body: schemas.applyBody,
   responses: { 201: { description: 'The new, pending application.', schema: ApplicationSchema } },
   errors: { 409: 'Already applied to this course, or already enrolled in it.' },
+  idempotent: true,
   handler: async function apply({ services, user, params, body }, res) {
     res.status(201).json(await services.applications.apply(user, params.id, body.motivation));
   },
@@ -73,23 +74,26 @@ const notifyStudents = operation({
   description:
     'One set-based statement, whatever the number of students: all of them receive it or none does, and the ' +
     'send is listed in the course’s broadcasts exactly when it went out. Send an `Idempotency-Key` to make a ' +
-    'retry safe (after a timeout or a lost connection): the same key again sends nothing and answers 200 with ' +
-    'the first result. Only the course’s instructor or an admin; to another instructor the course is a 404.',
+    'retry safe (after a timeout or a lost connection): the same request again with the same key sends nothing ' +
+    'and answers 200 with the first result (`replayed: true`); the same key for another course or other content ' +
+    'is a 409. Only the course’s instructor or an admin; to another instructor the course is a 404.',
   access: MANAGERS,
   params: byId,
-  headers: schemas.notifyStudentsHeaders,
   body: schemas.notifyStudentsBody,
+  // The first answer again, as "already sent"; the broadcast row also carries the key, so even a retry that
+  // runs again (its first process died before answering) sends nothing twice.
+  idempotent: (first) => ({ status: 200, body: { ...(first.body as object), replayed: true } }),
   responses: {
     201: { description: 'Sent.', schema: NotifyStudentsResultSchema },
     200: { description: 'Already sent with this Idempotency-Key: the first result, nothing sent now.', schema: NotifyStudentsResultSchema },
   },
-  handler: async function notifyStudents({ services, user, params, headers, body }, res) {
+  handler: async function notifyStudents({ services, user, params, body, idempotencyKey }, res) {
     const result = await services.courses.notifyStudents(user, params.id, {
       type: body.notification_type,
       title: body.title,
       message: body.message,
       data: body.data,
-      idempotencyKey: headers['Idempotency-Key'],
+      idempotencyKey,
     });
     res.status(result.replayed ? 200 : 201).json(result);
   },
@@ -128,6 +132,7 @@ const enroll = operation({
   params: byId,
   body: schemas.enrollBody,
   responses: { 201: { description: 'Enrolled.', schema: EnrollmentSchema } },
+  idempotent: true,
   handler: async function enroll({ services, user, params, body }, res) {
     await services.courses.enroll(user, params.id, body.student_id);
     res.status(201).json({ course_id: params.id, student_id: body.student_id });

@@ -1,7 +1,9 @@
 import { Router, type RequestHandler } from 'express';
-import { requireRole, requireUser } from '../http/auth';
+import { currentUser, requireRole, requireUser } from '../http/auth';
+import { sameAnswer, underIdempotencyKey } from '../http/idempotency';
 import { parse } from '../http/validate';
 import type { Access, ApiDeps, ApiOperation, OperationContext } from './operation';
+import { idempotencyHeaders } from './schemas';
 
 const pass: RequestHandler = (_req, _res, next) => next();
 
@@ -53,9 +55,13 @@ export function operationsRouter(operations: readonly ApiOperation[], deps: ApiD
   const router = Router();
   const base = { ...deps, socketsOpen: deps.socketsOpen ?? (async () => 0), operations };
   for (const op of [...operations].sort(bySpecificity)) {
-    router[op.method](expressPath(op.path), guard(op.access), (req, res) => {
-      const ctx = { ...base, req, user: req.user, ...inputsOf(op, req) } as OperationContext;
-      return op.handler(ctx, res);
+    router[op.method](expressPath(op.path), guard(op.access), async (req, res) => {
+      const inputs = inputsOf(op, req);
+      const key = op.idempotent ? parse(idempotencyHeaders, { 'Idempotency-Key': req.get('Idempotency-Key') })['Idempotency-Key'] : undefined;
+      const ctx = { ...base, req, user: req.user, ...inputs, idempotencyKey: key } as OperationContext;
+      if (key === undefined || !op.idempotent) return op.handler(ctx, res);
+      const replay = op.idempotent === true ? sameAnswer : op.idempotent;
+      await underIdempotencyKey(deps.services.idempotency, currentUser(req).id, key, req, res, replay, () => op.handler(ctx, res));
     });
   }
   return router;

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Role, User } from '../models';
+import type { Replay } from '../http/idempotency';
 import type { Services } from '../services';
 
 /** `anyone`: no login needed; `user`: any signed-in user; a list of roles: only those (others get 403). */
@@ -39,6 +40,8 @@ export type OperationContext<
   query: Out<Q>;
   headers: Out<H>;
   body: Out<B>;
+  /** The request's `Idempotency-Key`, on operations declared `idempotent` (already checked and claimed). */
+  idempotencyKey: string | undefined;
 };
 
 /** One successful answer: a schema with `.meta({ id })` is a `$ref` to that component; no schema, no body. */
@@ -84,6 +87,11 @@ export interface OperationSpec<
   /** Error answers specific to this endpoint (409, 429, ...), by status. */
   errors?: Record<number, string>;
   deprecated?: boolean;
+  /**
+   * A POST that creates notifications or records honours `Idempotency-Key` (see server/http/idempotency.ts):
+   * `true` replays the first answer as it was; a function shapes the replay (notify-students says `replayed`).
+   */
+  idempotent?: true | Replay;
   /** Named for its action (`list`, `markRead`); Express 5 forwards what it throws to the API's error renderer. */
   handler: (ctx: OperationContext<A, P, Q, H, B>, res: Response) => unknown;
 }

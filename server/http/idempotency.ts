@@ -1,23 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { Request, RequestHandler, Response } from 'express';
-import { QueryTypes, type Sequelize } from 'sequelize';
-import { HttpError, ValidationError } from '../errors';
-import { currentUser } from './auth';
+import type { Request, Response } from 'express';
+import { HttpError } from '../errors';
+import type { IdempotencyKeys } from '../services/idempotency';
 
-/** A first request still running holds its key this long; after that a retry may take it over. */
-const IN_PROGRESS_MS = 60_000;
-/** A key is remembered this long; after that the same key starts a new request. */
-const KEY_TTL_HOURS = 24;
-const KEY_PATTERN = /^[\x20-\x7e]{1,100}$/;
-
-/** What a replay answers, from what the first request answered. Default: the same status and body. */
+/** What a replay answers, from what the first request answered. */
 export type Replay = (first: { status: number; body: unknown }) => { status: number; body: unknown };
-
-interface KeyRow {
-  fingerprint: string;
-  status_code: number | null;
-  response: unknown;
-}
+export const sameAnswer: Replay = (first) => first;
 
 /** Objects with sorted keys, so `{"a":1,"b":2}` and `{"b":2,"a":1}` are the same request. */
 function canonical(value: unknown): string {
@@ -31,90 +19,67 @@ function canonical(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** The request a key stands for: method, path (mount included, query included) and the parsed body. */
+/** The request a key stands for: method, path (trailing slash ignored, query included) and the parsed body. */
 export function requestFingerprint(req: Request): string {
-  return createHash('sha256')
-    .update(`${req.method} ${req.originalUrl.replace(/\/(?=\?|$)/, '')}\n${canonical(req.body ?? null)}`)
-    .digest('hex');
+  const [path, query] = req.originalUrl.split('?', 2);
+  const target = path.replace(/\/+$/, '') + (query === undefined ? '' : `?${query}`);
+  return createHash('sha256').update(`${req.method} ${target}\n${canonical(req.body ?? null)}`).digest('hex');
 }
 
 /**
- * Honours `Idempotency-Key` on a POST that creates notifications or records (Stripe's model, with the IETF
- * draft's 409 for a reused key): the first request with a key runs and its answer is stored; a retry with the
- * same key and the same request gets that answer again and changes nothing; the same key with another request is
- * a 409 `idempotency_key_reused`; a retry while the first is still running is a 409 `idempotency_key_in_progress`.
- *
- * Claiming the key and storing the answer are separate statements from the handler's own transaction, so a
- * process dying between the handler's commit and the stored answer leaves a claim without an answer; after
- * IN_PROGRESS_MS a retry runs the handler again, which is why each such handler is idempotent on the data too
- * (a fan-out's broadcast row carries the key; an application and an enrollment are unique per course and user).
+ * Runs a creating request under its `Idempotency-Key` (already validated by the operation's header schema):
+ * answers a retry with the stored outcome, refuses the key on another request (409 `idempotency_key_reused`),
+ * and otherwise lets `run` go on and stores its answer: a 2xx or 4xx is the request's outcome; a 5xx or a dropped
+ * connection releases the key. The same request arriving while its first is still running is run too, without
+ * touching the claim: every handler behind a key is idempotent on the data (a fan-out's broadcast row carries
+ * the key; applications and enrollments are unique), so the two answer as a first send and its replay would.
  */
-export function idempotent(sequelize: Sequelize, replay: Replay = (first) => first): RequestHandler {
-  return async (req: Request, res: Response, next) => {
-    const key = req.get('Idempotency-Key');
-    if (key === undefined) return next();
-    if (!KEY_PATTERN.test(key)) {
-      throw new ValidationError('Idempotency-Key: must be 1 to 100 printable ASCII characters', [
-        { field: 'Idempotency-Key', message: 'must be 1 to 100 printable ASCII characters' },
-      ]);
-    }
-    const userId = currentUser(req).id;
-    const fingerprint = requestFingerprint(req);
-    const claimed = await sequelize.query<{ claimed: boolean }>(
-      `INSERT INTO idempotency_keys (user_id, key, fingerprint) VALUES (:userId, :key, :fingerprint)
-       ON CONFLICT (user_id, key) DO UPDATE
-         SET fingerprint = EXCLUDED.fingerprint, status_code = NULL, response = NULL, created_at = now()
-         WHERE idempotency_keys.created_at < now() - make_interval(hours => :ttl)
-            OR (idempotency_keys.status_code IS NULL AND idempotency_keys.fingerprint = EXCLUDED.fingerprint
-                AND idempotency_keys.created_at < now() - make_interval(secs => :inProgress))
-       RETURNING true AS claimed`,
-      { replacements: { userId, key, fingerprint, ttl: KEY_TTL_HOURS, inProgress: IN_PROGRESS_MS / 1000 }, type: QueryTypes.SELECT },
-    );
-    if (claimed.length === 0) {
-      const [row] = await sequelize.query<KeyRow>(
-        'SELECT fingerprint, status_code, response FROM idempotency_keys WHERE user_id = :userId AND key = :key',
-        { replacements: { userId, key }, type: QueryTypes.SELECT },
-      );
-      // Gone between the two statements (its owner failed and released it): ask for a plain retry.
-      if (!row || row.status_code === null || row.fingerprint !== fingerprint) {
-        throw row && row.fingerprint !== fingerprint
-          ? new HttpError(409, 'idempotency_key_reused', 'This Idempotency-Key was used for a different request. Use a new key for a new request.')
-          : new HttpError(409, 'idempotency_key_in_progress', 'A request with this Idempotency-Key is still being processed. Retry shortly.', undefined, { 'Retry-After': '1' });
-      }
-      const answer = replay({ status: row.status_code, body: row.response });
+export async function underIdempotencyKey(
+  keys: IdempotencyKeys,
+  userId: number,
+  key: string,
+  req: Request,
+  res: Response,
+  replay: Replay,
+  run: () => unknown,
+): Promise<void> {
+  const claim = await keys.claim(userId, key, requestFingerprint(req));
+  switch (claim.state) {
+    case 'reused':
+      throw new HttpError(409, 'idempotency_key_reused',
+        'This Idempotency-Key was already used for a different request. Use a new key for a new request.');
+    case 'running':
+      await run();
+      return;
+    case 'replay': {
+      const answer = replay(claim);
       res.set('Idempotent-Replayed', 'true').status(answer.status).json(answer.body);
       return;
     }
-    rememberAnswer(sequelize, res, userId, key);
-    next();
-  };
-}
-
-/**
- * Stores the handler's answer under the key once it is sent: a 2xx or 4xx is the request's outcome and is
- * replayed; a 5xx (or an error thrown before any answer) releases the key, so a retry runs again.
- */
-function rememberAnswer(sequelize: Sequelize, res: Response, userId: number, key: string) {
-  const json = res.json.bind(res);
+  }
   let body: unknown;
+  const json = res.json.bind(res);
   res.json = (b: unknown) => {
     body = b;
     return json(b);
   };
-  res.on('finish', () => {
-    const done = res.statusCode < 500 && body !== undefined;
-    const sql = done
-      ? 'UPDATE idempotency_keys SET status_code = :status, response = CAST(:response AS jsonb) WHERE user_id = :userId AND key = :key'
-      : 'DELETE FROM idempotency_keys WHERE user_id = :userId AND key = :key AND status_code IS NULL';
-    sequelize
-      .query(sql, { replacements: { status: res.statusCode, response: JSON.stringify(body ?? null), userId, key } })
-      .catch(() => undefined); // the claim then expires after IN_PROGRESS_MS: a retry runs again
-  });
-  res.on('close', () => {
-    if (!res.writableFinished) {
-      sequelize
-        .query('DELETE FROM idempotency_keys WHERE user_id = :userId AND key = :key AND status_code IS NULL', { replacements: { userId, key } })
-        .catch(() => undefined);
-    }
-  });
+  // Settled once: 'finish' (answered) or 'close' without finishing (the client went away mid-request).
+  let settled = false;
+  const settle = () => {
+    if (settled) return;
+    settled = true;
+    const done = res.writableFinished && res.statusCode < 500 && body !== undefined;
+    (done ? keys.complete(userId, key, res.statusCode, body) : keys.release(userId, key)).catch(() => {
+      // Left claimed: after its in-progress window a retry of the same request takes it over and runs again.
+    });
+  };
+  res.once('finish', settle);
+  res.once('close', settle);
+  try {
+    await run();
+  } catch (err) {
+    settled = true;
+    await keys.release(userId, key).catch(() => undefined);
+    throw err;
+  }
 }

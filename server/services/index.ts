@@ -9,6 +9,7 @@ import { ComposeService } from './notifications/compose';
 import { ModerationService } from './notifications/moderation';
 import { StatsService } from './stats';
 import { UserService } from './users';
+import { IdempotencyKeys } from './idempotency';
 
 export interface Services {
   auth: AuthService;
@@ -21,6 +22,7 @@ export interface Services {
   courses: CourseService;
   applications: ApplicationService;
   stats: StatsService;
+  idempotency: IdempotencyKeys;
 }
 
 /** Wires the domain services to their dependencies. The only place that knows the whole graph. */
@@ -43,5 +45,6 @@ export function createServices(deps: {
     courses: new CourseService({ sequelize, models, notifications }),
     applications: new ApplicationService({ sequelize, events }),
     stats: new StatsService({ sequelize }),
+    idempotency: new IdempotencyKeys({ sequelize }),
   };
 }

@@ -34,13 +34,10 @@ const send = operation({
   body: admin.sendBody,
   responses: { 200: { description: 'How many people received it.', schema: RecipientsSchema } },
   errors: { 404: 'The audience’s user or course does not exist.' },
-  handler: async function send({ services, user, body }, res) {
-    const recipients = await services.compose.send(user, toAudience(body.audience), {
-      type: body.notification_type,
-      title: body.title,
-      message: body.message,
-      data: body.data,
-    });
+  idempotent: true,
+  handler: async function send({ services, user, body, idempotencyKey }, res) {
+    const content = { type: body.notification_type, title: body.title, message: body.message, data: body.data };
+    const recipients = await services.compose.send(user, toAudience(body.audience), content, { idempotencyKey });
     res.json({ recipients });
   },
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SESSION_COOKIE } from '../../http/session';
 import { XSRF_COOKIE } from '../../http/security';
-import { integerIds } from '../schemas';
+import { idempotencyHeaders, integerIds } from '../schemas';
 import { components } from '../schemas/responses';
 import type { ApiOperation } from '../operation';
 
@@ -88,6 +88,9 @@ function errorsOf(op: ApiOperation): Record<number, string> {
     add(415, 'The body is not application/json.');
   }
   for (const [status, why] of Object.entries(op.errors ?? {})) add(Number(status), why);
+  if (op.idempotent) {
+    add(409, 'The Idempotency-Key was already used for a different request (`idempotency_key_reused`).');
+  }
   return Object.fromEntries(Object.entries(errors).map(([s, whys]) => [s, whys.join(' Or: ')]));
 }
 
@@ -96,7 +99,8 @@ function parametersOf(op: ApiOperation): Json[] {
   for (const [name, schema] of Object.entries(op.params ?? {})) {
     out.push({ name, in: 'path', required: true, schema: toSchema(schema, 'input') });
   }
-  for (const [where, object] of [['query', op.query], ['header', op.headers]] as const) {
+  const headers = op.idempotent ? (op.headers ? op.headers.extend(idempotencyHeaders.shape) : idempotencyHeaders) : op.headers;
+  for (const [where, object] of [['query', op.query], ['header', headers]] as const) {
     if (!object) continue;
     const json = toSchema(object, 'input') as { properties?: Record<string, Json>; required?: string[] };
     for (const [name, schema] of Object.entries(json.properties ?? {})) {

@@ -93,10 +93,11 @@ export const notifyStudentsBody = z.object({
 export const idempotencyKey = z
   .string()
   .regex(/^[\x20-\x7e]{1,100}$/, 'must be 1 to 100 printable ASCII characters')
-  .describe('Your key for this send (1–100 printable ASCII characters, e.g. a UUID). Sending again with the same ' +
-    'key sends nothing and answers with the first result (200, `replayed: true`).');
+  .describe('Your key for this request (1–100 printable ASCII characters, e.g. a UUID), remembered for 24 hours. ' +
+    'The same request again with the same key changes nothing and answers with the first result; the same key ' +
+    'with a different request (another path or body) is a 409 `idempotency_key_reused`.');
 
-export const notifyStudentsHeaders = z.object({ 'Idempotency-Key': idempotencyKey.optional() });
+export const idempotencyHeaders = z.object({ 'Idempotency-Key': idempotencyKey.optional() });
 
 export const enrollBody = z.object({ student_id: id });
 

@@ -29,8 +29,11 @@ export class ComposeService {
     return this.#notifications.audienceSize(audience);
   }
 
-  /** Sends and answers how many received it. */
-  async send(sender: User, audience: Audience, n: ComposedNotification): Promise<number> {
+  /**
+   * Sends and answers how many received it. With an idempotency key a repeated send writes nothing (the
+   * broadcast row carries the key) and answers the first count.
+   */
+  async send(sender: User, audience: Audience, n: ComposedNotification, opts: { idempotencyKey?: string } = {}): Promise<number> {
     await this.#requireAudienceExists(audience);
     const { recipients } = await this.#notifications.fanOut(audience, {
       type: n.type,
@@ -40,7 +43,7 @@ export class ComposeService {
       senderId: sender.id,
       // A course announcement links to its course, as the instructor's notify-students does.
       courseId: audience.kind === 'course' ? audience.courseId : null,
-    });
+    }, opts);
     return recipients;
   }
 

@@ -399,7 +399,7 @@ export interface paths {
         put?: never;
         /**
          * Notify every student enrolled in the course
-         * @description One set-based statement, whatever the number of students: all of them receive it or none does, and the send is listed in the course’s broadcasts exactly when it went out. Send an `Idempotency-Key` to make a retry safe (after a timeout or a lost connection): the same key again sends nothing and answers 200 with the first result. Only the course’s instructor or an admin; to another instructor the course is a 404.
+         * @description One set-based statement, whatever the number of students: all of them receive it or none does, and the send is listed in the course’s broadcasts exactly when it went out. Send an `Idempotency-Key` to make a retry safe (after a timeout or a lost connection): the same request again with the same key sends nothing and answers 200 with the first result (`replayed: true`); the same key for another course or other content is a 409. Only the course’s instructor or an admin; to another instructor the course is a 404.
          *
          *     Roles: instructor, admin.
          */
@@ -2146,7 +2146,10 @@ export interface operations {
     applyToCourse: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Your key for this request (1–100 printable ASCII characters, e.g. a UUID), remembered for 24 hours. The same request again with the same key changes nothing and answers with the first result; the same key with a different request (another path or body) is a 409 `idempotency_key_reused`. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -2206,7 +2209,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Already applied to this course, or already enrolled in it. */
+            /** @description Already applied to this course, or already enrolled in it. Or: The Idempotency-Key was already used for a different request (`idempotency_key_reused`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2239,7 +2242,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Your key for this send (1–100 printable ASCII characters, e.g. a UUID). Sending again with the same key sends nothing and answers with the first result (200, `replayed: true`). */
+                /** @description Your key for this request (1–100 printable ASCII characters, e.g. a UUID), remembered for 24 hours. The same request again with the same key changes nothing and answers with the first result; the same key with a different request (another path or body) is a 409 `idempotency_key_reused`. */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -2309,6 +2312,15 @@ export interface operations {
             };
             /** @description Not found, or not yours. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The Idempotency-Key was already used for a different request (`idempotency_key_reused`). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2397,7 +2409,10 @@ export interface operations {
     enrollStudent: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Your key for this request (1–100 printable ASCII characters, e.g. a UUID), remembered for 24 hours. The same request again with the same key changes nothing and answers with the first result; the same key with a different request (another path or body) is a 409 `idempotency_key_reused`. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -2449,6 +2464,15 @@ export interface operations {
             };
             /** @description Not found, or not yours. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The Idempotency-Key was already used for a different request (`idempotency_key_reused`). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3097,7 +3121,10 @@ export interface operations {
     adminSendNotification: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Your key for this request (1–100 printable ASCII characters, e.g. a UUID), remembered for 24 hours. The same request again with the same key changes nothing and answers with the first result; the same key with a different request (another path or body) is a 409 `idempotency_key_reused`. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3171,6 +3198,15 @@ export interface operations {
             };
             /** @description The audience’s user or course does not exist. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The Idempotency-Key was already used for a different request (`idempotency_key_reused`). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
