@@ -25,6 +25,8 @@ const EnvSchema = z.object({
   SEED_DEMO: boolish.default(true),
   WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   TRUST_PROXY: boolish.default(false),
+  /** Lifts the private-network rule for outbound requests (push endpoints, webhooks): tests, private deployments. */
+  OUTBOUND_ALLOW_PRIVATE: boolish.default(false),
 });
 
 export interface Config {
@@ -44,6 +46,8 @@ export interface Config {
   seedDemo: boolean;
   webConcurrency: number;
   trustProxy: boolean;
+  /** Requests to user-chosen URLs may reach private and loopback addresses (never in a public deployment). */
+  outboundAllowPrivate: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -82,6 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedDemo: e.SEED_DEMO,
     webConcurrency: e.WEB_CONCURRENCY,
     trustProxy: e.TRUST_PROXY,
+    outboundAllowPrivate: e.OUTBOUND_ALLOW_PRIVATE,
   };
 }
 

@@ -1,0 +1,11 @@
+export { isForbiddenAddress } from './addresses';
+export {
+  assertSendable,
+  checkTarget,
+  ForbiddenTarget,
+  guardedAgents,
+  guardedLookup,
+  systemResolver,
+  type OutboundPolicy,
+  type Resolver,
+} from './guard';
