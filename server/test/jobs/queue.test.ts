@@ -105,4 +105,21 @@ describe('job queue (graphile-worker on our database)', () => {
     const [jobs] = await ctx.sequelize.query('SELECT count(*)::int AS n FROM graphile_worker.jobs');
     expect((jobs as Array<{ n: number }>)[0].n).toBe(0);
   });
+
+  test('stop() waits for the running job, then releases the runner', async () => {
+    let finished = false;
+    let started = false;
+    const r = await start({
+      slow: async () => {
+        started = true;
+        await new Promise((res) => setTimeout(res, 400));
+        finished = true;
+      },
+    });
+    await r.addJob('slow', {});
+    await waitFor(() => started);
+    await r.stop();
+    expect(finished).toBe(true);
+    await r.stop(); // a second stop (shutdown racing a test's cleanup) is harmless
+  });
 });
