@@ -99,3 +99,37 @@ function devSessionSecret(): string {
   writeFileSync(file, secret, { mode: 0o600 });
   return secret;
 }
+
+// --- Email (issue 12). Its own block so it merges beside other config changes; main.ts reads it at boot.
+
+const EmailEnvSchema = z.object({
+  /** e.g. smtp://user:pass@host:587 (STARTTLS when the server offers it) or smtps://host:465. */
+  SMTP_URL: z.string().regex(/^smtps?:\/\/./, 'SMTP_URL must start with smtp:// or smtps://').optional(),
+  MAIL_FROM: z.string().min(3).default('Herald <herald@localhost>'),
+  EMAIL_UNREAD_DELAY_SECONDS: z.coerce.number().int().min(0).default(600),
+  /** Where emails are written as .eml files when SMTP_URL is unset. */
+  MAIL_DIR: z.string().optional(),
+});
+
+export interface EmailConfig {
+  /** Unset: each email is written as an .eml file under `mailDir` and still recorded as sent. */
+  smtpUrl?: string;
+  from: string;
+  unreadDelaySeconds: number;
+  mailDir: string;
+}
+
+export function loadEmailConfig(env: NodeJS.ProcessEnv = process.env): EmailConfig {
+  const parsed = EmailEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    smtpUrl: e.SMTP_URL,
+    from: e.MAIL_FROM,
+    unreadDelaySeconds: e.EMAIL_UNREAD_DELAY_SECONDS,
+    mailDir: path.resolve(e.MAIL_DIR ?? path.join(DATA_DIR, 'mail')),
+  };
+}

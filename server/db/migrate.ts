@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Umzug, SequelizeStorage } from 'umzug';
 import { Client } from 'pg';
 import type { QueryInterface, Sequelize } from 'sequelize';
+import { installJobSchema } from '../jobs';
 
 export type MigrationContext = QueryInterface;
 
@@ -19,7 +20,9 @@ export function createMigrator(sequelize: Sequelize, logger?: { info: (o: object
 
 /**
  * Runs pending migrations under an advisory lock held on a dedicated connection (a pooled one could hand the
- * unlock to another session), so several processes starting together migrate once.
+ * unlock to another session), so several processes starting together migrate once. The job queue's own schema
+ * (graphile_worker) follows ours, so every database Herald migrates (npm start, DATABASE_URL, the tests'
+ * template) can take jobs.
  */
 export async function migrate(sequelize: Sequelize, url: string, logger?: { info: (o: object, m?: string) => void }) {
   const lock = new Client({ connectionString: url });
@@ -27,6 +30,7 @@ export async function migrate(sequelize: Sequelize, url: string, logger?: { info
   try {
     await lock.query('SELECT pg_advisory_lock(7420001)');
     await createMigrator(sequelize, logger).up();
+    await installJobSchema({ connectionString: url }, logger);
   } finally {
     await lock.end(); // ending the session releases the lock
   }

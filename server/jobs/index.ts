@@ -1,0 +1,109 @@
+import {
+  Logger as WorkerLogger,
+  makeWorkerUtils,
+  run,
+  runMigrations,
+  type ParsedCronItem,
+  type Runner,
+  type TaskList,
+  type TaskSpec,
+  type WorkerUtils,
+} from 'graphile-worker';
+import type { Pool } from 'pg';
+
+export type { JobHelpers, Task, TaskList } from 'graphile-worker';
+
+/**
+ * The durable job queue: graphile-worker on Herald's own PostgreSQL. Chosen over pg-boss because a job can be
+ * added by SQL (`graphile_worker.add_job`) inside the very statement that writes the notifications, so a job
+ * exists exactly when its rows were committed; it wakes workers with LISTEN/NOTIFY, takes jobs with
+ * SKIP LOCKED (every process may run a runner, each job runs once), dedupes by job key and retries with
+ * exponential backoff (exp(attempt) seconds: the first retries come within seconds).
+ */
+export const JOB_SCHEMA = 'graphile_worker';
+
+/** The slice of a pino logger the queue writes to (the migrator passes a smaller one). */
+export interface JobLog {
+  info(obj: object, msg?: string): void;
+  error?(obj: object, msg?: string): void;
+  warn?(obj: object, msg?: string): void;
+  debug?(obj: object, msg?: string): void;
+}
+
+/** graphile-worker's logger writing to ours, its scope (worker id, task, job id) as structured fields. */
+export function workerLogger(log: JobLog): WorkerLogger {
+  return new WorkerLogger((scope) => (level, message, meta) => {
+    const fields = { ...scope, ...meta, component: 'jobs' };
+    const name = String(level);
+    if (name === 'error') (log.error ?? log.info).call(log, fields, message);
+    else if (name === 'warning') (log.warn ?? log.info).call(log, fields, message);
+    else if (name === 'info') log.info(fields, message);
+    else log.debug?.(fields, message);
+  });
+}
+
+/** Where the queue connects: a connection string (it opens its own pool) or a pool we own. */
+export type JobConnection = { connectionString: string; pgPool?: never } | { pgPool: Pool; connectionString?: never };
+
+/**
+ * Creates or upgrades the graphile_worker schema. Idempotent and safe to run from several processes at once
+ * (graphile-worker serialises its own migrations); `migrate()` calls it after our migrations.
+ */
+export async function installJobSchema(connection: JobConnection, log?: JobLog): Promise<void> {
+  await runMigrations({ ...connection, logger: workerLogger(log ?? silent) });
+}
+
+export interface JobRunnerOptions {
+  connection: JobConnection;
+  log: JobLog;
+  /** Every channel contributes its tasks: `{ ...emailTasks, ...pushTasks }`. */
+  tasks: TaskList;
+  /** Jobs run at once in this process (graphile-worker's default is 1). */
+  concurrency?: number;
+  /** Fallback poll when a NOTIFY was missed, in ms (the default 2000 suits production; tests lower it). */
+  pollInterval?: number;
+  /** Recurring jobs (digests), parsed with graphile-worker's `parseCrontab`/`parseCronItems`. */
+  cron?: ParsedCronItem[];
+}
+
+export interface JobRunner {
+  addJob(task: string, payload: unknown, spec?: TaskSpec): Promise<{ id: string }>;
+  /** Stops taking jobs, waits for the running ones, then releases its connections. */
+  stop(): Promise<void>;
+  /** The underlying runner, for its events (job:success, job:error...) in tests and metrics. */
+  readonly runner: Runner;
+}
+
+/**
+ * Starts a runner. Signals are ours (main.ts stops the runner in its own shutdown order), so graphile-worker
+ * must not install handlers that would exit the process under us.
+ */
+export async function startJobRunner(opts: JobRunnerOptions): Promise<JobRunner> {
+  const runner = await run({
+    ...opts.connection,
+    taskList: opts.tasks,
+    concurrency: opts.concurrency ?? 4,
+    pollInterval: opts.pollInterval,
+    noHandleSignals: true,
+    logger: workerLogger(opts.log),
+    parsedCronItems: opts.cron ?? [],
+  });
+  let stopping: Promise<void> | undefined;
+  return {
+    runner,
+    addJob: async (task, payload, spec) => ({ id: (await runner.addJob(task, payload, spec)).id }),
+    stop() {
+      stopping ??= runner.stop();
+      return stopping;
+    },
+  };
+}
+
+/** For processes that enqueue without running jobs (scripts, a web-only process). Call `release()` when done. */
+export async function createJobClient(connection: JobConnection, log?: JobLog): Promise<WorkerUtils> {
+  return makeWorkerUtils({ ...connection, logger: workerLogger(log ?? silent) });
+}
+
+export { enqueueJobSql, type EnqueueSql } from './sql';
+
+const silent: JobLog = { info: () => undefined };

@@ -1,0 +1,45 @@
+import type { AddressInfo } from 'node:net';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+
+export interface SmtpSink {
+  url: string;
+  /** Every message accepted, parsed, in arrival order. */
+  received: ParsedMail[];
+  /** Decides each RCPT TO: null accepts, otherwise the reply code and text. */
+  rcpt: (address: string) => { code: number; message: string } | null;
+  close(): Promise<void>;
+}
+
+/** A real SMTP server on a free loopback port (no TLS, no auth), recording what it accepted. */
+export async function startSmtpSink(): Promise<SmtpSink> {
+  const sink: SmtpSink = {
+    url: '',
+    received: [],
+    rcpt: () => null,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    onRcptTo(address, _session, callback) {
+      const refusal = sink.rcpt(address.address);
+      if (!refusal) return callback();
+      const err = new Error(refusal.message) as Error & { responseCode: number };
+      err.responseCode = refusal.code;
+      callback(err);
+    },
+    onData(stream, _session, callback) {
+      simpleParser(stream)
+        .then((mail) => {
+          sink.received.push(mail);
+          callback();
+        })
+        .catch(callback);
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  sink.url = `smtp://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
+  return sink;
+}
