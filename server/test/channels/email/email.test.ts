@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import type { EmailConfig } from '../../../config';
-import { EmailSender, TransientSendError, createMailer, verifyUnsubscribeToken, type Mailer } from '../../../email';
+import { EmailSender, TransientSendError, createMailer, verifyUnsubscribeToken, type Mailer } from '../../../channels/email';
 import { DeliveryService } from '../../../services/deliveries';
 import { createTestContext, type TestContext } from '../../support/harness';
 import { startSmtpSink, type SmtpSink } from './smtp';

@@ -1,5 +1,5 @@
-import { EmailSender, createMailer, type Mailer } from '../../../email';
-import { ESCALATE_TASK, escalationEnqueueSql, escalationTasks } from '../../../email/escalation';
+import { EmailSender, createMailer, type Mailer } from '../../../channels/email';
+import { ESCALATE_TASK, escalationEnqueueSql, escalationTasks } from '../../../channels/email/escalation';
 import { startJobRunner, type JobRunner } from '../../../jobs';
 import { DeliveryService } from '../../../services/deliveries';
 import { PreferenceService } from '../../../services/preferences';

@@ -1,5 +1,5 @@
-import { signUnsubscribeToken, verifyUnsubscribeToken } from '../../../email';
-import { classifySendError } from '../../../email/transport';
+import { signUnsubscribeToken, verifyUnsubscribeToken } from '../../../channels/email';
+import { classifySendError } from '../../../channels/email/transport';
 
 const SECRET = 'test-secret-test-secret-test-secret-123';
 

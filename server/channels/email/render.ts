@@ -1,11 +1,11 @@
 import path from 'node:path';
 import nunjucks from 'nunjucks';
-import type { NotificationType } from '../models';
-import { NOTIFICATION_TYPE_META } from '../web/notification-types';
+import type { NotificationType } from '../../models';
+import { NOTIFICATION_TYPE_META } from '../../web/notification-types';
 import type { MailMessage } from './transport';
 import { signUnsubscribeToken, unsubscribeUrl, type UnsubscribeScope } from './unsubscribe';
 
-const VIEWS = path.join(__dirname, '..', '..', 'views', 'email');
+const VIEWS = path.join(__dirname, '..', '..', '..', 'views', 'email');
 // HTML autoescapes every value: a title is text, never markup. Plain text must not escape (it would show
 // "&lt;"); nothing in it is interpreted.
 const html = new nunjucks.Environment(new nunjucks.FileSystemLoader(VIEWS), { autoescape: true, throwOnUndefined: true });

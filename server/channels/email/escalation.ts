@@ -1,6 +1,6 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
-import { enqueueJobSql, type JobHelpers, type TaskList } from '../jobs';
-import type { ClaimSource, DeliveryService } from '../services/deliveries';
+import { enqueueJobSql, type JobHelpers, type TaskList } from '../../jobs';
+import type { ClaimSource, DeliveryService } from '../../services/deliveries';
 import type { EmailSender } from './index';
 
 /**

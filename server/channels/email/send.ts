@@ -1,4 +1,4 @@
-import type { DeliveryService } from '../services/deliveries';
+import type { DeliveryService } from '../../services/deliveries';
 import { classifySendError, type MailMessage, type Mailer } from './transport';
 
 /** A message and the deliveries it settles (one for a notification email, several for a digest). */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
-import type { EmailConfig } from '../config';
+import type { EmailConfig } from '../../config';
 
 /** One email, ready to go: rendered, addressed, its Message-ID derived from the delivery. */
 export interface MailMessage {

@@ -1,6 +1,6 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
-import type { NotificationType } from '../models';
-import type { ClaimedDelivery, DeliveryService } from '../services/deliveries';
+import type { NotificationType } from '../../models';
+import type { ClaimedDelivery, DeliveryService } from '../../services/deliveries';
 import { renderDigestEmail, renderNotificationEmail, type EmailNotification, type EmailRecipient, type EmailSite } from './render';
 import { sendEmails, type OutgoingEmail, type SendReport } from './send';
 import type { Mailer } from './transport';

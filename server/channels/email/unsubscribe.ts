@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { NOTIFICATION_TYPES, type NotificationType } from '../models';
+import { NOTIFICATION_TYPES, type NotificationType } from '../../models';
 
 /**
  * RFC 8058 one-click unsubscribe tokens: the token itself is the authority (no login, no CSRF token), so it is
