@@ -257,7 +257,7 @@ describe('login throttling', () => {
     return res;
   }
 
-  // The other side (another address is not refused, successes spend nothing) is server/test/security/login-throttle.test.ts.
+  // The other side (another address is not refused, successes spend nothing) is server/test/services/auth/throttle.test.ts.
   test('per account from one address, then per address: 429 with Retry-After, even for the right password', async () => {
     const user = await ctx.createUser('candidate');
     for (let i = 0; i < 3; i += 1) expect((await attempt(user.email, 'nope')).status).toBe(401);

@@ -2,7 +2,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ensureAdminBuild } from '../../../admin/scripts/build-if-stale';
 import type { User } from '../../models';
 import { createTestContext, PASSWORD, type TestContext } from '../support/harness';
-import { launchChromium, LiveServer, loginAs, newUserContext, screenshot, waitLive, type Problems } from './browser';
+import { launchChromium, LiveServer, loginAs, newUserContext, screenshot, waitLive, type Problems } from '../support/browser';
 
 /**
  * The Angular admin console, built for production and served by the real app at /admin, in Debian's Chromium:

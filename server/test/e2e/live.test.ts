@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { User } from '../../models';
 import { createTestContext, type TestContext } from '../support/harness';
-import { launchChromium, LiveServer, loginAs, newUserContext, screenshot, waitLive, type Problems } from './browser';
+import { launchChromium, LiveServer, loginAs, newUserContext, screenshot, waitLive, type Problems } from '../support/browser';
 
 /**
  * Herald in Debian's Chromium: two people (a candidate and an instructor) in separate browser contexts, watching

@@ -2,7 +2,7 @@
 import type { User } from '../../models';
 import { Renderer } from '../../web/render';
 import { createTestContext, type TestContext } from '../support/harness';
-import { api, Client, login, startServer, wsUrl } from './support';
+import { api, Client, login, startServer, wsUrl } from '../support/realtime';
 
 let ctx: TestContext;
 let srv: Awaited<ReturnType<typeof startServer>>;

@@ -4,7 +4,7 @@ import { createLogger } from '../../logger';
 import { LocalBus, PgBus, RedisBus, type Bus } from '../../realtime';
 import type { HeraldEvent } from '../../services/events';
 import { createTestContext, type TestContext } from '../support/harness';
-import { Client, login, REDIS_URL, redisAvailable, sleep, startServer, wsUrl } from './support';
+import { Client, login, REDIS_URL, redisAvailable, sleep, startServer, wsUrl } from '../support/realtime';
 
 const logger = createLogger('silent');
 let ctx: TestContext;

@@ -1,7 +1,7 @@
 /** /ws/notifications end to end: real sockets with session cookies, real PostgreSQL, the in-process bus. */
 import type { User } from '../../models';
 import { createTestContext, type TestContext } from '../support/harness';
-import { api, Client, login, sleep, startServer, wsUrl } from './support';
+import { api, Client, login, sleep, startServer, wsUrl } from '../support/realtime';
 
 let ctx: TestContext;
 let srv: Awaited<ReturnType<typeof startServer>>;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { freePort } from '../../db/embedded';
 import type { User } from '../../models';
 import { createTestContext, type TestContext } from '../support/harness';
-import { api, Client, login, REDIS_URL, redisAvailable, sleep, wsUrl } from './support';
+import { api, Client, login, REDIS_URL, redisAvailable, sleep, wsUrl } from '../support/realtime';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 let ctx: TestContext;

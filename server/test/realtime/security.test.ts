@@ -4,7 +4,7 @@ import request from 'supertest';
 import { WebSocket } from 'ws';
 import { wsSocket } from '../../realtime/ws';
 import { createTestContext, type TestContext } from '../support/harness';
-import { Client, login, sleep, startServer, wsUrl } from './support';
+import { Client, login, sleep, startServer, wsUrl } from '../support/realtime';
 
 let ctx: TestContext;
 let srv: Awaited<ReturnType<typeof startServer>>;

@@ -5,7 +5,7 @@
 import type { User } from '../../models';
 import { Renderer } from '../../web/render';
 import { createTestContext, type TestContext } from '../support/harness';
-import { Client, login, startServer, wsUrl } from './support';
+import { Client, login, startServer, wsUrl } from '../support/realtime';
 
 let ctx: TestContext;
 let srv: Awaited<ReturnType<typeof startServer>>;

@@ -16,7 +16,7 @@ import { QueryTypes } from 'sequelize';
 import { Client as PgClient } from 'pg';
 import { hashPassword } from '../../services/auth';
 import { createTestContext, PASSWORD, type TestContext } from '../support/harness';
-import { api, login } from '../realtime/support';
+import { api, login } from '../support/realtime';
 import { spawnServer, until, type ServerProcess } from './support/processes';
 import { record } from './support/stats';
 

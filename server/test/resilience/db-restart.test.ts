@@ -8,7 +8,7 @@
 import { Client as PgClient } from 'pg';
 import { hashPassword } from '../../services/auth';
 import { PASSWORD } from '../support/harness';
-import { api, Client, login, sleep, wsUrl } from '../realtime/support';
+import { api, Client, login, sleep, wsUrl } from '../support/realtime';
 import { OwnPostgres } from './support/own-postgres';
 import { spawnServer, until, type ServerProcess } from './support/processes';
 import { record } from './support/stats';

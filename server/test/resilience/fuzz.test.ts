@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { WebSocket } from 'ws';
 import { listRoutes } from '../support/contract';
 import { createTestContext, type TestContext } from '../support/harness';
-import { sleep, startServer, wsUrl } from '../realtime/support';
+import { sleep, startServer, wsUrl } from '../support/realtime';
 import { buildWorld, callerFor, closeKeepAlive, digester, rawRequest, type Caller, type RawResponse, type World } from './support/world';
 import { record } from './support/stats';
 import { assertProperty } from './support/property';

@@ -6,7 +6,7 @@
  */
 import { QueryTypes } from 'sequelize';
 import { createTestContext, type TestContext } from '../support/harness';
-import { api, login } from '../realtime/support';
+import { api, login } from '../support/realtime';
 import type { User } from '../../models';
 import { bellCount, ReconnectingClient } from './support/reconnecting';
 import { spawnServer, until, type ServerProcess } from './support/processes';

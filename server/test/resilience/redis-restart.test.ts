@@ -5,7 +5,7 @@
  * flow again afterwards. Skipped with a note when no redis-server binary exists (it fails instead when CI=true).
  */
 import { createTestContext, type TestContext } from '../support/harness';
-import { api, login } from '../realtime/support';
+import { api, login } from '../support/realtime';
 import { ReconnectingClient } from './support/reconnecting';
 import { OwnRedis, redisServerBinary } from './support/own-redis';
 import { spawnServer, until, type ServerProcess } from './support/processes';

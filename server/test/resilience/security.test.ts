@@ -7,7 +7,7 @@
  */
 import { listRoutes } from '../support/contract';
 import { createTestContext, PASSWORD, type TestContext } from '../support/harness';
-import { Client, login, sleep, startServer, wsUrl } from '../realtime/support';
+import { Client, login, sleep, startServer, wsUrl } from '../support/realtime';
 import { buildWorld, callerFor, digester, type Caller, type World } from './support/world';
 import { record } from './support/stats';
 

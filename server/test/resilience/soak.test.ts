@@ -10,7 +10,7 @@
  */
 import { QueryTypes } from 'sequelize';
 import { createTestContext, type TestContext } from '../support/harness';
-import { api, Client, login, sleep, wsUrl } from '../realtime/support';
+import { api, Client, login, sleep, wsUrl } from '../support/realtime';
 import type { User } from '../../models';
 import { spawnServer, until, type ServerProcess } from './support/processes';
 import { note, record } from './support/stats';

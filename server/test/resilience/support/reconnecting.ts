@@ -1,4 +1,4 @@
-import { Client, type Frame } from '../../realtime/support';
+import { Client, type Frame } from '../../support/realtime';
 
 /** Close codes after which a browser client (hx-ws, our JSON client) does not come back by design. */
 const FINAL = new Set([1008, 1009, 4401]);

@@ -2,7 +2,7 @@ import http from 'node:http';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import type { Role, User } from '../../../models';
 import type { TestContext } from '../../support/harness';
-import { login } from '../../realtime/support';
+import { login } from '../../support/realtime';
 
 /** A logged-in (or anonymous) HTTP client as a browser would hold it: cookie header and CSRF token. */
 export interface Caller {

@@ -1,6 +1,6 @@
 import { QueryTypes } from 'sequelize';
 import type { NotificationType } from '../../models';
-import type { TestContext } from '../support/harness';
+import type { TestContext } from './harness';
 
 /** A notification row written straight to the table, so tests choose its age and read state. */
 export interface NotificationFixture {

@@ -6,7 +6,7 @@ import { createRealtime, LocalBus, type Bus, type Realtime } from '../../realtim
 import type { WsLimits } from '../../realtime/ws';
 import { createLogger } from '../../logger';
 import type { User } from '../../models';
-import { listen, PASSWORD, type TestContext } from '../support/harness';
+import { listen, PASSWORD, type TestContext } from './harness';
 
 /** The harness app on a real port with the realtime layer attached, over the in-process bus. */
 export async function startServer(

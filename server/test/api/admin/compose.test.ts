@@ -1,7 +1,7 @@
 import { QueryTypes } from 'sequelize';
-import type { Role, User } from '../../models';
-import { Contract } from '../support/contract';
-import { createTestContext, type Agent, type TestContext } from '../support/harness';
+import type { Role, User } from '../../../models';
+import { Contract } from '../../support/contract';
+import { createTestContext, type Agent, type TestContext } from '../../support/harness';
 
 let ctx: TestContext;
 let contract: Contract;

@@ -1,11 +1,11 @@
 import express from 'express';
 import request from 'supertest';
-import { adminOperations } from '../../api/admin';
-import { jsonErrors } from '../../api';
-import { operationsRouter } from '../../api/mount';
-import type { User } from '../../models';
-import { createTestContext, type TestContext } from '../support/harness';
-import { insertNotification, utcDay } from './fixtures';
+import { adminOperations } from '../../../api/admin';
+import { jsonErrors } from '../../../api';
+import { operationsRouter } from '../../../api/mount';
+import type { User } from '../../../models';
+import { createTestContext, type TestContext } from '../../support/harness';
+import { insertNotification, utcDay } from '../../support/admin-fixtures';
 
 let ctx: TestContext;
 let admin: User;

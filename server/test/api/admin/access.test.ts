@@ -1,7 +1,7 @@
 import request from 'supertest';
-import type { User } from '../../models';
-import { Contract } from '../support/contract';
-import { createTestContext, type Agent, type TestContext } from '../support/harness';
+import type { User } from '../../../models';
+import { Contract } from '../../support/contract';
+import { createTestContext, type Agent, type TestContext } from '../../support/harness';
 
 let ctx: TestContext;
 let contract: Contract;

@@ -7,7 +7,7 @@ import { createLogger } from '../../logger';
 import type { User } from '../../models';
 import { Dispatcher } from '../../channels';
 import { createRealtime, LocalBus, type Realtime } from '../../realtime';
-import { PASSWORD, type TestContext } from '../support/harness';
+import { PASSWORD, type TestContext } from './harness';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS = path.join(__dirname, '..', '..', '..', 'test-artifacts');

@@ -1,8 +1,8 @@
-import type { User } from '../../models';
-import type { HeraldEvent } from '../../services/events';
-import { Contract } from '../support/contract';
-import { createTestContext, type Agent, type TestContext } from '../support/harness';
-import { insertNotification } from './fixtures';
+import type { User } from '../../../models';
+import type { HeraldEvent } from '../../../services/events';
+import { Contract } from '../../support/contract';
+import { createTestContext, type Agent, type TestContext } from '../../support/harness';
+import { insertNotification } from '../../support/admin-fixtures';
 
 let ctx: TestContext;
 let contract: Contract;

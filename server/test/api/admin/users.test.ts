@@ -1,8 +1,8 @@
 import request from 'supertest';
-import type { Role, User } from '../../models';
-import type { HeraldEvent } from '../../services/events';
-import { Contract } from '../support/contract';
-import { createTestContext, PASSWORD, type Agent, type TestContext } from '../support/harness';
+import type { Role, User } from '../../../models';
+import type { HeraldEvent } from '../../../services/events';
+import { Contract } from '../../support/contract';
+import { createTestContext, PASSWORD, type Agent, type TestContext } from '../../support/harness';
 
 let ctx: TestContext;
 let contract: Contract;

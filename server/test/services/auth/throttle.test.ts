@@ -1,6 +1,6 @@
 import request from 'supertest';
-import type { User } from '../../models';
-import { createTestContext, PASSWORD, type TestContext } from '../support/harness';
+import type { User } from '../../../models';
+import { createTestContext, PASSWORD, type TestContext } from '../../support/harness';
 
 /**
  * Issues 10.3 and 10.4: login throttling as OWASP's authentication guidance has it. Failures slow down the

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { QueryTypes } from 'sequelize';
-import type { User } from '../../models';
-import { NotificationStore, TITLE_MAX, type Audience } from '../../services/notifications/store';
-import { decodeCursor, encodeCursor, keysetPage } from '../../services/paging';
-import { createTestContext, type TestContext } from '../support/harness';
+import type { User } from '../../../models';
+import { NotificationStore, TITLE_MAX, type Audience } from '../../../services/notifications/store';
+import { decodeCursor, encodeCursor, keysetPage } from '../../../services/paging';
+import { createTestContext, type TestContext } from '../../support/harness';
 
 let ctx: TestContext;
 let store: NotificationStore;
