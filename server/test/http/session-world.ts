@@ -49,7 +49,13 @@ export async function expectClosedWhenStoreExpires(w: World) {
   await new Promise<void>((resolve, reject) =>
     store.set(sid, { ...sess, cookie: { ...(sess.cookie as object), expires } } as never, (err) => (err ? reject(err) : resolve())),
   );
-  const closed = await Promise.all(w.sockets.map((s) => Promise.race([s.closed, sleep(5_000).then(() => null)])));
+  const closed = await Promise.all(w.sockets.map((s) => within(s.closed, 5_000)));
   expect(closed.map((c) => c?.code)).toEqual([CloseCode.Unauthorized, CloseCode.Unauthorized]);
   expect(await w.unread()).toBe(401);
+}
+
+/** `p`, or null after `ms`; the timer does not outlive the answer (a pending one would keep Jest from exiting). */
+export function within<T>(p: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)))]).finally(() => clearTimeout(timer));
 }
