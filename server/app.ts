@@ -9,6 +9,7 @@ import type { Logger } from './logger';
 import { createApi, jsonErrors } from './api';
 import { adminConsole } from './http/admin-console';
 import { loadUser } from './http/auth';
+import { metricsAccess } from './http/security';
 import { toHttpError } from './http/errors';
 import type { Services } from './services';
 import { createWeb } from './web';
@@ -87,6 +88,7 @@ export function createApp(deps: AppDeps) {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  app.use('/metrics', metricsAccess(config));
   if (deps.probes) app.use(deps.probes);
   app.use('/static', express.static(path.join(__dirname, '..', 'public'), { maxAge: '1h' }));
   app.use('/vendor/htmx', express.static(path.join(__dirname, '..', 'node_modules', 'htmx.org', 'dist'), { maxAge: '1d' }));

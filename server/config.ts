@@ -27,6 +27,16 @@ const EnvSchema = z.object({
   TRUST_PROXY: boolish.default(false),
   /** Lifts the private-network rule for outbound requests (push endpoints, webhooks): tests, private deployments. */
   OUTBOUND_ALLOW_PRIVATE: boolish.default(false),
+  /** Bearer token for /metrics. Unset: /metrics is not served at all. */
+  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
+  /** A client must have sent its whole request head (an upgrade's too) within this many seconds. */
+  HEADERS_TIMEOUT_SECONDS: z.coerce.number().positive().max(300).default(30),
+  /** A whole request (head and body) must arrive within this many seconds. */
+  REQUEST_TIMEOUT_SECONDS: z.coerce.number().positive().max(3600).default(60),
+  /** Connections from one address that have not yet sent a complete request head. */
+  MAX_PENDING_CONNECTIONS_PER_IP: z.coerce.number().int().positive().default(32),
+  /** How often open sockets' sessions are re-checked (expired or ended ones are closed). */
+  SESSION_CHECK_SECONDS: z.coerce.number().positive().default(30),
 });
 
 export interface Config {
@@ -48,9 +58,17 @@ export interface Config {
   trustProxy: boolean;
   /** Requests to user-chosen URLs may reach private and loopback addresses (never in a public deployment). */
   outboundAllowPrivate: boolean;
+  metricsToken?: string;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxPendingConnectionsPerIp: number;
+  sessionCheckMs: number;
 }
 
 export class ConfigError extends Error {}
+
+/** A start failure the operator can fix; its message says what failed and what to do, and is printed alone. */
+export class StartupError extends Error {}
 
 /**
  * Reads and validates the environment once, at boot. A production start without a session secret is refused:
@@ -87,6 +105,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webConcurrency: e.WEB_CONCURRENCY,
     trustProxy: e.TRUST_PROXY,
     outboundAllowPrivate: e.OUTBOUND_ALLOW_PRIVATE,
+    metricsToken: e.METRICS_TOKEN,
+    headersTimeoutMs: e.HEADERS_TIMEOUT_SECONDS * 1000,
+    // A request cannot have its body before its head: Node requires requestTimeout >= headersTimeout.
+    requestTimeoutMs: Math.max(e.REQUEST_TIMEOUT_SECONDS, e.HEADERS_TIMEOUT_SECONDS) * 1000,
+    maxPendingConnectionsPerIp: e.MAX_PENDING_CONNECTIONS_PER_IP,
+    sessionCheckMs: e.SESSION_CHECK_SECONDS * 1000,
   };
 }
 

@@ -9,10 +9,11 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import http from 'node:http';
-import { ConfigError, loadConfig, type Config } from './config';
+import { ConfigError, loadConfig, StartupError, type Config } from './config';
 import { createApp } from './app';
 import { Dispatcher } from './channels';
 import { openDatabase } from './db/open';
+import { guardConnections } from './http/connection-guard';
 import { createSession } from './http/session';
 import { createLogger, type Logger } from './logger';
 import { createBus, createRealtime } from './realtime';
@@ -66,6 +67,7 @@ async function runServer(config: Config, logger: Logger) {
     bus,
     session: session.middleware,
     defaultMetrics: true,
+    sessionCheckMs: config.sessionCheckMs,
   });
   // Every channel events are delivered through: one entry each.
   const dispatcher = new Dispatcher({ bus, logger, channels: [realtime] });
@@ -78,11 +80,25 @@ async function runServer(config: Config, logger: Logger) {
     probes: realtime.probes,
     socketsOpen: () => realtime.openSocketCount(),
   });
-  const server = http.createServer(app);
+  // Node sweeps for timed-out heads every connectionsCheckingInterval: a second keeps the 30 s bound close to 30 s.
+  const server = http.createServer({ connectionsCheckingInterval: 1_000 }, app);
   server.keepAliveTimeout = 65_000;
+  guardConnections(server, {
+    headersTimeoutMs: config.headersTimeoutMs,
+    requestTimeoutMs: config.requestTimeoutMs,
+    maxPendingPerIp: config.maxPendingConnectionsPerIp,
+  });
   realtime.attach(server);
 
-  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  try {
+    await listen(server, config);
+  } catch (err) {
+    await realtime.closeSockets().catch(() => undefined);
+    await dispatcher.stop().catch(() => undefined);
+    await session.pool.end().catch(() => undefined);
+    await db.close().catch(() => undefined);
+    throw err;
+  }
   logger.info({ url: publicUrl(config), database: db.embedded ? 'embedded' : 'external', bus: bus.kind }, 'Herald is listening');
   if (!cluster.isWorker) printBanner(config, seeded);
 
@@ -110,6 +126,34 @@ async function runServer(config: Config, logger: Logger) {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** Listens, or fails with what to do about it (the usual cause: another Herald already on that port). */
+function listen(server: http.Server, config: Config): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      const where = `${config.host}:${config.port}`;
+      if (err.code === 'EADDRINUSE') {
+        reject(
+          new StartupError(
+            `Port ${config.port} is already in use (${where}): is Herald already running? Stop it, or start this one ` +
+              `on another port, e.g. PORT=${config.port === 0 ? 3000 : config.port + 1} npm start.`,
+          ),
+        );
+      } else if (err.code === 'EACCES') {
+        reject(new StartupError(`Not allowed to listen on ${where}: choose a port above 1023 with PORT=.`));
+      } else if (err.code === 'EADDRNOTAVAIL') {
+        reject(new StartupError(`HOST=${config.host} is not an address of this machine: set HOST= to one that is.`));
+      } else {
+        reject(err);
+      }
+    };
+    server.once('error', onError);
+    server.listen(config.port, config.host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
 }
 
 /**
@@ -174,7 +218,9 @@ async function runPrimary(config: Config, logger: Logger) {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
-main().catch((err) => {
-  console.error('Herald failed to start:', err);
+main().catch((err: unknown) => {
+  // An operator's mistake gets its sentence alone; anything else its stack, and never a bare `undefined`.
+  const why = err instanceof StartupError ? err.message : err instanceof Error ? (err.stack ?? err.message) : `unexpected error (${String(err)})`;
+  console.error(`Herald failed to start: ${why}`);
   process.exit(1);
 });

@@ -7,7 +7,7 @@ import { CsrfTokenSchema, LoginResultSchema, MeSchema } from './schemas/response
 
 const tag = 'Auth';
 
-// --- a session before login, so even the login form is CSRF-protected
+// --- a CSRF token before login, so even the login request is CSRF-protected
 
 const csrf = operation({
   method: 'get',
@@ -16,7 +16,8 @@ const csrf = operation({
   tag,
   summary: 'Get the session’s CSRF token',
   description:
-    'Starts an anonymous session when there is none, so that even the login request is CSRF-protected. ' +
+    'Before login the token is signed and bound to a random `herald.csrf` cookie (no session is stored for an ' +
+    'anonymous client), so even the login request is CSRF-protected; after login it is the session’s own. ' +
     'The token is also set in the `XSRF-TOKEN` cookie, for clients that mirror it into `X-XSRF-TOKEN`. ' +
     'The answer also carries the signed-in user (null when anonymous), so a client can learn whether it is ' +
     'signed in without a 401 from `GET /auth/me`.',
@@ -36,7 +37,7 @@ const login = operation({
   tag,
   summary: 'Log in with email and password',
   description:
-    'Needs the CSRF token of the anonymous session. On success the session id is replaced and a new CSRF ' +
+    'Needs the anonymous CSRF token from `GET /auth/csrf`. On success a session is stored and a new CSRF ' +
     'token is returned. An unknown email and a wrong password get the same answer. Failed attempts are ' +
     'limited per account and per client address.',
   access: 'anyone',

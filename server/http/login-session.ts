@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import type { Config } from '../config';
 import type { User } from '../models';
 import type { AuthService } from '../services/auth';
-import { issueCsrfToken, XSRF_COOKIE } from './security';
+import { ANON_CSRF_COOKIE, issueCsrfToken, XSRF_COOKIE } from './security';
 import { SESSION_COOKIE } from './session';
 
 /**
@@ -20,7 +20,7 @@ export async function startUserSession(req: Request, res: Response, config: Conf
   return token;
 }
 
-/** Destroys the session, closes its sockets and clears both cookies. */
+/** Destroys the session, closes its sockets and clears the cookies (the next anonymous token starts afresh). */
 export async function endUserSession(req: Request, res: Response, auth: AuthService) {
   const sid = req.sessionID;
   if (req.session) {
@@ -29,4 +29,5 @@ export async function endUserSession(req: Request, res: Response, auth: AuthServ
   }
   res.clearCookie(SESSION_COOKIE, { path: '/' });
   res.clearCookie(XSRF_COOKIE, { path: '/' });
+  res.clearCookie(ANON_CSRF_COOKIE, { path: '/' });
 }

@@ -57,12 +57,11 @@ export function throttledPgStore(PgStore: PgStoreClass, options: ConstructorPara
   const superDestroy = store.destroy.bind(store);
 
   // Same query as connect-pg-simple's own `get`, plus how long the stored expiry is away. (Its `get` also arms the
-  // store's lazy prune timer; set, destroy and every touch that does write still arm it.) `expire` is a timestamp
-  // without time zone written through the connection's TimeZone, so it is compared with localtimestamp in SQL
-  // rather than parsed in Node, where a TimeZone other than the process's would shift it.
+  // store's lazy prune timer; set, destroy and every touch that does write still arm it.) `expire` is a timestamptz
+  // (migrations/*-session-expire-timestamptz), so the database's clock measures the distance, not Node's.
   store.get = (sid: string, fn: SessionCallback) => {
     store.query(
-      `SELECT sess, extract(epoch FROM expire - localtimestamp) * 1000 AS ttl_ms
+      `SELECT sess, extract(epoch FROM expire - now()) * 1000 AS ttl_ms
          FROM ${store.quotedTable()} WHERE sid = $1 AND expire >= to_timestamp($2)`,
       [sid, Math.ceil(Date.now() / 1000)],
       (err, row) => {

@@ -4,7 +4,7 @@ import { endUserSession, startUserSession } from '../http/login-session';
 import { type WebDeps, homeFor, safeLocalPath, sendPage } from './context';
 import { loginForm, parseForm } from './forms';
 
-/** Login and logout. Both are POSTs with the CSRF token (the login form's comes from an anonymous session). */
+/** Login and logout. Both are POSTs with the CSRF token (the login form's is a signed anonymous token: no session is stored before login). */
 export function authRoutes(web: WebDeps) {
   const router = Router();
   const { services, config } = web;

@@ -51,7 +51,7 @@ function pageLocals(web: WebDeps): RequestHandler {
     res.vary('HX-Request');
     res.set('Cache-Control', 'no-store');
     res.locals.user = req.user ?? null;
-    // Anonymous visitors only need a token (and so a session) on the login form; bots hitting 404s get neither.
+    // Anonymous visitors only need a token on the login form (a signed one: no session row); bots get none.
     res.locals.csrfToken = req.user || req.path === '/login' ? issueCsrfToken(req, res, web.config) : '';
     res.locals.nonce = res.locals.cspNonce;
     next();

@@ -199,7 +199,7 @@ export function buildOpenApiDocument(operations: readonly ApiOperation[], info: 
           type: 'apiKey',
           in: 'cookie',
           name: SESSION_COOKIE,
-          description: 'The session cookie, set by `GET /api/auth/csrf` and renewed by `POST /api/auth/login`.',
+          description: 'The session cookie, set by `POST /api/auth/login` (no session exists before login).',
         },
         csrf: {
           type: 'apiKey',

@@ -131,7 +131,7 @@ export const EnrollmentSchema = z
 export const CsrfTokenSchema = z
   .strictObject({
     csrf_token: z.string(),
-    user: UserSchema.nullable().describe('The signed-in user, or null for an anonymous session.'),
+    user: UserSchema.nullable().describe('The signed-in user, or null when not signed in.'),
   })
   .meta({
     id: 'CsrfToken',

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { QueryTypes } from 'sequelize';
 import request from 'supertest';
 import { createApp } from '../../app';
@@ -42,20 +43,27 @@ async function login(http: ReturnType<typeof request.agent>, token: string, emai
 }
 
 describe('sessions and CSRF tokens', () => {
-  test('GET /api/auth/csrf starts an anonymous session with our cookie name and safe flags', async () => {
-    const { res, token } = await anonymous();
+  test('GET /api/auth/csrf gives a token bound to an httpOnly cookie, no session; the session cookie comes at login', async () => {
+    const { http, res, token } = await anonymous();
     expect(token).toMatch(/^[0-9a-f]{64}$/);
-    const sid = cookie(res, 'herald.sid')!;
-    expect(sid.attrs).toContain('httponly');
-    expect(sid.attrs).toContain('samesite=lax');
-    expect(sid.attrs).not.toContain('secure'); // not in production (see below)
-    // The idle timeout is the cookie's lifetime, renewed on every request.
-    const expires = Date.parse(/expires=([^;]+)/.exec(sid.attrs)![1]);
-    expect(Math.abs(expires - (Date.now() + ctx.config.sessionIdleMs))).toBeLessThan(60_000);
+    expect(cookie(res, 'herald.sid')).toBeUndefined(); // nothing stored for anonymous clients
+    const anon = cookie(res, 'herald.csrf')!;
+    expect(anon.attrs).toContain('httponly');
+    expect(anon.attrs).toContain('samesite=lax');
+    expect(anon.attrs).not.toContain('secure'); // not in production (see below)
     // Angular reads the token from a script-readable cookie.
     const xsrf = cookie(res, 'XSRF-TOKEN')!;
     expect(xsrf.value).toBe(token);
     expect(xsrf.attrs).not.toContain('httponly');
+
+    const user = await ctx.createUser('candidate');
+    const sid = cookie(await login(http, token, user.email), 'herald.sid')!;
+    expect(sid.attrs).toContain('httponly');
+    expect(sid.attrs).toContain('samesite=lax');
+    expect(sid.attrs).not.toContain('secure');
+    // The idle timeout is the cookie's lifetime, renewed on every request.
+    const expires = Date.parse(/expires=([^;]+)/.exec(sid.attrs)![1]);
+    expect(Math.abs(expires - (Date.now() + ctx.config.sessionIdleMs))).toBeLessThan(60_000);
   });
 
   test('GET /api/auth/csrf says who is signed in: null when anonymous, the user after login, null after logout', async () => {
@@ -93,9 +101,17 @@ describe('sessions and CSRF tokens', () => {
 
   test('login answers the user and a new token, in a new session; the old id and token are dead', async () => {
     const user = await ctx.createUser('instructor', { email: 'Mixed.Case@Test.Example' });
-    const { http, token, res: anon } = await anonymous();
-    const anonSid = cookie(anon, 'herald.sid')!.value;
-    const res = await login(http, token, 'MIXED.case@test.example');
+    const { http, token } = await anonymous();
+    // No session exists before login, so plant one as a fixation attack would: a validly signed id of our choosing.
+    const planted = 'planted-session-id-planted-session';
+    const mac = createHmac('sha256', ctx.config.sessionSecret).update(planted).digest('base64').replace(/=+$/, '');
+    const anonSid = encodeURIComponent(`s:${planted}.${mac}`);
+    const res = await http
+      .post('/api/auth/login/')
+      .set('Cookie', `herald.sid=${anonSid}`)
+      .set('X-CSRF-Token', token)
+      .send({ email: 'MIXED.case@test.example', password: PASSWORD });
+    contract.check('post', '/api/auth/login/', res);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       user: { id: user.id, email: user.email, name: user.name, role: 'instructor' },
@@ -230,8 +246,18 @@ describe('in production', () => {
     const prod = variant({ config: { env: 'production', isProduction: true, trustProxy: true } });
     try {
       const res = await request(prod.app).get('/api/auth/csrf').set('X-Forwarded-Proto', 'https').expect(200);
-      expect(cookie(res, 'herald.sid')!.attrs).toContain('secure');
+      expect(cookie(res, 'herald.csrf')!.attrs).toContain('secure');
       expect(cookie(res, 'XSRF-TOKEN')!.attrs).toContain('secure');
+      const user = await ctx.createUser('candidate');
+      const in_ = await request(prod.app)
+        .post('/api/auth/login')
+        .set('X-Forwarded-Proto', 'https')
+        .set('Cookie', `herald.csrf=${cookie(res, 'herald.csrf')!.value}`)
+        .set('X-CSRF-Token', res.body.csrf_token)
+        .send({ email: user.email, password: PASSWORD })
+        .expect(200);
+      expect(cookie(in_, 'herald.sid')!.attrs).toContain('secure');
+      expect(cookie(in_, 'XSRF-TOKEN')!.attrs).toContain('secure');
     } finally {
       await prod.close();
     }

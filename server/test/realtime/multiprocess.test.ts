@@ -38,6 +38,8 @@ interface Proc {
   output: () => string;
 }
 
+const METRICS_TOKEN = 'metrics-token-for-the-tests-0123456789';
+
 async function startProcess(extraEnv: Record<string, string | undefined>): Promise<Proc> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
@@ -52,6 +54,7 @@ async function startProcess(extraEnv: Record<string, string | undefined>): Promi
     LOG_LEVEL: 'warn',
     ALLOWED_ORIGINS: '',
     REDIS_URL: undefined,
+    METRICS_TOKEN,
     ...extraEnv,
   };
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
@@ -184,5 +187,6 @@ test('Redis bus: a notification committed through A reaches a client on B', asyn
   }
   const ready = await fetch(`${b.url}/readyz`).then((r) => r.json());
   expect(ready).toEqual({ status: 'ok', database: 'ok', bus: 'ok' });
-  expect(await fetch(`${b.url}/metrics`).then((r) => r.text())).toMatch(/^herald_bus_connected 1/m);
+  const metrics = await fetch(`${b.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+  expect(await metrics.text()).toMatch(/^herald_bus_connected 1/m);
 });

@@ -12,7 +12,7 @@ import { QueryTypes } from 'sequelize';
 import { createTestContext, type TestContext } from '../support/harness';
 import { api, Client, login, sleep, wsUrl } from '../support/realtime';
 import type { User } from '../../models';
-import { spawnServer, until, type ServerProcess } from './support/processes';
+import { spawnServer, TEST_METRICS_TOKEN, until, type ServerProcess } from './support/processes';
 import { note, record } from './support/stats';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? (process.env.CI === 'true' ? 120 : 1800));
@@ -41,7 +41,7 @@ interface Sample {
 }
 
 async function sample(t0: number): Promise<Sample> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const text = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${TEST_METRICS_TOKEN}` } })).text();
   const metric = (name: string) => {
     const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text);
     if (!m) throw new Error(`metric ${name} missing from /metrics`);

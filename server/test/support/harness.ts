@@ -53,12 +53,23 @@ export interface Agent {
  * A whole Herald app on a database of its own, cloned from the migrated template. Call `close()` in afterAll:
  * it drops the database, so nothing a test file writes outlives it.
  */
-export async function createTestContext(opts: { env?: NodeJS.ProcessEnv; authLimits?: object } = {}): Promise<TestContext> {
-  const baseUrl = process.env.HERALD_TEST_PG_URL!;
+export async function createTestContext(
+  opts: {
+    env?: NodeJS.ProcessEnv;
+    authLimits?: object;
+    /** The database's default TimeZone (what connect-pg-simple's pool sees), e.g. 'America/New_York'. */
+    dbTimeZone?: string;
+    /** Another PostgreSQL than the suite's: its `postgres` database URL and a migrated template there. */
+    pg?: { url: string; template: string };
+  } = {},
+): Promise<TestContext> {
+  const baseUrl = opts.pg?.url ?? process.env.HERALD_TEST_PG_URL!;
+  const template = opts.pg?.template ?? process.env.HERALD_TEST_TEMPLATE;
   const dbName = `herald_t_${randomBytes(6).toString('hex')}`;
   const admin = new Client({ connectionString: baseUrl });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName} TEMPLATE ${process.env.HERALD_TEST_TEMPLATE}`);
+  await admin.query(`CREATE DATABASE ${dbName} TEMPLATE ${template}`);
+  if (opts.dbTimeZone) await admin.query(`ALTER DATABASE ${dbName} SET timezone = '${opts.dbTimeZone.replace(/'/g, "''")}'`);
   await admin.end();
   const dbUrl = withDatabase(baseUrl, dbName);
 

@@ -13,7 +13,7 @@ export interface paths {
         };
         /**
          * Get the session’s CSRF token
-         * @description Starts an anonymous session when there is none, so that even the login request is CSRF-protected. The token is also set in the `XSRF-TOKEN` cookie, for clients that mirror it into `X-XSRF-TOKEN`. The answer also carries the signed-in user (null when anonymous), so a client can learn whether it is signed in without a 401 from `GET /auth/me`.
+         * @description Before login the token is signed and bound to a random `herald.csrf` cookie (no session is stored for an anonymous client), so even the login request is CSRF-protected; after login it is the session’s own. The token is also set in the `XSRF-TOKEN` cookie, for clients that mirror it into `X-XSRF-TOKEN`. The answer also carries the signed-in user (null when anonymous), so a client can learn whether it is signed in without a 401 from `GET /auth/me`.
          *
          *     No login needed.
          */
@@ -37,7 +37,7 @@ export interface paths {
         put?: never;
         /**
          * Log in with email and password
-         * @description Needs the CSRF token of the anonymous session. On success the session id is replaced and a new CSRF token is returned. An unknown email and a wrong password get the same answer. Failed attempts are limited per account and per client address.
+         * @description Needs the anonymous CSRF token from `GET /auth/csrf`. On success a session is stored and a new CSRF token is returned. An unknown email and a wrong password get the same answer. Failed attempts are limited per account and per client address.
          *
          *     No login needed.
          */
@@ -957,7 +957,7 @@ export interface components {
         /** @description The session’s CSRF token, for the X-CSRF-Token header, and who the session belongs to. */
         CsrfToken: {
             csrf_token: string;
-            /** @description The signed-in user, or null for an anonymous session. */
+            /** @description The signed-in user, or null when not signed in. */
             user: components["schemas"]["User"] | null;
         };
         /** @description The signed-in user and their new CSRF token. */

@@ -23,13 +23,15 @@ export class OwnPostgres {
     this.url = `postgres://postgres:herald@127.0.0.1:${port}/herald`;
   }
 
-  static async create(): Promise<OwnPostgres> {
+  /** `env` adds to the cluster process's environment (TZ, say: initdb takes its zone from it). */
+  static async create(env: NodeJS.ProcessEnv = {}): Promise<OwnPostgres> {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'herald-resilience-pg-'));
     chmodSync(dir, 0o755); // as root, the cluster runs as a separate postgres user that must reach it
     const own = new OwnPostgres(await freePort(), dir);
     own.#child = fork(path.join(__dirname, 'own-postgres-child.mjs'), [path.join(dir, 'data'), String(own.port)], {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       execArgv: [],
+      env: { ...process.env, ...env },
     });
     process.once('exit', () => own.#child.kill('SIGKILL'));
     await own.#send('init');

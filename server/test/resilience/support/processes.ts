@@ -5,6 +5,8 @@ import { freePort } from '../../../db/embedded';
 const ROOT = path.join(__dirname, '..', '..', '..', '..');
 /** The harness's secret: a cookie from a test login works on every spawned process. */
 export const TEST_SESSION_SECRET = 'test-secret-test-secret-test-secret-123';
+/** /metrics needs a bearer token; every spawned process gets this one. */
+export const TEST_METRICS_TOKEN = 'metrics-token-for-the-tests-0123456789';
 
 const children = new Set<ChildProcess>();
 // A crashed test run must not leave servers (or their database connections) behind.
@@ -46,6 +48,7 @@ export async function spawnServer(opts: {
     LOG_LEVEL: 'warn',
     ALLOWED_ORIGINS: '',
     REDIS_URL: undefined,
+    METRICS_TOKEN: TEST_METRICS_TOKEN,
     ...opts.env,
   };
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
