@@ -78,6 +78,7 @@ function scopeOf(p: z.output<typeof Payload>, now = new Date()): Scope {
 const DIGESTIBLE = (where: string) => `
   FROM notifications n
   JOIN effective_notification_preferences ep ON ep.user_id = n.recipient_id AND ep.type = n.type
+  JOIN users u ON u.id = n.recipient_id AND u.is_active
   LEFT JOIN notification_settings s ON s.user_id = n.recipient_id
  WHERE (${where}) AND ep.email = 'digest' AND n.read_at IS NULL
    AND n.created_at > COALESCE(s.last_digest_at, now() - interval '1 day') - interval '10 minutes'

@@ -30,6 +30,7 @@ describe('the daily digest (email: "digest")', () => {
   let algebra: number;
   let zoology: number;
   const done = new Set<string>();
+  const failures: string[] = [];
 
   beforeAll(async () => {
     ctx = await createTestContext();
@@ -44,7 +45,8 @@ describe('the daily digest (email: "digest")', () => {
       tasks: digestTasks({ sequelize: ctx.sequelize, deliveries, sender, usersPerChunk: 2 }),
       pollInterval: 200,
     });
-    runner.runner.events.on('job:complete', ({ job }) => done.add(String(job.id)));
+    runner.runner.events.on('job:success', ({ job }) => done.add(String(job.id)));
+    runner.runner.events.on('job:error', ({ job }) => failures.push(String(job.id)));
     instructor = await ctx.createUser('instructor');
     const course = async (title: string) =>
       (await ctx.models.Course.create({ title, description: '', instructorId: instructor.id })).id;
@@ -136,6 +138,9 @@ describe('the daily digest (email: "digest")', () => {
     const quiet = await digestUser();
     await notify(quiet.id, { title: 'Read already', read: true });
     await notify(quiet.id, { title: 'Not a digest type', type: 'exam_result' });
+    const gone = await digestUser();
+    await notify(gone.id, { title: 'For a deactivated account' });
+    await gone.update({ isActive: false });
     await run({ scope: 'all' });
     expect(mailsTo(quiet)).toHaveLength(0);
     expect(smtp.received).toHaveLength(0);
@@ -158,6 +163,23 @@ describe('the daily digest (email: "digest")', () => {
     const text = String(mailsTo(bob)[1]?.text);
     expect(text).toContain('Fresh exam news');
     expect(text).not.toContain('Old exam news');
+  });
+
+  test('SMTP answering 4xx for one digest: the others are sent and recorded once, that one on the retry', async () => {
+    const [ann, ben] = [await digestUser(), await digestUser()];
+    await notify(ann.id, { title: 'For Ann' });
+    await notify(ben.id, { title: 'For Ben' });
+    let refusals = 1;
+    smtp.rcpt = (address) => (address === ben.email && refusals-- > 0 ? { code: 451, message: 'Try again later' } : null);
+    try {
+      const { id } = await runner.addJob(DIGEST_TASK, { scope: 'all' }, { queueName: DIGEST_QUEUE });
+      await waitFor(() => done.has(id), 20_000);
+      expect(failures).toContain(id);
+    } finally {
+      smtp.rcpt = () => null;
+    }
+    expect(mailsTo(ann)).toHaveLength(1);
+    expect(mailsTo(ben)).toHaveLength(1);
   });
 
   test('the hourly run picks the users whose local hour is their digest hour, east and west of UTC', async () => {
