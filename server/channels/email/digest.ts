@@ -56,11 +56,12 @@ type Scope = { where: string; replacements: Record<string, unknown> };
 function scopeOf(p: z.output<typeof Payload>, now = new Date()): Scope {
   switch (p.scope) {
     case 'hourly':
-      // The tick's time, not now(): a backfilled tick picks the users of its own hour. The 20 hours keep it to
-      // one digest a day when a day has its hour twice (the autumn clock change) or an admin sent one this morning.
+      // The tick's time, not now(): a backfilled tick picks the users of its own hour. The two hours keep a day
+      // whose local hour comes twice (the autumn clock change) to one digest; an admin's run earlier that day
+      // does not cancel the scheduled one, which then lists only what came since.
       return {
         where: `EXTRACT(HOUR FROM CAST(:at AS timestamptz) AT TIME ZONE ep.timezone) = ep.digest_hour
-                AND (s.last_digest_at IS NULL OR s.last_digest_at < CAST(:at AS timestamptz) - interval '20 hours')`,
+                AND (s.last_digest_at IS NULL OR s.last_digest_at < CAST(:at AS timestamptz) - interval '2 hours')`,
         replacements: { at: (p._cron?.ts ?? now).toISOString() },
       };
     case 'all':
@@ -104,7 +105,7 @@ export function digestTasks(deps: {
   /** Users per claim: each chunk holds the leases of this many users' notifications at once. */
   usersPerChunk?: number;
 }): TaskList {
-  const chunk = deps.usersPerChunk ?? 200;
+  const chunk = deps.usersPerChunk ?? 500;
   return {
     [DIGEST_TASK]: async (raw: unknown, helpers: JobHelpers) => {
       const payload = Payload.parse(raw);
