@@ -21,7 +21,9 @@ export function unsubscribeRoutes(web: WebDeps) {
   router.param('token', (_req, res, next, raw: string) => {
     const claim = verifyUnsubscribeToken(web.config.sessionSecret, raw);
     if (!claim) {
-      throw new BadRequest('This unsubscribe link is not valid. Use the whole link from the email, or change your notification settings after logging in.');
+      throw new BadRequest(
+        'This unsubscribe link is not valid. Use the whole link from the email, or change your notification settings after logging in.',
+      );
     }
     res.locals.unsubscribe = claim;
     next();
@@ -30,7 +32,8 @@ export function unsubscribeRoutes(web: WebDeps) {
   router.get('/unsubscribe/:token', async function show(req, res) {
     const claim = claimOf(res.locals);
     const prefs = await services.preferences.get(claim.userId);
-    await sendPage(web, req, res, 'pages/unsubscribe.njk', { title: 'Unsubscribe', token: req.params.token, ...describe(claim.type, prefs), done: false });
+    const page = { title: 'Unsubscribe', token: req.params.token, ...describe(claim.type, prefs), done: false };
+    await sendPage(web, req, res, 'pages/unsubscribe.njk', page);
   });
 
   router.post('/unsubscribe/:token', oneClickBody, async function unsubscribe(req, res) {
