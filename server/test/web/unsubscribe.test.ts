@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { signUnsubscribeToken } from '../../channels/email';
+import { renderNotificationEmail, signUnsubscribeToken } from '../../channels/email';
 import type { User } from '../../models';
 import { createTestContext, type TestContext } from '../support/harness';
 
@@ -35,6 +35,19 @@ describe('one-click unsubscribe (RFC 8058)', () => {
     expect(await emailOf(u)).toEqual({ ...before, announcement: 'off' });
     await oneClick(`/unsubscribe/${token(u.id, 'announcement')}`).expect(200);
     expect(await emailOf(u)).toEqual({ ...before, announcement: 'off' });
+  });
+
+  test('the List-Unsubscribe URL of a real email works as RFC 8058 says', async () => {
+    const u = await subscriber();
+    const notification = { id: 1, type: 'exam_result' as const, title: 'Marks are out', message: '', courseTitle: null };
+    const mail = renderNotificationEmail(
+      { publicUrl: 'https://herald.test.example/', secret: ctx.config.sessionSecret },
+      { deliveryId: 1, recipient: { id: u.id, email: u.email, name: u.name }, notification },
+    );
+    expect(mail.headers['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');
+    const url = new URL(/^<(.+)>$/.exec(mail.headers['List-Unsubscribe'])![1]);
+    await oneClick(url.pathname).expect(200);
+    expect((await emailOf(u)).exam_result).toBe('off');
   });
 
   test('as multipart/form-data too (what RFC 8058 recommends)', async () => {
