@@ -1,6 +1,6 @@
 import type { ParsedMail } from 'mailparser';
 import { EmailSender, createMailer, verifyUnsubscribeToken, type Mailer } from '../../../channels/email';
-import { DIGEST_QUEUE, DIGEST_TASK, digestTasks, type DigestPayload } from '../../../channels/email/digest';
+import { DIGEST_QUEUE, DIGEST_TASK, digestCron, digestTasks, type DigestPayload } from '../../../channels/email/digest';
 import { startJobRunner, type JobRunner } from '../../../jobs';
 import type { NotificationType, User } from '../../../models';
 import { DeliveryService } from '../../../services/deliveries';
@@ -90,6 +90,29 @@ describe('the daily digest (email: "digest")', () => {
   }
 
   const mailsTo = (u: User) => smtp.received.filter((m) => addressOf(m) === u.email);
+
+  test('the runner takes the hourly schedule: minute 0 of every hour, in the digest queue', async () => {
+    expect(digestCron).toHaveLength(1);
+    expect(digestCron[0]).toMatchObject({ task: DIGEST_TASK, identifier: 'email:digest:hourly', payload: { scope: 'hourly' } });
+    const at = (hour: number, min: number) => digestCron[0].match({ min, hour, date: 29, month: 11, dow: 0 });
+    expect([at(0, 0), at(7, 0), at(23, 0), at(7, 1), at(7, 30)]).toEqual([true, true, true, false, false]);
+    expect(digestCron[0].options.queueName).toBe(DIGEST_QUEUE);
+    // A runner takes it (briefly: left running, a real tick could send these tests' users a digest of its own).
+    const scheduler = await startJobRunner({
+      connection: { connectionString: ctx.dbUrl },
+      log: { info: () => undefined },
+      tasks: { [DIGEST_TASK]: async () => undefined },
+      cron: digestCron,
+    });
+    try {
+      await waitFor(async () => {
+        const [rows] = await ctx.sequelize.query(`SELECT 1 FROM graphile_worker._private_known_crontabs WHERE identifier = 'email:digest:hourly'`);
+        return rows.length === 1;
+      });
+    } finally {
+      await scheduler.stop();
+    }
+  });
 
   test('one email listing everything unread of the digest types, grouped by course; never twice', async () => {
     const alice = await digestUser();
