@@ -1,4 +1,5 @@
 import type { Sequelize } from 'sequelize';
+import { DigestRuns } from '../channels/email/digest';
 import type { Models } from '../models';
 import { ApplicationService } from './applications';
 import { AuthService, type AuthLimits } from './auth';
@@ -10,6 +11,7 @@ import { ModerationService } from './notifications/moderation';
 import { StatsService } from './stats';
 import { UserService } from './users';
 import { IdempotencyKeys } from './idempotency';
+import { PreferenceService } from './preferences';
 
 export interface Services {
   auth: AuthService;
@@ -23,6 +25,10 @@ export interface Services {
   applications: ApplicationService;
   stats: StatsService;
   idempotency: IdempotencyKeys;
+  /** What reaches each user where (issue 12). */
+  preferences: PreferenceService;
+  /** The admin's "send the digests now"; the digest job itself runs in server/channels/email. */
+  digests: DigestRuns;
 }
 
 /** Wires the domain services to their dependencies. The only place that knows the whole graph. */
@@ -46,5 +52,7 @@ export function createServices(deps: {
     applications: new ApplicationService({ sequelize, events }),
     stats: new StatsService({ sequelize }),
     idempotency: new IdempotencyKeys({ sequelize }),
+    preferences: new PreferenceService({ sequelize }),
+    digests: new DigestRuns({ sequelize }),
   };
 }

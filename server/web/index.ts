@@ -13,6 +13,7 @@ import { courseRoutes } from './courses';
 import { instructorRoutes } from './instructor';
 import { notificationRoutes } from './notifications';
 import { Renderer } from './render';
+import { unsubscribeRoutes } from './unsubscribe';
 
 /**
  * The candidate and instructor pages (Nunjucks + htmx 4). Every page is a plain HTML form app first; htmx
@@ -24,6 +25,9 @@ export function createWeb(deps: { config: Config; logger: Logger; services: Serv
 
   // Locals first: even a refused (CSRF) request gets an error page with a working nonce.
   router.use(pageLocals(web));
+  // The one route outside the CSRF and Origin checks: RFC 8058's one-click POST comes from a mail provider's
+  // servers, with no session and no Origin of ours; the signed token in its URL is the authority instead.
+  router.use(unsubscribeRoutes(web));
   router.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 50 }), refuseUnstorable, csrfProtection(deps.config));
 
   router.get('/', function home(req, res) {

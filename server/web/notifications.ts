@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { currentUser, requireUser } from '../http/auth';
 import { NotFound } from '../errors';
+import type { NotificationJSON } from '../services/notifications';
 import { type WebDeps, backTo, isHtmx, renderView, sendPage } from './context';
 import { notificationId, notificationsQuery } from './forms';
 import { notificationLink } from './render';
@@ -32,6 +33,21 @@ export function notificationRoutes(web: WebDeps) {
     await sendPage(web, req, res, 'pages/notifications.njk', { title: 'Notifications', ...ctx });
   });
 
+  /**
+   * One notification, the page emails link to: opening it marks it read, as following it from the bell does (the
+   * other tabs hear of it). Someone else's id is a 404; without a login, the login page comes back here.
+   */
+  router.get('/notifications/:notificationId', async function show(req, res) {
+    const n = await services.notifications.markRead(currentUser(req).id, res.locals.notificationId as number);
+    const link = notificationLink(n);
+    await sendPage(web, req, res, 'pages/notification.njk', {
+      title: n.title,
+      n,
+      // The card's own buttons stay small; where the notification leads is the page's main action.
+      link: link === '/notifications' ? null : { href: link, label: linkLabel(n) },
+    });
+  });
+
   router.post('/notifications/read-all', async function markAllRead(req, res) {
     const userId = currentUser(req).id;
     await services.notifications.markAllRead(userId);
@@ -55,4 +71,11 @@ export function notificationRoutes(web: WebDeps) {
   });
 
   return router;
+}
+
+function linkLabel(n: NotificationJSON): string {
+  if (n.application_id && n.type.startsWith('application_')) {
+    return n.type === 'application_submitted' ? 'Review the application' : 'See your application';
+  }
+  return n.course_title ? `Open ${n.course_title}` : 'Open the course';
 }

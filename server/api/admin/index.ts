@@ -1,6 +1,7 @@
 import { adminApplicationOperations } from './applications';
 import { composeOperations } from './compose';
 import { dashboardOperations } from './dashboard';
+import { digestOperations } from './digests';
 import { adminNotificationOperations } from './notifications';
 import { userOperations } from './users';
 
@@ -11,4 +12,5 @@ export const adminOperations = [
   ...composeOperations,
   ...adminApplicationOperations,
   ...userOperations,
+  ...digestOperations,
 ];

@@ -8,6 +8,7 @@ import type { Mailer } from './transport';
 export { createMailer, classifySendError, type Mailer, type MailMessage } from './transport';
 export { renderDigestEmail, renderNotificationEmail, type EmailSite } from './render';
 export { sendEmails, TransientSendError, type OutgoingEmail, type SendReport } from './send';
+export { DIGEST_TASK, DigestRuns, digestCron, digestTasks, type DigestPayload } from './digest';
 export { signUnsubscribeToken, verifyUnsubscribeToken, unsubscribeUrl, type UnsubscribeScope } from './unsubscribe';
 
 interface Row {

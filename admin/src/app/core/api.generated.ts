@@ -782,6 +782,28 @@ export interface paths {
         patch: operations["adminUpdateUser"];
         trace?: never;
     };
+    "/admin/digests/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send the daily digests now
+         * @description Queues one digest run for every user with something unread to digest, whatever their digest hour (quiet hours still hold theirs until they end). Answers how many users that is and the job id.
+         *
+         *     Roles: admin.
+         */
+        post: operations["adminRunDigests"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1109,6 +1131,13 @@ export interface components {
         Deleted: {
             /** @description How many of the ids existed and were deleted. */
             deleted: number;
+        };
+        /** @description A digest run queued by an admin. */
+        DigestRun: {
+            /** @description Users with something to digest; those in their quiet hours get theirs when the hours end. */
+            users: number;
+            /** @description The queued run, or null when nobody had anything to digest. */
+            job_id: string | null;
         };
     };
     responses: never;
@@ -3504,6 +3533,83 @@ export interface operations {
                 };
             };
             /** @description An admin cannot deactivate or demote themselves. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than 64 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    adminRunDigests: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your key for this request (1–100 printable ASCII characters, e.g. a UUID), remembered for 24 hours. The same request again with the same key changes nothing and answers with the first result; the same key with a different request (another path or body) is a 409 `idempotency_key_reused`. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run is queued (or there was nothing to send). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DigestRun"];
+                };
+            };
+            /** @description The body is not valid JSON, or a field is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Only for: admin. Or: The CSRF token is missing or wrong, or the request came from a foreign origin. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The Idempotency-Key was already used for a different request (`idempotency_key_reused`). */
             409: {
                 headers: {
                     [name: string]: unknown;
