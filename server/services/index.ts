@@ -10,6 +10,8 @@ import { ModerationService } from './notifications/moderation';
 import { StatsService } from './stats';
 import { UserService } from './users';
 import { IdempotencyKeys } from './idempotency';
+import { DeliveryService } from './deliveries';
+import { PreferenceService } from './preferences';
 
 export interface Services {
   auth: AuthService;
@@ -23,6 +25,10 @@ export interface Services {
   applications: ApplicationService;
   stats: StatsService;
   idempotency: IdempotencyKeys;
+  /** What reaches each user where (per type and channel), and the admins' defaults. */
+  preferences: PreferenceService;
+  /** What each channel sent, failed or skipped; admins list and retry. */
+  deliveries: DeliveryService;
 }
 
 /** Wires the domain services to their dependencies. The only place that knows the whole graph. */
@@ -46,5 +52,7 @@ export function createServices(deps: {
     applications: new ApplicationService({ sequelize, events }),
     stats: new StatsService({ sequelize }),
     idempotency: new IdempotencyKeys({ sequelize }),
+    preferences: new PreferenceService({ sequelize }),
+    deliveries: new DeliveryService({ sequelize }),
   };
 }

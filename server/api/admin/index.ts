@@ -1,7 +1,9 @@
 import { adminApplicationOperations } from './applications';
 import { composeOperations } from './compose';
+import { adminDeliveryOperations } from './deliveries';
 import { dashboardOperations } from './dashboard';
 import { adminNotificationOperations } from './notifications';
+import { adminPreferenceOperations } from './preferences';
 import { userOperations } from './users';
 
 /** The admin console's API, /api/admin: admin role only (anonymous is a 401, any other role a 403). */
@@ -11,4 +13,6 @@ export const adminOperations = [
   ...composeOperations,
   ...adminApplicationOperations,
   ...userOperations,
+  ...adminPreferenceOperations,
+  ...adminDeliveryOperations,
 ];
