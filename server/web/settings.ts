@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { BadRequest, HttpError } from '../errors';
 import { currentUser, requireUser } from '../http/auth';
 import { NOTIFICATION_TYPES, type NotificationType } from '../models';
-import { EMAIL_MODES, type Preferences } from '../services/preferences';
+import { EMAIL_MODES, type PreferenceChannel, type Preferences } from '../services/preferences';
 import type { PreferencesPatch } from '../services/preferences/schema';
 import { type WebDeps, isHtmx, renderView, sendPage } from './context';
 import type { FieldErrors } from './forms';
@@ -130,7 +130,7 @@ function typePatch(body: unknown, current: Preferences): PreferencesPatch {
   if (!parsed.success) throw formError(parsed.error, (field) => `types.${String((body as { type?: unknown }).type)}.${field}`);
   const { type, ...choice } = parsed.data;
   const locked = current.locked[type] ?? [];
-  const change = Object.fromEntries(Object.entries(choice).filter(([channel]) => !locked.includes(channel as never)));
+  const change = Object.fromEntries(Object.entries(choice).filter(([channel]) => !locked.includes(channel as PreferenceChannel)));
   return { types: { [type as NotificationType]: change } };
 }
 
