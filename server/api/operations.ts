@@ -4,6 +4,7 @@ import { authOperations } from './auth';
 import { courseOperations } from './courses';
 import { docsOperations } from './docs';
 import { notificationOperations } from './notifications';
+import { preferenceOperations } from './preferences';
 import type { ApiOperation } from './operation';
 
 /**
@@ -13,6 +14,7 @@ import type { ApiOperation } from './operation';
 export const operations: readonly ApiOperation[] = [
   ...authOperations,
   ...notificationOperations,
+  ...preferenceOperations,
   ...courseOperations,
   ...applicationOperations,
   ...docsOperations,

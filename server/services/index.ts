@@ -11,6 +11,7 @@ import { ModerationService } from './notifications/moderation';
 import { StatsService } from './stats';
 import { UserService } from './users';
 import { IdempotencyKeys } from './idempotency';
+import { DeliveryService } from './deliveries';
 import { PreferenceService } from './preferences';
 
 export interface Services {
@@ -25,8 +26,10 @@ export interface Services {
   applications: ApplicationService;
   stats: StatsService;
   idempotency: IdempotencyKeys;
-  /** What reaches each user where (issue 12). */
+  /** What reaches each user where (per type and channel), and the admins' defaults. */
   preferences: PreferenceService;
+  /** What each channel sent, failed or skipped; admins list and retry. */
+  deliveries: DeliveryService;
   /** The admin's "send the digests now"; the digest job itself runs in server/channels/email. */
   digests: DigestRuns;
 }
@@ -54,5 +57,6 @@ export function createServices(deps: {
     idempotency: new IdempotencyKeys({ sequelize }),
     preferences: new PreferenceService({ sequelize }),
     digests: new DigestRuns({ sequelize }),
+    deliveries: new DeliveryService({ sequelize }),
   };
 }

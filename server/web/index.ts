@@ -14,6 +14,7 @@ import { instructorRoutes } from './instructor';
 import { notificationRoutes } from './notifications';
 import { Renderer } from './render';
 import { unsubscribeRoutes } from './unsubscribe';
+import { settingsRoutes } from './settings';
 
 /**
  * The candidate and instructor pages (Nunjucks + htmx 4). Every page is a plain HTML form app first; htmx
@@ -38,6 +39,7 @@ export function createWeb(deps: { config: Config; logger: Logger; services: Serv
   router.use(applicationRoutes(web));
   router.use(instructorRoutes(web));
   router.use(notificationRoutes(web));
+  router.use(settingsRoutes(web));
 
   router.use(() => {
     throw new NotFound('Page');

@@ -34,6 +34,16 @@ export const routes: Routes = [
         loadComponent: () => import('./applications/applications').then((m) => m.Applications),
       },
       {
+        path: 'deliveries',
+        title: 'Deliveries · Herald admin',
+        loadComponent: () => import('./deliveries/deliveries').then((m) => m.Deliveries),
+      },
+      {
+        path: 'defaults',
+        title: 'Notification defaults · Herald admin',
+        loadComponent: () => import('./defaults/defaults').then((m) => m.Defaults),
+      },
+      {
         path: 'users',
         title: 'Users · Herald admin',
         loadComponent: () => import('./users/users').then((m) => m.Users),

@@ -113,6 +113,8 @@ describe('App shell', () => {
       'Compose',
       'Applications',
       'Users',
+      'Deliveries',
+      'Defaults',
     ]);
     expect(links[4].getAttribute('aria-current')).toBe('page');
     expect(await (await loader.getHarness(MatMenuHarness)).getTriggerText()).toContain('Ada Admin');

@@ -45,6 +45,8 @@ export class App {
     { path: '/compose', label: 'Compose', icon: 'edit_notifications' },
     { path: '/applications', label: 'Applications', icon: 'assignment_ind' },
     { path: '/users', label: 'Users', icon: 'group' },
+    { path: '/deliveries', label: 'Deliveries', icon: 'outgoing_mail' },
+    { path: '/defaults', label: 'Defaults', icon: 'tune' },
   ];
 
   /** Matches the stylesheet's breakpoint: below it nav labels hide and tooltips take over. */

@@ -1,8 +1,10 @@
 import { adminApplicationOperations } from './applications';
 import { composeOperations } from './compose';
+import { adminDeliveryOperations } from './deliveries';
 import { dashboardOperations } from './dashboard';
 import { digestOperations } from './digests';
 import { adminNotificationOperations } from './notifications';
+import { adminPreferenceOperations } from './preferences';
 import { userOperations } from './users';
 
 /** The admin console's API, /api/admin: admin role only (anonymous is a 401, any other role a 403). */
@@ -13,4 +15,6 @@ export const adminOperations = [
   ...adminApplicationOperations,
   ...userOperations,
   ...digestOperations,
+  ...adminPreferenceOperations,
+  ...adminDeliveryOperations,
 ];

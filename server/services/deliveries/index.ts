@@ -1,5 +1,6 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { BadRequest, Conflict, NotFound } from '../../errors';
+import { enqueueJobSql, type EnqueueSql } from '../../jobs';
 
 export const DELIVERY_STATUSES = ['pending', 'sent', 'failed', 'skipped', 'cancelled'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
@@ -42,6 +43,12 @@ export interface DeliveryListOptions {
   recipient?: number;
   limit?: number;
   cursor?: string;
+}
+
+/** The job that sends a retried delivery again: a task name and its enqueue expressions over the row `r`. */
+export interface RetryJob {
+  task: string;
+  spec: EnqueueSql;
 }
 
 /** How long a claim holds before another job may take the row over (a job that died mid-send). */
@@ -185,14 +192,20 @@ export class DeliveryService {
 
   /**
    * An admin's retry: a failed row goes back to pending (free, attempts kept) for the channel's job to claim.
-   * The caller enqueues that job. Anything but a failed row is a 409: a sent one must not go out twice.
+   * `job` enqueues the channel's sending job in the same statement; its SQL expressions may read the retried
+   * row as `r` (`r.id`, `r.notification_id`, `r.recipient_id`). Anything but a failed row is a 409: a sent one
+   * must not go out twice.
    */
-  async retry(id: number): Promise<Delivery> {
-    const rows = await this.#db.query<Record<string, unknown>>(
-      `UPDATE deliveries SET status = 'pending', claimed_until = NULL, updated_at = now()
-        WHERE id = :id AND status = 'failed' RETURNING ${COLUMNS}`,
-      { type: QueryTypes.SELECT, replacements: { id } },
-    );
+  async retry(id: number, job?: RetryJob): Promise<Delivery> {
+    // With a job, the reset and its enqueue are one statement: a pending row never waits for a job that was lost.
+    const sql = job
+      ? `WITH r AS (UPDATE deliveries SET status = 'pending', claimed_until = NULL, updated_at = now()
+                     WHERE id = :id AND status = 'failed' RETURNING ${COLUMNS}),
+              job AS (SELECT ${enqueueJobSql(job.task, job.spec)} AS job_id FROM r)
+         SELECT r.*, (SELECT job_id FROM job) AS job_id FROM r`
+      : `UPDATE deliveries SET status = 'pending', claimed_until = NULL, updated_at = now()
+          WHERE id = :id AND status = 'failed' RETURNING ${COLUMNS}`;
+    const rows = await this.#db.query<Record<string, unknown>>(sql, { type: QueryTypes.SELECT, replacements: { id } });
     if (rows.length > 0) return toDelivery(rows[0]);
     const current = await this.get(id);
     throw new Conflict(`Only a failed delivery can be retried; this one is ${current.status}.`, { status: current.status });

@@ -326,6 +326,34 @@ export interface paths {
         patch: operations["legacyMarkNotificationRead"];
         trace?: never;
     };
+    "/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My notification preferences
+         * @description Every type, with the defaults filled in where I never chose; `locked` lists what I cannot switch off.
+         *
+         *     Any signed-in user.
+         */
+        get: operations["getPreferences"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change some of my notification preferences
+         * @description A partial update: what is left out stays as it was (a channel left out of a type too); `quiet_hours: null` clears them. Answers the whole shape. Unknown types, channels or values, invalid zones or times, a locked channel switched off, or `unread`/`digest` email with `in_app` off: a 400 naming each field.
+         *
+         *     Any signed-in user.
+         */
+        patch: operations["updatePreferences"];
+        trace?: never;
+    };
     "/courses": {
         parameters: {
             query?: never;
@@ -804,6 +832,76 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/preferences/defaults": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The notification defaults per type
+         * @description Roles: admin.
+         */
+        get: operations["adminGetPreferenceDefaults"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change the notification defaults of some types
+         * @description Partial: types and channels left out stay as they were. Users’ own choices are kept; only those who never chose follow the new default. A locked in-app channel cannot be switched off (400).
+         *
+         *     Roles: admin.
+         */
+        patch: operations["adminUpdatePreferenceDefaults"];
+        trace?: never;
+    };
+    "/admin/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Deliveries, newest first, filtered and keyset-paged
+         * @description Filters combine with AND; empty values are ignored. Pass the previous page’s `next_cursor` as `cursor`: any page costs what the first one costs.
+         *
+         *     Roles: admin.
+         */
+        get: operations["adminListDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/deliveries/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a failed delivery again
+         * @description The delivery goes back to `pending` (its attempts kept) and a job to send it is queued in the same statement. Only a failed delivery can be retried: a sent one must never go out twice.
+         *
+         *     Roles: admin.
+         */
+        post: operations["adminRetryDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1131,6 +1229,75 @@ export interface components {
         Deleted: {
             /** @description How many of the ids existed and were deleted. */
             deleted: number;
+        };
+        /** @description What one notification type does on each channel. */
+        TypePreference: {
+            /** @description On: it arrives live, unread, with a badge. Off: kept in the inbox, already read, silently. */
+            in_app: boolean;
+            /**
+             * @description `immediate`: at once; `unread`: if still unread after a delay; `digest`: in the daily digest. `unread` and `digest` need `in_app` on.
+             * @enum {string}
+             */
+            email: "off" | "immediate" | "unread" | "digest";
+            /** @description Web Push to the user’s subscribed browsers. */
+            push: boolean;
+        };
+        /** @description What reaches the signed-in user where. */
+        Preferences: {
+            /** @description IANA time zone name, e.g. Europe/Paris. */
+            timezone: string;
+            /** @description Local times between which email and push wait; may wrap past midnight; null: none. */
+            quiet_hours: {
+                /** @description HH:MM */
+                start: string;
+                /** @description HH:MM */
+                end: string;
+            } | null;
+            /** @description Local hour the daily digest goes out. */
+            digest_hour: number;
+            /** @description Every notification type, by name. */
+            types: {
+                [key: string]: components["schemas"]["TypePreference"];
+            };
+            /** @description Types with a channel nobody can switch off, and those channels; types without a lock are left out. */
+            locked: {
+                [key: string]: ("in_app" | "email" | "push")[];
+            };
+        };
+        /** @description What every user who never chose gets, per type. */
+        PreferenceDefaults: {
+            /** @description Every notification type, by name. */
+            types: {
+                [key: string]: components["schemas"]["TypePreference"];
+            };
+            /** @description Types with a channel nobody can switch off, and those channels; types without a lock are left out. */
+            locked: {
+                [key: string]: ("in_app" | "email" | "push")[];
+            };
+        };
+        /** @description One notification sent (or not) on one channel. */
+        Delivery: {
+            id: number;
+            notification_id: number;
+            recipient_id: number;
+            /** @description `email`, `push` or `webhook`. */
+            channel: string;
+            /** @enum {string} */
+            status: "pending" | "sent" | "failed" | "skipped" | "cancelled";
+            attempts: number;
+            last_error: string | null;
+            provider_message_id: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            sent_at: string | null;
+        };
+        /** @description A page of deliveries, newest first. */
+        DeliveryPage: {
+            results: components["schemas"]["Delivery"][];
+            /** @description Pass as `cursor` for the next (older) page; null on the last page. */
+            next_cursor: string | null;
         };
         /** @description A digest run queued by an admin. */
         DigestRun: {
@@ -2056,6 +2223,119 @@ export interface operations {
             };
             /** @description Not found, or not yours. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than 64 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getPreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The preferences. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Preferences"];
+                };
+            };
+            /** @description Not logged in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updatePreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    timezone?: string;
+                    quiet_hours?: {
+                        start: string;
+                        end: string;
+                    } | null;
+                    digest_hour?: number;
+                    types?: {
+                        [key: string]: {
+                            in_app?: boolean;
+                            /** @enum {string} */
+                            email?: "off" | "immediate" | "unread" | "digest";
+                            push?: boolean;
+                        };
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description The preferences after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Preferences"];
+                };
+            };
+            /** @description The body is not valid JSON, or a field is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The CSRF token is missing or wrong, or the request came from a foreign origin. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3610,6 +3890,261 @@ export interface operations {
                 };
             };
             /** @description The Idempotency-Key was already used for a different request (`idempotency_key_reused`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than 64 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    adminGetPreferenceDefaults: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The defaults and the locks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreferenceDefaults"];
+                };
+            };
+            /** @description Not logged in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Only for: admin. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    adminUpdatePreferenceDefaults: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    types: {
+                        [key: string]: {
+                            in_app?: boolean;
+                            /** @enum {string} */
+                            email?: "off" | "immediate" | "unread" | "digest";
+                            push?: boolean;
+                        };
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description The defaults after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreferenceDefaults"];
+                };
+            };
+            /** @description The body is not valid JSON, or a field is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Only for: admin. Or: The CSRF token is missing or wrong, or the request came from a foreign origin. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than 64 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    adminListDeliveries: {
+        parameters: {
+            query?: {
+                channel?: "email" | "push" | "webhook";
+                status?: "pending" | "sent" | "failed" | "skipped" | "cancelled";
+                /** @description The recipient’s user id. */
+                recipient?: number;
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryPage"];
+                };
+            };
+            /** @description A parameter is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Only for: admin. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    adminRetryDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery, pending again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            /** @description The body is not valid JSON, or a field is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Only for: admin. Or: The CSRF token is missing or wrong, or the request came from a foreign origin. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found, or not yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The delivery is not failed, or its channel has no sending job yet. */
             409: {
                 headers: {
                     [name: string]: unknown;

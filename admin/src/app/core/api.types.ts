@@ -40,3 +40,21 @@ export type Audience = JsonBody<'adminSendNotification'>['audience'];
 
 /** A page of a server-side paginated admin listing. */
 export type Page<T> = Omit<Schemas['AdminUserPage'], 'results'> & { results: T[] };
+
+/** One notification sent (or not) on one channel, as `GET /api/admin/deliveries/` lists it. */
+export type Delivery = Schemas['Delivery'];
+export type DeliveryPage = Schemas['DeliveryPage'];
+export type DeliveryStatus = Delivery['status'];
+type DeliveryQuery = NonNullable<operations['adminListDeliveries']['parameters']['query']>;
+export type DeliveryChannel = NonNullable<DeliveryQuery['channel']>;
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'sent', 'failed', 'skipped', 'cancelled'];
+export const DELIVERY_CHANNELS: readonly DeliveryChannel[] = ['email', 'push', 'webhook'];
+
+/** What a notification type does on each channel, and the defaults admins set per type. */
+export type TypePreference = Schemas['TypePreference'];
+export type EmailMode = TypePreference['email'];
+export type PreferenceDefaults = Schemas['PreferenceDefaults'];
+export type PreferenceChannel = PreferenceDefaults['locked'][string][number];
+/** `PATCH /api/admin/preferences/defaults/`: some channels of some types. */
+export type DefaultsPatch = JsonBody<'adminUpdatePreferenceDefaults'>;
+export const EMAIL_MODES: readonly EmailMode[] = ['off', 'immediate', 'unread', 'digest'];

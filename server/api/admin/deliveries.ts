@@ -1,0 +1,66 @@
+import { ESCALATE_TASK } from '../../channels/email/escalation';
+import { Conflict } from '../../errors';
+import type { RetryJob } from '../../services/deliveries';
+import { operation } from '../operation';
+import * as schemas from '../schemas';
+import { DeliveryPageSchema, DeliverySchema, listDeliveriesQuery } from '../schemas/preferences';
+
+const tag = 'Admin';
+
+/**
+ * The job that sends a retried delivery of each channel, enqueued in the statement that resets the row. Email:
+ * the email channel's task for that one notification; it claims the pending row the retry freed. A channel
+ * with no sending task yet (push, webhooks) cannot be retried: its row would wait for a job that never comes.
+ */
+const RETRY_JOBS: Partial<Record<string, RetryJob>> = {
+  email: {
+    task: ESCALATE_TASK,
+    spec: {
+      payload: `json_build_object('notificationIds', json_build_array(r.notification_id))`,
+      jobKey: `'${ESCALATE_TASK}:retry:' || r.id`,
+    },
+  },
+};
+
+// --- what each channel sent, failed or skipped
+
+const list = operation({
+  method: 'get',
+  path: '/admin/deliveries',
+  operationId: 'adminListDeliveries',
+  tag,
+  summary: 'Deliveries, newest first, filtered and keyset-paged',
+  description:
+    'Filters combine with AND; empty values are ignored. Pass the previous page’s `next_cursor` as `cursor`: ' +
+    'any page costs what the first one costs.',
+  access: ['admin'],
+  query: listDeliveriesQuery,
+  blankQueryIsAbsent: true,
+  responses: { 200: { description: 'A page.', schema: DeliveryPageSchema } },
+  handler: async function list({ services, query }, res) {
+    res.json(await services.deliveries.list(query));
+  },
+});
+
+const retry = operation({
+  method: 'post',
+  path: '/admin/deliveries/{id}/retry',
+  operationId: 'adminRetryDelivery',
+  tag,
+  summary: 'Send a failed delivery again',
+  description:
+    'The delivery goes back to `pending` (its attempts kept) and a job to send it is queued in the same ' +
+    'statement. Only a failed delivery can be retried: a sent one must never go out twice.',
+  access: ['admin'],
+  params: { id: schemas.notificationId },
+  responses: { 200: { description: 'The delivery, pending again.', schema: DeliverySchema } },
+  errors: { 409: 'The delivery is not failed, or its channel has no sending job yet.' },
+  handler: async function retry({ services, params }, res) {
+    const { channel } = await services.deliveries.get(params.id);
+    const job = RETRY_JOBS[channel];
+    if (!job) throw new Conflict(`Deliveries on the ${channel} channel cannot be retried yet.`, { channel });
+    res.json(await services.deliveries.retry(params.id, job));
+  },
+});
+
+export const adminDeliveryOperations = [list, retry];
