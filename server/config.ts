@@ -27,6 +27,11 @@ const EnvSchema = z.object({
   TRUST_PROXY: boolish.default(false),
   /** Lifts the private-network rule for outbound requests (push endpoints, webhooks): tests, private deployments. */
   OUTBOUND_ALLOW_PRIVATE: boolish.default(false),
+  /** Web Push (VAPID, RFC 8292): both keys or neither; without them a pair is generated once and kept in the database. */
+  VAPID_PUBLIC_KEY: z.string().regex(/^[A-Za-z0-9_-]{87}$/, 'must be an uncompressed P-256 public key, base64url').optional(),
+  VAPID_PRIVATE_KEY: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a P-256 private key, base64url').optional(),
+  /** Who push services contact about our pushes: a mailto: or https: URL. */
+  VAPID_SUBJECT: z.string().regex(/^(mailto:|https:\/\/)\S+$/, 'must be a mailto: or https: URL').optional(),
 });
 
 export interface Config {
@@ -48,6 +53,8 @@ export interface Config {
   trustProxy: boolean;
   /** Requests to user-chosen URLs may reach private and loopback addresses (never in a public deployment). */
   outboundAllowPrivate: boolean;
+  /** Web Push: keys from the environment (else generated and kept in the database) and the contact sent with them. */
+  vapid: { publicKey?: string; privateKey?: string; subject: string };
 }
 
 export class ConfigError extends Error {}
@@ -65,6 +72,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   const isProduction = e.NODE_ENV === 'production';
   let sessionSecret = e.SESSION_SECRET;
+  if (Boolean(e.VAPID_PUBLIC_KEY) !== Boolean(e.VAPID_PRIVATE_KEY)) {
+    throw new ConfigError('VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY go together: set both, or neither to use the generated pair.');
+  }
   if (!sessionSecret) {
     if (isProduction) {
       throw new ConfigError('SESSION_SECRET is required in production (at least 32 random characters).');
@@ -87,6 +97,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webConcurrency: e.WEB_CONCURRENCY,
     trustProxy: e.TRUST_PROXY,
     outboundAllowPrivate: e.OUTBOUND_ALLOW_PRIVATE,
+    vapid: {
+      publicKey: e.VAPID_PUBLIC_KEY,
+      privateKey: e.VAPID_PRIVATE_KEY,
+      // Push services (Apple's among them) refuse a localhost https subject; a mailto: address is always accepted.
+      subject: e.VAPID_SUBJECT ?? (e.PUBLIC_URL?.startsWith('https://') && !/\/\/localhost\b/.test(e.PUBLIC_URL) ? e.PUBLIC_URL : 'mailto:webmaster@localhost'),
+    },
   };
 }
 

@@ -4,6 +4,7 @@ import { authOperations } from './auth';
 import { courseOperations } from './courses';
 import { docsOperations } from './docs';
 import { notificationOperations } from './notifications';
+import { pushOperations } from './push';
 import type { ApiOperation } from './operation';
 
 /**
@@ -15,6 +16,7 @@ export const operations: readonly ApiOperation[] = [
   ...notificationOperations,
   ...courseOperations,
   ...applicationOperations,
+  ...pushOperations,
   ...docsOperations,
   ...adminOperations,
 ];

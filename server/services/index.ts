@@ -10,6 +10,8 @@ import { ModerationService } from './notifications/moderation';
 import { StatsService } from './stats';
 import { UserService } from './users';
 import { IdempotencyKeys } from './idempotency';
+import type { OutboundPolicy } from '../outbound';
+import { PushSubscriptions, VapidKeys, type VapidConfig } from './push-subscriptions';
 
 export interface Services {
   auth: AuthService;
@@ -23,6 +25,9 @@ export interface Services {
   applications: ApplicationService;
   stats: StatsService;
   idempotency: IdempotencyKeys;
+  /** Web Push: the devices users allowed alerts on, and the key pair pushes are signed with. */
+  pushSubscriptions: PushSubscriptions;
+  vapid: VapidKeys;
 }
 
 /** Wires the domain services to their dependencies. The only place that knows the whole graph. */
@@ -31,6 +36,8 @@ export function createServices(deps: {
   models: Models;
   events: EventPublisher;
   authLimits?: Partial<AuthLimits>;
+  /** Web Push settings (config.vapid, config.outboundAllowPrivate); the defaults are the safe ones. */
+  push?: { vapid?: VapidConfig; outbound?: OutboundPolicy };
 }): Services {
   const { sequelize, models, events } = deps;
   const store = new NotificationStore(sequelize);
@@ -46,5 +53,7 @@ export function createServices(deps: {
     applications: new ApplicationService({ sequelize, events }),
     stats: new StatsService({ sequelize }),
     idempotency: new IdempotencyKeys({ sequelize }),
+    pushSubscriptions: new PushSubscriptions({ sequelize, policy: deps.push?.outbound ?? { allowPrivate: false } }),
+    vapid: new VapidKeys({ sequelize, config: deps.push?.vapid ?? { subject: 'mailto:webmaster@localhost' } }),
   };
 }
