@@ -1,0 +1,2 @@
+export { pushMessage, type PushMessage, type PushPayload, type PushableNotification } from './message';
+export { PushSender, retryAfterMs, type PushSenderDeps, type SendReport } from './sender';
