@@ -46,6 +46,17 @@ export function notificationRoutes(web: WebDeps) {
     res.type('html').send(renderer.readPush(await services.notifications.bell(userId), [n.id]));
   });
 
+  /**
+   * Opening one notification by its address (the link in an email, a Web Push notification's click): it marks it
+   * read and leads to what it is about. A GET that changes state, on purpose: the only effect is marking one of the
+   * viewer's own notifications read, which opening it means anyway, and a GET is what a mail client or a service
+   * worker can open with nothing but the session.
+   */
+  router.get('/notifications/:notificationId', async function openLink(req, res) {
+    const n = await services.notifications.markRead(currentUser(req).id, res.locals.notificationId as number);
+    res.redirect(303, notificationLink(n));
+  });
+
   /** The bell's items: clicking one marks it read and follows its link. */
   router.post('/notifications/:notificationId/open', async function open(req, res) {
     const n = await services.notifications.markRead(currentUser(req).id, res.locals.notificationId as number);
