@@ -26,9 +26,16 @@ export async function up({ context: qi }: { context: MigrationContext }) {
       last_success_at  timestamptz
     );
     CREATE INDEX push_subscriptions_user_idx ON push_subscriptions (user_id);
+    -- Users with a visible Herald tab, per server process: a visible tab shows the notification itself, so no
+    -- push goes out. Unlogged like realtime_presence; a dead process's rows stop counting with its presence row.
+    CREATE UNLOGGED TABLE realtime_visible (
+      user_id      integer      NOT NULL,
+      instance_id  varchar(100) NOT NULL,
+      PRIMARY KEY (user_id, instance_id)
+    );
   `);
 }
 
 export async function down({ context: qi }: { context: MigrationContext }) {
-  await qi.sequelize.query('DROP TABLE IF EXISTS push_subscriptions; DROP TABLE IF EXISTS settings');
+  await qi.sequelize.query('DROP TABLE IF EXISTS realtime_visible; DROP TABLE IF EXISTS push_subscriptions; DROP TABLE IF EXISTS settings');
 }

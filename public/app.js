@@ -26,7 +26,17 @@
     const attempt = e.detail?.connection?.attempt ?? 0;
     setStatus(attempt > 0 ? 'reconnecting' : 'connecting');
   });
-  document.addEventListener('htmx:ws:after:connection', () => setStatus('live'));
+  // The server pushes (Web Push) only to people with no visible tab: say on every connect and every change.
+  let liveSocket = null;
+  function sendVisibility() {
+    if (liveSocket?.readyState === WebSocket.OPEN) liveSocket.send(JSON.stringify({ type: 'visibility', visible: !document.hidden }));
+  }
+  document.addEventListener('htmx:ws:after:connection', (e) => {
+    setStatus('live');
+    liveSocket = e.detail?.connection?.socket || null;
+    sendVisibility();
+  });
+  document.addEventListener('visibilitychange', sendVisibility);
   document.addEventListener('htmx:ws:close', (e) => {
     const code = e.detail?.code;
     if (e.detail?.reason === 'cancelled' || (code != null && !RETRIED.has(code))) setStatus('offline');
