@@ -177,6 +177,13 @@ export class Hub {
     return this.#bySession.get(sessionId)?.size ?? 0;
   }
 
+  /** Records a tab's visibility; true when that changed whether its user has a visible tab here. */
+  setVisible(c: Connection, visible: boolean): boolean {
+    const before = this.isVisible(c.userId);
+    c.visible = visible;
+    return !c.closed && before !== this.isVisible(c.userId);
+  }
+
   /** Whether any of the user's sockets here reported its tab visible. */
   isVisible(userId: number): boolean {
     for (const c of this.#byUser.get(userId) ?? []) if (c.visible) return true;

@@ -213,7 +213,8 @@ export class Realtime implements Channel, ConnectionSink {
   }
 
   message(c: Connection, text: string): void {
-    const visibility = (conn: Connection, visible: boolean) => this.#setVisible(conn, visible);
+    // The database hears of it only when the user's state on this process changes.
+    const visibility = (conn: Connection, visible: boolean) => this.hub.setVisible(conn, visible) && this.#recordVisible(conn.userId, visible);
     answerMessage({ notifications: this.#d.services.notifications, protocols: this.#protocols, visibility }, c, text).catch((err: unknown) => {
       this.#d.logger.error({ err }, 'websocket message failed');
       c.sendNow(this.#protocols[c.protocol].error('internal', 'Something went wrong.'));
@@ -223,14 +224,6 @@ export class Realtime implements Channel, ConnectionSink {
   disconnected(c: Connection): void {
     this.hub.remove(c);
     if (c.visible && !this.hub.isVisible(c.userId)) this.#recordVisible(c.userId, false);
-  }
-
-  /** A tab's visibility changed: the database hears of it only when the user's state on this process changes. */
-  #setVisible(c: Connection, visible: boolean): void {
-    const before = this.hub.isVisible(c.userId);
-    c.visible = visible;
-    const after = this.hub.isVisible(c.userId);
-    if (before !== after && !c.closed) this.#recordVisible(c.userId, after);
   }
 
   // One write at a time, so a quick hide-then-show cannot land in the database in the wrong order.
