@@ -1,5 +1,10 @@
+import https from 'node:https';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { pushMessage } from '../../channels/push';
+import { pushMessage, PushSender } from '../../channels/push';
+import { createLogger } from '../../logger';
+import { guardedLookup } from '../../outbound';
+import { PushSubscriptions } from '../../services/push-subscriptions';
+import { startPushService } from '../support/push-service';
 import type { User } from '../../models';
 import { createTestContext, type TestContext } from '../support/harness';
 import { launchChromium, LiveServer, loginAs, newUserContext, type Problems } from './browser';
@@ -117,4 +122,51 @@ test('the devices page lists a stored device and removes it', async () => {
   await Promise.all([page.waitForURL(`${server.url}/settings/devices`), page.click(`[data-device-id="${id}"] button`)]);
   await page.waitForSelector(`[data-device-id="${id}"]`, { state: 'detached' });
   expect(await ctx.services.pushSubscriptions.list(candidate.id)).toEqual([]);
+});
+
+test('a new user turns alerts on from the devices page and sees the device listed; a push then reaches it', async () => {
+  // Headless Chromium cannot reach a real push service, so the browser's subscription is a fake browser's at
+  // the local push service (its keys made as a browser makes them); everything else is the page's own code.
+  const pushService = await startPushService({ vapidPublicKey: async () => (await ctx.services.vapid.get()).publicKey });
+  const allowLoopback = { allowPrivate: true };
+  const realSubscriptions = ctx.services.pushSubscriptions;
+  ctx.services.pushSubscriptions = new PushSubscriptions({ sequelize: ctx.sequelize, policy: allowLoopback });
+  try {
+    const fake = pushService.subscribe();
+    const newcomer = await ctx.createUser('candidate', { name: 'Nina Newcomer' });
+    const tab = await user.context.newPage();
+    await user.context.clearCookies();
+    await loginAs(tab, server.url, newcomer);
+    await tab.goto(`${server.url}/settings/devices`);
+    await tab.evaluate((json) => {
+      let current: unknown = null;
+      PushManager.prototype.getSubscription = async () => current as PushSubscription | null;
+      PushManager.prototype.subscribe = async (opts?: PushSubscriptionOptionsInit) => {
+        if (!(opts?.applicationServerKey instanceof Uint8Array) || opts.applicationServerKey.length !== 65) throw new Error('bad applicationServerKey');
+        current = { endpoint: json.endpoint, toJSON: () => json, unsubscribe: async () => true };
+        return current as unknown as PushSubscription;
+      };
+    }, fake.json);
+    await Promise.all([tab.waitForEvent('load'), tab.click('[data-push-subscribe]')]);
+    const [device] = await ctx.services.pushSubscriptions.list(newcomer.id);
+    expect(device).toMatchObject({ endpoint: fake.endpoint, user_agent: expect.stringContaining('Chrome') });
+    await tab.waitForSelector(`[data-device-id="${device.id}"]`);
+
+    // The tab is closed; a decision is pushed to the device, and the push service decrypts it.
+    await tab.close();
+    const n = await ctx.models.Notification.create({ recipientId: newcomer.id, type: 'application_rejected', title: 'Application not accepted', message: 'Sorry' });
+    const sender = new PushSender({
+      subscriptions: ctx.services.pushSubscriptions,
+      vapid: ctx.services.vapid,
+      policy: allowLoopback,
+      logger: createLogger('silent'),
+      agent: new https.Agent({ lookup: guardedLookup(allowLoopback), ca: pushService.ca }),
+    });
+    const report = await sender.send(pushMessage({ id: Number(n.id), type: n.type, title: n.title, message: n.message }), await ctx.services.pushSubscriptions.targets([newcomer.id]));
+    expect(report.sent).toEqual([device.id]);
+    expect(pushService.received.map((r) => r.payload)).toEqual([expect.objectContaining({ id: Number(n.id), title: 'Application not accepted', body: 'Sorry' })]);
+  } finally {
+    ctx.services.pushSubscriptions = realSubscriptions;
+    await pushService.close();
+  }
 });
