@@ -26,7 +26,17 @@
     const attempt = e.detail?.connection?.attempt ?? 0;
     setStatus(attempt > 0 ? 'reconnecting' : 'connecting');
   });
-  document.addEventListener('htmx:ws:after:connection', () => setStatus('live'));
+  // The server pushes (Web Push) only to people with no visible tab: say on every connect and every change.
+  let liveSocket = null;
+  function sendVisibility() {
+    if (liveSocket?.readyState === WebSocket.OPEN) liveSocket.send(JSON.stringify({ type: 'visibility', visible: !document.hidden }));
+  }
+  document.addEventListener('htmx:ws:after:connection', (e) => {
+    setStatus('live');
+    liveSocket = e.detail?.connection?.socket || null;
+    sendVisibility();
+  });
+  document.addEventListener('visibilitychange', sendVisibility);
   document.addEventListener('htmx:ws:close', (e) => {
     const code = e.detail?.code;
     if (e.detail?.reason === 'cancelled' || (code != null && !RETRIED.has(code))) setStatus('offline');
@@ -63,23 +73,131 @@
 
   // --- desktop notifications: opt in with a button; raised only while the tab is hidden
   const canNotify = 'Notification' in window;
+  // Web Push reaches this device with every tab closed; where the browser has it, the button leads to the page
+  // that explains it before the browser asks (never a prompt on load).
+  const canPush = canNotify && 'serviceWorker' in navigator && 'PushManager' in window && window.isSecureContext;
+  let pushSubscribed = false;
   function syncOptIn() {
     const btn = document.getElementById('notify-optin');
-    if (btn) btn.hidden = !canNotify || Notification.permission !== 'default';
+    if (btn) btn.hidden = !canNotify || (canPush ? pushSubscribed || Notification.permission === 'denied' : Notification.permission !== 'default');
+    const panel = document.getElementById('push-optin');
+    if (panel) {
+      panel.hidden = !canPush;
+      const state = panel.querySelector('.push-optin-state');
+      const button = panel.querySelector('[data-push-subscribe]');
+      if (state) {
+        state.textContent = pushSubscribed
+          ? 'Alerts are on for this device.'
+          : Notification.permission === 'denied'
+            ? 'Your browser blocks notifications from Herald: allow them in its site settings first.'
+            : '';
+      }
+      if (button) button.hidden = pushSubscribed || Notification.permission === 'denied';
+    }
   }
   document.addEventListener('click', async (e) => {
     if (!e.target.closest?.('#notify-optin')) return;
+    if (canPush) {
+      location.assign('/settings/devices#push-optin');
+      return;
+    }
     await Notification.requestPermission();
     syncOptIn();
     if (Notification.permission === 'granted') toast('Desktop notifications are on.');
   });
+
+  // --- Web Push: the service worker, the subscription, and keeping the stored one in step with the browser's
+  function csrfToken() {
+    try {
+      return JSON.parse(document.body.getAttribute('hx-headers:inherited') || '{}')['X-CSRF-Token'] || '';
+    } catch {
+      return '';
+    }
+  }
+  const STORED_KEY = 'herald.push.stored';
+  async function storeSubscription(sub, force) {
+    const json = JSON.stringify(sub.toJSON());
+    // Unchanged and stored within the day: nothing to tell the server. Otherwise (new keys, a new endpoint after
+    // the browser rotated it without a pushsubscriptionchange) the same POST updates the row.
+    const last = JSON.parse(localStorage.getItem(STORED_KEY) || 'null');
+    if (!force && last && last.json === json && Date.now() - last.at < 86_400_000) return true;
+    const res = await fetch('/api/push/subscriptions/', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrfToken() },
+      body: json,
+    });
+    if (res.ok) localStorage.setItem(STORED_KEY, JSON.stringify({ json, at: Date.now() }));
+    return res.ok;
+  }
+  async function pushRegistration() {
+    await navigator.serviceWorker.register('/sw.js', { scope: '/' });
+    return navigator.serviceWorker.ready;
+  }
+  async function subscribePush() {
+    const permission = await Notification.requestPermission();
+    if (permission !== 'granted') {
+      syncOptIn();
+      toast('Alerts stay off: your browser did not allow them.', 'error');
+      return;
+    }
+    const reg = await pushRegistration();
+    const { key } = await (await fetch('/api/push/vapid-public-key', { credentials: 'same-origin' })).json();
+    const raw = atob(key.replace(/-/g, '+').replace(/_/g, '/'));
+    const applicationServerKey = Uint8Array.from(raw, (c) => c.charCodeAt(0));
+    const sub = (await reg.pushManager.getSubscription()) || (await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey }));
+    if (!(await storeSubscription(sub, true))) {
+      toast('Could not turn alerts on. Please try again.', 'error');
+      return;
+    }
+    pushSubscribed = true;
+    syncOptIn();
+    toast('Alerts are on for this device.');
+    if (document.getElementById('device-list')) location.reload();
+  }
+  document.addEventListener('click', (e) => {
+    if (!e.target.closest?.('[data-push-subscribe]')) return;
+    subscribePush().catch(() => toast('Could not turn alerts on in this browser.', 'error'));
+  });
+  // Removing this very device also ends the browser's subscription, or the next page load would store it again.
+  document.addEventListener('submit', (e) => {
+    const row = e.target.closest?.('#device-list [data-endpoint]');
+    if (!row || !canPush || row.dataset.unsubscribed) return;
+    e.preventDefault();
+    (async () => {
+      const reg = await navigator.serviceWorker.getRegistration('/');
+      const sub = reg && (await reg.pushManager.getSubscription());
+      if (sub && sub.endpoint === row.dataset.endpoint) {
+        await sub.unsubscribe();
+        localStorage.removeItem(STORED_KEY);
+      }
+    })()
+      .catch(() => undefined)
+      .finally(() => {
+        row.dataset.unsubscribed = '1';
+        e.target.requestSubmit();
+      });
+  });
+  // On every page load: the browser's subscription, if any, is the truth; the server's copy follows it.
+  async function recheckPush() {
+    if (!canPush || !document.body.classList.contains('signed-in')) return;
+    const reg = await pushRegistration();
+    const sub = Notification.permission === 'granted' ? await reg.pushManager.getSubscription() : null;
+    pushSubscribed = Boolean(sub);
+    if (sub) await storeSubscription(sub, false);
+    for (const row of document.querySelectorAll('#device-list [data-endpoint]')) {
+      row.querySelector('.this-device').hidden = !sub || row.dataset.endpoint !== sub.endpoint;
+    }
+    syncOptIn();
+  }
 
   let lastAnnounced = null;
   document.addEventListener('htmx:ws:after:message:incoming', () => {
     const item = document.querySelector('#live-announcer [data-notification-id]');
     if (!item || item.dataset.notificationId === lastAnnounced) return;
     lastAnnounced = item.dataset.notificationId;
-    if (!document.hidden || !canNotify || Notification.permission !== 'granted') return;
+    // With push on, the service worker shows it (and reaches this device with the tab closed too): not twice.
+    if (!document.hidden || !canNotify || pushSubscribed || Notification.permission !== 'granted') return;
     const n = new Notification(item.dataset.title, { body: item.dataset.body || '', tag: `herald-${lastAnnounced}`, icon: '/static/favicon.svg' });
     const href = item.dataset.href;
     n.onclick = () => {
@@ -141,5 +259,6 @@
   document.addEventListener('DOMContentLoaded', () => {
     syncOptIn();
     refreshTimes();
+    recheckPush().catch(() => undefined);
   });
 })();

@@ -71,6 +71,8 @@ export function createApp(deps: AppDeps) {
           imgSrc: ["'self'", 'data:'],
           fontSrc: ["'self'"],
           connectSrc: ["'self'"],
+          // The Web Push service worker (/sw.js); without it worker-src falls back to the nonce-only script-src.
+          workerSrc: ["'self'"],
           objectSrc: ["'none'"],
           baseUri: ["'none'"],
           formAction: ["'self'"],

@@ -37,6 +37,11 @@ const EnvSchema = z.object({
   MAX_PENDING_CONNECTIONS_PER_IP: z.coerce.number().int().positive().default(32),
   /** How often open sockets' sessions are re-checked (expired or ended ones are closed). */
   SESSION_CHECK_SECONDS: z.coerce.number().positive().default(30),
+  /** Web Push (VAPID, RFC 8292): both keys or neither; without them a pair is generated once and kept in the database. */
+  VAPID_PUBLIC_KEY: z.string().regex(/^[A-Za-z0-9_-]{87}$/, 'must be an uncompressed P-256 public key, base64url').optional(),
+  VAPID_PRIVATE_KEY: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a P-256 private key, base64url').optional(),
+  /** Who push services contact about our pushes: a mailto: or https: URL. */
+  VAPID_SUBJECT: z.string().regex(/^(mailto:|https:\/\/)\S+$/, 'must be a mailto: or https: URL').optional(),
 });
 
 export interface Config {
@@ -63,6 +68,8 @@ export interface Config {
   requestTimeoutMs: number;
   maxPendingConnectionsPerIp: number;
   sessionCheckMs: number;
+  /** Web Push: keys from the environment (else generated and kept in the database) and the contact sent with them. */
+  vapid: { publicKey?: string; privateKey?: string; subject: string };
 }
 
 export class ConfigError extends Error {}
@@ -83,6 +90,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   const isProduction = e.NODE_ENV === 'production';
   let sessionSecret = e.SESSION_SECRET;
+  if (Boolean(e.VAPID_PUBLIC_KEY) !== Boolean(e.VAPID_PRIVATE_KEY)) {
+    throw new ConfigError('VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY go together: set both, or neither to use the generated pair.');
+  }
   if (!sessionSecret) {
     if (isProduction) {
       throw new ConfigError('SESSION_SECRET is required in production (at least 32 random characters).');
@@ -111,6 +121,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     requestTimeoutMs: Math.max(e.REQUEST_TIMEOUT_SECONDS, e.HEADERS_TIMEOUT_SECONDS) * 1000,
     maxPendingConnectionsPerIp: e.MAX_PENDING_CONNECTIONS_PER_IP,
     sessionCheckMs: e.SESSION_CHECK_SECONDS * 1000,
+    vapid: {
+      publicKey: e.VAPID_PUBLIC_KEY,
+      privateKey: e.VAPID_PRIVATE_KEY,
+      // Push services (Apple's among them) refuse a localhost https subject; a mailto: address is always accepted.
+      subject: e.VAPID_SUBJECT ?? (e.PUBLIC_URL?.startsWith('https://') && !/\/\/localhost\b/.test(e.PUBLIC_URL) ? e.PUBLIC_URL : 'mailto:webmaster@localhost'),
+    },
   };
 }
 

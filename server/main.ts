@@ -56,7 +56,12 @@ async function runServer(config: Config, logger: Logger) {
 
   // The bus is the services' EventPublisher: an event goes out to every process, this one included.
   const bus = createBus({ databaseUrl: db.url, redisUrl: config.redisUrl, logger });
-  const services = createServices({ sequelize: db.sequelize, models: db.models, events: bus });
+  const services = createServices({
+    sequelize: db.sequelize,
+    models: db.models,
+    events: bus,
+    push: { vapid: config.vapid, outbound: { allowPrivate: config.outboundAllowPrivate } },
+  });
   const seeded = !cluster.isWorker && config.seedDemo ? await seedDemo(db.sequelize, db.models) : false;
   const session = createSession(config, db.url);
   const realtime = createRealtime({

@@ -5,6 +5,7 @@ import { courseOperations } from './courses';
 import { docsOperations } from './docs';
 import { notificationOperations } from './notifications';
 import { preferenceOperations } from './preferences';
+import { pushOperations } from './push';
 import type { ApiOperation } from './operation';
 
 /**
@@ -17,6 +18,7 @@ export const operations: readonly ApiOperation[] = [
   ...preferenceOperations,
   ...courseOperations,
   ...applicationOperations,
+  ...pushOperations,
   ...docsOperations,
   ...adminOperations,
 ];

@@ -40,6 +40,8 @@ export class Connection implements Identity {
   readonly isAdmin: boolean;
   readonly protocol: Protocol;
   readonly socket: Socket;
+  /** Its tab said it is on screen (`{"type":"visibility"}`); false until it says so. Web Push skips such users. */
+  visible = false;
   /** Highest notification id this connection has been sent (snapshot, replay or live): a resync replays after it. */
   lastNotificationId = 0;
   #ready = false;
@@ -173,6 +175,19 @@ export class Hub {
   /** Open sockets of one session here. */
   sessionSize(sessionId: string): number {
     return this.#bySession.get(sessionId)?.size ?? 0;
+  }
+
+  /** Records a tab's visibility; true when that changed whether its user has a visible tab here. */
+  setVisible(c: Connection, visible: boolean): boolean {
+    const before = this.isVisible(c.userId);
+    c.visible = visible;
+    return !c.closed && before !== this.isVisible(c.userId);
+  }
+
+  /** Whether any of the user's sockets here reported its tab visible. */
+  isVisible(userId: number): boolean {
+    for (const c of this.#byUser.get(userId) ?? []) if (c.visible) return true;
+    return false;
   }
 
   hasUser(userId: number): boolean {

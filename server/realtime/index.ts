@@ -213,7 +213,9 @@ export class Realtime implements Channel, ConnectionSink {
   }
 
   message(c: Connection, text: string): void {
-    answerMessage({ notifications: this.#d.services.notifications, protocols: this.#protocols }, c, text).catch((err: unknown) => {
+    // The database hears of it only when the user's state on this process changes.
+    const visibility = (conn: Connection, visible: boolean) => this.hub.setVisible(conn, visible) && this.#recordVisible(conn.userId, visible);
+    answerMessage({ notifications: this.#d.services.notifications, protocols: this.#protocols, visibility }, c, text).catch((err: unknown) => {
       this.#d.logger.error({ err }, 'websocket message failed');
       c.sendNow(this.#protocols[c.protocol].error('internal', 'Something went wrong.'));
     });
@@ -221,6 +223,15 @@ export class Realtime implements Channel, ConnectionSink {
 
   disconnected(c: Connection): void {
     this.hub.remove(c);
+    if (c.visible && !this.hub.isVisible(c.userId)) this.#recordVisible(c.userId, false);
+  }
+
+  // One write at a time, so a quick hide-then-show cannot land in the database in the wrong order.
+  #visibleWrites: Promise<void> = Promise.resolve();
+  #recordVisible(userId: number, visible: boolean): void {
+    this.#visibleWrites = this.#visibleWrites
+      .then(() => this.#queries.setVisible(this.instanceId, userId, visible))
+      .catch((err: unknown) => this.#d.logger.warn({ err }, 'visibility not recorded'));
   }
 
   closedByServer(code: number): void {

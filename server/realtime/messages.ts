@@ -7,7 +7,7 @@ import type { Protocols } from './protocols';
  * action is scoped to the connection's own user; what it changes comes back to every tab as an event.
  */
 export async function answerMessage(
-  deps: { notifications: NotificationService; protocols: Protocols },
+  deps: { notifications: NotificationService; protocols: Protocols; visibility?: (c: Connection, visible: boolean) => void },
   c: Connection,
   text: string,
 ): Promise<void> {
@@ -42,6 +42,12 @@ export async function answerMessage(
       const n = await deps.notifications.markAllRead(c.userId);
       // Nothing changed means no event: answer this socket directly so it still hears back.
       if (n === 0 && p.unreadCount) c.sendNow(p.unreadCount(await deps.notifications.unreadCount(c.userId)));
+      return;
+    }
+    case 'visibility': {
+      // The tab's Page Visibility state, sent on connect and on every change. Nothing is answered.
+      if (typeof m.visible !== 'boolean') return c.sendNow(p.error('invalid_message', 'visible must be true or false.'));
+      deps.visibility?.(c, m.visible);
       return;
     }
     default:

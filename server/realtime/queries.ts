@@ -71,6 +71,20 @@ export class RealtimeQueries {
 
   async removePresence(instanceId: string): Promise<void> {
     await this.#db.query('DELETE FROM realtime_presence WHERE instance_id = :instanceId', { replacements: { instanceId } });
+    await this.#db.query('DELETE FROM realtime_visible WHERE instance_id = :instanceId', { replacements: { instanceId } });
+  }
+
+  /**
+   * Records whether the user has a visible tab on this process (see migrations/*-push-subscriptions). Written only
+   * when that changes; rows of a dead process stop counting once its presence row goes stale.
+   */
+  async setVisible(instanceId: string, userId: number, visible: boolean): Promise<void> {
+    await this.#db.query(
+      visible
+        ? 'INSERT INTO realtime_visible (user_id, instance_id) VALUES (:userId, :instanceId) ON CONFLICT DO NOTHING'
+        : 'DELETE FROM realtime_visible WHERE user_id = :userId AND instance_id = :instanceId',
+      { replacements: { instanceId, userId } },
+    );
   }
 
   /** Open sockets of every other live process (rows not refreshed within `staleMs` belong to dead processes). */

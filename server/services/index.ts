@@ -13,6 +13,8 @@ import { UserService } from './users';
 import { IdempotencyKeys } from './idempotency';
 import { DeliveryService } from './deliveries';
 import { PreferenceService } from './preferences';
+import type { OutboundPolicy } from '../outbound';
+import { PushSubscriptions, VapidKeys, type VapidConfig } from './push-subscriptions';
 
 export interface Services {
   auth: AuthService;
@@ -32,6 +34,9 @@ export interface Services {
   deliveries: DeliveryService;
   /** The admin's "send the digests now"; the digest job itself runs in server/channels/email. */
   digests: DigestRuns;
+  /** Web Push: the devices users allowed alerts on, and the key pair pushes are signed with. */
+  pushSubscriptions: PushSubscriptions;
+  vapid: VapidKeys;
 }
 
 /** Wires the domain services to their dependencies. The only place that knows the whole graph. */
@@ -40,6 +45,8 @@ export function createServices(deps: {
   models: Models;
   events: EventPublisher;
   authLimits?: Partial<AuthLimits>;
+  /** Web Push settings (config.vapid, config.outboundAllowPrivate); the defaults are the safe ones. */
+  push?: { vapid?: VapidConfig; outbound?: OutboundPolicy };
 }): Services {
   const { sequelize, models, events } = deps;
   const store = new NotificationStore(sequelize);
@@ -58,5 +65,7 @@ export function createServices(deps: {
     preferences: new PreferenceService({ sequelize }),
     digests: new DigestRuns({ sequelize }),
     deliveries: new DeliveryService({ sequelize }),
+    pushSubscriptions: new PushSubscriptions({ sequelize, policy: deps.push?.outbound ?? { allowPrivate: false } }),
+    vapid: new VapidKeys({ sequelize, config: deps.push?.vapid ?? { subject: 'mailto:webmaster@localhost' } }),
   };
 }

@@ -12,6 +12,7 @@ import { type WebDeps, homeFor, isHtmx, renderView, sendPage } from './context';
 import { courseRoutes } from './courses';
 import { instructorRoutes } from './instructor';
 import { notificationRoutes } from './notifications';
+import { deviceRoutes } from './settings-devices';
 import { Renderer } from './render';
 import { unsubscribeRoutes } from './unsubscribe';
 import { settingsRoutes } from './settings';
@@ -40,6 +41,7 @@ export function createWeb(deps: { config: Config; logger: Logger; services: Serv
   router.use(instructorRoutes(web));
   router.use(notificationRoutes(web));
   router.use(settingsRoutes(web));
+  router.use(deviceRoutes(web));
 
   router.use(() => {
     throw new NotFound('Page');

@@ -34,8 +34,11 @@ export function notificationRoutes(web: WebDeps) {
   });
 
   /**
-   * One notification, the page emails link to: opening it marks it read, as following it from the bell does (the
-   * other tabs hear of it). Someone else's id is a 404; without a login, the login page comes back here.
+   * One notification by its address, the page emails and Web Push clicks open: opening it marks it read, as
+   * following it from the bell does (the other tabs hear of it), and shows where it leads. A GET that changes
+   * state, on purpose: its only effect is marking one of the viewer's own notifications read, which opening it
+   * means anyway, and a GET is what a mail client or a service worker can open with nothing but the session.
+   * Someone else's id is a 404; without a login, the login page comes back here.
    */
   router.get('/notifications/:notificationId', async function show(req, res) {
     const n = await services.notifications.markRead(currentUser(req).id, res.locals.notificationId as number);

@@ -1,0 +1,4 @@
+export { pushMessage, type PushMessage, type PushPayload, type PushableNotification } from './message';
+export { PushSender, retryAfterMs, type PushSenderDeps, type SendReport } from './sender';
+export { noVisibleTab, VISIBLE_STALE_SECONDS } from './decide';
+export { PUSH_TASK, pushTasks, type ClaimedPush, type PushDeliveries, type PushJob, type PushSource, type PushTaskDeps } from './task';
