@@ -107,3 +107,4 @@ export async function createJobClient(connection: JobConnection, log?: JobLog): 
 export { enqueueJobSql, type EnqueueSql } from './sql';
 
 const silent: JobLog = { info: () => undefined };
+export { startProcessRunner, type ProcessRunnerOptions } from './process';

@@ -8,6 +8,9 @@ import type { Mailer } from './transport';
 export { createMailer, classifySendError, type Mailer, type MailMessage } from './transport';
 export { renderDigestEmail, renderNotificationEmail, type EmailSite } from './render';
 export { sendEmails, TransientSendError, type OutgoingEmail, type SendReport } from './send';
+export { emailTasks } from './tasks';
+export { ESCALATE_TASK, escalationEnqueueSql, escalationTasks } from './escalation';
+export { IMMEDIATE_TASK, immediateEnqueueSql, immediateTasks } from './immediate';
 export { signUnsubscribeToken, verifyUnsubscribeToken, unsubscribeUrl, type UnsubscribeScope } from './unsubscribe';
 
 interface Row {

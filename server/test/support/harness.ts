@@ -1,13 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import type { Sequelize } from 'sequelize';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
 import { createApp } from '../../app';
-import { loadConfig, type Config } from '../../config';
+import { createMailer, emailTasks, type Mailer } from '../../channels/email';
+import { loadConfig, loadEmailConfig, type Config, type EmailConfig } from '../../config';
 import { createSequelize } from '../../db';
+import { startProcessRunner, type JobRunner } from '../../jobs';
 import { createLogger } from '../../logger';
 import { initModels, type Models, type Role, type User } from '../../models';
 import { createServices, type Services } from '../../services';
@@ -30,6 +34,10 @@ export interface TestContext {
   services: Services;
   session: SessionSetup;
   app: ReturnType<typeof createApp>;
+  /** The email settings the context runs with (from `env`; EMAIL_UNREAD_DELAY_SECONDS 1 with `jobs`). */
+  email: EmailConfig;
+  /** With `jobs: true`: the job runner (email tasks) on this database, and the mailer its tasks send with. */
+  jobs?: { runner: JobRunner; mailer: Mailer; done: string[] };
   /** SQL statements seen by Sequelize while `countStatements` runs. */
   countStatements<T>(fn: () => Promise<T>): Promise<{ result: T; statements: string[] }>;
   createUser(role: Role, attrs?: Partial<{ email: string; name: string; isActive: boolean }>): Promise<User>;
@@ -53,7 +61,14 @@ export interface Agent {
  * A whole Herald app on a database of its own, cloned from the migrated template. Call `close()` in afterAll:
  * it drops the database, so nothing a test file writes outlives it.
  */
-export async function createTestContext(opts: { env?: NodeJS.ProcessEnv; authLimits?: object } = {}): Promise<TestContext> {
+export async function createTestContext(
+  opts: {
+    env?: NodeJS.ProcessEnv;
+    authLimits?: object;
+    /** Runs a job runner with the email tasks, as main.ts does, so tests see jobs run (SMTP_URL in `env`). */
+    jobs?: boolean;
+  } = {},
+): Promise<TestContext> {
   const baseUrl = process.env.HERALD_TEST_PG_URL!;
   const dbName = `herald_t_${randomBytes(6).toString('hex')}`;
   const admin = new Client({ connectionString: baseUrl });
@@ -77,10 +92,33 @@ export async function createTestContext(opts: { env?: NodeJS.ProcessEnv; authLim
   const events = new LocalEvents();
   const published: HeraldEvent[] = [];
   events.subscribe((e) => published.push(e));
-  const services = createServices({ sequelize, models, events, authLimits: opts.authLimits });
+  const email = loadEmailConfig({
+    ...(opts.jobs ? { EMAIL_UNREAD_DELAY_SECONDS: '1', MAIL_DIR: path.join(os.tmpdir(), `herald-mail-${dbName}`) } : {}),
+    ...opts.env,
+  });
+  const services = createServices({
+    sequelize,
+    models,
+    events,
+    authLimits: opts.authLimits,
+    jobTiming: { unreadDelaySeconds: email.unreadDelaySeconds },
+  });
   const session = createSession(config, dbUrl);
   const app = createApp({ config, logger, services, session: session.middleware });
   let userSeq = 0;
+  let jobs: TestContext['jobs'];
+  if (opts.jobs) {
+    const mailer = createMailer(email);
+    const runner = await startProcessRunner({
+      databaseUrl: dbUrl,
+      log: { info: () => undefined },
+      tasks: emailTasks({ sequelize, mailer, site: { publicUrl: 'https://herald.test.example', secret: config.sessionSecret } }),
+      pollInterval: 200,
+    });
+    const done: string[] = [];
+    runner.runner.events.on('job:complete', ({ job }) => done.push(job.task_identifier));
+    jobs = { runner, mailer, done };
+  }
 
   const ctx: TestContext = {
     config,
@@ -92,6 +130,8 @@ export async function createTestContext(opts: { env?: NodeJS.ProcessEnv; authLim
     services,
     session,
     app,
+    email,
+    jobs,
     async countStatements(fn) {
       counting = [];
       try {
@@ -123,6 +163,8 @@ export async function createTestContext(opts: { env?: NodeJS.ProcessEnv; authLim
       return wrap(anon.http, res.body.csrf_token);
     },
     async close() {
+      await jobs?.runner.stop();
+      jobs?.mailer.close();
       await session.pool.end();
       await sequelize.close();
       const a = new Client({ connectionString: baseUrl });

@@ -1,0 +1,45 @@
+import { Pool } from 'pg';
+import { startJobRunner, type JobLog, type JobRunner, type TaskList } from './index';
+
+export interface ProcessRunnerOptions {
+  databaseUrl: string;
+  log: JobLog;
+  tasks: TaskList;
+  /** Jobs at once in this process. Every serving process runs a runner; SKIP LOCKED shares the jobs out. */
+  concurrency?: number;
+  pollInterval?: number;
+}
+
+/**
+ * The job runner of one Herald process, on a small pool of its own: its jobs' connections never compete with
+ * the requests' Sequelize pool, and with WEB_CONCURRENCY workers the database sees n small pools, not n large
+ * ones. `stop()` lets running jobs finish, then closes the pool.
+ */
+export async function startProcessRunner(opts: ProcessRunnerOptions): Promise<JobRunner> {
+  const concurrency = opts.concurrency ?? 2;
+  // One connection per running job, one for LISTEN, one for the runner's own bookkeeping and addJob.
+  const pool = new Pool({ connectionString: opts.databaseUrl, max: concurrency + 2 });
+  pool.on('error', (err) => opts.log.error?.({ err, component: 'jobs' }, 'idle job connection failed'));
+  let runner: JobRunner;
+  try {
+    runner = await startJobRunner({
+      connection: { pgPool: pool },
+      log: opts.log,
+      tasks: opts.tasks,
+      concurrency,
+      pollInterval: opts.pollInterval,
+    });
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    runner: runner.runner,
+    addJob: (task, payload, spec) => runner.addJob(task, payload, spec),
+    stop() {
+      stopping ??= runner.stop().finally(() => pool.end());
+      return stopping;
+    },
+  };
+}
