@@ -19,7 +19,10 @@ export async function startProcessRunner(opts: ProcessRunnerOptions): Promise<Jo
   const concurrency = opts.concurrency ?? 2;
   // One connection per running job, one for LISTEN, one for the runner's own bookkeeping and addJob.
   const pool = new Pool({ connectionString: opts.databaseUrl, max: concurrency + 2 });
-  pool.on('error', (err) => opts.log.error?.({ err, component: 'jobs' }, 'idle job connection failed'));
+  // A connection dropped by the server must not crash the process: graphile-worker reconnects.
+  const onError = (err: Error) => opts.log.error?.({ err, component: 'jobs' }, 'job connection failed');
+  pool.on('error', onError);
+  pool.on('connect', (client) => client.on('error', onError));
   let runner: JobRunner;
   try {
     runner = await startJobRunner({
