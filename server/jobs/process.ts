@@ -1,5 +1,6 @@
 import { Pool } from 'pg';
 import { startJobRunner, type JobLog, type JobRunner, type TaskList } from './index';
+import type { RecoveryOptions } from './liveness';
 
 export interface ProcessRunnerOptions {
   databaseUrl: string;
@@ -8,6 +9,7 @@ export interface ProcessRunnerOptions {
   /** Jobs at once in this process. Every serving process runs a runner; SKIP LOCKED shares the jobs out. */
   concurrency?: number;
   pollInterval?: number;
+  recovery?: RecoveryOptions;
 }
 
 /**
@@ -17,8 +19,9 @@ export interface ProcessRunnerOptions {
  */
 export async function startProcessRunner(opts: ProcessRunnerOptions): Promise<JobRunner> {
   const concurrency = opts.concurrency ?? 2;
-  // One connection per running job, one for LISTEN, one for the runner's own bookkeeping and addJob.
-  const pool = new Pool({ connectionString: opts.databaseUrl, max: concurrency + 2 });
+  // One connection per running job, one for LISTEN, one for the runner's bookkeeping and addJob, one held by
+  // the worker-liveness session.
+  const pool = new Pool({ connectionString: opts.databaseUrl, max: concurrency + 3 });
   // A connection dropped by the server must not crash the process: graphile-worker reconnects.
   const onError = (err: Error) => opts.log.error?.({ err, component: 'jobs' }, 'job connection failed');
   pool.on('error', onError);
@@ -31,6 +34,7 @@ export async function startProcessRunner(opts: ProcessRunnerOptions): Promise<Jo
       tasks: opts.tasks,
       concurrency,
       pollInterval: opts.pollInterval,
+      recovery: opts.recovery,
     });
   } catch (err) {
     await pool.end();

@@ -64,17 +64,35 @@ export async function nextQuietEnd(db: Sequelize, p: EmailJobPayload, s: EmailSe
   return row?.wake ? new Date(row.wake) : null;
 }
 
+/**
+ * The latest lease still held on the payload's pending email deliveries: rows claimed by a job that died
+ * mid-send (kill -9) or by a duplicate job still sending. Null when there is none.
+ */
+export async function lastLeaseEnd(db: Sequelize, p: EmailJobPayload): Promise<Date | null> {
+  const { where, replacements } = scope(p);
+  const [row] = await db.query<{ until: Date | null }>(
+    `SELECT max(d.claimed_until) AS until
+       FROM notifications n JOIN deliveries d ON d.notification_id = n.id
+      WHERE ${where} AND d.channel = 'email' AND d.status = 'pending' AND d.claimed_until > now()`,
+    { type: QueryTypes.SELECT, replacements },
+  );
+  return row?.until ? new Date(row.until) : null;
+}
+
 export interface EmailTaskDeps {
   sequelize: Sequelize;
   deliveries: DeliveryService;
   sender: EmailSender;
   chunkSize?: number;
+  /** How long a claimed row is held before another job may take it over (default DEFAULT_LEASE_SECONDS). */
+  leaseSeconds?: number;
 }
 
 /**
- * A job body: claim a chunk, send it, until nothing is left; then a keyed follow-up at the earliest end of the
- * quiet hours that held someone back. A transient failure throws out of the loop: the job retries with backoff
- * instead of spinning here.
+ * A job body: claim a chunk, send it, until nothing is left; then keyed follow-ups: at the earliest end of the
+ * quiet hours that held someone back, and after the last lease another job still holds on the payload's rows
+ * (if that job died mid-send, nothing else would ever pick its rows up). A transient failure throws out of the
+ * loop: the job retries with backoff instead of spinning here.
  */
 export function claimAndSend(task: string, selection: EmailSelection, deps: EmailTaskDeps) {
   const chunk = deps.chunkSize ?? 500;
@@ -82,14 +100,17 @@ export function claimAndSend(task: string, selection: EmailSelection, deps: Emai
     const payload = raw as EmailJobPayload;
     let sent = 0;
     for (;;) {
-      const claimed = await deps.deliveries.claim('email', selectionSource(payload, selection, chunk));
+      const source = selectionSource(payload, selection, chunk);
+      const claimed = await deps.deliveries.claim('email', source, { leaseSeconds: deps.leaseSeconds });
       if (claimed.length === 0) break;
       sent += (await deps.sender.sendEach(claimed)).sent.length;
     }
+    const key = payload.batchId ?? (payload.notificationIds ?? []).join(',');
     const wakeAt = await nextQuietEnd(deps.sequelize, payload, selection);
-    if (wakeAt) {
-      const key = payload.batchId ?? (payload.notificationIds ?? []).join(',');
-      await helpers.addJob(task, payload, { runAt: wakeAt, jobKey: `${task}:quiet:${key}` });
+    if (wakeAt) await helpers.addJob(task, payload, { runAt: wakeAt, jobKey: `${task}:quiet:${key}` });
+    const leaseEnd = await lastLeaseEnd(deps.sequelize, payload);
+    if (leaseEnd) {
+      await helpers.addJob(task, payload, { runAt: new Date(leaseEnd.getTime() + 1000), jobKey: `${task}:lease:${key}` });
     }
     helpers.logger.info(`${task} sent ${sent}${wakeAt ? `, rest after quiet hours at ${wakeAt.toISOString()}` : ''}`);
   };

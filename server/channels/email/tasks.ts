@@ -16,9 +16,11 @@ export function emailTasks(deps: {
   chunkSize?: number;
   /** Messages in flight per job (default 8). */
   concurrency?: number;
+  /** A claimed delivery's lease (default 120 s): how soon a row claimed by a job that died is sent again. */
+  leaseSeconds?: number;
 }): TaskList {
   const deliveries = new DeliveryService({ sequelize: deps.sequelize });
   const sender = new EmailSender({ ...deps, deliveries });
-  const common = { sequelize: deps.sequelize, deliveries, sender, chunkSize: deps.chunkSize };
+  const common = { sequelize: deps.sequelize, deliveries, sender, chunkSize: deps.chunkSize, leaseSeconds: deps.leaseSeconds };
   return { ...escalationTasks(common), ...immediateTasks(common) };
 }
