@@ -1,13 +1,15 @@
 import { QueryTypes, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
-import type { NotificationType, Role } from '../../../models';
+import type { NotificationType } from '../../../models';
 import type { Page, PageRequest } from '../../paging';
 import { effectivePreferencesJoin } from '../../preferences/sql';
 import { batchJobsSql, DEFAULT_JOB_TIMING, noticeJobsSql, type NotificationJobTiming } from './jobs';
+import { audienceSql, type Audience } from './audience';
 import { NotificationReads } from './reads';
 import { searchNotifications, type NotificationFilter } from './search';
 import { clippedTitle, insertNotificationsSql, intArray, type NotificationWithRecipient } from './shape';
 
 export { NotificationReads, type OwnListQuery } from './reads';
+export type { Audience } from './audience';
 export { DEFAULT_JOB_TIMING, type NotificationJobTiming } from './jobs';
 export { NOTIFICATION_SORTS, type NotificationFilter, type NotificationSort } from './search';
 export {
@@ -33,13 +35,6 @@ export interface NewNotification {
   applicationId?: number | null;
   courseId?: number | null;
 }
-
-/** Who a fan-out reaches. Each kind is a SELECT of user ids, so the fan-out stays one statement. */
-export type Audience =
-  | { kind: 'course'; courseId: number }
-  | { kind: 'user'; userId: number }
-  | { kind: 'role'; role: Role }
-  | { kind: 'all' };
 
 /** What every recipient of a fan-out gets. */
 export interface FanOutContent {
@@ -72,24 +67,6 @@ interface BroadcastRow {
 }
 
 const IDEMPOTENCY_CONSTRAINT = 'broadcasts_sender_idempotency_key';
-
-/** Active users only: a deactivated account receives nothing. */
-function audienceSql(a: Audience): { sql: string; params: Record<string, unknown> } {
-  switch (a.kind) {
-    case 'course':
-      return {
-        sql: `SELECT e.student_id FROM enrollments e JOIN users u ON u.id = e.student_id AND u.is_active
-               WHERE e.course_id = :audienceCourseId`,
-        params: { audienceCourseId: a.courseId },
-      };
-    case 'user':
-      return { sql: 'SELECT id FROM users WHERE id = :audienceUserId AND is_active', params: { audienceUserId: a.userId } };
-    case 'role':
-      return { sql: 'SELECT id FROM users WHERE role = :audienceRole AND is_active', params: { audienceRole: a.role } };
-    case 'all':
-      return { sql: 'SELECT id FROM users WHERE is_active', params: {} };
-  }
-}
 
 function isIdempotencyConflict(err: unknown): boolean {
   return err instanceof UniqueConstraintError && (err.parent as { constraint?: string }).constraint === IDEMPOTENCY_CONSTRAINT;

@@ -149,6 +149,20 @@ test('immediate, and in_app off: the row is written read, no badge, no socket al
   expect((await notificationOf(loud, 'Lab opens early')).readAt).toBeNull();
 });
 
+test("the store's single insert (an enrollment notice): silent with in_app off, and its immediate email still goes", async () => {
+  const u = await student({ course_enrollment: { in_app: false, email: 'immediate' } });
+  const id = await ctx.sequelize.transaction((t) =>
+    ctx.services.notifications.create({ recipientId: u.id, type: 'course_enrollment', title: 'You were enrolled' }, t),
+  );
+  await waitFor(() => mailsTo(u).length > 0, 10_000);
+  expect(mailsTo(u)[0].subject).toContain('You were enrolled');
+  const [row] = await ctx.sequelize.query<{ read_at: Date | null }>('SELECT read_at FROM notifications WHERE id = :id', {
+    replacements: { id },
+    type: QueryTypes.SELECT,
+  });
+  expect(row.read_at).not.toBeNull();
+});
+
 /** Quiet hours around (or away from) the current hour in `timeZone`. */
 function quietHours(timeZone: string, around: boolean) {
   const hour = Number(new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', hourCycle: 'h23' }).format(new Date()));
