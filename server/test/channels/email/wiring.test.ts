@@ -151,6 +151,7 @@ test('immediate, and in_app off: the row is written read, no badge, no socket al
 
 test("the store's single insert (an enrollment notice): silent with in_app off, and its immediate email still goes", async () => {
   const u = await student({ course_enrollment: { in_app: false, email: 'immediate' } });
+  const socket = await socketOf(u);
   const id = await ctx.sequelize.transaction((t) =>
     ctx.services.notifications.create({ recipientId: u.id, type: 'course_enrollment', title: 'You were enrolled' }, t),
   );
@@ -161,6 +162,12 @@ test("the store's single insert (an enrollment notice): silent with in_app off, 
     type: QueryTypes.SELECT,
   });
   expect(row.read_at).not.toBeNull();
+  // A loud notice after it reaches the socket; the silent one before it never did.
+  const loud = await ctx.sequelize.transaction((t) =>
+    ctx.services.notifications.create({ recipientId: u.id, type: 'message', title: 'Loud one' }, t),
+  );
+  await socket.type('notification');
+  expect(socket.frames.filter((f) => f.json?.type === 'notification').map((f) => (f.json!.notification as { id: number }).id)).toEqual([loud]);
 });
 
 /** Quiet hours around (or away from) the current hour in `timeZone`. */
