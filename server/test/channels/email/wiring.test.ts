@@ -80,15 +80,16 @@ async function socketOf(u: User) {
   return c;
 }
 
-test('escalation: POST notify-students → job → SMTP; read in time through the API or a socket, no email', async () => {
+test('escalation: POST notify-students → job → SMTP; read in time (API, mark all, socket), no email', async () => {
   const unread = { announcement: { email: 'unread' } };
-  const [stays, readByApi, readBySocket, emailOff] = [
+  const [stays, readByApi, readAll, readBySocket, emailOff] = [
+    await student(unread),
     await student(unread),
     await student(unread),
     await student(unread),
     await student({ announcement: { email: 'off' } }),
   ];
-  const course = await courseOf([stays, readByApi, readBySocket, emailOff]);
+  const course = await courseOf([stays, readByApi, readAll, readBySocket, emailOff]);
   const socket = await socketOf(readBySocket);
 
   const started = Date.now();
@@ -97,6 +98,7 @@ test('escalation: POST notify-students → job → SMTP; read in time through th
   socket.send({ type: 'mark_as_read', id: (pushed.notification as { id: number }).id });
   const apiAgent = await ctx.login(readByApi);
   await apiAgent.post(`/api/notifications/${(await notificationOf(readByApi, 'Exam room changed')).id}/mark_read/`).expect(200);
+  await (await ctx.login(readAll)).post('/api/notifications/mark_all_read/').expect(200);
   await waitFor(async () => (await notificationOf(readBySocket, 'Exam room changed')).readAt !== null, 2_000);
   expect(Date.now() - started).toBeLessThan(DELAY * 1000); // both reads happened before the due time
 
@@ -105,9 +107,9 @@ test('escalation: POST notify-students → job → SMTP; read in time through th
   await sleep(500);
   expect(mailsTo(stays)).toHaveLength(1);
   expect(mailsTo(stays)[0].subject).toContain('Exam room changed');
-  for (const u of [readByApi, readBySocket, emailOff]) expect(mailsTo(u)).toHaveLength(0);
+  for (const u of [readByApi, readAll, readBySocket, emailOff]) expect(mailsTo(u)).toHaveLength(0);
   expect(await deliveriesOf(stays)).toEqual([expect.objectContaining({ status: 'sent', provider_message_id: expect.any(String) })]);
-  for (const u of [readByApi, readBySocket, emailOff]) expect(await deliveriesOf(u)).toEqual([]);
+  for (const u of [readByApi, readAll, readBySocket, emailOff]) expect(await deliveriesOf(u)).toEqual([]);
 });
 
 test('an application decision (a single notice, in_app locked on) escalates when still unread', async () => {
