@@ -85,9 +85,10 @@ export interface JobRunner {
  */
 export async function startJobRunner(opts: JobRunnerOptions): Promise<JobRunner> {
   const liveness = await WorkerLiveness.open(opts.connection, opts.log, opts.recovery);
-  // Our own emitter, listened to before run() creates the workers (it emits worker:create before it returns).
+  // Our own emitter, listened to before run() creates the pool (it emits pool:create before it returns). Jobs
+  // are locked by the pool's id (locked_by), not by its workers' ids.
   const events = new EventEmitter() as WorkerEvents;
-  events.on('worker:create', ({ worker }) => liveness.alive(worker.workerId));
+  events.on('pool:create', ({ workerPool }) => liveness.alive(workerPool.id));
   let runner: Runner;
   try {
     runner = await run({

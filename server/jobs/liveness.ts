@@ -2,7 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import { Client } from 'pg';
 import type { JobConnection, JobLog } from './index';
 
-/** The advisory-lock class of "this graphile-worker worker id is alive" (the second key is hashtext(id)). */
+/** The advisory-lock class of "this graphile-worker pool id is alive" (the second key is hashtext(id)). */
 const LOCK_CLASS = 7420013;
 
 export interface RecoveryOptions {
@@ -14,9 +14,10 @@ export interface RecoveryOptions {
 
 /**
  * graphile-worker frees a job whose worker died (kill -9, OOM, a lost machine) only after 4 hours. Each runner
- * therefore holds, on one session of its own, an advisory lock per worker id it runs; PostgreSQL drops those
- * locks the moment that session dies with its process. Every runner periodically looks at the jobs locked for
- * a while, and for a worker id whose lock it can take (nobody holds it: the worker is gone) it calls
+ * therefore holds, on one session of its own, an advisory lock per worker pool id it runs (the id a job's
+ * `locked_by` names); PostgreSQL drops those locks the moment that session dies with its process. Every runner
+ * periodically looks at the jobs locked for a while, and for an id whose lock it can take (nobody holds it:
+ * the pool is gone) it calls
  * `force_unlock_workers`, so the job runs again within about `intervalMs`. A false "dead" (this session lost,
  * the process alive) can at worst run a job twice at once: the deliveries' leases still send each row once.
  */
@@ -47,10 +48,10 @@ export class WorkerLiveness {
     return new WorkerLiveness(client, () => client.end(), log, opts);
   }
 
-  /** Declares a worker of this process alive for as long as this process's session lives. */
-  alive(workerId: string): void {
-    this.#mine.add(workerId);
-    this.#serial(() => this.#session.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOCK_CLASS, workerId]));
+  /** Declares a worker pool of this process alive for as long as this process's session lives. */
+  alive(poolId: string): void {
+    this.#mine.add(poolId);
+    this.#serial(() => this.#session.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOCK_CLASS, poolId]));
   }
 
   start(): void {
@@ -59,7 +60,7 @@ export class WorkerLiveness {
     void this.recover();
   }
 
-  /** Frees the jobs of dead workers; answers the worker ids it freed. */
+  /** Frees the jobs of dead workers; answers the pool ids it freed. */
   recover(): Promise<string[]> {
     return this.#serial(async () => {
       const { rows } = await this.#session.query<{ locked_by: string }>(

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { ParsedMail } from 'mailparser';
 import { QueryTypes } from 'sequelize';
 import { createMailer, emailTasks, IMMEDIATE_TASK, type Mailer } from '../../../channels/email';
-import { startProcessRunner, type JobRunner } from '../../../jobs';
+import { startProcessRunner, WorkerLiveness, type JobRunner } from '../../../jobs';
 import type { User } from '../../../models';
 import { waitFor } from '../../jobs/wait';
 import { createTestContext, type TestContext } from '../../support/harness';
@@ -121,7 +121,7 @@ test('kill -9 mid-batch: a second runner finishes it; at most the one message in
   expect(atKill).toBeLessThan(60); // it did die mid-batch
 
   // The survivor frees the dead worker's job (its liveness lock is gone) and waits out the 3 s leases.
-  await runner(smtp.url, { recovery: { intervalMs: 300, staleAfterSeconds: 1 } });
+  const survivor = await runner(smtp.url, { recovery: { intervalMs: 300, staleAfterSeconds: 1 } });
   await waitFor(async () => (await sentCount('Before the crash')).sent === 60, 30_000);
   await new Promise((r) => setTimeout(r, 500));
 
@@ -141,6 +141,32 @@ test('kill -9 mid-batch: a second runner finishes it; at most the one message in
     { type: QueryTypes.SELECT },
   );
   expect(Number(jobs.n)).toBe(0);
+  await survivor.stop();
+});
+
+test("a live runner's job is never taken for a dead one's, however long it runs", async () => {
+  const smtp = await startSmtpSink({ delayMs: 1_500 }); // 5 connections at a time: 20 messages take 6 s
+  cleanup.push(() => smtp.close());
+  const live = await runner(smtp.url);
+  const course = await courseWithStudents(20, 'alive');
+  await fanOut(course.id, 'Still running');
+  await waitFor(() => smtp.received.length >= 1, 10_000);
+  await new Promise((r) => setTimeout(r, 300)); // now locked for more than a second
+
+  const watcher = await WorkerLiveness.open({ connectionString: ctx.dbUrl }, { info: () => undefined }, { staleAfterSeconds: 1 });
+  try {
+    const [locked] = await ctx.sequelize.query<{ n: string }>(
+      "SELECT count(*) AS n FROM graphile_worker.jobs WHERE locked_by IS NOT NULL AND locked_at < now() - interval '1 second'",
+      { type: QueryTypes.SELECT },
+    );
+    expect(Number(locked.n)).toBe(1);
+    expect(await watcher.recover()).toEqual([]);
+  } finally {
+    await watcher.close();
+  }
+  await waitFor(async () => (await sentCount('Still running')).sent === 20, 20_000);
+  expect([...copies(smtp.received).values()].every((n) => n === 1)).toBe(true);
+  await live.stop();
 });
 
 async function spawnRunner(smtpUrl: string): Promise<ChildProcess> {
