@@ -1,7 +1,8 @@
 /**
  * Starts Herald: config, database (embedded unless DATABASE_URL), migrations, demo data, HTTP and WebSockets.
  * Stops it gracefully on SIGTERM/SIGINT: sockets told to reconnect elsewhere (1012), in-flight requests finished
- * (their events still go out on the bus), then bus and pools closed, the embedded database stopped.
+ * (their events still go out on the bus), then the bus, the job runner (running jobs finish) and the pools
+ * closed, the embedded database stopped.
  *
  * WEB_CONCURRENCY=n (n > 1) runs a node:cluster primary that owns the database (embedded start, migrations,
  * seed) and n workers that share the port; events reach every worker through the bus (PostgreSQL LISTEN/NOTIFY,
@@ -9,12 +10,14 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import http from 'node:http';
-import { ConfigError, loadConfig, StartupError, type Config } from './config';
+import { ConfigError, loadConfig, loadEmailConfig, StartupError, type Config, type EmailConfig } from './config';
 import { createApp } from './app';
 import { Dispatcher } from './channels';
+import { createMailer, digestCron, emailTasks } from './channels/email';
 import { openDatabase } from './db/open';
 import { guardConnections } from './http/connection-guard';
 import { createSession } from './http/session';
+import { startProcessRunner } from './jobs';
 import { createLogger, type Logger } from './logger';
 import { createBus, createRealtime } from './realtime';
 import { createServices } from './services';
@@ -22,8 +25,10 @@ import { DEMO_LOGINS, DEMO_PASSWORD, seedDemo } from './services/demo-seed';
 
 async function main() {
   let config;
+  let email;
   try {
     config = loadConfig();
+    email = loadEmailConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
@@ -33,7 +38,7 @@ async function main() {
   }
   const logger = createLogger(config.logLevel);
   if (cluster.isPrimary && config.webConcurrency > 1) return runPrimary(config, logger);
-  return runServer(config, logger.child(cluster.isWorker ? { worker: cluster.worker!.id } : {}));
+  return runServer(config, email, logger.child(cluster.isWorker ? { worker: cluster.worker!.id } : {}));
 }
 
 function publicUrl(config: Config) {
@@ -51,7 +56,7 @@ function printBanner(config: Config, seeded: boolean) {
 }
 
 /** One serving process: the whole app. In cluster mode the primary already migrated and seeded. */
-async function runServer(config: Config, logger: Logger) {
+async function runServer(config: Config, email: EmailConfig, logger: Logger) {
   const db = await openDatabase(config, logger);
 
   // The bus is the services' EventPublisher: an event goes out to every process, this one included.
@@ -61,6 +66,7 @@ async function runServer(config: Config, logger: Logger) {
     models: db.models,
     events: bus,
     push: { vapid: config.vapid, outbound: { allowPrivate: config.outboundAllowPrivate } },
+    jobTiming: { unreadDelaySeconds: email.unreadDelaySeconds },
   });
   const seeded = !cluster.isWorker && config.seedDemo ? await seedDemo(db.sequelize, db.models) : false;
   const session = createSession(config, db.url);
@@ -77,6 +83,19 @@ async function runServer(config: Config, logger: Logger) {
   // Every channel events are delivered through: one entry each.
   const dispatcher = new Dispatcher({ bus, logger, channels: [realtime] });
   await dispatcher.start();
+
+  // The durable jobs: every serving process runs a runner (the migrations above installed the queue's schema);
+  // graphile-worker's SKIP LOCKED runs each job once whatever WEB_CONCURRENCY is.
+  const mailer = createMailer(email);
+  const jobs = await startProcessRunner({
+    databaseUrl: db.url,
+    log: logger,
+    tasks: {
+      ...emailTasks({ sequelize: db.sequelize, mailer, site: { publicUrl: publicUrl(config), secret: config.sessionSecret } }),
+    },
+    cron: digestCron,
+  });
+
   const app = createApp({
     config,
     logger,
@@ -124,6 +143,9 @@ async function runServer(config: Config, logger: Logger) {
     clearTimeout(force);
     // Only now: a request that was still running committed and published its event on this bus.
     await dispatcher.stop();
+    // After the drain (a request's job is committed by now), before the pools: running jobs finish their chunk.
+    await jobs.stop().catch((err) => logger.error({ err }, 'job runner did not stop cleanly'));
+    mailer.close();
     await session.pool.end().catch(() => undefined);
     await db.close();
     logger.info('bye');

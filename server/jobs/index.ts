@@ -7,9 +7,12 @@ import {
   type Runner,
   type TaskList,
   type TaskSpec,
+  type WorkerEvents,
   type WorkerUtils,
 } from 'graphile-worker';
+import { EventEmitter } from 'node:events';
 import type { Pool } from 'pg';
+import { WorkerLiveness, type RecoveryOptions } from './liveness';
 
 export type { JobHelpers, Task, TaskList } from 'graphile-worker';
 
@@ -64,6 +67,8 @@ export interface JobRunnerOptions {
   pollInterval?: number;
   /** Recurring jobs (digests), parsed with graphile-worker's `parseCrontab`/`parseCronItems`. */
   cron?: ParsedCronItem[];
+  /** Freeing the jobs of workers that died (see `WorkerLiveness`); holds one connection of its own. */
+  recovery?: RecoveryOptions;
 }
 
 export interface JobRunner {
@@ -79,21 +84,34 @@ export interface JobRunner {
  * must not install handlers that would exit the process under us.
  */
 export async function startJobRunner(opts: JobRunnerOptions): Promise<JobRunner> {
-  const runner = await run({
-    ...opts.connection,
-    taskList: opts.tasks,
-    concurrency: opts.concurrency ?? 4,
-    pollInterval: opts.pollInterval,
-    noHandleSignals: true,
-    logger: workerLogger(opts.log),
-    parsedCronItems: opts.cron ?? [],
-  });
+  const liveness = await WorkerLiveness.open(opts.connection, opts.log, opts.recovery);
+  // Our own emitter, listened to before run() creates the pool (it emits pool:create before it returns). Jobs
+  // are locked by the pool's id (locked_by), not by its workers' ids.
+  const events = new EventEmitter() as WorkerEvents;
+  events.on('pool:create', ({ workerPool }) => liveness.alive(workerPool.id));
+  let runner: Runner;
+  try {
+    runner = await run({
+      ...opts.connection,
+      events,
+      taskList: opts.tasks,
+      concurrency: opts.concurrency ?? 4,
+      pollInterval: opts.pollInterval,
+      noHandleSignals: true,
+      logger: workerLogger(opts.log),
+      parsedCronItems: opts.cron ?? [],
+    });
+  } catch (err) {
+    await liveness.close();
+    throw err;
+  }
+  liveness.start();
   let stopping: Promise<void> | undefined;
   return {
     runner,
     addJob: async (task, payload, spec) => ({ id: (await runner.addJob(task, payload, spec)).id }),
     stop() {
-      stopping ??= runner.stop();
+      stopping ??= runner.stop().finally(() => liveness.close());
       return stopping;
     },
   };
@@ -105,5 +123,7 @@ export async function createJobClient(connection: JobConnection, log?: JobLog): 
 }
 
 export { enqueueJobSql, type EnqueueSql } from './sql';
+export { WorkerLiveness, type RecoveryOptions } from './liveness';
 
 const silent: JobLog = { info: () => undefined };
+export { startProcessRunner, type ProcessRunnerOptions } from './process';

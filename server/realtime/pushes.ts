@@ -39,6 +39,7 @@ export class Pushes {
       for (const e of mine) {
         const row = byId.get(e.id);
         if (!row || row.recipient_id !== e.recipientId) continue; // deleted meanwhile, or a forged event: push nothing
+        if (row.is_read) continue; // silent (in_app off) or read meanwhile: no live alert for it
         const { recipient_id: _r, ...n } = row;
         this.#pushNew(n, [{ id: e.id, recipientId: e.recipientId }], counts);
       }

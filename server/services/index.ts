@@ -5,7 +5,7 @@ import { ApplicationService } from './applications';
 import { AuthService, type AuthLimits } from './auth';
 import { CourseService } from './courses';
 import type { EventPublisher } from './events';
-import { NotificationService, NotificationStore } from './notifications';
+import { NotificationService, NotificationStore, type NotificationJobTiming } from './notifications';
 import { ComposeService } from './notifications/compose';
 import { ModerationService } from './notifications/moderation';
 import { StatsService } from './stats';
@@ -47,9 +47,11 @@ export function createServices(deps: {
   authLimits?: Partial<AuthLimits>;
   /** Web Push settings (config.vapid, config.outboundAllowPrivate); the defaults are the safe ones. */
   push?: { vapid?: VapidConfig; outbound?: OutboundPolicy };
+  /** When the email jobs written with notifications fall due (EMAIL_UNREAD_DELAY_SECONDS); default 600 s. */
+  jobTiming?: NotificationJobTiming;
 }): Services {
   const { sequelize, models, events } = deps;
-  const store = new NotificationStore(sequelize);
+  const store = new NotificationStore(sequelize, deps.jobTiming);
   const notifications = new NotificationService({ store, events });
   const auth = new AuthService({ sequelize, models, events, limits: deps.authLimits });
   return {
@@ -59,7 +61,7 @@ export function createServices(deps: {
     moderation: new ModerationService({ store, events }),
     compose: new ComposeService({ models, notifications }),
     courses: new CourseService({ sequelize, models, notifications }),
-    applications: new ApplicationService({ sequelize, events }),
+    applications: new ApplicationService({ sequelize, events, store }),
     stats: new StatsService({ sequelize }),
     idempotency: new IdempotencyKeys({ sequelize }),
     preferences: new PreferenceService({ sequelize }),

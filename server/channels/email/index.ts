@@ -9,6 +9,9 @@ export { createMailer, classifySendError, type Mailer, type MailMessage } from '
 export { renderDigestEmail, renderNotificationEmail, type EmailSite } from './render';
 export { sendEmails, TransientSendError, type OutgoingEmail, type SendReport } from './send';
 export { DIGEST_TASK, DigestRuns, digestCron, digestTasks, type DigestPayload } from './digest';
+export { emailTasks } from './tasks';
+export { ESCALATE_TASK, escalationEnqueueSql, escalationTasks } from './escalation';
+export { IMMEDIATE_TASK, immediateEnqueueSql, immediateTasks } from './immediate';
 export { signUnsubscribeToken, verifyUnsubscribeToken, unsubscribeUrl, type UnsubscribeScope } from './unsubscribe';
 
 interface Row {

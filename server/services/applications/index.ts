@@ -2,7 +2,7 @@ import { QueryTypes, UniqueConstraintError, type Sequelize, type Transaction } f
 import type { ApplicationStatus, User } from '../../models';
 import { Conflict, Forbidden, NotFound } from '../../errors';
 import type { EventPublisher } from '../events';
-import { insertNotificationsSql } from '../notifications/store';
+import { insertNotificationsSql, type NotificationStore } from '../notifications/store';
 import { offsetOf, offsetPage, type Page, type PageRequest } from '../paging';
 
 export interface ApplicationJSON {
@@ -76,15 +76,18 @@ const APPLICATION_ORDER = "ORDER BY (a.status = 'pending') DESC, a.created_at DE
 export class ApplicationService {
   readonly #db: Sequelize;
   readonly #events: EventPublisher;
+  /** Only for `noticeJobsSql`: the notice's email jobs are enqueued in the same statement. */
+  readonly #store: NotificationStore;
 
   /**
    * Applying and deciding each write their notice inside their one statement, with the notification store's
    * INSERT (`insertNotificationsSql`: same row shape and title clip as every other notice), and publish its
    * `notification.created` themselves.
    */
-  constructor(deps: { sequelize: Sequelize; events: EventPublisher }) {
+  constructor(deps: { sequelize: Sequelize; events: EventPublisher; store: NotificationStore }) {
     this.#db = deps.sequelize;
     this.#events = deps.events;
+    this.#store = deps.store;
   }
 
   /** Which applications an actor may see: their own, their courses', or all for an admin. */
@@ -178,10 +181,10 @@ export class ApplicationService {
              },
              'FROM app a CROSS JOIN course c',
            )}
-         )
+         ), jobs AS (${this.#store.noticeJobsSql('notice')})
          SELECT a.id, a.status, a.motivation, a.reason, a.created_at, a.decided_at,
                 c.id AS course_id, c.title AS course_title, c.instructor_id, c.enrolled,
-                (SELECT id FROM notice) AS notification_id
+                (SELECT id FROM notice) AS notification_id, (SELECT count(*) FROM jobs) AS jobs
            FROM course c LEFT JOIN app a ON TRUE`,
         {
           replacements: { courseId, candidateId: candidate.id, motivation, candidateName: candidate.name },
@@ -255,10 +258,11 @@ export class ApplicationService {
            },
            'FROM target t JOIN decided d ON d.id = t.id',
          )}
-       )
+       ), jobs AS (${this.#store.noticeJobsSql('notice')})
        SELECT t.id, COALESCE(d.status, t.status) AS status, d.status AS new_status, t.motivation, d.reason,
               t.created_at, d.decided_at, t.candidate_id, u.name AS candidate_name, u.email AS candidate_email,
-              t.course_id, t.course_title, t.instructor_id, (SELECT id FROM notice) AS notification_id
+              t.course_id, t.course_title, t.instructor_id, (SELECT id FROM notice) AS notification_id,
+              (SELECT count(*) FROM jobs) AS jobs
          FROM target t JOIN users u ON u.id = t.candidate_id LEFT JOIN decided d ON d.id = t.id`,
       {
         replacements: {

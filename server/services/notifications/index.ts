@@ -26,6 +26,7 @@ export {
   type NotificationJSON,
   type NotificationRow,
   type NotificationWithRecipient,
+  type NotificationJobTiming,
 } from './store';
 export { encodeCursor } from '../paging';
 

@@ -1,13 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import type { Sequelize } from 'sequelize';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
 import { createApp } from '../../app';
-import { loadConfig, type Config } from '../../config';
+import { createMailer, emailTasks, type Mailer } from '../../channels/email';
+import { loadConfig, loadEmailConfig, type Config, type EmailConfig } from '../../config';
 import { createSequelize } from '../../db';
+import { startProcessRunner, type JobRunner } from '../../jobs';
 import { createLogger } from '../../logger';
 import { initModels, type Models, type Role, type User } from '../../models';
 import { createServices, type Services } from '../../services';
@@ -30,6 +34,10 @@ export interface TestContext {
   services: Services;
   session: SessionSetup;
   app: ReturnType<typeof createApp>;
+  /** The email settings the context runs with (from `env`; EMAIL_UNREAD_DELAY_SECONDS 1 with `jobs`). */
+  email: EmailConfig;
+  /** With `jobs: true`: the job runner (email tasks) on this database, and the mailer its tasks send with. */
+  jobs?: { runner: JobRunner; mailer: Mailer; done: string[] };
   /** SQL statements seen by Sequelize while `countStatements` runs. */
   countStatements<T>(fn: () => Promise<T>): Promise<{ result: T; statements: string[] }>;
   createUser(role: Role, attrs?: Partial<{ email: string; name: string; isActive: boolean }>): Promise<User>;
@@ -61,6 +69,8 @@ export async function createTestContext(
     dbTimeZone?: string;
     /** Another PostgreSQL than the suite's: its `postgres` database URL and a migrated template there. */
     pg?: { url: string; template: string };
+    /** Runs a job runner with the email tasks, as main.ts does, so tests see jobs run (SMTP_URL in `env`). */
+    jobs?: boolean;
   } = {},
 ): Promise<TestContext> {
   const baseUrl = opts.pg?.url ?? process.env.HERALD_TEST_PG_URL!;
@@ -88,10 +98,33 @@ export async function createTestContext(
   const events = new LocalEvents();
   const published: HeraldEvent[] = [];
   events.subscribe((e) => published.push(e));
-  const services = createServices({ sequelize, models, events, authLimits: opts.authLimits });
+  const email = loadEmailConfig({
+    ...(opts.jobs ? { EMAIL_UNREAD_DELAY_SECONDS: '1', MAIL_DIR: path.join(os.tmpdir(), `herald-mail-${dbName}`) } : {}),
+    ...opts.env,
+  });
+  const services = createServices({
+    sequelize,
+    models,
+    events,
+    authLimits: opts.authLimits,
+    jobTiming: { unreadDelaySeconds: email.unreadDelaySeconds },
+  });
   const session = createSession(config, dbUrl);
   const app = createApp({ config, logger, services, session: session.middleware });
   let userSeq = 0;
+  let jobs: TestContext['jobs'];
+  if (opts.jobs) {
+    const mailer = createMailer(email);
+    const runner = await startProcessRunner({
+      databaseUrl: dbUrl,
+      log: { info: () => undefined },
+      tasks: emailTasks({ sequelize, mailer, site: { publicUrl: 'https://herald.test.example', secret: config.sessionSecret } }),
+      pollInterval: 200,
+    });
+    const done: string[] = [];
+    runner.runner.events.on('job:complete', ({ job }) => done.push(job.task_identifier));
+    jobs = { runner, mailer, done };
+  }
 
   const ctx: TestContext = {
     config,
@@ -103,6 +136,8 @@ export async function createTestContext(
     services,
     session,
     app,
+    email,
+    jobs,
     async countStatements(fn) {
       counting = [];
       try {
@@ -134,6 +169,8 @@ export async function createTestContext(
       return wrap(anon.http, res.body.csrf_token);
     },
     async close() {
+      await jobs?.runner.stop();
+      jobs?.mailer.close();
       await session.pool.end();
       await sequelize.close();
       const a = new Client({ connectionString: baseUrl });

@@ -1,15 +1,21 @@
-import { QueryTypes, UniqueConstraintError, type Transaction } from 'sequelize';
-import type { NotificationType, Role } from '../../../models';
+import { QueryTypes, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
+import type { NotificationType } from '../../../models';
 import type { Page, PageRequest } from '../../paging';
+import { effectivePreferencesJoin } from '../../preferences/sql';
+import { batchJobsSql, DEFAULT_JOB_TIMING, noticeJobsSql, type NotificationJobTiming } from './jobs';
+import { audienceSql, type Audience } from './audience';
 import { NotificationReads } from './reads';
 import { searchNotifications, type NotificationFilter } from './search';
 import { clippedTitle, insertNotificationsSql, intArray, type NotificationWithRecipient } from './shape';
 
 export { NotificationReads, type OwnListQuery } from './reads';
+export type { Audience } from './audience';
+export { DEFAULT_JOB_TIMING, type NotificationJobTiming } from './jobs';
 export { NOTIFICATION_SORTS, type NotificationFilter, type NotificationSort } from './search';
 export {
   clippedTitle,
   insertNotificationsSql,
+  silentReadAt,
   TITLE_MAX,
   toNotificationJSON,
   type NotificationJSON,
@@ -29,13 +35,6 @@ export interface NewNotification {
   applicationId?: number | null;
   courseId?: number | null;
 }
-
-/** Who a fan-out reaches. Each kind is a SELECT of user ids, so the fan-out stays one statement. */
-export type Audience =
-  | { kind: 'course'; courseId: number }
-  | { kind: 'user'; userId: number }
-  | { kind: 'role'; role: Role }
-  | { kind: 'all' };
 
 /** What every recipient of a fan-out gets. */
 export interface FanOutContent {
@@ -69,24 +68,6 @@ interface BroadcastRow {
 
 const IDEMPOTENCY_CONSTRAINT = 'broadcasts_sender_idempotency_key';
 
-/** Active users only: a deactivated account receives nothing. */
-function audienceSql(a: Audience): { sql: string; params: Record<string, unknown> } {
-  switch (a.kind) {
-    case 'course':
-      return {
-        sql: `SELECT e.student_id FROM enrollments e JOIN users u ON u.id = e.student_id AND u.is_active
-               WHERE e.course_id = :audienceCourseId`,
-        params: { audienceCourseId: a.courseId },
-      };
-    case 'user':
-      return { sql: 'SELECT id FROM users WHERE id = :audienceUserId AND is_active', params: { audienceUserId: a.userId } };
-    case 'role':
-      return { sql: 'SELECT id FROM users WHERE role = :audienceRole AND is_active', params: { audienceRole: a.role } };
-    case 'all':
-      return { sql: 'SELECT id FROM users WHERE is_active', params: {} };
-  }
-}
-
 function isIdempotencyConflict(err: unknown): boolean {
   return err instanceof UniqueConstraintError && (err.parent as { constraint?: string }).constraint === IDEMPOTENCY_CONSTRAINT;
 }
@@ -96,10 +77,29 @@ function isIdempotencyConflict(err: unknown): boolean {
  * fan-out writes with them). It publishes nothing; the services that call it announce what they changed.
  */
 export class NotificationStore extends NotificationReads {
-  /** Inserts one notification inside the caller's transaction; returns its id. */
+  readonly #timing: NotificationJobTiming;
+
+  constructor(sequelize: Sequelize, timing: NotificationJobTiming = DEFAULT_JOB_TIMING) {
+    super(sequelize);
+    this.#timing = timing;
+  }
+
+  /**
+   * The CTE body that enqueues the email jobs of the notices a statement's CTE `cte` inserted with
+   * `insertNotificationsSql`; for domain statements (apply, decide) that write their notice themselves.
+   * Reference it from the main query, e.g. `(SELECT count(*) FROM jobs) AS jobs`.
+   */
+  noticeJobsSql(cte: string): string {
+    return noticeJobsSql(cte, this.#timing);
+  }
+
+  /**
+   * Inserts one notification inside the caller's transaction; returns its id. Silent (already read) when the
+   * recipient has the type's in_app off; its email jobs, if the recipient wants any, commit with it.
+   */
   async insert(n: NewNotification, transaction: Transaction): Promise<number> {
     const [rows] = (await this.db.query(
-      insertNotificationsSql({
+      `WITH notice AS (${insertNotificationsSql({
         recipientId: ':recipientId',
         senderId: 'CAST(:senderId AS integer)',
         type: ':type',
@@ -108,7 +108,9 @@ export class NotificationStore extends NotificationReads {
         data: 'CAST(:data AS jsonb)',
         applicationId: 'CAST(:applicationId AS integer)',
         courseId: 'CAST(:courseId AS integer)',
-      }),
+      })}),
+       jobs AS (${this.noticeJobsSql('notice')})
+       SELECT id, (SELECT count(*) FROM jobs) AS jobs FROM notice`,
       {
         transaction,
         replacements: {
@@ -129,7 +131,9 @@ export class NotificationStore extends NotificationReads {
   /**
    * One statement for a whole audience: a data-modifying CTE inserts the rows (INSERT ... SELECT) and the same
    * statement records the broadcast with their count, so the broadcast row exists exactly when the notifications
-   * do, all or none, whatever the audience's size.
+   * do, all or none, whatever the audience's size. The same statement reads the recipients' preferences (in_app
+   * off: the row is written already read) and enqueues the batch's email jobs (one escalation, one immediate,
+   * each only when someone wants it), so they too exist exactly when the rows do.
    *
    * With an `idempotencyKey` (per sender) a repeated send writes nothing and answers the first send's batch with
    * `replayed: true`.
@@ -144,10 +148,20 @@ export class NotificationStore extends NotificationReads {
     let rows: Array<{ recipients: number }>;
     try {
       rows = await this.db.query<{ recipients: number }>(
-        `WITH sent AS (
+        // `aud` reads each recipient's effective preferences for the type with one join (hashed, not a lookup per
+        // row), once: the INSERT takes in_app from it (off: written already read) and the jobs ask it whether
+        // anyone wants email at all.
+        `WITH aud AS MATERIALIZED (
+           SELECT r.id, ep.in_app, ep.email
+             FROM (${sql}) AS r(id) LEFT ${effectivePreferencesJoin('ep', 'r.id', ':type')}
+             -- A key already used: skip the rows (the broadcast INSERT below then fails on the key) rather than
+             -- write thousands only to roll them back.
+            WHERE NOT EXISTS (SELECT 1 FROM broadcasts b WHERE b.sender_id = :senderId AND b.idempotency_key = :idempotencyKey)
+         ),
+         sent AS (
            ${insertNotificationsSql(
              {
-               recipientId: 'r.id',
+               recipientId: 'a.id',
                senderId: 'CAST(:senderId AS integer)',
                type: ':type',
                title: 'CAST(:title AS text)',
@@ -155,17 +169,16 @@ export class NotificationStore extends NotificationReads {
                data: 'CAST(:data AS jsonb)',
                courseId: 'CAST(:courseId AS integer)',
                batchId: 'CAST(:batchId AS uuid)',
+               readAt: 'CASE WHEN a.in_app IS FALSE THEN now() END',
              },
-             // A key already used: skip the rows (the broadcast INSERT below then fails on the key) rather than
-             // write thousands only to roll them back.
-             `FROM (${sql}) AS r(id)
-             WHERE NOT EXISTS (SELECT 1 FROM broadcasts b WHERE b.sender_id = :senderId AND b.idempotency_key = :idempotencyKey)`,
-           )})
+             'FROM aud a',
+           )}),
+         jobs AS (${batchJobsSql('aud', 'sent', 'CAST(:batchId AS text)', this.#timing)})
          INSERT INTO broadcasts (id, sender_id, course_id, audience, type, title, recipients, idempotency_key)
          SELECT CAST(:batchId AS uuid), :senderId, :courseId, CAST(:audience AS jsonb), :type,
                 ${clippedTitle('CAST(:title AS text)')}, count(*), :idempotencyKey
            FROM sent
-         RETURNING recipients`,
+         RETURNING recipients, (SELECT count(*) FROM jobs) AS jobs`,
         {
           replacements: {
             ...params,

@@ -153,7 +153,9 @@ export class NotificationReads {
       `SELECT b.id, b.recipient_id,
               (SELECT count(*) FROM notifications u WHERE u.recipient_id = b.recipient_id AND u.read_at IS NULL) AS unread
          FROM notifications b
-        WHERE b.batch_id = CAST(:batchId AS uuid) AND b.recipient_id = ANY(CAST(:ids AS integer[]))`,
+        WHERE b.batch_id = CAST(:batchId AS uuid) AND b.recipient_id = ANY(CAST(:ids AS integer[]))
+          -- Read already: silent (in_app off) or read in another tab before the push; no live alert for it.
+          AND b.read_at IS NULL`,
       { replacements: { batchId, ids: intArray(userIds) }, type: QueryTypes.SELECT },
     );
     const out = new Array<{ id: number; recipientId: number; unread: number }>(rows.length);

@@ -132,19 +132,32 @@ export interface RowExpressions {
   applicationId?: string;
   courseId?: string;
   batchId?: string;
+  /**
+   * timestamptz or NULL. Default: read at once when the recipient has the type's in_app channel off (silent: kept
+   * in the inbox, no badge, no live alert), looked up per row; a fan-out passes its own from a join instead.
+   */
+  readAt?: string;
+}
+
+/** Read at once when the recipient's effective in_app preference for the type is off (NULL when unknown). */
+export function silentReadAt(recipientExpr: string, typeExpr: string): string {
+  return `(SELECT now() FROM effective_notification_preferences ep
+            WHERE ep.user_id = ${recipientExpr} AND ep.type = ${typeExpr} AND NOT ep.in_app)`;
 }
 
 /**
- * The one INSERT into notifications: `INSERT ... SELECT <expressions> <from> RETURNING id`. A single notice has
- * no `from`; a fan-out selects from its audience; a domain statement (apply, decide) uses it as a CTE over its
- * own rows, so the notice commits with the change that caused it, in the same statement.
+ * The one INSERT into notifications: `INSERT ... SELECT <expressions> <from> RETURNING id, recipient_id, type`.
+ * A single notice has no `from`; a fan-out selects from its audience; a domain statement (apply, decide) uses it
+ * as a CTE over its own rows, so the notice commits with the change that caused it, in the same statement, and
+ * its email jobs with it (`noticeJobsSql` over that CTE).
  */
 export function insertNotificationsSql(e: RowExpressions, from = ''): string {
-  return `INSERT INTO notifications (recipient_id, sender_id, type, title, message, data, application_id, course_id, batch_id)
+  return `INSERT INTO notifications (recipient_id, sender_id, type, title, message, data, application_id, course_id, batch_id, read_at)
      SELECT ${e.recipientId}, ${e.senderId}, ${e.type}, ${clippedTitle(e.title)}, ${e.message}, ${e.data},
-            ${e.applicationId ?? 'NULL'}, ${e.courseId ?? 'NULL'}, ${e.batchId ?? 'NULL'}
+            ${e.applicationId ?? 'NULL'}, ${e.courseId ?? 'NULL'}, ${e.batchId ?? 'NULL'},
+            ${e.readAt ?? silentReadAt(e.recipientId, e.type)}
        ${from}
-     RETURNING id`;
+     RETURNING id, recipient_id, type`;
 }
 
 /** Postgres array literal from trusted integers: one parameter instead of one per id. */

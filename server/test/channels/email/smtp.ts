@@ -11,8 +11,11 @@ export interface SmtpSink {
   close(): Promise<void>;
 }
 
-/** A real SMTP server on a free loopback port (no TLS, no auth), recording what it accepted. */
-export async function startSmtpSink(): Promise<SmtpSink> {
+/**
+ * A real SMTP server on a loopback port (no TLS, no auth), recording what it accepted. `port` reuses a port (a
+ * server coming back); `delayMs` holds each DATA reply that long before accepting (a slow server).
+ */
+export async function startSmtpSink(opts: { port?: number; delayMs?: number } = {}): Promise<SmtpSink> {
   const sink: SmtpSink = {
     url: '',
     received: [],
@@ -23,6 +26,8 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
+    // Closing waits for the client's pooled connections at most this long (the "SMTP down" tests close it).
+    closeTimeout: 300,
     onRcptTo(address, _session, callback) {
       const refusal = sink.rcpt(address.address);
       if (!refusal) return callback();
@@ -32,14 +37,15 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     },
     onData(stream, _session, callback) {
       simpleParser(stream)
-        .then((mail) => {
+        .then(async (mail) => {
+          if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
           sink.received.push(mail);
           callback();
         })
         .catch(callback);
     },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));
   sink.url = `smtp://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
   return sink;
 }
