@@ -27,6 +27,8 @@ const EnvSchema = z.object({
   TRUST_PROXY: boolish.default(false),
   /** Lifts the private-network rule for outbound requests (push endpoints, webhooks): tests, private deployments. */
   OUTBOUND_ALLOW_PRIVATE: boolish.default(false),
+  /** Requests per minute to /api per access token, or per session for cookie clients, across all processes. */
+  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
 });
 
 export interface Config {
@@ -48,6 +50,7 @@ export interface Config {
   trustProxy: boolean;
   /** Requests to user-chosen URLs may reach private and loopback addresses (never in a public deployment). */
   outboundAllowPrivate: boolean;
+  apiRateLimitPerMinute: number;
 }
 
 export class ConfigError extends Error {}
@@ -87,6 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webConcurrency: e.WEB_CONCURRENCY,
     trustProxy: e.TRUST_PROXY,
     outboundAllowPrivate: e.OUTBOUND_ALLOW_PRIVATE,
+    apiRateLimitPerMinute: e.API_RATE_LIMIT_PER_MINUTE,
   };
 }
 

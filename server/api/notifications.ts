@@ -28,6 +28,7 @@ const list = operation({
     'Keyset pagination: pass the previous page’s `next_cursor` as `cursor`; any page costs what the first ' +
     'one costs. `unread_count` is the total unread, whatever the filter.',
   access: 'user',
+  scopes: ['notifications:read'],
   query: schemas.listNotificationsQuery,
   responses: { 200: { description: 'A page.', schema: NotificationPageSchema } },
   handler: async function list({ services, user, query }, res) {
@@ -42,6 +43,7 @@ const unreadCount = operation({
   tag,
   summary: 'How many of my notifications are unread',
   access: 'user',
+  scopes: ['notifications:read'],
   responses: { 200: { description: 'The count.', schema: UnreadCountSchema } },
   handler: async function unreadCount({ services, user }, res) {
     res.json({ unread_count: await services.notifications.unreadCount(user.id) });
@@ -55,6 +57,7 @@ const markAllRead = operation({
   tag,
   summary: 'Mark all my notifications read',
   access: 'user',
+  scopes: ['notifications:write'],
   responses: { 200: { description: 'Done.', schema: MarkedAllReadSchema } },
   handler: async function markAllRead({ services, user }, res) {
     res.json({ updated: await services.notifications.markAllRead(user.id), unread_count: 0 });
@@ -71,6 +74,7 @@ const show = operation({
   summary: 'One of my notifications',
   description: 'Another user’s notification is a 404.',
   access: 'user',
+  scopes: ['notifications:read'],
   params: byId,
   responses: { 200: { description: 'The notification.', schema: NotificationSchema } },
   handler: async function show({ services, user, params }, res) {
@@ -86,6 +90,7 @@ const markRead = operation({
   summary: 'Mark one of my notifications read',
   description: 'Idempotent. POST is accepted too.',
   access: 'user',
+  scopes: ['notifications:write'],
   params: byId,
   responses: { 200: { description: 'The notification and the new unread count.', schema: MarkedReadSchema } },
   handler: async function markRead({ services, user, params }, res) {
@@ -109,6 +114,7 @@ const remove = operation({
   tag,
   summary: 'Delete one of my notifications',
   access: 'user',
+  scopes: ['notifications:write'],
   params: byId,
   responses: { 204: { description: 'Deleted.' } },
   handler: async function remove({ services, user, params }, res) {

@@ -5,6 +5,7 @@ import { courseOperations } from './courses';
 import { docsOperations } from './docs';
 import { notificationOperations } from './notifications';
 import type { ApiOperation } from './operation';
+import { tokenOperations } from './tokens';
 
 /**
  * Every operation of the JSON API, in the order the docs page shows them. The /api router is built from this
@@ -17,4 +18,5 @@ export const operations: readonly ApiOperation[] = [
   ...applicationOperations,
   ...docsOperations,
   ...adminOperations,
+  ...tokenOperations,
 ];

@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import type { RequestHandler, Router } from 'express';
 import type { Sequelize } from 'sequelize';
 import type { ApplicationChange, Channel, NewNotifications, ReadStateChange, Removal, SessionsEnded } from '../channels/channel';
+import { tokenSessionId } from '../channels/dispatcher';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Services } from '../services';
@@ -187,6 +188,7 @@ export class Realtime implements Channel, ConnectionSink {
       config: this.#d.config,
       session: this.#d.session,
       auth: this.#d.services.auth,
+      tokens: this.#d.services.tokens,
       sink: this,
       logger: this.#d.logger,
       limits: this.#limits,
@@ -233,9 +235,16 @@ export class Realtime implements Channel, ConnectionSink {
     return this.hub.size + (await this.#queries.otherSockets(this.instanceId, staleMs));
   }
 
-  /** Sessions that expired or were destroyed without an event (store pruning, a DELETE by hand) close too. */
+  /**
+   * Sessions that expired or were destroyed without an event (store pruning, a DELETE by hand) close too; so do
+   * connections of access tokens that expired (held under `token:<id>`, see tokenSessionId).
+   */
   async #checkSessions(): Promise<void> {
-    const sids = this.hub.sessionIds();
+    const all = this.hub.sessionIds();
+    const tokenIds = all.filter((sid) => sid.startsWith('token:')).map((sid) => Number(sid.slice('token:'.length)));
+    const liveTokens = await this.#d.services.tokens.live(tokenIds);
+    for (const id of tokenIds) if (!liveTokens.has(id)) this.hub.closeSession(tokenSessionId(id), CloseCode.Unauthorized, 'token revoked');
+    const sids = all.filter((sid) => !sid.startsWith('token:'));
     for (let i = 0; i < sids.length; i += 1000) {
       const chunk = sids.slice(i, i + 1000);
       const live = await this.#queries.liveSessions(chunk);

@@ -10,6 +10,8 @@ import { ModerationService } from './notifications/moderation';
 import { StatsService } from './stats';
 import { UserService } from './users';
 import { IdempotencyKeys } from './idempotency';
+import { TokenService } from './tokens';
+import { ApiRateLimits } from './tokens/rate-limits';
 
 export interface Services {
   auth: AuthService;
@@ -23,6 +25,10 @@ export interface Services {
   applications: ApplicationService;
   stats: StatsService;
   idempotency: IdempotencyKeys;
+  /** Personal access tokens for API clients. */
+  tokens: TokenService;
+  /** The /api request budget per token or session, shared by every process. */
+  apiRateLimits: ApiRateLimits;
 }
 
 /** Wires the domain services to their dependencies. The only place that knows the whole graph. */
@@ -36,9 +42,10 @@ export function createServices(deps: {
   const store = new NotificationStore(sequelize);
   const notifications = new NotificationService({ store, events });
   const auth = new AuthService({ sequelize, models, events, limits: deps.authLimits });
+  const tokens = new TokenService({ sequelize, models, events });
   return {
     auth,
-    users: new UserService({ sequelize, auth }),
+    users: new UserService({ sequelize, auth, tokens }),
     notifications,
     moderation: new ModerationService({ store, events }),
     compose: new ComposeService({ models, notifications }),
@@ -46,5 +53,7 @@ export function createServices(deps: {
     applications: new ApplicationService({ sequelize, events }),
     stats: new StatsService({ sequelize }),
     idempotency: new IdempotencyKeys({ sequelize }),
+    tokens,
+    apiRateLimits: new ApiRateLimits({ sequelize }),
   };
 }

@@ -2,6 +2,7 @@ import { adminApplicationOperations } from './applications';
 import { composeOperations } from './compose';
 import { dashboardOperations } from './dashboard';
 import { adminNotificationOperations } from './notifications';
+import { adminTokenOperations } from './tokens';
 import { userOperations } from './users';
 
 /** The admin console's API, /api/admin: admin role only (anonymous is a 401, any other role a 403). */
@@ -11,4 +12,5 @@ export const adminOperations = [
   ...composeOperations,
   ...adminApplicationOperations,
   ...userOperations,
+  ...adminTokenOperations,
 ];
