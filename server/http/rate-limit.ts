@@ -2,10 +2,13 @@ import type { Request, RequestHandler } from 'express';
 import { HttpError } from '../errors';
 import type { ApiRateLimits } from '../services/tokens/rate-limits';
 
-/** Whose budget a request spends: its token's, else its session's, else (no session yet) its address's. */
+/**
+ * Whose budget a request spends: its token's, else its stored session's (signed in, or holding a CSRF token), else
+ * (no session yet: a fresh id each request would be no key at all) its address's.
+ */
 function keyOf(req: Request): string {
   if (req.token) return `api:t:${req.token.id}`;
-  if (req.user && req.sessionID) return `api:s:${req.sessionID}`;
+  if (req.sessionID && (req.user || req.session?.csrfToken)) return `api:s:${req.sessionID}`;
   return `api:ip:${req.ip ?? 'unknown'}`;
 }
 
