@@ -77,6 +77,7 @@ async function runServer(config: Config, logger: Logger) {
     session: session.middleware,
     probes: realtime.probes,
     socketsOpen: () => realtime.openSocketCount(),
+    eventStreams: realtime,
   });
   const server = http.createServer(app);
   server.keepAliveTimeout = 65_000;

@@ -1,5 +1,5 @@
 import { Router, type RequestHandler } from 'express';
-import { HttpError } from '../errors';
+import { HttpError, ServiceUnavailable } from '../errors';
 import { currentUser, requireRole, requireUser } from '../http/auth';
 import { sameAnswer, underIdempotencyKey } from '../http/idempotency';
 import { parse } from '../http/validate';
@@ -7,6 +7,13 @@ import type { Access, ApiDeps, ApiOperation, OperationContext, Scopes } from './
 import { idempotencyHeaders } from './schemas';
 
 const pass: RequestHandler = (_req, _res, next) => next();
+
+/** A process without the realtime layer (the API alone, in tests) has no streams to offer. */
+const noStreams = {
+  open() {
+    throw new ServiceUnavailable('Live streams are not served by this process.');
+  },
+};
 
 function guard(access: Access): RequestHandler {
   if (access === 'anyone') return pass;
@@ -87,7 +94,12 @@ function inputsOf(op: ApiOperation, req: Parameters<RequestHandler>[0]) {
  */
 export function operationsRouter(operations: readonly ApiOperation[], deps: ApiDeps): Router {
   const router = Router();
-  const base = { ...deps, socketsOpen: deps.socketsOpen ?? (async () => 0), operations };
+  const base = {
+    ...deps,
+    socketsOpen: deps.socketsOpen ?? (async () => 0),
+    eventStreams: deps.eventStreams ?? noStreams,
+    operations,
+  };
   for (const op of [...operations].sort(bySpecificity)) {
     router[op.method](expressPath(op.path), scopeGuard(op), guard(op.access), async (req, res) => {
       const inputs = inputsOf(op, req);

@@ -1,3 +1,4 @@
+import { tokenSessionId } from '../channels/dispatcher';
 import { alias, operation } from './operation';
 import * as schemas from './schemas';
 import {
@@ -61,6 +62,34 @@ const markAllRead = operation({
   responses: { 200: { description: 'Done.', schema: MarkedAllReadSchema } },
   handler: async function markAllRead({ services, user }, res) {
     res.json({ updated: await services.notifications.markAllRead(user.id), unread_count: 0 });
+  },
+});
+
+// --- the live stream
+
+const stream = operation({
+  method: 'get',
+  path: '/notifications/stream',
+  operationId: 'streamNotifications',
+  tag,
+  summary: 'Follow my notifications as server-sent events',
+  description:
+    'For clients and networks where WebSockets are not possible. The JSON socket’s server messages, each as an ' +
+    'event named by its `type` (`connection_established`, `notification`, `unread_count`, `notification_read`, ' +
+    '...) whose `data` is the same JSON. Notification events carry `id:` = the notification id: reconnect with ' +
+    '`Last-Event-ID` (EventSource does it by itself) to first receive, oldest first, everything missed, exactly ' +
+    'like the socket’s `?since=`. A comment line every 25 s keeps proxies open. When the server ends the ' +
+    'stream (logout, token revoked: 4401) it sends a `close` event with the socket’s close code.',
+  access: 'user',
+  scopes: ['notifications:read'],
+  query: schemas.streamQuery,
+  headers: schemas.streamHeaders,
+  responses: { 200: { description: 'The stream, until either side closes it.', contentType: 'text/event-stream' } },
+  errors: { 503: 'This process serves no live streams.' },
+  handler: function stream({ eventStreams, user, req, query, headers }, res) {
+    const sessionId = req.token ? tokenSessionId(req.token.id) : req.sessionID;
+    const since = headers['Last-Event-ID'] ?? query.since;
+    eventStreams.open(res, { userId: user.id, sessionId, isAdmin: user.role === 'admin' }, since);
   },
 });
 
@@ -137,6 +166,7 @@ export const notificationOperations = [
   list,
   unreadCount,
   markAllRead,
+  stream,
   show,
   markRead,
   markReadPost,

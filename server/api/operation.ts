@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Role, User } from '../models';
 import type { Replay } from '../http/idempotency';
+import type { EventStreams } from '../realtime/sse';
 import type { Services } from '../services';
 import type { Scope } from '../services/tokens';
 
@@ -23,6 +24,8 @@ export interface ApiDeps {
   services: Services;
   /** Open WebSocket connections across all processes, for the admin dashboard; 0 without a realtime layer. */
   socketsOpen?: () => Promise<number>;
+  /** The in-app channel's event streams; without a realtime layer the stream answers 503. */
+  eventStreams?: EventStreams;
 }
 
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;

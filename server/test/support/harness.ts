@@ -14,6 +14,8 @@ import { createServices, type Services } from '../../services';
 import { hashPassword } from '../../services/auth';
 import { LocalEvents, type HeraldEvent } from '../../services/events';
 import { createSession, type SessionSetup } from '../../http/session';
+import { ServiceUnavailable } from '../../errors';
+import type { EventStreams } from '../../realtime/sse';
 import { withDatabase } from './global-setup';
 
 export const PASSWORD = 'correct horse battery';
@@ -30,6 +32,8 @@ export interface TestContext {
   services: Services;
   session: SessionSetup;
   app: ReturnType<typeof createApp>;
+  /** The app's event streams: served by `target` once a test attaches a realtime layer (startServer), else 503. */
+  eventStreams: EventStreams & { target?: EventStreams };
   /** SQL statements seen by Sequelize while `countStatements` runs. */
   countStatements<T>(fn: () => Promise<T>): Promise<{ result: T; statements: string[] }>;
   createUser(role: Role, attrs?: Partial<{ email: string; name: string; isActive: boolean }>): Promise<User>;
@@ -79,7 +83,14 @@ export async function createTestContext(opts: { env?: NodeJS.ProcessEnv; authLim
   events.subscribe((e) => published.push(e));
   const services = createServices({ sequelize, models, events, authLimits: opts.authLimits });
   const session = createSession(config, dbUrl);
-  const app = createApp({ config, logger, services, session: session.middleware });
+  const eventStreams: TestContext['eventStreams'] = {
+    target: undefined,
+    open(res, identity, since) {
+      if (!this.target) throw new ServiceUnavailable('Live streams are not served by this process.');
+      this.target.open(res, identity, since);
+    },
+  };
+  const app = createApp({ config, logger, services, session: session.middleware, eventStreams });
   let userSeq = 0;
 
   const ctx: TestContext = {
@@ -92,6 +103,7 @@ export async function createTestContext(opts: { env?: NodeJS.ProcessEnv; authLim
     services,
     session,
     app,
+    eventStreams,
     async countStatements(fn) {
       counting = [];
       try {
