@@ -13,6 +13,7 @@ import { courseRoutes } from './courses';
 import { instructorRoutes } from './instructor';
 import { notificationRoutes } from './notifications';
 import { Renderer } from './render';
+import { tokenRoutes } from './tokens';
 
 /**
  * The candidate and instructor pages (Nunjucks + htmx 4). Every page is a plain HTML form app first; htmx
@@ -34,6 +35,7 @@ export function createWeb(deps: { config: Config; logger: Logger; services: Serv
   router.use(applicationRoutes(web));
   router.use(instructorRoutes(web));
   router.use(notificationRoutes(web));
+  router.use(tokenRoutes(web));
 
   router.use(() => {
     throw new NotFound('Page');
