@@ -113,6 +113,7 @@ describe('App shell', () => {
       'Compose',
       'Applications',
       'Users',
+      'Tokens',
     ]);
     expect(links[4].getAttribute('aria-current')).toBe('page');
     expect(await (await loader.getHarness(MatMenuHarness)).getTriggerText()).toContain('Ada Admin');

@@ -45,6 +45,7 @@ export class App {
     { path: '/compose', label: 'Compose', icon: 'edit_notifications' },
     { path: '/applications', label: 'Applications', icon: 'assignment_ind' },
     { path: '/users', label: 'Users', icon: 'group' },
+    { path: '/tokens', label: 'Tokens', icon: 'key' },
   ];
 
   /** Matches the stylesheet's breakpoint: below it nav labels hide and tooltips take over. */
