@@ -4,7 +4,6 @@ import type { Server } from 'node:http';
 import type { RequestHandler, Response, Router } from 'express';
 import type { Sequelize } from 'sequelize';
 import type { ApplicationChange, Channel, NewNotifications, ReadStateChange, Removal, SessionsEnded } from '../channels/channel';
-import { tokenSessionId } from '../channels/dispatcher';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Services } from '../services';
@@ -41,7 +40,7 @@ export interface RealtimeDeps {
   session: RequestHandler;
   renderer?: Renderer;
   limits?: Partial<WsLimits>;
-  /** Server-sent event streams (heartbeat, buffer bound). */
+  /** Server-sent event streams: heartbeat, buffer bound. */
   sseLimits?: Partial<SseLimits>;
   /** How often open sockets' sessions are re-checked (expired or destroyed ones are closed). */
   sessionCheckMs?: number;
@@ -244,16 +243,14 @@ export class Realtime implements Channel, ConnectionSink, EventStreams {
     return this.hub.size + (await this.#queries.otherSockets(this.instanceId, staleMs));
   }
 
-  /**
-   * Sessions that expired or were destroyed without an event (store pruning, a DELETE by hand) close too; so do
-   * connections of access tokens that expired (held under `token:<id>`, see tokenSessionId).
-   */
+  /** Sessions (and access tokens, under `token:<id>`) that ended without an event (expiry, pruning) close too. */
   async #checkSessions(): Promise<void> {
-    const all = this.hub.sessionIds();
-    const tokenIds = all.filter((sid) => sid.startsWith('token:')).map((sid) => Number(sid.slice('token:'.length)));
-    const liveTokens = await this.#d.services.tokens.live(tokenIds);
-    for (const id of tokenIds) if (!liveTokens.has(id)) this.hub.closeSession(tokenSessionId(id), CloseCode.Unauthorized, 'token revoked');
-    const sids = all.filter((sid) => !sid.startsWith('token:'));
+    const isToken = (sid: string) => sid.startsWith('token:');
+    const tokenIdOf = (sid: string) => Number(sid.slice('token:'.length));
+    const tokenSids = this.hub.sessionIds().filter(isToken);
+    const liveTokens = await this.#d.services.tokens.live(tokenSids.map(tokenIdOf));
+    for (const sid of tokenSids) if (!liveTokens.has(tokenIdOf(sid))) this.hub.closeSession(sid, CloseCode.Unauthorized, 'token ended');
+    const sids = this.hub.sessionIds().filter((sid) => !isToken(sid));
     for (let i = 0; i < sids.length; i += 1000) {
       const chunk = sids.slice(i, i + 1000);
       const live = await this.#queries.liveSessions(chunk);

@@ -52,21 +52,13 @@ export interface ConnectionSink {
 
 /**
  * The thin `ws` adapter: on `upgrade` it checks the path, the Origin and the session (with the very same
- * express-session middleware as the pages), then hands a small Socket to the hub. It also owns keep-alive, the
+ * express-session middleware as the pages), or with `tokens` an access token in `Authorization` (clients that are
+ * not browsers), then hands a small Socket to the hub. It also owns keep-alive, the
  * incoming rate cap and the send-buffer bound; it knows nothing about notifications.
  */
 export function attachWebSockets(
   server: Server,
-  deps: {
-    config: Config;
-    session: RequestHandler;
-    auth: AuthService;
-    /** Accepts `Authorization: Bearer hrld_...` (with `notifications:read`) on the upgrade, for non-browser clients. */
-    tokens?: TokenService;
-    sink: ConnectionSink;
-    logger: Logger;
-    limits?: Partial<WsLimits>;
-  },
+  deps: { config: Config; session: RequestHandler; auth: AuthService; tokens?: TokenService; sink: ConnectionSink; logger: Logger; limits?: Partial<WsLimits> },
 ): { close(): Promise<void> } {
   const { config, session, auth, sink, logger } = deps;
   const limits = { ...DEFAULT_LIMITS, ...deps.limits };
