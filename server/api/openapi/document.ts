@@ -41,7 +41,7 @@ replaces, so their clients keep working.
 - The event stream (\`notifications:read\`): \`curl -N -H "$H" localhost:3000/api/notifications/stream/\`; after a
   disconnect add \`-H 'Last-Event-ID: <last id>'\`
 - Courses (\`courses:notify\`): \`curl -H "$H" -H 'Content-Type: application/json' -H 'Idempotency-Key: week-3'
-  -d '{"title":"Week 3","message":"Slides are up"}' localhost:3000/api/courses/1/notify-students/\`
+  -d '{"notification_type":"announcement","title":"Week 3","message":"Slides are up"}' localhost:3000/api/courses/1/notify-students/\`
 - Applications (\`applications:read\`, \`applications:decide\`): \`curl -H "$H" localhost:3000/api/applications/\`,
   then \`curl -X POST -H "$H" localhost:3000/api/applications/7/approve/\`
 - Admin (\`admin\`): \`curl -H "$H" localhost:3000/api/admin/stats/\`

@@ -153,4 +153,20 @@ describe('personal access tokens', () => {
     });
     expect(row.last_used_at).not.toBeNull();
   });
+
+  test('as the docs page shows it: an instructor’s script announces to a course, a retry sends nothing twice', async () => {
+    const { user, agent } = await signedIn('instructor');
+    const student = await ctx.createUser('candidate');
+    const course = await ctx.models.Course.create({ title: 'Tokens 101', instructorId: user.id });
+    await ctx.models.Enrollment.create({ courseId: course.id, studentId: student.id });
+    const { token } = await mint(agent, ['courses:notify']);
+    const send = () =>
+      request(ctx.app)
+        .post(`/api/courses/${course.id}/notify-students/`)
+        .set('Authorization', `Bearer ${token}`)
+        .set('Idempotency-Key', 'week-3')
+        .send({ notification_type: 'announcement', title: 'Week 3', message: 'Slides are up' });
+    expect((await send().expect(201)).body).toMatchObject({ recipients: 1, replayed: false });
+    expect((await send().expect(200)).body).toMatchObject({ recipients: 1, replayed: true });
+  });
 });
