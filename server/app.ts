@@ -11,6 +11,7 @@ import { adminConsole } from './http/admin-console';
 import { loadUser } from './http/auth';
 import { metricsAccess } from './http/security';
 import { toHttpError } from './http/errors';
+import type { EventStreams } from './realtime/sse';
 import type { Services } from './services';
 import { createWeb } from './web';
 
@@ -24,6 +25,8 @@ export interface AppDeps {
   probes?: express.Router;
   /** Open WebSocket connections across all processes (server/realtime's openSocketCount), for the admin stats. */
   socketsOpen?: () => Promise<number>;
+  /** The in-app channel's server-sent event streams (server/realtime's Realtime), for /api/notifications/stream. */
+  eventStreams?: EventStreams;
 }
 
 /**
@@ -102,7 +105,7 @@ export function createApp(deps: AppDeps) {
   app.use(loadUser(services.auth));
 
   // --- the JSON API and the pages
-  app.use('/api', createApi({ config, logger, services, socketsOpen: deps.socketsOpen }));
+  app.use('/api', createApi({ config, logger, services, socketsOpen: deps.socketsOpen, eventStreams: deps.eventStreams }));
   app.use(createWeb({ config, logger, services }));
 
   // Last resort: the sub-apps render their own errors; this only catches what happens before them (the session

@@ -42,6 +42,8 @@ const EnvSchema = z.object({
   VAPID_PRIVATE_KEY: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a P-256 private key, base64url').optional(),
   /** Who push services contact about our pushes: a mailto: or https: URL. */
   VAPID_SUBJECT: z.string().regex(/^(mailto:|https:\/\/)\S+$/, 'must be a mailto: or https: URL').optional(),
+  /** Requests per minute to /api per access token, or per session for cookie clients, across all processes. */
+  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
 });
 
 export interface Config {
@@ -70,6 +72,7 @@ export interface Config {
   sessionCheckMs: number;
   /** Web Push: keys from the environment (else generated and kept in the database) and the contact sent with them. */
   vapid: { publicKey?: string; privateKey?: string; subject: string };
+  apiRateLimitPerMinute: number;
 }
 
 export class ConfigError extends Error {}
@@ -127,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       // Push services (Apple's among them) refuse a localhost https subject; a mailto: address is always accepted.
       subject: e.VAPID_SUBJECT ?? (e.PUBLIC_URL?.startsWith('https://') && !/\/\/localhost\b/.test(e.PUBLIC_URL) ? e.PUBLIC_URL : 'mailto:webmaster@localhost'),
     },
+    apiRateLimitPerMinute: e.API_RATE_LIMIT_PER_MINUTE,
   };
 }
 

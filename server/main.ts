@@ -103,6 +103,7 @@ async function runServer(config: Config, email: EmailConfig, logger: Logger) {
     session: session.middleware,
     probes: realtime.probes,
     socketsOpen: () => realtime.openSocketCount(),
+    eventStreams: realtime,
   });
   // Node sweeps for timed-out heads every connectionsCheckingInterval: a second keeps the 30 s bound close to 30 s.
   const server = http.createServer({ connectionsCheckingInterval: 1_000 }, app);

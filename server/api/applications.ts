@@ -15,6 +15,7 @@ const list = operation({
   summary: 'Applications I may see',
   description: 'A candidate’s own; an instructor’s courses’; every application for an admin.',
   access: 'user',
+  scopes: ['applications:read'],
   query: schemas.listApplicationsQuery,
   responses: { 200: { description: 'A page.', schema: ApplicationPageSchema } },
   handler: async function list({ services, user, query }, res) {
@@ -31,6 +32,7 @@ const show = operation({
   summary: 'One application',
   description: 'An application the user may not see is a 404.',
   access: 'user',
+  scopes: ['applications:read'],
   params: byId,
   responses: { 200: { description: 'The application.', schema: ApplicationSchema } },
   handler: async function show({ services, user, params }, res) {
@@ -50,6 +52,7 @@ const approve = operation({
     'Enrolls the candidate and notifies them (`application_approved`), in one transaction. Only the ' +
     'course’s instructor or an admin; another instructor’s application is a 404.',
   access: ['instructor', 'admin'],
+  scopes: ['applications:decide'],
   params: byId,
   responses: { 200: { description: 'The approved application.', schema: ApplicationSchema } },
   errors: { 409: 'The application was already decided.' },
@@ -66,6 +69,7 @@ const reject = operation({
   summary: 'Reject a pending application',
   description: 'Notifies the candidate (`application_rejected`) with the reason, in one transaction.',
   access: ['instructor', 'admin'],
+  scopes: ['applications:decide'],
   params: byId,
   body: schemas.rejectBody,
   responses: { 200: { description: 'The rejected application.', schema: ApplicationSchema } },

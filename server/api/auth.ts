@@ -75,6 +75,7 @@ const me = operation({
   tag,
   summary: 'The signed-in user',
   access: 'user',
+  scopes: [],
   responses: { 200: { description: 'The user.', schema: MeSchema } },
   handler: function me({ user }, res) {
     res.json({ user: toUserJSON(user) });

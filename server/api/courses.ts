@@ -22,6 +22,7 @@ const list = operation({
   tag,
   summary: 'The course catalogue',
   access: 'user',
+  scopes: [],
   query: schemas.listCoursesQuery,
   responses: { 200: { description: 'Every course matching `q` (in the title).', schema: CourseListSchema } },
   handler: async function list({ services, user, query }, res) {
@@ -36,6 +37,7 @@ const show = operation({
   tag,
   summary: 'One course',
   access: 'user',
+  scopes: [],
   params: byId,
   responses: { 200: { description: 'The course.', schema: CourseSchema } },
   handler: async function show({ services, user, params }, res) {
@@ -78,6 +80,7 @@ const notifyStudents = operation({
     'and answers 200 with the first result (`replayed: true`); the same key for another course or other content ' +
     'is a 409. Only the course’s instructor or an admin; to another instructor the course is a 404.',
   access: MANAGERS,
+  scopes: ['courses:notify'],
   params: byId,
   body: schemas.notifyStudentsBody,
   // The first answer again, as "already sent"; the broadcast row also carries the key, so even a retry that
@@ -111,6 +114,7 @@ const broadcasts = operation({
     'students each reached: how a sender whose request never answered sees whether it went out. ' +
     'Only the course’s instructor or an admin; to another instructor the course is a 404.',
   access: MANAGERS,
+  scopes: ['courses:notify'],
   params: byId,
   responses: { 200: { description: 'The broadcasts.', schema: BroadcastListSchema } },
   handler: async function broadcasts({ services, user, params }, res) {

@@ -3,7 +3,9 @@ import express, { Router, type ErrorRequestHandler, type RequestHandler } from '
 import type { Logger } from '../logger';
 import { HttpError, NotFound } from '../errors';
 import { toHttpError } from '../http/errors';
+import { bearerAuth } from '../http/bearer';
 import { refuseUnstorable } from '../http/input';
+import { apiRateLimit } from '../http/rate-limit';
 import { csrfProtection } from '../http/security';
 import { operationsRouter } from './mount';
 import type { ApiDeps, ApiOperation } from './operation';
@@ -29,11 +31,21 @@ export function createApi(deps: ApiDeps, operations: readonly ApiOperation[] = a
     cors({
       origin: (origin, cb) => cb(null, origin !== undefined && config.allowedOrigins.includes(origin)),
       credentials: true,
-      allowedHeaders: ['Content-Type', 'X-CSRF-Token', 'X-XSRF-TOKEN'],
+      allowedHeaders: ['Content-Type', 'X-CSRF-Token', 'X-XSRF-TOKEN', 'Authorization', 'Last-Event-ID'],
+      exposedHeaders: ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After'],
       methods: ['GET', 'POST', 'PATCH', 'DELETE'],
     }),
   );
-  api.use(requireJson, express.json({ limit: '64kb' }), refuseUnstorable, csrfProtection(config));
+  const csrf = csrfProtection(config);
+  api.use(
+    requireJson,
+    express.json({ limit: '64kb' }),
+    refuseUnstorable,
+    bearerAuth(deps.services.tokens),
+    apiRateLimit(deps.services.apiRateLimits, config.apiRateLimitPerMinute),
+    // A bearer token is never sent by a browser on its own: no cookie, no forgery, no CSRF token to ask for.
+    (req, res, next) => (req.token ? next() : csrf(req, res, next)),
+  );
 
   api.use(operationsRouter(operations, deps));
 

@@ -1,16 +1,57 @@
 import { Router, type RequestHandler } from 'express';
+import { HttpError, ServiceUnavailable } from '../errors';
 import { currentUser, requireRole, requireUser } from '../http/auth';
 import { sameAnswer, underIdempotencyKey } from '../http/idempotency';
 import { parse } from '../http/validate';
-import type { Access, ApiDeps, ApiOperation, OperationContext } from './operation';
+import type { Access, ApiDeps, ApiOperation, OperationContext, Scopes } from './operation';
 import { idempotencyHeaders } from './schemas';
 
 const pass: RequestHandler = (_req, _res, next) => next();
+
+/** A process without the realtime layer (the API alone, in tests) has no streams to offer. */
+const noStreams = {
+  open() {
+    throw new ServiceUnavailable('Live streams are not served by this process.');
+  },
+};
 
 function guard(access: Access): RequestHandler {
   if (access === 'anyone') return pass;
   if (access === 'user') return requireUser;
   return requireRole(...access);
+}
+
+/** What a token must hold for this operation; `'session'` when tokens may not call it (the default). */
+export function scopesOf(op: Pick<ApiOperation, 'access' | 'scopes'>): Scopes {
+  if (op.access === 'anyone') return [];
+  return op.scopes ?? 'session';
+}
+
+class InsufficientScope extends HttpError {
+  constructor(needed: Scopes) {
+    super(
+      403,
+      'insufficient_scope',
+      needed === 'session'
+        ? 'Access tokens cannot call this operation: sign in with a session.'
+        : `The access token lacks the scope this operation needs: one of ${needed.join(', ')}.`,
+      { required_scopes: needed === 'session' ? [] : needed },
+      { 'WWW-Authenticate': `Bearer error="insufficient_scope"${needed === 'session' ? '' : `, scope="${needed.join(' ')}"`}` },
+    );
+  }
+}
+
+/** A bearer request needs one of the operation's scopes; a session request is judged by role alone, as before. */
+function scopeGuard(op: ApiOperation): RequestHandler {
+  const needed = scopesOf(op);
+  if (op.access === 'anyone') return pass;
+  return (req, _res, next) => {
+    const token = req.token;
+    if (token && (needed === 'session' || (needed.length > 0 && !needed.some((s) => token.scopes.includes(s))))) {
+      throw new InsufficientScope(needed);
+    }
+    next();
+  };
 }
 
 /** `/courses/{id}/applications` as Express writes it: `/courses/:id/applications`. */
@@ -53,9 +94,14 @@ function inputsOf(op: ApiOperation, req: Parameters<RequestHandler>[0]) {
  */
 export function operationsRouter(operations: readonly ApiOperation[], deps: ApiDeps): Router {
   const router = Router();
-  const base = { ...deps, socketsOpen: deps.socketsOpen ?? (async () => 0), operations };
+  const base = {
+    ...deps,
+    socketsOpen: deps.socketsOpen ?? (async () => 0),
+    eventStreams: deps.eventStreams ?? noStreams,
+    operations,
+  };
   for (const op of [...operations].sort(bySpecificity)) {
-    router[op.method](expressPath(op.path), guard(op.access), async (req, res) => {
+    router[op.method](expressPath(op.path), scopeGuard(op), guard(op.access), async (req, res) => {
       const inputs = inputsOf(op, req);
       const key = op.idempotent ? parse(idempotencyHeaders, { 'Idempotency-Key': req.get('Idempotency-Key') })['Idempotency-Key'] : undefined;
       const ctx = { ...base, req, user: req.user, ...inputs, idempotencyKey: key } as OperationContext;

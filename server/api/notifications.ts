@@ -1,3 +1,4 @@
+import { tokenSessionId } from '../channels/dispatcher';
 import { alias, operation } from './operation';
 import * as schemas from './schemas';
 import {
@@ -28,6 +29,7 @@ const list = operation({
     'Keyset pagination: pass the previous page’s `next_cursor` as `cursor`; any page costs what the first ' +
     'one costs. `unread_count` is the total unread, whatever the filter.',
   access: 'user',
+  scopes: ['notifications:read'],
   query: schemas.listNotificationsQuery,
   responses: { 200: { description: 'A page.', schema: NotificationPageSchema } },
   handler: async function list({ services, user, query }, res) {
@@ -42,6 +44,7 @@ const unreadCount = operation({
   tag,
   summary: 'How many of my notifications are unread',
   access: 'user',
+  scopes: ['notifications:read'],
   responses: { 200: { description: 'The count.', schema: UnreadCountSchema } },
   handler: async function unreadCount({ services, user }, res) {
     res.json({ unread_count: await services.notifications.unreadCount(user.id) });
@@ -55,9 +58,38 @@ const markAllRead = operation({
   tag,
   summary: 'Mark all my notifications read',
   access: 'user',
+  scopes: ['notifications:write'],
   responses: { 200: { description: 'Done.', schema: MarkedAllReadSchema } },
   handler: async function markAllRead({ services, user }, res) {
     res.json({ updated: await services.notifications.markAllRead(user.id), unread_count: 0 });
+  },
+});
+
+// --- the live stream
+
+const stream = operation({
+  method: 'get',
+  path: '/notifications/stream',
+  operationId: 'streamNotifications',
+  tag,
+  summary: 'Follow my notifications as server-sent events',
+  description:
+    'For clients and networks where WebSockets are not possible. The JSON socket’s server messages, each as an ' +
+    'event named by its `type` (`connection_established`, `notification`, `unread_count`, `notification_read`, ' +
+    '...) whose `data` is the same JSON. Notification events carry `id:` = the notification id: reconnect with ' +
+    '`Last-Event-ID` (EventSource does it by itself) to first receive, oldest first, everything missed, exactly ' +
+    'like the socket’s `?since=`. A comment line every 25 s keeps proxies open. When the server ends the ' +
+    'stream (logout, token revoked: 4401) it sends a `close` event with the socket’s close code.',
+  access: 'user',
+  scopes: ['notifications:read'],
+  query: schemas.streamQuery,
+  headers: schemas.streamHeaders,
+  responses: { 200: { description: 'The stream, until either side closes it.', contentType: 'text/event-stream' } },
+  errors: { 503: 'This process serves no live streams.' },
+  handler: function stream({ eventStreams, user, req, query, headers }, res) {
+    const sessionId = req.token ? tokenSessionId(req.token.id) : req.sessionID;
+    const since = headers['Last-Event-ID'] ?? query.since;
+    eventStreams.open(res, { userId: user.id, sessionId, isAdmin: user.role === 'admin' }, since);
   },
 });
 
@@ -71,6 +103,7 @@ const show = operation({
   summary: 'One of my notifications',
   description: 'Another user’s notification is a 404.',
   access: 'user',
+  scopes: ['notifications:read'],
   params: byId,
   responses: { 200: { description: 'The notification.', schema: NotificationSchema } },
   handler: async function show({ services, user, params }, res) {
@@ -86,6 +119,7 @@ const markRead = operation({
   summary: 'Mark one of my notifications read',
   description: 'Idempotent. POST is accepted too.',
   access: 'user',
+  scopes: ['notifications:write'],
   params: byId,
   responses: { 200: { description: 'The notification and the new unread count.', schema: MarkedReadSchema } },
   handler: async function markRead({ services, user, params }, res) {
@@ -109,6 +143,7 @@ const remove = operation({
   tag,
   summary: 'Delete one of my notifications',
   access: 'user',
+  scopes: ['notifications:write'],
   params: byId,
   responses: { 204: { description: 'Deleted.' } },
   handler: async function remove({ services, user, params }, res) {
@@ -131,6 +166,7 @@ export const notificationOperations = [
   list,
   unreadCount,
   markAllRead,
+  stream,
   show,
   markRead,
   markReadPost,

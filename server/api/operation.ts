@@ -4,11 +4,18 @@ import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Role, User } from '../models';
 import type { Replay } from '../http/idempotency';
+import type { EventStreams } from '../realtime/sse';
 import type { Services } from '../services';
+import type { Scope } from '../services/tokens';
 
 /** `anyone`: no login needed; `user`: any signed-in user; a list of roles: only those (others get 403). */
 export type Access = 'anyone' | 'user' | readonly Role[];
 export type ParamSchemas = Record<string, z.ZodType>;
+/**
+ * What an access token needs to call an operation: any one of these scopes (`[]`: any valid token). `'session'`:
+ * no token at all, only a signed-in browser session (minting tokens, candidate-only actions no scope covers).
+ */
+export type Scopes = readonly Scope[] | 'session';
 
 /** What the process gives the API; every handler receives it in its context. */
 export interface ApiDeps {
@@ -17,6 +24,8 @@ export interface ApiDeps {
   services: Services;
   /** Open WebSocket connections across all processes, for the admin dashboard; 0 without a realtime layer. */
   socketsOpen?: () => Promise<number>;
+  /** The in-app channel's event streams; without a realtime layer the stream answers 503. */
+  eventStreams?: EventStreams;
 }
 
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
@@ -72,6 +81,12 @@ export interface OperationSpec<
   summary: string;
   description?: string;
   access: A;
+  /**
+   * Which token scopes may call it (see `Scopes`); the role rule in `access` still applies to the token's owner.
+   * Left out: tokens are refused (`'session'`), so a new operation is closed to tokens until it says otherwise.
+   * Operations open to anyone need no scope.
+   */
+  scopes?: Scopes;
   /** Path parameters by name. */
   params?: P;
   /** The query schema; each of its properties becomes a query parameter. */

@@ -7,6 +7,7 @@ import { notificationOperations } from './notifications';
 import { preferenceOperations } from './preferences';
 import { pushOperations } from './push';
 import type { ApiOperation } from './operation';
+import { tokenOperations } from './tokens';
 
 /**
  * Every operation of the JSON API, in the order the docs page shows them. The /api router is built from this
@@ -21,4 +22,5 @@ export const operations: readonly ApiOperation[] = [
   ...pushOperations,
   ...docsOperations,
   ...adminOperations,
+  ...tokenOperations,
 ];

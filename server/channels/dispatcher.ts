@@ -4,6 +4,12 @@ import type { HeraldEvent } from '../services/events';
 import type { Channel } from './channel';
 
 /**
+ * The session id under which a connection opened with an access token is held (sockets, event streams): revoking
+ * the token ends that "session" exactly like a logout ends a cookie session's.
+ */
+export const tokenSessionId = (tokenId: number) => `token:${tokenId}`;
+
+/**
  * The one subscriber of the bus: every committed event, as it arrives from the bus, is handed to each channel in
  * the order the channels were registered. Channels queue their own work, so a slow or failing channel never holds
  * up another; a channel that throws is logged and the others still get the event.
@@ -96,6 +102,8 @@ function route(c: Channel, e: HeraldEvent, at: number): void {
       return c.sessionsEnded?.({ sessionIds: e.sessionIds }, at);
     case 'user.sessions_ended':
       return c.sessionsEnded?.({ userId: e.userId }, at);
+    case 'token.revoked':
+      return c.sessionsEnded?.({ sessionIds: e.tokenIds.map(tokenSessionId) }, at);
     default: {
       const unknown: never = e;
       return unknown;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Server } from 'node:http';
-import type { RequestHandler, Router } from 'express';
+import type { RequestHandler, Response, Router } from 'express';
 import type { Sequelize } from 'sequelize';
 import type { ApplicationChange, Channel, NewNotifications, ReadStateChange, Removal, SessionsEnded } from '../channels/channel';
 import type { Config } from '../config';
@@ -12,7 +12,7 @@ import { AdminHints } from './admin-hints';
 import type { Bus } from './bus';
 import { CloseCode } from './codes';
 import { DeliveryQueue } from './delivery';
-import { Hub, type Connection } from './hub';
+import { Hub, type Connection, type Identity } from './hub';
 import { answerMessage } from './messages';
 import { RealtimeMetrics } from './metrics';
 import { createProbes } from './probes';
@@ -20,11 +20,13 @@ import { createProtocols, type Protocols } from './protocols';
 import { Pushes } from './pushes';
 import { RealtimeQueries } from './queries';
 import { Snapshots } from './snapshots';
+import { DEFAULT_SSE_LIMITS, openEventStream, type EventStreams, type SseLimits } from './sse';
 import { attachWebSockets, DEFAULT_LIMITS, type ConnectionSink, type WsLimits } from './ws';
 
 export { createBus, LocalBus, PgBus, RedisBus, type Bus } from './bus';
 export { CloseCode } from './codes';
 export { Hub, Connection, type Socket, type Identity, type Protocol } from './hub';
+export type { EventStreams } from './sse';
 
 /** Everything the realtime layer needs from the process. */
 export interface RealtimeDeps {
@@ -38,6 +40,8 @@ export interface RealtimeDeps {
   session: RequestHandler;
   renderer?: Renderer;
   limits?: Partial<WsLimits>;
+  /** Server-sent event streams: heartbeat, buffer bound. */
+  sseLimits?: Partial<SseLimits>;
   /** How often open sockets' sessions are re-checked (expired or destroyed ones are closed). */
   sessionCheckMs?: number;
   /** How often this process records its socket count for the cluster-wide total. */
@@ -51,7 +55,7 @@ export interface RealtimeDeps {
  * its ordered queue and pushes them to the sockets it holds (hub, ws adapter), and runs the socket chores
  * (session re-checks, presence). The services never see it.
  */
-export class Realtime implements Channel, ConnectionSink {
+export class Realtime implements Channel, ConnectionSink, EventStreams {
   readonly name = 'in-app';
   readonly needsJobQueue = false;
   readonly hub = new Hub();
@@ -187,11 +191,17 @@ export class Realtime implements Channel, ConnectionSink {
       config: this.#d.config,
       session: this.#d.session,
       auth: this.#d.services.auth,
+      tokens: this.#d.services.tokens,
       sink: this,
       logger: this.#d.logger,
       limits: this.#limits,
     });
     this.#detach.push(() => ws.close());
+  }
+
+  /** `GET /api/notifications/stream/`: one more kind of connection, fed exactly like a JSON socket. */
+  open(res: Response, identity: Omit<Identity, 'protocol'>, since: number | undefined): void {
+    openEventStream(this, res, identity, since, { ...DEFAULT_SSE_LIMITS, ...this.#d.sseLimits });
   }
 
   // --- ConnectionSink: called by the ws adapter
@@ -244,9 +254,14 @@ export class Realtime implements Channel, ConnectionSink {
     return this.hub.size + (await this.#queries.otherSockets(this.instanceId, staleMs));
   }
 
-  /** Sessions that expired or were destroyed without an event (store pruning, a DELETE by hand) close too. */
+  /** Sessions (and access tokens, under `token:<id>`) that ended without an event (expiry, pruning) close too. */
   async #checkSessions(): Promise<void> {
-    const sids = this.hub.sessionIds();
+    const isToken = (sid: string) => sid.startsWith('token:');
+    const tokenIdOf = (sid: string) => Number(sid.slice('token:'.length));
+    const tokenSids = this.hub.sessionIds().filter(isToken);
+    const liveTokens = await this.#d.services.tokens.live(tokenSids.map(tokenIdOf));
+    for (const sid of tokenSids) if (!liveTokens.has(tokenIdOf(sid))) this.hub.closeSession(sid, CloseCode.Unauthorized, 'token ended');
+    const sids = this.hub.sessionIds().filter((sid) => !isToken(sid));
     for (let i = 0; i < sids.length; i += 1000) {
       const chunk = sids.slice(i, i + 1000);
       const live = await this.#queries.liveSessions(chunk);

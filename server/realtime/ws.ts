@@ -3,9 +3,12 @@ import type { Duplex } from 'node:stream';
 import type { RequestHandler } from 'express';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Config } from '../config';
+import { tokenSessionId } from '../channels/dispatcher';
+import { tokenCaller } from '../http/bearer';
 import { originAllowed } from '../http/security';
 import type { Logger } from '../logger';
 import type { AuthService } from '../services/auth';
+import type { TokenService } from '../services/tokens';
 import { CloseCode } from './codes';
 import { Connection, type Identity, type Socket } from './hub';
 import { PROTOCOL_PATHS } from './protocols';
@@ -49,12 +52,13 @@ export interface ConnectionSink {
 
 /**
  * The thin `ws` adapter: on `upgrade` it checks the path, the Origin and the session (with the very same
- * express-session middleware as the pages), then hands a small Socket to the hub. It also owns keep-alive, the
+ * express-session middleware as the pages), or with `tokens` an access token in `Authorization` (clients that are
+ * not browsers), then hands a small Socket to the hub. It also owns keep-alive, the
  * incoming rate cap and the send-buffer bound; it knows nothing about notifications.
  */
 export function attachWebSockets(
   server: Server,
-  deps: { config: Config; session: RequestHandler; auth: AuthService; sink: ConnectionSink; logger: Logger; limits?: Partial<WsLimits> },
+  deps: { config: Config; session: RequestHandler; auth: AuthService; tokens?: TokenService; sink: ConnectionSink; logger: Logger; limits?: Partial<WsLimits> },
 ): { close(): Promise<void> } {
   const { config, session, auth, sink, logger } = deps;
   const limits = { ...DEFAULT_LIMITS, ...deps.limits };
@@ -75,24 +79,40 @@ export function attachWebSockets(
     const protocol = Object.hasOwn(PROTOCOL_PATHS, url.pathname) ? PROTOCOL_PATHS[url.pathname] : undefined;
     if (!protocol) return refuse(socket, 404, 'Not Found');
 
-    // Cross-site WebSocket hijacking: browsers send cookies on cross-site upgrades, so the Origin must be ours.
-    // A missing Origin is refused too: every browser sends one, and non-browser clients can set it.
-    if (!originAllowed(req, config)) return refuse(socket, 403, 'Forbidden');
-
-    const sessionError = await runSession(session, req);
-    if (sessionError) return refuse(socket, 503, 'Service Unavailable');
-    const s = req as IncomingMessage & { session?: { userId?: number }; sessionID?: string };
-    const userId = s.session?.userId;
-    const user = typeof userId === 'number' ? await auth.sessionUser(userId) : null;
-    // Only these primitives outlive the upgrade: nothing below may close over req, the session or the user
-    // model, or every open socket would keep its request (headers, session, Sequelize instance) alive.
-    const identity: Identity | null =
-      user && s.sessionID ? { userId: user.id, sessionId: s.sessionID, isAdmin: user.role === 'admin', protocol } : null;
+    const identity = await (deps.tokens && req.headers.authorization ? byToken(deps.tokens, req, protocol) : bySession(req, protocol));
+    if (identity === 'forbidden') return refuse(socket, 403, 'Forbidden');
+    if (identity === 'unavailable') return refuse(socket, 503, 'Service Unavailable');
     const sinceRaw = url.searchParams.get('since');
     // Protocols that do not replay ignore it (see Snapshots).
     const since = sinceRaw !== null && /^\d{1,15}$/.test(sinceRaw) ? Number(sinceRaw) : undefined;
     socket.off('error', destroyOnError); // ws installs its own handling
     wss.handleUpgrade(req, socket, head, (ws) => accept(ws, socket, identity, since));
+  }
+
+  /**
+   * A bearer token (clients that are not browsers) is judged alone: no cookie, so no cross-site hijacking to fear
+   * and no Origin to ask for. Its sockets are held under the token's own session id, so revoking it closes them.
+   * A token that is not valid, or lacks `notifications:read`, gets the same 4401 as a missing session.
+   */
+  async function byToken(tokens: TokenService, req: IncomingMessage, protocol: Identity['protocol']): Promise<Identity | null> {
+    const caller = await tokenCaller(tokens, req);
+    if (!caller || !caller.scopes.includes('notifications:read')) return null;
+    const { user, tokenId } = caller;
+    return { userId: user.id, sessionId: tokenSessionId(tokenId), isAdmin: user.role === 'admin', protocol };
+  }
+
+  async function bySession(req: IncomingMessage, protocol: Identity['protocol']): Promise<Identity | null | 'forbidden' | 'unavailable'> {
+    // Cross-site WebSocket hijacking: browsers send cookies on cross-site upgrades, so the Origin must be ours.
+    // A missing Origin is refused too: every browser sends one, and non-browser clients can set it (or use a token).
+    if (!originAllowed(req, config)) return 'forbidden';
+    const sessionError = await runSession(session, req);
+    if (sessionError) return 'unavailable';
+    const s = req as IncomingMessage & { session?: { userId?: number }; sessionID?: string };
+    const userId = s.session?.userId;
+    const user = typeof userId === 'number' ? await auth.sessionUser(userId) : null;
+    // Only these primitives outlive the upgrade: nothing below may close over req, the session or the user
+    // model, or every open socket would keep its request (headers, session, Sequelize instance) alive.
+    return user && s.sessionID ? { userId: user.id, sessionId: s.sessionID, isAdmin: user.role === 'admin', protocol } : null;
   }
 
   function accept(ws: WebSocket, raw: Duplex, identity: Identity | null, since: number | undefined) {

@@ -28,7 +28,9 @@ export type HeraldEvent =
     }
   /** A session ended (logout) or all of a user's sessions did (deactivation, role drop): close their sockets. */
   | { type: 'session.ended'; sessionIds: string[] }
-  | { type: 'user.sessions_ended'; userId: number };
+  | { type: 'user.sessions_ended'; userId: number }
+  /** Personal access tokens were revoked: the sockets and streams opened with them close. */
+  | { type: 'token.revoked'; tokenIds: number[] };
 
 /** The port services publish through. The realtime layer supplies a cross-process implementation. */
 export interface EventPublisher {

@@ -15,6 +15,8 @@ import { DeliveryService } from './deliveries';
 import { PreferenceService } from './preferences';
 import type { OutboundPolicy } from '../outbound';
 import { PushSubscriptions, VapidKeys, type VapidConfig } from './push-subscriptions';
+import { TokenService } from './tokens';
+import { ApiRateLimits } from './tokens/rate-limits';
 
 export interface Services {
   auth: AuthService;
@@ -37,6 +39,10 @@ export interface Services {
   /** Web Push: the devices users allowed alerts on, and the key pair pushes are signed with. */
   pushSubscriptions: PushSubscriptions;
   vapid: VapidKeys;
+  /** Personal access tokens for API clients. */
+  tokens: TokenService;
+  /** The /api request budget per token or session, shared by every process. */
+  apiRateLimits: ApiRateLimits;
 }
 
 /** Wires the domain services to their dependencies. The only place that knows the whole graph. */
@@ -54,9 +60,10 @@ export function createServices(deps: {
   const store = new NotificationStore(sequelize, deps.jobTiming);
   const notifications = new NotificationService({ store, events });
   const auth = new AuthService({ sequelize, models, events, limits: deps.authLimits });
+  const tokens = new TokenService({ sequelize, models, events });
   return {
     auth,
-    users: new UserService({ sequelize, auth }),
+    users: new UserService({ sequelize, auth, tokens }),
     notifications,
     moderation: new ModerationService({ store, events }),
     compose: new ComposeService({ models, notifications }),
@@ -69,5 +76,7 @@ export function createServices(deps: {
     deliveries: new DeliveryService({ sequelize }),
     pushSubscriptions: new PushSubscriptions({ sequelize, policy: deps.push?.outbound ?? { allowPrivate: false } }),
     vapid: new VapidKeys({ sequelize, config: deps.push?.vapid ?? { subject: 'mailto:webmaster@localhost' } }),
+    tokens,
+    apiRateLimits: new ApiRateLimits({ sequelize }),
   };
 }

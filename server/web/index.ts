@@ -16,6 +16,7 @@ import { deviceRoutes } from './settings-devices';
 import { Renderer } from './render';
 import { unsubscribeRoutes } from './unsubscribe';
 import { settingsRoutes } from './settings';
+import { tokenRoutes } from './tokens';
 
 /**
  * The candidate and instructor pages (Nunjucks + htmx 4). Every page is a plain HTML form app first; htmx
@@ -42,6 +43,7 @@ export function createWeb(deps: { config: Config; logger: Logger; services: Serv
   router.use(notificationRoutes(web));
   router.use(settingsRoutes(web));
   router.use(deviceRoutes(web));
+  router.use(tokenRoutes(web));
 
   router.use(() => {
     throw new NotFound('Page');

@@ -48,6 +48,11 @@ export const routes: Routes = [
         title: 'Users · Herald admin',
         loadComponent: () => import('./users/users').then((m) => m.Users),
       },
+      {
+        path: 'tokens',
+        title: 'Access tokens · Herald admin',
+        loadComponent: () => import('./tokens/tokens').then((m) => m.Tokens),
+      },
     ],
   },
   { path: '**', redirectTo: 'dashboard' },

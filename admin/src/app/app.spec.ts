@@ -115,6 +115,7 @@ describe('App shell', () => {
       'Users',
       'Deliveries',
       'Defaults',
+      'Tokens',
     ]);
     expect(links[4].getAttribute('aria-current')).toBe('page');
     expect(await (await loader.getHarness(MatMenuHarness)).getTriggerText()).toContain('Ada Admin');

@@ -47,6 +47,7 @@ export class App {
     { path: '/users', label: 'Users', icon: 'group' },
     { path: '/deliveries', label: 'Deliveries', icon: 'outgoing_mail' },
     { path: '/defaults', label: 'Defaults', icon: 'tune' },
+    { path: '/tokens', label: 'Tokens', icon: 'key' },
   ];
 
   /** Matches the stylesheet's breakpoint: below it nav labels hide and tooltips take over. */

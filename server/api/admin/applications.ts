@@ -12,6 +12,7 @@ const list = operation({
   summary: 'Every application, filtered and paged',
   description: 'Approve and reject with `POST /api/applications/{id}/approve` and `/reject`, as instructors do.',
   access: ['admin'],
+  scopes: ['admin'],
   query: admin.listApplicationsQuery,
   blankQueryIsAbsent: true,
   responses: { 200: { description: 'A page.', schema: AdminApplicationPageSchema } },

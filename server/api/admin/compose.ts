@@ -31,6 +31,7 @@ const send = operation({
     'One set-based insert whatever the audience size; only active users receive it; the sender is the admin. ' +
     'A course audience links the notification to the course.',
   access: ['admin'],
+  scopes: ['admin'],
   body: admin.sendBody,
   responses: { 200: { description: 'How many people received it.', schema: RecipientsSchema } },
   errors: { 404: 'The audience’s user or course does not exist.' },
@@ -51,6 +52,7 @@ const audienceCount = operation({
   summary: 'How many people an audience reaches',
   description: 'For the confirmation before sending.',
   access: ['admin'],
+  scopes: ['admin'],
   body: admin.audienceBody,
   responses: { 200: { description: 'The count.', schema: AudienceCountSchema } },
   errors: { 404: 'The audience’s user or course does not exist.' },

@@ -9,6 +9,7 @@ const stats = operation({
   summary: 'Dashboard numbers',
   description: 'Users, courses, applications, notifications (UTC days) and open sockets, right now.',
   access: ['admin'],
+  scopes: ['admin'],
   responses: { 200: { description: 'The numbers.', schema: AdminStatsSchema } },
   handler: async function stats({ services, socketsOpen }, res) {
     const [numbers, sockets] = await Promise.all([services.stats.platform(), socketsOpen()]);

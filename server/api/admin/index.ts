@@ -5,6 +5,7 @@ import { dashboardOperations } from './dashboard';
 import { digestOperations } from './digests';
 import { adminNotificationOperations } from './notifications';
 import { adminPreferenceOperations } from './preferences';
+import { adminTokenOperations } from './tokens';
 import { userOperations } from './users';
 
 /** The admin console's API, /api/admin: admin role only (anonymous is a 401, any other role a 403). */
@@ -17,4 +18,5 @@ export const adminOperations = [
   ...digestOperations,
   ...adminPreferenceOperations,
   ...adminDeliveryOperations,
+  ...adminTokenOperations,
 ];

@@ -17,6 +17,7 @@ const list = operation({
   summary: 'Every user’s notifications, filtered, sorted and paged',
   description: 'Filters combine with AND. `%` and `_` in text filters are literal characters. Empty values are ignored.',
   access: ['admin'],
+  scopes: ['admin'],
   query: admin.listNotificationsQuery,
   blankQueryIsAbsent: true,
   responses: { 200: { description: 'A page.', schema: AdminNotificationPageSchema } },
@@ -33,6 +34,7 @@ const show = operation({
   tag,
   summary: 'One notification of any user',
   access: ['admin'],
+  scopes: ['admin'],
   params: byId,
   responses: { 200: { description: 'The notification.', schema: AdminNotificationSchema } },
   handler: async function show({ services, params }, res) {
@@ -50,6 +52,7 @@ const remove = operation({
   summary: 'Delete one notification of any user',
   description: 'The recipient’s open pages are told, so their bell drops it.',
   access: ['admin'],
+  scopes: ['admin'],
   params: byId,
   responses: { 204: { description: 'Deleted.' } },
   handler: async function remove({ services, params }, res) {
@@ -66,6 +69,7 @@ const bulkDelete = operation({
   summary: 'Delete up to 1000 notifications at once',
   description: 'One statement; ids that do not exist are skipped, so a retry is harmless. Each recipient is told.',
   access: ['admin'],
+  scopes: ['admin'],
   body: admin.bulkDeleteBody,
   responses: { 200: { description: 'How many were deleted.', schema: DeletedSchema } },
   handler: async function bulkDelete({ services, body }, res) {

@@ -13,6 +13,7 @@ const list = operation({
   tag,
   summary: 'Users, filtered and paged',
   access: ['admin'],
+  scopes: ['admin'],
   query: admin.listUsersQuery,
   blankQueryIsAbsent: true,
   responses: { 200: { description: 'A page.', schema: AdminUserPageSchema } },
@@ -32,6 +33,7 @@ const update = operation({
     'Deactivating a user, or lowering their role, ends all their sessions and closes their sockets. ' +
     'Unknown fields are refused.',
   access: ['admin'],
+  scopes: ['admin'],
   params: { id: schemas.id },
   body: admin.updateUserBody,
   responses: { 200: { description: 'The user.', schema: AdminUserSchema } },

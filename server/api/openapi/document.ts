@@ -4,6 +4,7 @@ import { XSRF_COOKIE } from '../../http/security';
 import { idempotencyHeaders, integerIds } from '../schemas';
 import { components } from '../schemas/responses';
 import type { ApiOperation } from '../operation';
+import { scopesOf } from '../mount';
 
 type Json = Record<string, unknown>;
 
@@ -14,7 +15,15 @@ const INTRO = `
 The JSON API of Herald, real-time notifications for a course platform: the same paths as the systems it
 replaces, so their clients keep working.
 
-- **Sessions.** Cookie sessions only (\`${SESSION_COOKIE}\`, HttpOnly, SameSite=Lax). Log in with
+- **Access tokens.** Scripts, services and apps send \`Authorization: Bearer hrld_...\` instead of a cookie: create
+  one at \`/settings/tokens\` or with \`POST /api/tokens/\` (signed in). A token needs no CSRF token; each operation lists
+  the scopes that may call it (any one of them), and the owner's role still applies. A missing scope is a 403
+  \`insufficient_scope\`; an unknown, revoked or expired token a 401 \`invalid_token\` with
+  \`WWW-Authenticate: Bearer error="invalid_token"\`.
+- **Rate limits.** Every answer carries \`RateLimit-Limit\` (requests per minute), \`RateLimit-Remaining\` and
+  \`RateLimit-Reset\` (seconds until the budget is whole again), counted per token, or per session for cookie
+  clients, across all servers. Past it: 429 with \`Retry-After\`.
+- **Sessions.** Browsers use cookie sessions (\`${SESSION_COOKIE}\`, HttpOnly, SameSite=Lax). Log in with
   \`POST /api/auth/login\`; send the cookie back on every request (\`credentials: 'include'\` from another origin
   of ours, which must be listed in \`ALLOWED_ORIGINS\` to get CORS headers).
 - **CSRF.** Every POST, PATCH and DELETE needs the session's token: get one from \`GET /api/auth/csrf\` (before
@@ -24,7 +33,25 @@ replaces, so their clients keep working.
 - **Bodies** are JSON (\`Content-Type: application/json\`, at most 64 KB); anything else is a 415.
 - **Errors** are \`{"error": {"code", "message", "details"}}\` with a 4xx status for anything the client can fix.
 - **Trailing slashes** are optional on every path: \`/api/notifications/\` and \`/api/notifications\` are the same.
+
+**Try it with a token** (\`T=hrld_...\`, \`H="Authorization: Bearer $T"\`), one example per area:
+
+- Notifications (\`notifications:read\`): \`curl -H "$H" 'localhost:3000/api/notifications/?status=unread'\`
+- Marking read (\`notifications:write\`): \`curl -X POST -H "$H" localhost:3000/api/notifications/mark_all_read/\`
+- The event stream (\`notifications:read\`): \`curl -N -H "$H" localhost:3000/api/notifications/stream/\`; after a
+  disconnect add \`-H 'Last-Event-ID: <last id>'\`
+- Courses (\`courses:notify\`): \`curl -H "$H" -H 'Content-Type: application/json' -H 'Idempotency-Key: week-3'
+  -d '{"notification_type":"announcement","title":"Week 3","message":"Slides are up"}' localhost:3000/api/courses/1/notify-students/\`
+- Applications (\`applications:read\`, \`applications:decide\`): \`curl -H "$H" localhost:3000/api/applications/\`,
+  then \`curl -X POST -H "$H" localhost:3000/api/applications/7/approve/\`
+- Admin (\`admin\`): \`curl -H "$H" localhost:3000/api/admin/stats/\`
 `.trim();
+
+const RATE_HEADERS = {
+  'RateLimit-Limit': { $ref: '#/components/headers/RateLimit-Limit' },
+  'RateLimit-Remaining': { $ref: '#/components/headers/RateLimit-Remaining' },
+  'RateLimit-Reset': { $ref: '#/components/headers/RateLimit-Reset' },
+};
 
 /** Zod's JSON Schema, tidied for readers: no per-schema `$schema`/`$id`, no safe-integer bounds or date regexes. */
 function tidy(schema: unknown): unknown {
@@ -67,8 +94,9 @@ function toSchema(schema: z.ZodType, io: 'input' | 'output'): Json {
   return tidy(json) as Json;
 }
 
-function errorResponse(description: string): Json {
-  return { description, content: { 'application/json': { schema: { $ref: `${COMPONENT_REF}Error` } } } };
+function errorResponse(description: string, status?: number): Json {
+  const headers = status === 429 ? { ...RATE_HEADERS, 'Retry-After': { $ref: '#/components/headers/Retry-After' } } : RATE_HEADERS;
+  return { description, headers, content: { 'application/json': { schema: { $ref: `${COMPONENT_REF}Error` } } } };
 }
 
 /** The error statuses an operation can answer, from what it declares. */
@@ -80,7 +108,9 @@ function errorsOf(op: ApiOperation): Record<number, string> {
     add(400, mutating ? 'The body is not valid JSON, or a field is invalid.' : 'A parameter is invalid.');
   }
   if (op.access !== 'anyone') add(401, 'Not logged in.');
+  add(401, 'The bearer token is unknown, revoked or expired (`invalid_token`).');
   if (Array.isArray(op.access)) add(403, `Only for: ${op.access.join(', ')}.`);
+  if (op.access !== 'anyone') add(403, 'The bearer token lacks the scope (`insufficient_scope`).');
   if (mutating) add(403, 'The CSRF token is missing or wrong, or the request came from a foreign origin.');
   if (op.params) add(404, 'Not found, or not yours.');
   if (mutating) {
@@ -88,6 +118,7 @@ function errorsOf(op: ApiOperation): Record<number, string> {
     add(415, 'The body is not application/json.');
   }
   for (const [status, why] of Object.entries(op.errors ?? {})) add(Number(status), why);
+  add(429, 'Over the rate limit (`rate_limited`): wait `Retry-After` seconds.');
   if (op.idempotent) {
     add(409, 'The Idempotency-Key was already used for a different request (`idempotency_key_reused`).');
   }
@@ -117,10 +148,14 @@ function parametersOf(op: ApiOperation): Json[] {
   return out;
 }
 
+/** Alternatives: the session (with CSRF when mutating), or a bearer token with any one of the operation's scopes. */
 function securityOf(op: ApiOperation): Json[] {
   const mutating = MUTATING.has(op.method);
   if (op.access === 'anyone') return mutating ? [{ session: [], csrf: [] }] : [];
-  return [mutating ? { session: [], csrf: [] } : { session: [] }];
+  const session = mutating ? { session: [], csrf: [] } : { session: [] };
+  const scopes = scopesOf(op);
+  if (scopes === 'session') return [session];
+  return [session, ...(scopes.length === 0 ? [{ bearer: [] }] : scopes.map((s) => ({ bearer: [s] })))];
 }
 
 function operationObject(op: ApiOperation): Json {
@@ -129,16 +164,17 @@ function operationObject(op: ApiOperation): Json {
   const responses: Json = {};
   for (const [status, r] of Object.entries(op.responses)) {
     if (!r.schema && !r.contentType) {
-      responses[status] = { description: r.description };
+      responses[status] = { description: r.description, headers: RATE_HEADERS };
       continue;
     }
     const contentType = r.contentType ?? 'application/json';
     responses[status] = {
       description: r.description,
+      headers: RATE_HEADERS,
       content: { [contentType]: r.schema ? { schema: toSchema(r.schema, 'output') } : {} },
     };
   }
-  for (const [status, why] of Object.entries(errorsOf(op))) responses[status] = errorResponse(why);
+  for (const [status, why] of Object.entries(errorsOf(op))) responses[status] = errorResponse(why, Number(status));
   const parameters = parametersOf(op);
   return {
     operationId: op.operationId,
@@ -149,6 +185,8 @@ function operationObject(op: ApiOperation): Json {
     security: securityOf(op),
     // Machine-readable form of the access line, for clients and for the tests that call every operation.
     'x-access': op.access,
+    // Which token scopes may call it (any one; [] any token); 'session': tokens may not.
+    'x-scopes': scopesOf(op),
     ...(parameters.length ? { parameters } : {}),
     ...(op.body
       ? {
@@ -194,7 +232,21 @@ export function buildOpenApiDocument(operations: readonly ApiOperation[], info: 
     paths,
     components: {
       schemas: tidy(schemas),
+      headers: {
+        'RateLimit-Limit': { description: 'Requests allowed per minute.', schema: { type: 'integer' } },
+        'RateLimit-Remaining': { description: 'Requests left in the current minute.', schema: { type: 'integer' } },
+        'RateLimit-Reset': { description: 'Seconds until the budget is whole again.', schema: { type: 'integer' } },
+        'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } },
+      },
       securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'hrld_ personal access token',
+          description:
+            'A personal access token, `Authorization: Bearer hrld_...`. The scopes listed with an operation are ' +
+            'alternatives: the token needs one of them. No CSRF token with a bearer token.',
+        },
         session: {
           type: 'apiKey',
           in: 'cookie',

@@ -109,3 +109,10 @@ export const listApplicationsQuery = z.object({
 });
 
 export const rejectBody = z.object({ reason: text(1000).optional().transform((r) => r || null) });
+
+/** Where a live stream resumes: after this notification id (a stream's `Last-Event-ID`, a socket's `?since=`). */
+const resumeId = z.string().regex(/^\d{1,15}$/, 'must be a notification id').transform(Number);
+export const streamQuery = z.object({ since: resumeId.optional().describe('Resume after this notification id.') });
+export const streamHeaders = z.object({
+  'Last-Event-ID': resumeId.optional().describe('The last notification id received; wins over `since`.'),
+});

@@ -3,6 +3,7 @@ import { likePattern } from '../../db/sql';
 import type { Role, User } from '../../models';
 import { Conflict, Forbidden, NotFound, ValidationError } from '../../errors';
 import type { AuthService } from '../auth';
+import type { TokenService } from '../tokens';
 import { offsetOf, offsetPage, type Page, type PageRequest } from '../paging';
 
 /** An account as user management sees it: never the password hash. */
@@ -53,10 +54,12 @@ function toUserAccount(u: UserRow): UserAccount {
 export class UserService {
   readonly #db: Sequelize;
   readonly #auth: AuthService;
+  readonly #tokens: TokenService;
 
-  constructor(deps: { sequelize: Sequelize; auth: AuthService }) {
+  constructor(deps: { sequelize: Sequelize; auth: AuthService; tokens: TokenService }) {
     this.#db = deps.sequelize;
     this.#auth = deps.auth;
+    this.#tokens = deps.tokens;
   }
 
   /** Ordered by name; `q` matches email or name as a substring, or the id exactly when it is a number. */
@@ -94,7 +97,7 @@ export class UserService {
 
   /**
    * Changes a user's role or active flag. Deactivation and any drop in role end all of the user's sessions
-   * (and so their sockets) once the change has committed: nothing keeps powers the user no longer has.
+   * (and so their sockets) once the change has committed; deactivation also revokes their access tokens: nothing keeps powers the user no longer has.
    * An admin cannot deactivate or demote themselves, so the console cannot lock its last admin out.
    */
   async update(actor: User, id: number, changes: UserChanges): Promise<UserAccount> {
@@ -107,6 +110,7 @@ export class UserService {
       throw new Conflict('You cannot deactivate or demote yourself. Ask another admin.', { user_id: id });
     }
     let endSessions = false;
+    let deactivated = false;
     const updated = await this.#db.transaction(async (transaction) => {
       // Lock the actor too (in id order, so two admins editing each other cannot deadlock): two admins demoting
       // each other at once must not both succeed and leave the platform without an admin.
@@ -120,7 +124,8 @@ export class UserService {
       if (!user) throw new NotFound('User');
       const role = changes.role ?? user.role;
       const isActive = changes.isActive ?? user.is_active;
-      endSessions = (user.is_active && !isActive) || ROLE_RANK[role] < ROLE_RANK[user.role];
+      deactivated = user.is_active && !isActive;
+      endSessions = deactivated || ROLE_RANK[role] < ROLE_RANK[user.role];
       const [row] = await this.#db.query<UserRow>(
         `UPDATE users SET role = :role, is_active = :isActive, updated_at = now() WHERE id = :id
          RETURNING ${USER_COLUMNS}`,
@@ -129,6 +134,9 @@ export class UserService {
       return row;
     });
     if (endSessions) await this.#auth.endAllSessions(id);
+    // A token never outlives its owner's account. (A lower role keeps its tokens: each request is still judged by
+    // the owner's current role, so a scope the role lost simply stops working.)
+    if (deactivated) await this.#tokens.revokeAllOf(id);
     return toUserAccount(updated);
   }
 }

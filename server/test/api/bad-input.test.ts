@@ -199,6 +199,9 @@ test('garbage in every query parameter', async () => {
   for (const { method, path, op } of contract.operations()) {
     const names: string[] = (op.parameters ?? []).filter((p: Json) => p.in === 'query').map((p: Json) => p.name);
     if (names.length === 0) continue;
+    // An event stream never ends, and this app has no realtime layer to serve one (503 by design): its bad
+    // resume points are checked against a serving process in server/test/realtime/sse.test.ts.
+    if (op.responses?.['200']?.content?.['text/event-stream']) continue;
     const agent = await callerFor(op);
     const url = concrete(path);
     for (const name of names) {

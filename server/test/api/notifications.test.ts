@@ -4,6 +4,7 @@ import type { User } from '../../models';
 import { encodeCursor } from '../../services/notifications';
 import { Contract } from '../support/contract';
 import { createTestContext, type Agent, type TestContext } from '../support/harness';
+import { startServer } from '../support/realtime';
 
 let ctx: TestContext;
 let contract: Contract;
@@ -271,6 +272,25 @@ describe('without a login', () => {
     await anon.delete('/api/notifications/1/').expect(401);
     const res = await request(ctx.app).get('/api/notifications/').expect(401);
     expect(res.body).toEqual({ error: { code: 'unauthorized', message: 'You need to log in.', details: null } });
+  });
+});
+
+describe('GET /api/notifications/stream/', () => {
+  test('503 where no realtime layer runs; with one, a documented event stream until the session ends', async () => {
+    const { user, agent } = await someone();
+    await agent.get('/api/notifications/stream/').expect(503);
+    const srv = await startServer(ctx);
+    try {
+      const streaming = agent.get('/api/notifications/stream/').then((res) => res);
+      while (!srv.realtime.hub.hasUser(user.id)) await new Promise((r) => setTimeout(r, 20));
+      await agent.post('/api/auth/logout').expect(204);
+      const res = await streaming;
+      expect(res.status).toBe(200);
+      expect(res.text).toMatch(/^retry: \d+\n\nevent: connection_established\ndata: \{"type":"connection_established","unread_count":0\}\n\n/);
+      expect(res.text).toContain('event: close\ndata: {"code":4401');
+    } finally {
+      await srv.close();
+    }
   });
 });
 

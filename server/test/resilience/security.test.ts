@@ -23,7 +23,9 @@ const as = {} as Record<'anonymous' | 'candidate' | 'instructor' | 'admin' | 'vi
 let checks = 0;
 
 beforeAll(async () => {
-  ctx = await createTestContext();
+  // Hundreds of refused requests per caller within a minute: the API's rate limit (tested in api/rate-limit.test.ts)
+  // would answer 429 before the CSRF, IDOR and role checks this suite is about.
+  ctx = await createTestContext({ env: { API_RATE_LIMIT_PER_MINUTE: '100000000' } });
   server = await startServer(ctx);
   world = await buildWorld(ctx);
   as.anonymous = await callerFor(server.url, 'anonymous');

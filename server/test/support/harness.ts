@@ -18,6 +18,8 @@ import { createServices, type Services } from '../../services';
 import { hashPassword } from '../../services/auth';
 import { LocalEvents, type HeraldEvent } from '../../services/events';
 import { createSession, type SessionSetup } from '../../http/session';
+import { ServiceUnavailable } from '../../errors';
+import type { EventStreams } from '../../realtime/sse';
 import { withDatabase } from './global-setup';
 
 export const PASSWORD = 'correct horse battery';
@@ -38,6 +40,8 @@ export interface TestContext {
   email: EmailConfig;
   /** With `jobs: true`: the job runner (email tasks) on this database, and the mailer its tasks send with. */
   jobs?: { runner: JobRunner; mailer: Mailer; done: string[] };
+  /** The app's event streams: served by `target` once a test attaches a realtime layer (startServer), else 503. */
+  eventStreams: EventStreams & { target?: EventStreams };
   /** SQL statements seen by Sequelize while `countStatements` runs. */
   countStatements<T>(fn: () => Promise<T>): Promise<{ result: T; statements: string[] }>;
   createUser(role: Role, attrs?: Partial<{ email: string; name: string; isActive: boolean }>): Promise<User>;
@@ -110,7 +114,14 @@ export async function createTestContext(
     jobTiming: { unreadDelaySeconds: email.unreadDelaySeconds },
   });
   const session = createSession(config, dbUrl);
-  const app = createApp({ config, logger, services, session: session.middleware });
+  const eventStreams: TestContext['eventStreams'] = {
+    target: undefined,
+    open(res, identity, since) {
+      if (!this.target) throw new ServiceUnavailable('Live streams are not served by this process.');
+      this.target.open(res, identity, since);
+    },
+  };
+  const app = createApp({ config, logger, services, session: session.middleware, eventStreams });
   let userSeq = 0;
   let jobs: TestContext['jobs'];
   if (opts.jobs) {
@@ -138,6 +149,7 @@ export async function createTestContext(
     app,
     email,
     jobs,
+    eventStreams,
     async countStatements(fn) {
       counting = [];
       try {

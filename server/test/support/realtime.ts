@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { Dispatcher } from '../../channels';
 import { createRealtime, LocalBus, type Bus, type Realtime } from '../../realtime';
 import type { WsLimits } from '../../realtime/ws';
+import type { SseLimits } from '../../realtime/sse';
 import { createLogger } from '../../logger';
 import type { User } from '../../models';
 import { listen, PASSWORD, type TestContext } from './harness';
@@ -11,7 +12,7 @@ import { listen, PASSWORD, type TestContext } from './harness';
 /** The harness app on a real port with the realtime layer attached, over the in-process bus. */
 export async function startServer(
   ctx: TestContext,
-  opts: { limits?: Partial<WsLimits>; sessionCheckMs?: number; bus?: Bus } = {},
+  opts: { limits?: Partial<WsLimits>; sseLimits?: Partial<SseLimits>; sessionCheckMs?: number; bus?: Bus } = {},
 ): Promise<{ url: string; server: http.Server; realtime: Realtime; dispatcher: Dispatcher; close(): Promise<void> }> {
   const logger = createLogger('silent');
   const bus = opts.bus ?? new LocalBus(ctx.events, logger);
@@ -23,8 +24,10 @@ export async function startServer(
     bus,
     session: ctx.session.middleware,
     limits: opts.limits,
+    sseLimits: opts.sseLimits,
     sessionCheckMs: opts.sessionCheckMs,
   });
+  ctx.eventStreams.target = realtime;
   const dispatcher = new Dispatcher({ bus, logger, channels: [realtime] });
   await dispatcher.start();
   const { server, url } = await listen(ctx.app);
@@ -36,6 +39,7 @@ export async function startServer(
     dispatcher,
     async close() {
       await realtime.closeSockets();
+      if (ctx.eventStreams.target === realtime) ctx.eventStreams.target = undefined;
       await dispatcher.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

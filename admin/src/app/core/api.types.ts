@@ -34,6 +34,9 @@ export type Application = Schemas['AdminApplication'];
 export type ApplicationStatus = Application['status'];
 export type Course = Schemas['Course'];
 export type AdminUser = Schemas['AdminUser'];
+/** A personal access token as admins see it (never its secret). */
+export type AdminAccessToken = Schemas['AdminAccessToken'];
+export type AdminAccessTokenList = Schemas['AdminAccessTokenList'];
 
 /** Who receives a composed notification. */
 export type Audience = JsonBody<'adminSendNotification'>['audience'];
