@@ -1,10 +1,9 @@
 import { QueryTypes } from 'sequelize';
 import type { User } from '../../models';
-import { Contract } from '../support/contract';
-import { createTestContext, type Agent, type TestContext } from '../support/harness';
+import { createApiContext, type ApiContext } from '../support/api';
+import { type Agent } from '../support/harness';
 
-let ctx: TestContext;
-let contract: Contract;
+let ctx: ApiContext;
 let teacher: User;
 let agent: Agent;
 
@@ -32,10 +31,9 @@ async function countFor(courseId: number, title: string) {
 }
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  contract = await Contract.load(ctx.app);
+  ctx = await createApiContext();
   teacher = await ctx.createUser('instructor');
-  agent = contract.wrap(await ctx.login(teacher));
+  agent = await ctx.loginChecked(teacher);
 });
 afterAll(() => ctx.close());
 
