@@ -11,37 +11,27 @@
  */
 import fc from 'fast-check';
 import { listRoutes } from '../support/contract';
-import type { TestContext } from '../support/harness';
-import { rawRequest, type Caller, type RawResponse, type World } from './support/world';
-import { deepNesting, HUGE_NUMBERS, jsonText, key, RUNS, SEED, startFuzzTarget, type FuzzTarget } from './support/fuzz';
+import { rawRequest, type Caller, type RawResponse } from './support/world';
+import { callers, ctx, deepNesting, digest, HUGE_NUMBERS, jsonText, key, RUNS, SEED, server, useFuzzTarget, world } from './support/fuzz';
 import { record } from './support/stats';
 import { assertProperty } from './support/property';
 
-let target: FuzzTarget;
-let ctx: TestContext;
-let server: FuzzTarget['server'];
-let world: World;
-let callers: Caller[];
-let digest: FuzzTarget['digest'];
 let routes: Array<{ method: string; path: string }>;
 let tried = 0;
 const fiveXX: string[] = [];
 const protoBefore = Object.getOwnPropertyNames(Object.prototype).sort().join();
 
+useFuzzTarget();
+
 beforeAll(async () => {
-  target = await startFuzzTarget();
-  ({ ctx, server, world, callers, digest } = target);
   const doc = (await (await fetch(`${server.url}/api/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
   const api = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((method) => ({ method, path: `/api${p}` })));
   // Pages and static mounts come from the router itself; the API side is the document's.
   const pages = listRoutes(ctx.app as never).filter((r) => !r.path.startsWith('/api'));
   routes = [...api, ...pages, { method: 'get', path: '/static/{file}' }, { method: 'get', path: '/admin/{file}' }];
-}, 60_000);
-
-afterAll(async () => {
-  record('inputs', 'HTTP requests', tried);
-  await target?.stop();
 });
+
+afterAll(() => record('inputs', 'HTTP requests', tried));
 
 // --- generators
 

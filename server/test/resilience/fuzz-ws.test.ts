@@ -6,26 +6,12 @@
  */
 import fc from 'fast-check';
 import { WebSocket } from 'ws';
-import type { TestContext } from '../support/harness';
 import { sleep, wsUrl } from '../support/realtime';
-import type { Caller, World } from './support/world';
-import { deepNesting, HUGE_NUMBERS, jsonText, RUNS, SEED, startFuzzTarget, type FuzzTarget } from './support/fuzz';
+import { callers, ctx, deepNesting, digest, HUGE_NUMBERS, jsonText, RUNS, SEED, server, useFuzzTarget, world } from './support/fuzz';
 import { record } from './support/stats';
 import { assertProperty } from './support/property';
 
-let target: FuzzTarget;
-let ctx: TestContext;
-let server: FuzzTarget['server'];
-let world: World;
-let callers: Caller[];
-let digest: FuzzTarget['digest'];
-
-beforeAll(async () => {
-  target = await startFuzzTarget();
-  ({ ctx, server, world, callers, digest } = target);
-}, 60_000);
-
-afterAll(() => target?.stop());
+useFuzzTarget();
 
 // --- WebSocket frames
 

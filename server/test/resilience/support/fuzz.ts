@@ -7,42 +7,40 @@ import { buildWorld, callerFor, closeKeepAlive, digester, type Caller, type Worl
 export const RUNS = Number(process.env.FUZZ_RUNS ?? 2500);
 export const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
 
-/** What the fuzz files aim at: a live server over a world of users and rows, a logged-in caller per role. */
-export interface FuzzTarget {
-  ctx: TestContext;
-  server: Awaited<ReturnType<typeof startServer>>;
-  world: World;
-  /** anonymous, candidate, instructor, admin, in that order. */
-  callers: Caller[];
-  /** Digests of every product table (`all`) and of the rows no non-admin caller may change (`protected`). */
-  digest: () => Promise<{ all: string; protected: string }>;
-  stop(): Promise<void>;
-}
+/*
+ * What the fuzz files aim at: a live server over a world of users and rows, a logged-in caller per role. Jest loads
+ * this module afresh for each test file, so each file that calls `useFuzzTarget()` has a target of its own; the
+ * bindings below are set by its beforeAll.
+ */
+export let ctx: TestContext;
+export let server: Awaited<ReturnType<typeof startServer>>;
+export let world: World;
+/** anonymous, candidate, instructor, admin, in that order. */
+export let callers: Caller[];
+/** Digests of every product table (`all`) and of the rows no non-admin caller may change (`protected`). */
+export let digest: () => Promise<{ all: string; protected: string }>;
 
-export async function startFuzzTarget(): Promise<FuzzTarget> {
-  const ctx = await createTestContext();
-  // The rate cap would close the socket long before thousands of frames; the fuzz is about parsing, not flooding.
-  const server = await startServer(ctx, { limits: { rateBurst: 1e9, ratePerSecond: 1e9 } });
-  const world = await buildWorld(ctx);
-  const callers = [
-    await callerFor(server.url, 'anonymous'),
-    await callerFor(server.url, 'candidate', world.users.candidate),
-    await callerFor(server.url, 'instructor', world.users.instructor),
-    await callerFor(server.url, 'admin', world.users.admin),
-  ];
-  const digest = await digester(ctx.sequelize, world);
-  return {
-    ctx,
-    server,
-    world,
-    callers,
-    digest,
-    async stop() {
-      closeKeepAlive();
-      await server.close();
-      await ctx.close();
-    },
-  };
+/** Registers the beforeAll that starts the target and the afterAll that stops it. */
+export function useFuzzTarget(): void {
+  beforeAll(async () => {
+    ctx = await createTestContext();
+    // The rate cap would close the socket long before thousands of frames; the fuzz is about parsing, not flooding.
+    server = await startServer(ctx, { limits: { rateBurst: 1e9, ratePerSecond: 1e9 } });
+    world = await buildWorld(ctx);
+    callers = [
+      await callerFor(server.url, 'anonymous'),
+      await callerFor(server.url, 'candidate', world.users.candidate),
+      await callerFor(server.url, 'instructor', world.users.instructor),
+      await callerFor(server.url, 'admin', world.users.admin),
+    ];
+    digest = await digester(ctx.sequelize, world);
+  }, 60_000);
+
+  afterAll(async () => {
+    closeKeepAlive();
+    await server?.close();
+    await ctx?.close();
+  });
 }
 
 // --- generators shared by the HTTP bodies and the WebSocket frames
