@@ -1,5 +1,5 @@
 import type { User } from '../../models';
-import { createApiContext, isEnrolled, notificationsOf, type ApiContext } from '../support/api';
+import { createApiContext, isEnrolled, notificationsOf, refuseNotificationsTo, type ApiContext } from '../support/api';
 import type { Agent } from '../support/harness';
 
 /** Applying to a course, deciding and listing applications (the catalogue and enrolling: courses.test.ts). */
@@ -160,11 +160,7 @@ describe('deciding', () => {
   test('the decision and its notification commit together: a failing notice undoes the approval', async () => {
     const { teacher, cand, c, app } = await pending();
     // Make the notification insert fail for this candidate only.
-    await ctx.sequelize.query(`
-      CREATE FUNCTION test_refuse_notice() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN IF NEW.recipient_id = ${cand.user.id} THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$;
-      CREATE TRIGGER test_refuse_notice BEFORE INSERT ON notifications FOR EACH ROW EXECUTE FUNCTION test_refuse_notice();
-    `);
+    const restore = await refuseNotificationsTo(ctx, cand.user.id);
     try {
       ctx.published.length = 0;
       const res = await teacher.agent.http.post(`/api/applications/${app.id}/approve`).set('X-CSRF-Token', teacher.agent.csrf);
@@ -172,7 +168,7 @@ describe('deciding', () => {
       expect(res.body).toEqual({ error: { code: 'internal_error', message: expect.any(String), details: null } });
       expect(res.text).not.toMatch(/refused for the test|at .*\.ts/);
     } finally {
-      await ctx.sequelize.query('DROP TRIGGER test_refuse_notice ON notifications; DROP FUNCTION test_refuse_notice();');
+      await restore();
     }
     expect((await teacher.agent.get(`/api/applications/${app.id}`).expect(200)).body.status).toBe('pending');
     expect(await isEnrolled(ctx, c, cand.user)).toBe(false);

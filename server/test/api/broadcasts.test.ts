@@ -1,6 +1,6 @@
 import { QueryTypes } from 'sequelize';
 import type { Course, User } from '../../models';
-import { createApiContext, type ApiContext } from '../support/api';
+import { createApiContext, refuseNotificationsTo, type ApiContext } from '../support/api';
 import { type Agent } from '../support/harness';
 
 let ctx: ApiContext;
@@ -107,11 +107,7 @@ describe('Idempotency-Key on notify-students', () => {
 
   test('a fan-out that fails writes neither rows nor a broadcast, and its key stays free for the retry', async () => {
     const victim = students[1];
-    await ctx.sequelize.query(`
-      CREATE FUNCTION test_refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN IF NEW.recipient_id = ${victim.id} THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$;
-      CREATE TRIGGER test_refuse_one BEFORE INSERT ON notifications FOR EACH ROW EXECUTE FUNCTION test_refuse_one();
-    `);
+    const restore = await refuseNotificationsTo(ctx, victim.id);
     ctx.published.length = 0;
     try {
       const res = await agent.http
@@ -121,7 +117,7 @@ describe('Idempotency-Key on notify-students', () => {
         .send(message('Doomed'));
       expect(res.status).toBe(500);
     } finally {
-      await ctx.sequelize.query('DROP TRIGGER test_refuse_one ON notifications; DROP FUNCTION test_refuse_one();');
+      await restore();
     }
     expect(await sentAs('Doomed')).toEqual({ rows: 0, students: 0, broadcasts: 0 });
     expect(ctx.published).toEqual([]);

@@ -47,3 +47,18 @@ export function notificationsOf(ctx: TestContext, user: User) {
 export async function isEnrolled(ctx: TestContext, course: Course, user: User): Promise<boolean> {
   return (await ctx.models.Enrollment.count({ where: { courseId: course.id, studentId: user.id } })) === 1;
 }
+
+/**
+ * Makes every insert of a notification for `recipientId` fail inside PostgreSQL, to prove that what was written
+ * with it rolls back. Call the returned function (in a `finally`) to remove the fault.
+ */
+export async function refuseNotificationsTo(ctx: TestContext, recipientId: number): Promise<() => Promise<void>> {
+  await ctx.sequelize.query(`
+    CREATE FUNCTION test_refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN IF NEW.recipient_id = ${Number(recipientId)} THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$;
+    CREATE TRIGGER test_refuse_one BEFORE INSERT ON notifications FOR EACH ROW EXECUTE FUNCTION test_refuse_one();
+  `);
+  return async () => {
+    await ctx.sequelize.query('DROP TRIGGER test_refuse_one ON notifications; DROP FUNCTION test_refuse_one();');
+  };
+}
