@@ -14,8 +14,7 @@ beforeAll(async () => {
   teacher = await ctx.createUser('instructor', { name: 'Tess Teacher' });
   agent = await ctx.loginChecked(teacher);
   students = await Promise.all([1, 2, 3].map(() => ctx.createUser('candidate')));
-  course = await ctx.models.Course.create({ title: 'Idempotent sends', instructorId: teacher.id });
-  await ctx.models.Enrollment.bulkCreate(students.map((s) => ({ courseId: course.id, studentId: s.id })));
+  course = await ctx.createCourse(teacher, { title: 'Idempotent sends', students });
 });
 afterAll(() => ctx.close());
 
@@ -128,8 +127,7 @@ describe('Idempotency-Key on notify-students', () => {
 
 describe('GET /api/courses/:id/broadcasts', () => {
   test('lists the course’s latest 20 sends, newest first, with counts and senders', async () => {
-    const other = await ctx.models.Course.create({ title: 'History', instructorId: teacher.id });
-    await ctx.models.Enrollment.bulkCreate(students.slice(0, 2).map((s) => ({ courseId: other.id, studentId: s.id })));
+    const other = await ctx.createCourse(teacher, { title: 'History', students: students.slice(0, 2) });
     const empty = await agent.get(`/api/courses/${other.id}/broadcasts/`).expect(200);
     expect(empty.body).toEqual({ results: [] });
 
