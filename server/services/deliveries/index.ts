@@ -1,6 +1,7 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { BadRequest, Conflict, NotFound } from '../../errors';
 import { enqueueJobSql, type EnqueueSql } from '../../jobs';
+import { decodeCursor, keysetPage } from '../paging';
 
 export const DELIVERY_STATUSES = ['pending', 'sent', 'failed', 'skipped', 'cancelled'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
@@ -171,14 +172,13 @@ export class DeliveryService {
     if (opts.channel) (where.push('channel = :channel'), (replacements.channel = opts.channel));
     if (opts.status) (where.push('status = :status'), (replacements.status = opts.status));
     if (opts.recipient !== undefined) (where.push('recipient_id = :recipient'), (replacements.recipient = opts.recipient));
-    if (opts.cursor) (where.push('id < :before'), (replacements.before = decodeDeliveryCursor(opts.cursor)));
+    if (opts.cursor) (where.push('id < :before'), (replacements.before = decodeCursor(opts.cursor)));
     const rows = await this.#db.query<Record<string, unknown>>(
       `SELECT ${COLUMNS} FROM deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT :limit`,
       { type: QueryTypes.SELECT, replacements },
     );
-    const more = rows.length > limit;
-    const page = rows.slice(0, limit).map(toDelivery);
-    return { results: page, next_cursor: more ? encodeDeliveryCursor(page[page.length - 1].id) : null };
+    const page = keysetPage(rows.map(toDelivery), limit, (d) => d.id);
+    return { results: page.results, next_cursor: page.nextCursor };
   }
 
   async get(id: number): Promise<Delivery> {
@@ -267,16 +267,4 @@ function pgArray(values: unknown[]): string {
 
 function clip(s: string, max = 1000): string {
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
-}
-
-const CURSOR_RE = /^d(\d{1,18})$/;
-
-/** Opaque keyset cursors, like the notifications list's: inside, the last id seen. */
-export function encodeDeliveryCursor(id: number): string {
-  return Buffer.from(`d${id}`).toString('base64url');
-}
-export function decodeDeliveryCursor(cursor: string): number {
-  const m = CURSOR_RE.exec(Buffer.from(cursor, 'base64url').toString('latin1'));
-  if (!m || cursor.length > 40) throw new BadRequest('The cursor is invalid.', { field: 'cursor' });
-  return Number(m[1]);
 }

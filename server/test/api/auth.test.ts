@@ -7,15 +7,13 @@ import { createSession } from '../../http/session';
 import { createLogger } from '../../logger';
 import { createServices } from '../../services';
 import type { AuthLimits } from '../../services/auth';
-import { Contract } from '../support/contract';
-import { createTestContext, PASSWORD, type TestContext } from '../support/harness';
+import { createApiContext, type ApiContext } from '../support/api';
+import { PASSWORD } from '../support/harness';
 
-let ctx: TestContext;
-let contract: Contract;
+let ctx: ApiContext;
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  contract = await Contract.load(ctx.app);
+  ctx = await createApiContext();
 });
 afterAll(() => ctx.close());
 
@@ -32,13 +30,13 @@ function cookie(res: request.Response, name: string): { value: string; attrs: st
 async function anonymous() {
   const http = request.agent(ctx.app);
   const res = await http.get('/api/auth/csrf/').expect(200);
-  contract.check('get', '/api/auth/csrf/', res);
+  ctx.contract.check('get', '/api/auth/csrf/', res);
   return { http, token: res.body.csrf_token as string, res };
 }
 
 async function login(http: ReturnType<typeof request.agent>, token: string, email: string, password = PASSWORD) {
   const res = await http.post('/api/auth/login/').set('X-CSRF-Token', token).send({ email, password });
-  contract.check('post', '/api/auth/login/', res);
+  ctx.contract.check('post', '/api/auth/login/', res);
   return res;
 }
 
@@ -74,7 +72,7 @@ describe('sessions and CSRF tokens', () => {
     const loggedIn = await login(http, anon.body.csrf_token, user.email);
     expect(loggedIn.status).toBe(200);
     const during = await http.get('/api/auth/csrf').expect(200);
-    contract.check('get', '/api/auth/csrf', during);
+    ctx.contract.check('get', '/api/auth/csrf', during);
     expect(during.body).toEqual({
       csrf_token: loggedIn.body.csrf_token, // the session's token, not a new one
       user: { id: user.id, email: user.email, name: user.name, role: 'instructor' },
@@ -82,7 +80,7 @@ describe('sessions and CSRF tokens', () => {
 
     await http.post('/api/auth/logout').set('X-CSRF-Token', during.body.csrf_token).expect(204);
     const after = await http.get('/api/auth/csrf').expect(200);
-    contract.check('get', '/api/auth/csrf', after);
+    ctx.contract.check('get', '/api/auth/csrf', after);
     expect(after.body).toEqual({ csrf_token: expect.stringMatching(/^[0-9a-f]{64}$/), user: null });
     expect(after.body.csrf_token).not.toBe(during.body.csrf_token);
   });
@@ -111,7 +109,7 @@ describe('sessions and CSRF tokens', () => {
       .set('Cookie', `herald.sid=${anonSid}`)
       .set('X-CSRF-Token', token)
       .send({ email: 'MIXED.case@test.example', password: PASSWORD });
-    contract.check('post', '/api/auth/login/', res);
+    ctx.contract.check('post', '/api/auth/login/', res);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       user: { id: user.id, email: user.email, name: user.name, role: 'instructor' },
@@ -162,7 +160,7 @@ describe('sessions and CSRF tokens', () => {
     expect(await sessionRows()).toHaveLength(1);
     ctx.published.length = 0;
     const out = await http.post('/api/auth/logout/').set('X-CSRF-Token', res.body.csrf_token);
-    contract.check('post', '/api/auth/logout/', out);
+    ctx.contract.check('post', '/api/auth/logout/', out);
     expect(out.status).toBe(204);
     expect(cookie(out, 'herald.sid')!.attrs).toMatch(/expires=thu, 01 jan 1970/);
     await http.get('/api/auth/me').expect(401);
@@ -279,7 +277,7 @@ describe('login throttling', () => {
     const http = request.agent(limited.app);
     const { body } = await http.get('/api/auth/csrf').expect(200);
     const res = await http.post('/api/auth/login').set('X-CSRF-Token', body.csrf_token).send({ email, password });
-    contract.check('post', '/api/auth/login', res);
+    ctx.contract.check('post', '/api/auth/login', res);
     return res;
   }
 
@@ -301,7 +299,7 @@ describe('login throttling', () => {
 });
 
 test('every auth endpoint answered 2xx in this file', async () => {
-  const agent = contract.wrap(await ctx.login(await ctx.createUser('admin')));
+  const agent = await ctx.loginChecked(await ctx.createUser('admin'));
   await agent.get('/api/auth/me').expect(200);
-  expect(contract.unexercised('/api/auth')).toEqual([]);
+  expect(ctx.contract.unexercised('/api/auth')).toEqual([]);
 });

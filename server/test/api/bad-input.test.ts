@@ -1,8 +1,8 @@
 import { QueryTypes } from 'sequelize';
 import type request from 'supertest';
 import type { Role, User } from '../../models';
-import { Contract } from '../support/contract';
-import { createTestContext, type Agent, type TestContext } from '../support/harness';
+import { createApiContext, type ApiContext } from '../support/api';
+import { type Agent } from '../support/harness';
 
 /**
  * Sends the bad inputs of the issue (malformed JSON, oversized and mistyped bodies, garbage query values and
@@ -13,19 +13,17 @@ import { createTestContext, type Agent, type TestContext } from '../support/harn
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = Record<string, any>;
 
-let ctx: TestContext;
-let contract: Contract;
+let ctx: ApiContext;
 const agents = {} as Record<Role, Agent>;
 const users = {} as Record<Role | 'victim', User>;
 const ids: Record<string, number> = {};
 let sent = 0;
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  contract = await Contract.load(ctx.app);
+  ctx = await createApiContext();
   for (const role of ['candidate', 'instructor', 'admin'] as const) {
     users[role] = await ctx.createUser(role);
-    agents[role] = contract.wrap(await ctx.login(users[role]));
+    agents[role] = await ctx.loginChecked(users[role]);
   }
   users.victim = await ctx.createUser('candidate');
   const course = await ctx.models.Course.create({ title: 'Target', instructorId: users.instructor.id });
@@ -44,7 +42,7 @@ afterAll(() => ctx.close());
 async function callerFor(op: Json): Promise<Agent> {
   const access = op['x-access'];
   if (Array.isArray(access)) return agents[access[0] as Role];
-  if (access === 'anyone') return contract.wrap(await ctx.anonymous());
+  if (access === 'anyone') return ctx.contract.wrap(await ctx.anonymous());
   return agents.candidate;
 }
 
@@ -54,7 +52,7 @@ function concrete(path: string, id?: string): string {
 }
 
 function resolve(schema: Json | undefined): Json {
-  if (schema?.$ref) return resolve(contract.doc.components.schemas[String(schema.$ref).split('/').pop()!]);
+  if (schema?.$ref) return resolve(ctx.contract.doc.components.schemas[String(schema.$ref).split('/').pop()!]);
   return schema ?? {};
 }
 
@@ -149,7 +147,7 @@ async function inBatches(calls: Array<() => Promise<unknown>>, size = 8) {
   for (let i = 0; i < calls.length; i += size) await Promise.all(calls.slice(i, i + size).map((call) => call()));
 }
 
-const mutating = () => contract.operations().filter(({ method }) => method !== 'get');
+const mutating = () => ctx.contract.operations().filter(({ method }) => method !== 'get');
 
 test('bad bodies: malformed, non-object, oversized or of the wrong media type', async () => {
   const calls = [];
@@ -196,7 +194,7 @@ test('hostile values in every field of every JSON body', async () => {
 
 test('garbage in every query parameter', async () => {
   const calls = [];
-  for (const { method, path, op } of contract.operations()) {
+  for (const { method, path, op } of ctx.contract.operations()) {
     const names: string[] = (op.parameters ?? []).filter((p: Json) => p.in === 'query').map((p: Json) => p.name);
     if (names.length === 0) continue;
     // An event stream never ends, and this app has no realtime layer to serve one (503 by design): its bad
@@ -228,7 +226,7 @@ test('garbage in every query parameter', async () => {
 
 test('garbage ids in every path', async () => {
   const calls = [];
-  for (const { method, path, op } of contract.operations()) {
+  for (const { method, path, op } of ctx.contract.operations()) {
     if (!path.includes('{')) continue;
     const agent = await callerFor(op);
     for (const id of BAD_IDS) {

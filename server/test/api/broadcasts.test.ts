@@ -1,23 +1,20 @@
 import { QueryTypes } from 'sequelize';
 import type { Course, User } from '../../models';
-import { Contract } from '../support/contract';
-import { createTestContext, type Agent, type TestContext } from '../support/harness';
+import { createApiContext, refuseNotificationsTo, type ApiContext } from '../support/api';
+import { type Agent } from '../support/harness';
 
-let ctx: TestContext;
-let contract: Contract;
+let ctx: ApiContext;
 let teacher: User;
 let agent: Agent;
 let students: User[];
 let course: Course;
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  contract = await Contract.load(ctx.app);
+  ctx = await createApiContext();
   teacher = await ctx.createUser('instructor', { name: 'Tess Teacher' });
-  agent = contract.wrap(await ctx.login(teacher));
+  agent = await ctx.loginChecked(teacher);
   students = await Promise.all([1, 2, 3].map(() => ctx.createUser('candidate')));
-  course = await ctx.models.Course.create({ title: 'Idempotent sends', instructorId: teacher.id });
-  await ctx.models.Enrollment.bulkCreate(students.map((s) => ({ courseId: course.id, studentId: s.id })));
+  course = await ctx.createCourse(teacher, { title: 'Idempotent sends', students });
 });
 afterAll(() => ctx.close());
 
@@ -82,7 +79,7 @@ describe('Idempotency-Key on notify-students', () => {
 
   test('keys belong to their sender: an admin reusing an instructor’s key sends anew', async () => {
     await notify(agent, 'Mine', 'key-shared').expect(201);
-    const admin = contract.wrap(await ctx.login(await ctx.createUser('admin')));
+    const admin = await ctx.loginChecked(await ctx.createUser('admin'));
     expect((await notify(admin, 'Yours', 'key-shared').expect(201)).body.replayed).toBe(false);
     expect(await sentAs('Yours')).toEqual({ rows: 3, students: 3, broadcasts: 1 });
   });
@@ -98,8 +95,8 @@ describe('Idempotency-Key on notify-students', () => {
   });
 
   test('another instructor gets 404 (not their course), a candidate 403 (not their role), with or without a key', async () => {
-    const stranger = contract.wrap(await ctx.login(await ctx.createUser('instructor')));
-    const candidate = contract.wrap(await ctx.login(students[0]));
+    const stranger = await ctx.loginChecked(await ctx.createUser('instructor'));
+    const candidate = await ctx.loginChecked(students[0]);
     await notify(stranger, 'Not yours', 'key-stranger').expect(404);
     await notify(candidate, 'Not yours', 'key-candidate').expect(403);
     await stranger.get(`/api/courses/${course.id}/broadcasts`).expect(404);
@@ -110,11 +107,7 @@ describe('Idempotency-Key on notify-students', () => {
 
   test('a fan-out that fails writes neither rows nor a broadcast, and its key stays free for the retry', async () => {
     const victim = students[1];
-    await ctx.sequelize.query(`
-      CREATE FUNCTION test_refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN IF NEW.recipient_id = ${victim.id} THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$;
-      CREATE TRIGGER test_refuse_one BEFORE INSERT ON notifications FOR EACH ROW EXECUTE FUNCTION test_refuse_one();
-    `);
+    const restore = await refuseNotificationsTo(ctx, victim.id);
     ctx.published.length = 0;
     try {
       const res = await agent.http
@@ -124,7 +117,7 @@ describe('Idempotency-Key on notify-students', () => {
         .send(message('Doomed'));
       expect(res.status).toBe(500);
     } finally {
-      await ctx.sequelize.query('DROP TRIGGER test_refuse_one ON notifications; DROP FUNCTION test_refuse_one();');
+      await restore();
     }
     expect(await sentAs('Doomed')).toEqual({ rows: 0, students: 0, broadcasts: 0 });
     expect(ctx.published).toEqual([]);
@@ -135,15 +128,14 @@ describe('Idempotency-Key on notify-students', () => {
 
 describe('GET /api/courses/:id/broadcasts', () => {
   test('lists the course’s latest 20 sends, newest first, with counts and senders', async () => {
-    const other = await ctx.models.Course.create({ title: 'History', instructorId: teacher.id });
-    await ctx.models.Enrollment.bulkCreate(students.slice(0, 2).map((s) => ({ courseId: other.id, studentId: s.id })));
+    const other = await ctx.createCourse(teacher, { title: 'History', students: students.slice(0, 2) });
     const empty = await agent.get(`/api/courses/${other.id}/broadcasts/`).expect(200);
     expect(empty.body).toEqual({ results: [] });
 
     for (let i = 1; i <= 21; i += 1) await notify(agent, `Week ${i}`, undefined, other.id).expect(201);
     // An admin's send to the course is listed too, with its sender.
     const admin = await ctx.createUser('admin', { name: 'Ada Admin' });
-    await contract.wrap(await ctx.login(admin)).post(`/api/courses/${other.id}/notify-students`, message('From the admin')).expect(201);
+    await (await ctx.loginChecked(admin)).post(`/api/courses/${other.id}/notify-students`, message('From the admin')).expect(201);
 
     const list = await agent.get(`/api/courses/${other.id}/broadcasts`).expect(200);
     const results = list.body.results as Array<{ title: string; recipients: number; created_at: string; sender: unknown }>;
@@ -163,7 +155,7 @@ describe('GET /api/courses/:id/broadcasts', () => {
     expect([...times].sort((a, b) => b - a)).toEqual(times);
 
     // The admin can read the course's history too; nothing from other courses shows up in it.
-    const asAdmin = contract.wrap(await ctx.login(admin));
+    const asAdmin = await ctx.loginChecked(admin);
     expect((await asAdmin.get(`/api/courses/${other.id}/broadcasts`).expect(200)).body.results).toHaveLength(20);
     expect((await agent.get(`/api/courses/${course.id}/broadcasts`).expect(200)).body.results.map((b: { title: string }) => b.title)).not.toContain('Week 1');
   });

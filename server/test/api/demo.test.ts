@@ -1,14 +1,11 @@
 import request from 'supertest';
 import { DEMO_LOGINS, DEMO_PASSWORD, seedDemo } from '../../services/demo-seed';
-import { Contract } from '../support/contract';
-import { createTestContext, type TestContext } from '../support/harness';
+import { createApiContext, type ApiContext } from '../support/api';
 
-let ctx: TestContext;
-let contract: Contract;
+let ctx: ApiContext;
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  contract = await Contract.load(ctx.app);
+  ctx = await createApiContext();
 });
 afterAll(() => ctx.close());
 
@@ -17,7 +14,7 @@ async function demoLogin(email: string) {
   const http = request.agent(ctx.app);
   const { body } = await http.get('/api/auth/csrf').expect(200);
   const res = await http.post('/api/auth/login').set('X-CSRF-Token', body.csrf_token).send({ email, password: DEMO_PASSWORD }).expect(200);
-  return contract.wrap({
+  return ctx.contract.wrap({
     http,
     csrf: res.body.csrf_token,
     get: (url) => http.get(url),

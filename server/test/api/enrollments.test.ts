@@ -1,6 +1,6 @@
 import type { Course, User } from '../../models';
-import { Contract } from '../support/contract';
-import { createTestContext, type Agent, type TestContext } from '../support/harness';
+import { createApiContext, type ApiContext } from '../support/api';
+import { type Agent } from '../support/harness';
 
 /**
  * Issue 10.5: who may enroll whom with `POST /api/courses/:id/enrollments`. An admin: any active candidate. The
@@ -8,19 +8,17 @@ import { createTestContext, type Agent, type TestContext } from '../support/harn
  * one already enrolled in it (a no-op). Every other case is the same 404, so the answer reveals no ids.
  */
 
-let ctx: TestContext;
-let contract: Contract;
+let ctx: ApiContext;
 let teacher: User;
 let teacherAgent: Agent;
 let adminAgent: Agent;
 let c: Course;
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  contract = await Contract.load(ctx.app);
+  ctx = await createApiContext();
   teacher = await ctx.createUser('instructor');
-  teacherAgent = contract.wrap(await ctx.login(teacher));
-  adminAgent = contract.wrap(await ctx.login(await ctx.createUser('admin')));
+  teacherAgent = await ctx.loginChecked(teacher);
+  adminAgent = await ctx.loginChecked(await ctx.createUser('admin'));
   c = await ctx.models.Course.create({ title: 'Enrolling', instructorId: teacher.id });
 });
 afterAll(() => ctx.close());
@@ -71,7 +69,7 @@ describe('10.5 instructors can enroll any active candidate by id', () => {
     for (const u of [gone, promoted]) expect((await enroll(teacherAgent, u).expect(404)).body).toEqual(unknown);
 
     const other = await ctx.createUser('instructor');
-    const otherAgent = contract.wrap(await ctx.login(other));
+    const otherAgent = await ctx.loginChecked(other);
     const applicant = await ctx.createUser('candidate');
     await ctx.models.Application.create({ courseId: c.id, candidateId: applicant.id });
     expect((await enroll(otherAgent, applicant).expect(404)).body).toEqual(unknown);

@@ -1,10 +1,9 @@
 import { QueryTypes } from 'sequelize';
 import type { User } from '../../models';
-import { Contract } from '../support/contract';
-import { createTestContext, type Agent, type TestContext } from '../support/harness';
+import { createApiContext, refuseNotificationsTo, type ApiContext } from '../support/api';
+import { type Agent } from '../support/harness';
 
-let ctx: TestContext;
-let contract: Contract;
+let ctx: ApiContext;
 let teacher: User;
 let agent: Agent;
 
@@ -32,10 +31,9 @@ async function countFor(courseId: number, title: string) {
 }
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  contract = await Contract.load(ctx.app);
+  ctx = await createApiContext();
   teacher = await ctx.createUser('instructor');
-  agent = contract.wrap(await ctx.login(teacher));
+  agent = await ctx.loginChecked(teacher);
 });
 afterAll(() => ctx.close());
 
@@ -68,18 +66,14 @@ test('a fan-out commits all rows or none', async () => {
     'SELECT student_id FROM enrollments WHERE course_id = :c ORDER BY student_id OFFSET 8999 LIMIT 1',
     { replacements: { c: course.id }, type: QueryTypes.SELECT },
   );
-  await ctx.sequelize.query(`
-    CREATE FUNCTION test_refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN IF NEW.recipient_id = ${victim.student_id} THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$;
-    CREATE TRIGGER test_refuse_one BEFORE INSERT ON notifications FOR EACH ROW EXECUTE FUNCTION test_refuse_one();
-  `);
+  const restore = await refuseNotificationsTo(ctx, victim.student_id);
   ctx.published.length = 0;
   try {
     const res = await agent.http.post(`/api/courses/${course.id}/notify-students`).set('X-CSRF-Token', agent.csrf).send(message('Doomed'));
     expect(res.status).toBe(500);
     expect(res.body.error).toEqual({ code: 'internal_error', message: expect.any(String), details: null });
   } finally {
-    await ctx.sequelize.query('DROP TRIGGER test_refuse_one ON notifications; DROP FUNCTION test_refuse_one();');
+    await restore();
   }
   expect(await countFor(course.id, 'Doomed')).toEqual({ rows: 0, recipients: 0 });
   expect(ctx.published).toEqual([]);

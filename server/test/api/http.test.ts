@@ -7,15 +7,13 @@ import { csrfProtection, originAllowed } from '../../http/security';
 import { createApp } from '../../app';
 import { createSession } from '../../http/session';
 import { createLogger } from '../../logger';
-import { Contract } from '../support/contract';
-import { createTestContext, PASSWORD, type TestContext } from '../support/harness';
+import { createApiContext, type ApiContext } from '../support/api';
+import { PASSWORD } from '../support/harness';
 
-let ctx: TestContext;
-let contract: Contract;
+let ctx: ApiContext;
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  contract = await Contract.load(ctx.app);
+  ctx = await createApiContext();
 });
 afterAll(() => ctx.close());
 
@@ -81,7 +79,7 @@ describe('every API answer', () => {
   });
 
   test('validation errors say which field is wrong and why', async () => {
-    const agent = contract.wrap(await ctx.login(await ctx.createUser('candidate')));
+    const agent = await ctx.loginChecked(await ctx.createUser('candidate'));
     const res = await agent.get('/api/notifications/?limit=1000&status=maybe').expect(400);
     expect(res.body.error.code).toBe('validation_error');
     expect(res.body.error.details).toEqual(

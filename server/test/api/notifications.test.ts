@@ -2,16 +2,14 @@ import { QueryTypes } from 'sequelize';
 import request from 'supertest';
 import type { User } from '../../models';
 import { encodeCursor } from '../../services/notifications';
-import { Contract } from '../support/contract';
-import { createTestContext, type Agent, type TestContext } from '../support/harness';
+import { createApiContext, type ApiContext } from '../support/api';
+import { type Agent } from '../support/harness';
 import { startServer } from '../support/realtime';
 
-let ctx: TestContext;
-let contract: Contract;
+let ctx: ApiContext;
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  contract = await Contract.load(ctx.app);
+  ctx = await createApiContext();
 });
 afterAll(() => ctx.close());
 
@@ -32,7 +30,7 @@ async function seed(user: User, count: number, opts: { type?: string; readEvery?
 
 async function someone(): Promise<{ user: User; agent: Agent }> {
   const user = await ctx.createUser('candidate');
-  return { user, agent: contract.wrap(await ctx.login(user)) };
+  return { user, agent: await ctx.loginChecked(user) };
 }
 
 describe('GET /api/notifications/', () => {
@@ -261,7 +259,7 @@ describe('the first original system’s paths', () => {
 
 describe('without a login', () => {
   test('every notification endpoint is a 401', async () => {
-    const anon = contract.wrap(await ctx.anonymous());
+    const anon = ctx.contract.wrap(await ctx.anonymous());
     for (const prefix of ['/api/notifications', '/api/notifications/notifications']) {
       await anon.get(`${prefix}/`).expect(401);
       await anon.get(`${prefix}/unread_count/`).expect(401);
@@ -295,7 +293,7 @@ describe('GET /api/notifications/stream/', () => {
 });
 
 test('every notification endpoint, under both vocabularies, answered 2xx in this file', () => {
-  expect(contract.unexercised('/api/notifications')).toEqual([]);
+  expect(ctx.contract.unexercised('/api/notifications')).toEqual([]);
 });
 
 describe('NotificationService.bell', () => {

@@ -2,15 +2,13 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import request from 'supertest';
 import { renderDocsPage } from '../../api/openapi/docs-page';
-import { Contract, listRoutes } from '../support/contract';
-import { createTestContext, type TestContext } from '../support/harness';
+import { listRoutes } from '../support/contract';
+import { createApiContext, type ApiContext } from '../support/api';
 
-let ctx: TestContext;
-let contract: Contract;
+let ctx: ApiContext;
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  contract = await Contract.load(ctx.app);
+  ctx = await createApiContext();
 });
 afterAll(() => ctx.close());
 
@@ -18,15 +16,15 @@ const key = (r: { method: string; path: string }) => `${r.method.toUpperCase()} 
 
 describe('the OpenAPI document', () => {
   test('is OpenAPI 3.1 with unique operation ids and resolvable references', () => {
-    const { doc } = contract;
+    const { doc } = ctx.contract;
     expect(doc.openapi).toBe('3.1.0');
     expect(doc.servers).toEqual([{ url: '/api' }]);
-    const ids = contract.operations().map((o) => o.op.operationId);
+    const ids = ctx.contract.operations().map((o) => o.op.operationId);
     expect(new Set(ids).size).toBe(ids.length);
     const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)].map((m) => m[1]);
     expect(refs.length).toBeGreaterThan(20);
     for (const name of refs) expect(doc.components.schemas).toHaveProperty([name]);
-    for (const { path, op } of contract.operations()) {
+    for (const { path, op } of ctx.contract.operations()) {
       // Every {param} in a path is declared, and nothing else is declared in the path.
       const inPath = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
       const declared = (op.parameters ?? []).filter((p: { in: string }) => p.in === 'path').map((p: { name: string }) => p.name);
@@ -40,7 +38,7 @@ describe('the OpenAPI document', () => {
   // it walks what Express really serves, and would catch a route mounted beside the list.
   test('documents every route of /api, and documents nothing that is not a route', () => {
     const routes = new Set(listRoutes(ctx.app).filter((r) => r.path.startsWith('/api/')).map(key));
-    const documented = new Set(contract.operations().map(key));
+    const documented = new Set(ctx.contract.operations().map(key));
     expect([...routes].filter((r) => !documented.has(r)).sort()).toEqual([]); // undocumented routes
     expect([...documented].filter((d) => !routes.has(d)).sort()).toEqual([]); // documented, but not served
     expect(routes.size).toBeGreaterThanOrEqual(28);
@@ -49,8 +47,8 @@ describe('the OpenAPI document', () => {
   test('every documented operation is reached with and without its trailing slash', async () => {
     // An anonymous client with a CSRF token: each call reaches its handler or guard (never the API's final
     // "Endpoint not found"), and the answer is one the document declares.
-    const anon = contract.wrap(await ctx.anonymous());
-    for (const { method, path } of contract.operations()) {
+    const anon = ctx.contract.wrap(await ctx.anonymous());
+    for (const { method, path } of ctx.contract.operations()) {
       if (path === '/api/auth/logout' || path === '/api/auth/login') continue; // they change the session
       const concrete = path.replace(/\{\w+\}/g, '999999');
       for (const url of [concrete, `${concrete}/`]) {
@@ -61,14 +59,14 @@ describe('the OpenAPI document', () => {
   });
 
   test('the access it documents is what the server enforces: 401 without a login, 403 for other roles', async () => {
-    const anon = contract.wrap(await ctx.anonymous());
+    const anon = ctx.contract.wrap(await ctx.anonymous());
     const byRole = {
-      candidate: contract.wrap(await ctx.login(await ctx.createUser('candidate'))),
-      instructor: contract.wrap(await ctx.login(await ctx.createUser('instructor'))),
-      admin: contract.wrap(await ctx.login(await ctx.createUser('admin'))),
+      candidate: await ctx.loginChecked(await ctx.createUser('candidate')),
+      instructor: await ctx.loginChecked(await ctx.createUser('instructor')),
+      admin: await ctx.loginChecked(await ctx.createUser('admin')),
     };
     let checked = 0;
-    for (const { method, path, op } of contract.operations()) {
+    for (const { method, path, op } of ctx.contract.operations()) {
       const access = op['x-access'] as 'anyone' | 'user' | Array<keyof typeof byRole>;
       if (access === 'anyone') continue;
       const url = path.replace(/\{\w+\}/g, '999999');
@@ -86,19 +84,19 @@ describe('the OpenAPI document', () => {
 
   test('is served as JSON and as a readable page that lists every operation', async () => {
     const json = await request(ctx.app).get('/api/openapi.json/').expect(200);
-    expect(json.body).toEqual(contract.doc);
+    expect(json.body).toEqual(ctx.contract.doc);
     const page = await request(ctx.app).get('/api/docs').expect(200).expect('Content-Type', /text\/html/);
-    for (const { method, path } of contract.operations()) {
+    for (const { method, path } of ctx.contract.operations()) {
       expect(page.text).toContain(`<span class="method ${method}">${method.toUpperCase()}</span> <code>${path}</code>`);
     }
-    for (const name of Object.keys(contract.doc.components.schemas)) expect(page.text).toContain(`id="schema-${name}"`);
+    for (const name of Object.keys(ctx.contract.doc.components.schemas)) expect(page.text).toContain(`id="schema-${name}"`);
   });
 
   test('the page escapes whatever the document says: descriptions are text, never HTML', () => {
     const hostile = '<script>alert(1)</script> & `<b>code</b>` **<i>bold</i>**';
     const doc = {
-      ...contract.doc,
-      info: { ...contract.doc.info, description: hostile },
+      ...ctx.contract.doc,
+      info: { ...ctx.contract.doc.info, description: hostile },
       paths: { '/x': { get: { operationId: 'x"><img>', summary: hostile, description: hostile, responses: { 200: { description: hostile } } } } },
     };
     const page = renderDocsPage(doc);
@@ -107,7 +105,7 @@ describe('the OpenAPI document', () => {
   });
 
   test('the admin console’s committed API types are what the document generates now', () => {
-    // Committed so a change of contract shows in review as a change of the console's types; run
+    // Committed so a change of ctx.contract shows in review as a change of the console's types; run
     // `npm run api:types` (or `npm run build`) after changing an operation. A child process, because
     // openapi-typescript's ES modules do not load inside jest's CommonJS runtime.
     const check = spawnSync(process.execPath, ['--import', 'tsx', 'admin/scripts/api-types.ts', '--check'], {
@@ -117,13 +115,13 @@ describe('the OpenAPI document', () => {
     expect({ status: check.status, stderr: check.stderr }).toEqual({ status: 0, stderr: '' });
   });
 
-  test('the contract check itself rejects what the document does not promise', async () => {
+  test('the ctx.contract check itself rejects what the document does not promise', async () => {
     const res = await request(ctx.app).get('/api/auth/me');
-    expect(() => contract.check('get', '/api/auth/me', res)).not.toThrow(); // 401 is documented
+    expect(() => ctx.contract.check('get', '/api/auth/me', res)).not.toThrow(); // 401 is documented
     const fake = { ...res, status: 418 } as typeof res;
-    expect(() => contract.check('get', '/api/auth/me', fake)).toThrow(/Undocumented status/);
+    expect(() => ctx.contract.check('get', '/api/auth/me', fake)).toThrow(/Undocumented status/);
     const wrongBody = { ...res, status: 200, body: { user: { id: 'x' } } } as unknown as typeof res;
-    expect(() => contract.check('get', '/api/auth/me', wrongBody)).toThrow(/does not match/);
-    expect(() => contract.check('put', '/api/auth/me', res)).toThrow(/Undocumented endpoint/);
+    expect(() => ctx.contract.check('get', '/api/auth/me', wrongBody)).toThrow(/does not match/);
+    expect(() => ctx.contract.check('put', '/api/auth/me', res)).toThrow(/Undocumented endpoint/);
   });
 });

@@ -2,7 +2,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ensureAdminBuild } from '../../../admin/scripts/build-if-stale';
 import type { User } from '../../models';
 import { createTestContext, PASSWORD, type TestContext } from '../support/harness';
-import { launchChromium, LiveServer, loginAs, newUserContext, screenshot, waitLive, type Problems } from '../support/browser';
+import { expectBadge, LiveServer, loginAs, newUserContext, screenshot, startBrowser, waitLive, type Problems } from '../support/browser';
 
 /**
  * The Angular admin console, built for production and served by the real app at /admin, in Debian's Chromium:
@@ -12,6 +12,7 @@ import { launchChromium, LiveServer, loginAs, newUserContext, screenshot, waitLi
 jest.setTimeout(120_000);
 
 let ctx: TestContext;
+let live: Awaited<ReturnType<typeof startBrowser>>;
 let server: LiveServer;
 let browser: Browser;
 let admin: User;
@@ -48,9 +49,8 @@ beforeAll(async () => {
   await send(classmate.id, 'message', 'Office hours moved', 'Thursday 3 pm instead of Wednesday.');
   await send(other.id, 'announcement', 'Library closed on Friday', 'Maintenance.');
 
-  server = new LiveServer(ctx);
-  await server.start();
-  browser = await launchChromium();
+  live = await startBrowser(ctx);
+  ({ server, browser } = live);
   adm = await newUserContext(browser);
   stu = await newUserContext(browser);
   adminPage = await adm.context.newPage();
@@ -58,8 +58,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
+  await live?.stop();
   await ctx?.close();
 });
 
@@ -254,16 +253,5 @@ async function settled(page: Page, selector: string) {
   await page.waitForFunction(
     (sel) => document.querySelector(sel)?.getAnimations({ subtree: true }).every((a) => a.playState !== 'running'),
     selector,
-  );
-}
-
-async function expectBadge(page: Page, text: string) {
-  await page.waitForFunction(
-    (t) => {
-      const b = document.getElementById('bell-badge');
-      return !!b && !b.hidden && b.firstChild?.textContent === t;
-    },
-    text,
-    { timeout: 10_000 },
   );
 }

@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { User } from '../../models';
 import { createTestContext, type TestContext } from '../support/harness';
-import { launchChromium, LiveServer, loginAs, newUserContext, screenshot, waitLive, type Problems } from '../support/browser';
+import { expectBadge, LiveServer, loginAs, newUserContext, screenshot, startBrowser, waitLive, type Problems } from '../support/browser';
 
 /**
  * Herald in Debian's Chromium: two people (a candidate and an instructor) in separate browser contexts, watching
@@ -10,6 +10,7 @@ import { launchChromium, LiveServer, loginAs, newUserContext, screenshot, waitLi
 jest.setTimeout(90_000);
 
 let ctx: TestContext;
+let live: Awaited<ReturnType<typeof startBrowser>>;
 let server: LiveServer;
 let browser: Browser;
 let instructor: User;
@@ -31,9 +32,8 @@ beforeAll(async () => {
   candidate = await ctx.createUser('candidate', { name: 'Camille Candidate' });
   courseId = (await ctx.models.Course.create({ title: 'Realtime Web', description: 'Sockets, backpressure and fan-out.', instructorId: instructor.id })).id;
   await ctx.models.Course.create({ title: 'TypeScript from Zero', description: 'Types and generics.', instructorId: instructor.id });
-  server = new LiveServer(ctx);
-  await server.start();
-  browser = await launchChromium();
+  live = await startBrowser(ctx);
+  ({ server, browser } = live);
   inst = await newUserContext(browser);
   cand = await newUserContext(browser);
   instPage = await inst.context.newPage();
@@ -43,8 +43,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
+  await live?.stop();
   await ctx?.close();
 });
 
@@ -250,18 +249,3 @@ test('no console errors and no CSP violations anywhere', () => {
     expect(who.problems.dialogs).toEqual([]);
   }
 });
-
-async function expectBadge(page: Page, text: string | null) {
-  if (text === null) {
-    await page.waitForSelector('#bell-badge[hidden]', { state: 'attached' });
-  } else {
-    await page.waitForFunction(
-      (t) => {
-        const b = document.getElementById('bell-badge');
-        return !!b && !b.hidden && b.firstChild?.textContent === t;
-      },
-      text,
-      { timeout: 10_000 },
-    );
-  }
-}

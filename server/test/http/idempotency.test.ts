@@ -1,7 +1,7 @@
 import { QueryTypes } from 'sequelize';
 import type { Course, User } from '../../models';
-import { Contract } from '../support/contract';
-import { createTestContext, type Agent, type TestContext } from '../support/harness';
+import { createApiContext, type ApiContext } from '../support/api';
+import { type Agent } from '../support/harness';
 
 /**
  * Issue 10.6: an Idempotency-Key stands for one request (method, path, body). The same request again replays the
@@ -9,8 +9,7 @@ import { createTestContext, type Agent, type TestContext } from '../support/harn
  * changes nothing either. Honoured on every POST that creates notifications or records.
  */
 
-let ctx: TestContext;
-let contract: Contract;
+let ctx: ApiContext;
 let teacher: User;
 let teacherAgent: Agent;
 let adminAgent: Agent;
@@ -19,11 +18,10 @@ let courseA: Course;
 let courseB: Course;
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  contract = await Contract.load(ctx.app);
+  ctx = await createApiContext();
   teacher = await ctx.createUser('instructor');
-  teacherAgent = contract.wrap(await ctx.login(teacher));
-  adminAgent = contract.wrap(await ctx.login(await ctx.createUser('admin')));
+  teacherAgent = await ctx.loginChecked(teacher);
+  adminAgent = await ctx.loginChecked(await ctx.createUser('admin'));
   students = await Promise.all([1, 2].map(() => ctx.createUser('candidate')));
   courseA = await ctx.models.Course.create({ title: 'Course A', instructorId: teacher.id });
   courseB = await ctx.models.Course.create({ title: 'Course B', instructorId: teacher.id });
@@ -75,7 +73,7 @@ describe('10.6 an Idempotency-Key is tied to its request', () => {
 
   test('applications: a retry replays the created application; the key on another course is a 409', async () => {
     const candidate = await ctx.createUser('candidate');
-    const agent = contract.wrap(await ctx.login(candidate));
+    const agent = await ctx.loginChecked(candidate);
     const first = await keyed(agent.post(`/api/courses/${courseA.id}/applications`, { motivation: 'Keen' }), 'k-apply').expect(201);
     const again = await keyed(agent.post(`/api/courses/${courseA.id}/applications`, { motivation: 'Keen' }), 'k-apply').expect(201);
     expect(again.body).toEqual(first.body);
@@ -93,7 +91,7 @@ describe('10.6 an Idempotency-Key is tied to its request', () => {
   });
 
   test('keys are per user: the same key from two users is two requests', async () => {
-    const other = contract.wrap(await ctx.login(await ctx.createUser('admin')));
+    const other = await ctx.loginChecked(await ctx.createUser('admin'));
     const body = { audience: { kind: 'user', user_id: students[0].id }, ...announcement('Per user') };
     await keyed(adminAgent.post('/api/admin/notifications/send', body), 'k-shared').expect(200);
     await keyed(other.post('/api/admin/notifications/send', body), 'k-shared').expect(200);

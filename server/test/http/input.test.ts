@@ -1,6 +1,6 @@
 import type request from 'supertest';
-import { Contract } from '../support/contract';
-import { createTestContext, type Agent, type TestContext } from '../support/harness';
+import { createApiContext, type ApiContext } from '../support/api';
+import { type Agent } from '../support/harness';
 
 /**
  * Issue 10.2: PostgreSQL cannot store NUL in text, nor (as UTF-8) a lone UTF-16 surrogate. Every text input of
@@ -10,14 +10,12 @@ import { createTestContext, type Agent, type TestContext } from '../support/harn
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = Record<string, any>;
 
-let ctx: TestContext;
-let contract: Contract;
+let ctx: ApiContext;
 let as: Record<'anonymous' | 'candidate' | 'instructor' | 'admin', Agent>;
 const ids: Record<string, number> = {};
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  contract = await Contract.load(ctx.app);
+  ctx = await createApiContext();
   const instructor = await ctx.createUser('instructor');
   const candidate = await ctx.createUser('candidate');
   const admin = await ctx.createUser('admin');
@@ -113,7 +111,7 @@ describe('10.2 a NUL byte (or other text PostgreSQL cannot store) is a 4xx on ev
 
   test('every string field of every API body, every query parameter and every path parameter', async () => {
     let checked = 0;
-    for (const { method, path, op } of contract.operations()) {
+    for (const { method, path, op } of ctx.contract.operations()) {
       const access = op['x-access'];
       const who: Agent = Array.isArray(access) ? as[access[0] as 'candidate'] : access === 'anyone' ? as.anonymous : as.candidate;
       const url = fill(path.replace(/\/(\w+)\/\{\w+\}/g, '/$1/{$1}'));
@@ -144,6 +142,6 @@ describe('10.2 a NUL byte (or other text PostgreSQL cannot store) is a 4xx on ev
 });
 
 function resolve(schema: Json | undefined): Json {
-  if (schema?.$ref) return resolve(contract.doc.components.schemas[String(schema.$ref).split('/').pop()!]);
+  if (schema?.$ref) return resolve(ctx.contract.doc.components.schemas[String(schema.$ref).split('/').pop()!]);
   return schema ?? {};
 }

@@ -1,27 +1,17 @@
 /** /ws/bell: the HTML protocol for htmx 4's hx-ws, rendered from the same partials as the pages. */
 import type { User } from '../../models';
 import { Renderer } from '../../web/render';
-import { createTestContext, type TestContext } from '../support/harness';
-import { api, Client, login, startServer, wsUrl } from '../support/realtime';
+import { api, createServerContext, login, type ServerContext } from '../support/realtime';
 
-let ctx: TestContext;
-let srv: Awaited<ReturnType<typeof startServer>>;
-const clients: Client[] = [];
+let ctx: ServerContext;
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  srv = await startServer(ctx);
+  ctx = await createServerContext();
 });
-afterAll(async () => {
-  for (const c of clients) c.close();
-  await srv.close();
-  await ctx.close();
-});
+afterAll(() => ctx.close());
 
 function connect(cookie: string) {
-  const c = new Client(wsUrl(srv.url, '/ws/bell'), { cookie });
-  clients.push(c);
-  return c;
+  return ctx.srv.connect('/ws/bell', { cookie });
 }
 function notify(recipient: User, title: string, message = 'body') {
   return ctx.sequelize.transaction((t) =>
@@ -35,7 +25,7 @@ test('connect sends the bell snapshot as a self-targeting OOB fragment', async (
   const u = await ctx.createUser('candidate');
   await notify(u, 'First');
   const second = await notify(u, 'Second');
-  const c = connect((await login(srv.url, u)).cookie);
+  const c = connect((await login(ctx.srv.url, u)).cookie);
   const f = await c.next(() => true);
   expect(f.json).toBeUndefined();
   expect(f.text).toMatch(/^<div id="bell"[^>]*hx-swap-oob="outerHTML"/);
@@ -46,7 +36,7 @@ test('connect sends the bell snapshot as a self-targeting OOB fragment', async (
 
 test('a new notification arrives escaped, with no per-user secret, on every tab', async () => {
   const u = await ctx.createUser('candidate');
-  const who = await login(srv.url, u);
+  const who = await login(ctx.srv.url, u);
   const [a, b] = [connect(who.cookie), connect(who.cookie)];
   await Promise.all([a.next(() => true), b.next(() => true)]);
   const evil = '<img src=x onerror=alert(1)>';
@@ -66,14 +56,14 @@ test('a new notification arrives escaped, with no per-user secret, on every tab'
 test('reading elsewhere (API) pushes the fresh bell to every tab', async () => {
   const u = await ctx.createUser('candidate');
   const n = await notify(u, 'to read');
-  const who = await login(srv.url, u);
+  const who = await login(ctx.srv.url, u);
   const c = connect(who.cookie);
   await c.next(() => true);
-  expect((await api(srv.url, who, 'POST', `/api/notifications/${n}/mark_read`)).status).toBe(200);
+  expect((await api(ctx.srv.url, who, 'POST', `/api/notifications/${n}/mark_read`)).status).toBe(200);
   const f = await c.next((x) => x.text.includes('id="bell"'), { from: 1 });
   expect(f.text).toMatch(/id="bell-badge"[^>]*hidden/);
   expect(f.text).not.toMatch(UNSAFE);
-  expect((await api(srv.url, who, 'POST', '/api/notifications/mark_all_read')).status).toBe(200);
+  expect((await api(ctx.srv.url, who, 'POST', '/api/notifications/mark_all_read')).status).toBe(200);
 });
 
 test('a fan-out renders the shared fragment once for all recipients', async () => {
@@ -81,7 +71,7 @@ test('a fan-out renders the shared fragment once for all recipients', async () =
   const course = await ctx.models.Course.create({ title: 'Bells', instructorId: instructor.id });
   const students = await Promise.all([1, 2, 3].map(() => ctx.createUser('candidate')));
   await ctx.models.Enrollment.bulkCreate(students.map((s) => ({ courseId: course.id, studentId: s.id })));
-  const conns = await Promise.all(students.map(async (s) => connect((await login(srv.url, s)).cookie)));
+  const conns = await Promise.all(students.map(async (s) => connect((await login(ctx.srv.url, s)).cookie)));
   await Promise.all(conns.map((c) => c.next(() => true)));
   const spy = jest.spyOn(Renderer.prototype, 'render');
   try {
@@ -104,7 +94,7 @@ describe('application.changed', () => {
     const other = await ctx.createUser('instructor');
     const candidate = await ctx.createUser('candidate', { name: 'Cody Applicant' });
     const course = await ctx.models.Course.create({ title: 'Live rows', instructorId: instructor.id });
-    const [ins, oth, cand] = await Promise.all([instructor, other, candidate].map((u) => login(srv.url, u)));
+    const [ins, oth, cand] = await Promise.all([instructor, other, candidate].map((u) => login(ctx.srv.url, u)));
     const [insC, othC, candC] = [connect(ins.cookie), connect(oth.cookie), connect(cand.cookie)];
     await Promise.all([insC, othC, candC].map((c) => c.next(() => true))); // snapshots
     return { instructor, candidate, course, ins, cand, insC, othC, candC };
@@ -113,7 +103,7 @@ describe('application.changed', () => {
   test('the instructor’s sockets get the new review row and the counts; a decision replaces the row; the candidate gets the status', async () => {
     const { candidate, course, ins, cand, insC, othC, candC } = await setup();
     const evil = '<img src=x onerror=alert(1)> I really want in';
-    const applied = await api(srv.url, cand, 'POST', `/api/courses/${course.id}/applications`, { motivation: evil });
+    const applied = await api(ctx.srv.url, cand, 'POST', `/api/courses/${course.id}/applications`, { motivation: evil });
     expect(applied.status).toBe(201);
     const id = applied.body.id as number;
 
@@ -130,7 +120,7 @@ describe('application.changed', () => {
     expect(row.text).not.toContain('hx-nonce');
     expect([...row.text.matchAll(/\s(hx-[\w:-]+)="/g)].every((m) => m[1] === 'hx-swap-oob')).toBe(true);
 
-    const approved = await api(srv.url, ins, 'POST', `/api/applications/${id}/approve`);
+    const approved = await api(ctx.srv.url, ins, 'POST', `/api/applications/${id}/approve`);
     expect(approved.status).toBe(200);
     const decided = await insC.next((f) => f.text.includes(`id="application-${id}"`) && f.text.includes('status-approved'), { from: 1 });
     expect(decided.text).toMatch(new RegExp(`^<li id="application-${id}" class="card review-row" hx-swap-oob="outerHTML">`));
@@ -144,7 +134,7 @@ describe('application.changed', () => {
     expect(status.text).not.toContain(cand.csrf);
 
     // Another instructor hears nothing of it: only their snapshot ever arrived.
-    await srv.realtime.delivery.idle();
+    await ctx.srv.realtime.delivery.idle();
     expect(othC.frames).toHaveLength(1);
     expect(candC.frames.some((f) => f.text.includes('review-row') || f.text.includes(`course-${course.id}-counts`))).toBe(false);
     expect(candidate.id).toBeGreaterThan(0);
@@ -152,9 +142,9 @@ describe('application.changed', () => {
 
   test('a rejection shows its reason to the candidate and replaces the row for the instructor', async () => {
     const { course, ins, cand, insC, candC } = await setup();
-    const id = (await api(srv.url, cand, 'POST', `/api/courses/${course.id}/applications`, { motivation: 'Please let me join.' })).body.id as number;
+    const id = (await api(ctx.srv.url, cand, 'POST', `/api/courses/${course.id}/applications`, { motivation: 'Please let me join.' })).body.id as number;
     await insC.next((f) => f.text.includes(`id="application-${id}"`), { from: 1 });
-    expect((await api(srv.url, ins, 'POST', `/api/applications/${id}/reject`, { reason: 'Full <b>now</b>' })).status).toBe(200);
+    expect((await api(ctx.srv.url, ins, 'POST', `/api/applications/${id}/reject`, { reason: 'Full <b>now</b>' })).status).toBe(200);
     const status = await candC.next((f) => f.text.includes(`id="application-${id}-status"`), { from: 1 });
     expect(status.text).toContain('status-rejected');
     expect(status.text).toContain('Reason: Full &lt;b&gt;now&lt;/b&gt;');

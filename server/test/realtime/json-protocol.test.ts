@@ -1,26 +1,16 @@
 /** /ws/notifications end to end: real sockets with session cookies, real PostgreSQL, the in-process bus. */
 import type { User } from '../../models';
-import { createTestContext, type TestContext } from '../support/harness';
-import { api, Client, login, sleep, startServer, wsUrl } from '../support/realtime';
+import { api, Client, createServerContext, login, sleep, type ServerContext } from '../support/realtime';
 
-let ctx: TestContext;
-let srv: Awaited<ReturnType<typeof startServer>>;
-const clients: Client[] = [];
+let ctx: ServerContext;
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  srv = await startServer(ctx, { sessionCheckMs: 200 });
+  ctx = await createServerContext({ sessionCheckMs: 200 });
 });
-afterAll(async () => {
-  for (const c of clients) c.close();
-  await srv.close();
-  await ctx.close();
-});
+afterAll(() => ctx.close());
 
 function connect(cookie: string | undefined, query = '') {
-  const c = new Client(wsUrl(srv.url, `/ws/notifications${query}`), { cookie });
-  clients.push(c);
-  return c;
+  return ctx.srv.connect(`/ws/notifications${query}`, { cookie });
 }
 
 function notify(recipient: User, title = 'Hello') {
@@ -33,7 +23,7 @@ test('the first frame is connection_established with the unread count', async ()
   const u = await ctx.createUser('candidate');
   await notify(u);
   await notify(u);
-  const { cookie } = await login(srv.url, u);
+  const { cookie } = await login(ctx.srv.url, u);
   const c = connect(cookie);
   await c.next(() => true);
   expect(c.frames[0].json).toEqual({ type: 'connection_established', unread_count: 2 });
@@ -41,7 +31,7 @@ test('the first frame is connection_established with the unread count', async ()
 
 test('two tabs both receive a new notification in the API shape, then the count', async () => {
   const u = await ctx.createUser('candidate');
-  const { cookie } = await login(srv.url, u);
+  const { cookie } = await login(ctx.srv.url, u);
   const [a, b] = [connect(cookie), connect(cookie)];
   await Promise.all([a.type('connection_established'), b.type('connection_established')]);
   const id = await notify(u, 'Course starts');
@@ -55,7 +45,7 @@ test('two tabs both receive a new notification in the API shape, then the count'
 test("user A never receives user B's pushes, whatever the URL or messages say", async () => {
   const [ua, ub] = [await ctx.createUser('candidate'), await ctx.createUser('candidate')];
   const bNote = await notify(ub, 'for B only');
-  const [la, lb] = [await login(srv.url, ua), await login(srv.url, ub)];
+  const [la, lb] = [await login(ctx.srv.url, ua), await login(ctx.srv.url, ub)];
   const a = connect(la.cookie, `?user_id=${ub.id}&userId=${ub.id}&since=0`);
   const b = connect(lb.cookie);
   await Promise.all([a.type('connection_established'), b.type('connection_established')]);
@@ -76,7 +66,7 @@ test('?since= replays every missed notification in order, before live ones', asy
   const u = await ctx.createUser('candidate');
   const first = await notify(u, 'n1');
   const missed = [await notify(u, 'n2'), await notify(u, 'n3'), await notify(u, 'n4')];
-  const { cookie } = await login(srv.url, u);
+  const { cookie } = await login(ctx.srv.url, u);
   const c = connect(cookie, `?since=${first}`);
   await c.type('connection_established');
   const live = await notify(u, 'n5');
@@ -91,7 +81,7 @@ test('read state syncs across tabs: mark one (socket), mark one (API), mark all'
   const n1 = await notify(u);
   const n2 = await notify(u);
   await notify(u);
-  const who = await login(srv.url, u);
+  const who = await login(ctx.srv.url, u);
   const [a, b] = [connect(who.cookie), connect(who.cookie)];
   await Promise.all([a.type('connection_established'), b.type('connection_established')]);
 
@@ -101,7 +91,7 @@ test('read state syncs across tabs: mark one (socket), mark one (API), mark all'
     expect(await c.type('unread_count')).toEqual({ type: 'unread_count', unread_count: 2 });
   }
   const mark = b.frames.length;
-  expect((await api(srv.url, who, 'POST', `/api/notifications/${n2}/mark_read`)).status).toBe(200);
+  expect((await api(ctx.srv.url, who, 'POST', `/api/notifications/${n2}/mark_read`)).status).toBe(200);
   expect(await b.type('notification_read', { from: mark })).toEqual({ type: 'notification_read', ids: [n2] });
 
   const before = a.frames.length;
@@ -112,7 +102,7 @@ test('read state syncs across tabs: mark one (socket), mark one (API), mark all'
 
 test('ping answers pong; unknown types and bad ids answer errors and keep the socket', async () => {
   const u = await ctx.createUser('candidate');
-  const { cookie } = await login(srv.url, u);
+  const { cookie } = await login(ctx.srv.url, u);
   const c = connect(cookie);
   await c.type('connection_established');
   c.send({ type: 'ping' });
@@ -133,9 +123,9 @@ test('a fan-out reaches every connected student with their own id, in a fixed nu
   const course = await ctx.models.Course.create({ title: 'Fan', instructorId: instructor.id });
   const students = await Promise.all([1, 2, 3, 4, 5].map(() => ctx.createUser('candidate')));
   await ctx.models.Enrollment.bulkCreate(students.map((s) => ({ courseId: course.id, studentId: s.id })));
-  const conns = await Promise.all(students.slice(0, 4).map(async (s) => connect((await login(srv.url, s)).cookie)));
+  const conns = await Promise.all(students.slice(0, 4).map(async (s) => connect((await login(ctx.srv.url, s)).cookie)));
   await Promise.all(conns.map((c) => c.type('connection_established')));
-  await srv.realtime.delivery.idle();
+  await ctx.srv.realtime.delivery.idle();
 
   const { result, statements } = await ctx.countStatements(async () => {
     const r = await ctx.services.notifications.fanOut(
@@ -143,7 +133,7 @@ test('a fan-out reaches every connected student with their own id, in a fixed nu
       { type: 'announcement', title: 'Exam moved', message: 'to Friday', senderId: instructor.id, courseId: course.id },
     );
     await Promise.all(conns.map((c) => c.type('notification')));
-    await srv.realtime.delivery.idle();
+    await ctx.srv.realtime.delivery.idle();
     return r;
   });
   expect(result.recipients).toBe(5);
@@ -161,9 +151,9 @@ test('a fan-out reaches every connected student with their own id, in a fixed nu
 
 test('notices created together (approvals under load) are delivered in order with two queries for the lot', async () => {
   const [u1, u2] = [await ctx.createUser('candidate'), await ctx.createUser('candidate')];
-  const [c1, c2] = [connect((await login(srv.url, u1)).cookie), connect((await login(srv.url, u2)).cookie)];
+  const [c1, c2] = [connect((await login(ctx.srv.url, u1)).cookie), connect((await login(ctx.srv.url, u2)).cookie)];
   await Promise.all([c1.type('connection_established'), c2.type('connection_established')]);
-  await srv.realtime.delivery.idle();
+  await ctx.srv.realtime.delivery.idle();
   // Rows written without events, then their three events published in one tick, as the bus hands over
   // events that arrived while the previous batch was being delivered.
   const ids: number[] = [];
@@ -177,7 +167,7 @@ test('notices created together (approvals under load) are delivered in order wit
     ctx.events.publish({ type: 'notification.created', recipientId: u1.id, id: ids[0] });
     ctx.events.publish({ type: 'notification.created', recipientId: u2.id, id: ids[1] });
     ctx.events.publish({ type: 'notification.created', recipientId: u1.id, id: ids[2] });
-    await srv.realtime.delivery.idle();
+    await ctx.srv.realtime.delivery.idle();
   });
   await c1.next((f) => f.json?.type === 'notification' && (f.json.notification as { id: number }).id === ids[2]);
   const seen = (c: Client) => c.frames.filter((f) => f.json?.type !== 'connection_established').map((f) => f.json);
@@ -198,7 +188,7 @@ test('notices created together (approvals under load) are delivered in order wit
 
 test('reconnecting gets a fresh snapshot including what arrived while away', async () => {
   const u = await ctx.createUser('candidate');
-  const { cookie } = await login(srv.url, u);
+  const { cookie } = await login(ctx.srv.url, u);
   const c1 = connect(cookie);
   expect(await c1.type('connection_established')).toEqual({ type: 'connection_established', unread_count: 0 });
   c1.close();
@@ -212,11 +202,11 @@ test('reconnecting gets a fresh snapshot including what arrived while away', asy
 
 test('logout closes that session’s sockets with 4401 within a second; the other session stays', async () => {
   const u = await ctx.createUser('candidate');
-  const [s1, s2] = [await login(srv.url, u), await login(srv.url, u)];
+  const [s1, s2] = [await login(ctx.srv.url, u), await login(ctx.srv.url, u)];
   const [t1, t2, other] = [connect(s1.cookie), connect(s1.cookie), connect(s2.cookie)];
   await Promise.all([t1, t2, other].map((c) => c.type('connection_established')));
   const at = Date.now();
-  expect((await api(srv.url, s1, 'POST', '/api/auth/logout')).status).toBe(204);
+  expect((await api(ctx.srv.url, s1, 'POST', '/api/auth/logout')).status).toBe(204);
   const [c1, c2] = await Promise.all([t1.closed, t2.closed]);
   expect(Date.now() - at).toBeLessThan(1000);
   expect([c1.code, c2.code]).toEqual([4401, 4401]);
@@ -230,7 +220,7 @@ test('logout closes that session’s sockets with 4401 within a second; the othe
 test('ending all of a user’s sessions, or the session row vanishing, closes their sockets', async () => {
   const u = await ctx.createUser('candidate');
   const v = await ctx.createUser('candidate');
-  const [a, b] = [connect((await login(srv.url, u)).cookie), connect((await login(srv.url, v)).cookie)];
+  const [a, b] = [connect((await login(ctx.srv.url, u)).cookie), connect((await login(ctx.srv.url, v)).cookie)];
   await Promise.all([a.type('connection_established'), b.type('connection_established')]);
   await ctx.services.auth.endAllSessions(u.id);
   expect((await a.closed).code).toBe(4401);
@@ -242,8 +232,8 @@ test('ending all of a user’s sessions, or the session row vanishing, closes th
 test('admins get coalesced admin_event frames; others never do', async () => {
   const admin = await ctx.createUser('admin');
   const u = await ctx.createUser('candidate');
-  const ad = connect((await login(srv.url, admin)).cookie);
-  const uc = connect((await login(srv.url, u)).cookie);
+  const ad = connect((await login(ctx.srv.url, admin)).cookie);
+  const uc = connect((await login(ctx.srv.url, u)).cookie);
   await Promise.all([ad.type('connection_established'), uc.type('connection_established')]);
   for (let i = 0; i < 6; i++) await notify(u, `burst ${i}`);
   await ad.type('admin_event');
@@ -256,7 +246,7 @@ test('admins get coalesced admin_event frames; others never do', async () => {
 });
 
 test('openSocketCount counts this process’s sockets', async () => {
-  const n = await srv.realtime.openSocketCount();
-  expect(n).toBe(srv.realtime.hub.size);
+  const n = await ctx.srv.realtime.openSocketCount();
+  expect(n).toBe(ctx.srv.realtime.hub.size);
   expect(n).toBeGreaterThan(0);
 });

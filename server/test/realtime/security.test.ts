@@ -3,29 +3,19 @@ import express from 'express';
 import request from 'supertest';
 import { WebSocket } from 'ws';
 import { wsSocket } from '../../realtime/ws';
-import { createTestContext, type TestContext } from '../support/harness';
-import { Client, login, sleep, startServer, wsUrl } from '../support/realtime';
+import { Client, createServerContext, login, sleep, startServer, type ServerContext } from '../support/realtime';
 
-let ctx: TestContext;
-let srv: Awaited<ReturnType<typeof startServer>>;
+let ctx: ServerContext;
 let cookie: string;
-const clients: Client[] = [];
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  srv = await startServer(ctx, { limits: { rateBurst: 10, ratePerSecond: 5, pingIntervalMs: 150 } });
-  cookie = (await login(srv.url, await ctx.createUser('candidate'))).cookie;
+  ctx = await createServerContext({ limits: { rateBurst: 10, ratePerSecond: 5, pingIntervalMs: 150 } });
+  cookie = (await login(ctx.srv.url, await ctx.createUser('candidate'))).cookie;
 });
-afterAll(async () => {
-  for (const c of clients) c.close();
-  await srv.close();
-  await ctx.close();
-});
+afterAll(() => ctx.close());
 
 function connect(path: string, opts: ConstructorParameters<typeof Client>[1] = {}) {
-  const c = new Client(wsUrl(srv.url, path), opts);
-  clients.push(c);
-  return c;
+  return ctx.srv.connect(path, opts);
 }
 
 test('no session, or a forged cookie: accepted, then closed with 4401 and nothing sent', async () => {
@@ -40,7 +30,7 @@ test('no session, or a forged cookie: accepted, then closed with 4401 and nothin
 });
 
 test('a foreign, missing, null or look-alike Origin gets no connection (403)', async () => {
-  const port = new URL(srv.url).port;
+  const port = new URL(ctx.srv.url).port;
   const bad = [
     'http://evil.example',
     null,
@@ -57,7 +47,7 @@ test('a foreign, missing, null or look-alike Origin gets no connection (403)', a
     expect(c.frames).toEqual([]);
   }
   // Our own origin and the configured one are fine.
-  for (const origin of [srv.url, 'http://allowed.example']) {
+  for (const origin of [ctx.srv.url, 'http://allowed.example']) {
     const c = connect('/ws/notifications', { cookie, origin });
     expect(await c.type('connection_established')).toBeDefined();
     c.close();
@@ -110,12 +100,12 @@ test('keep-alive: a peer that stops answering pings is dropped; a live one stays
   const live = connect('/ws/notifications', { cookie });
   const dead = connect('/ws/notifications', { cookie });
   await Promise.all([live.type('connection_established'), dead.type('connection_established')]);
-  const before = srv.realtime.hub.size;
+  const before = ctx.srv.realtime.hub.size;
   // Stop reading: the server's pings go unanswered, as with a vanished laptop.
   (dead.ws as unknown as { _socket: { pause(): void } })._socket.pause();
   const end = Date.now() + 3_000;
-  while (srv.realtime.hub.size > before - 1 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-  expect(srv.realtime.hub.size).toBe(before - 1);
+  while (ctx.srv.realtime.hub.size > before - 1 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  expect(ctx.srv.realtime.hub.size).toBe(before - 1);
   live.send({ type: 'ping' });
   await live.type('pong');
 });
@@ -140,11 +130,11 @@ test('a socket whose send buffer outgrows the bound is closed (1013) instead of 
 
 test('/metrics and /readyz', async () => {
   const u = await ctx.createUser('candidate');
-  const c = connect('/ws/notifications', { cookie: (await login(srv.url, u)).cookie });
+  const c = connect('/ws/notifications', { cookie: (await login(ctx.srv.url, u)).cookie });
   await c.type('connection_established');
   await ctx.sequelize.transaction((t) => ctx.services.notifications.create({ recipientId: u.id, type: 'message', title: 'm' }, t));
   await c.type('notification');
-  const app = express().use(srv.realtime.probes);
+  const app = express().use(ctx.srv.realtime.probes);
   const m = await request(app).get('/metrics').expect(200);
   expect(m.text).toMatch(/^herald_ws_open_sockets [1-9]/m);
   expect(m.text).toMatch(/^herald_ws_messages_pushed_total\{protocol="json"\} [1-9]/m);
@@ -159,9 +149,7 @@ test('too many sockets for one session or one user: the surplus one is closed wi
   const u = await ctx.createUser('candidate');
   const [s1, s2] = [(await login(capped.url, u)).cookie, (await login(capped.url, u)).cookie];
   const open = (c: string, path = '/ws/notifications') => {
-    const client = new Client(wsUrl(capped.url, path), { cookie: c });
-    clients.push(client);
-    return client;
+    return capped.connect(path, { cookie: c });
   };
   try {
     const [a, b] = [open(s1), open(s1, '/ws/bell')];

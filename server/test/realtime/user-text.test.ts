@@ -4,27 +4,17 @@
  */
 import type { User } from '../../models';
 import { Renderer } from '../../web/render';
-import { createTestContext, type TestContext } from '../support/harness';
-import { Client, login, startServer, wsUrl } from '../support/realtime';
+import { createServerContext, login, type ServerContext } from '../support/realtime';
 
-let ctx: TestContext;
-let srv: Awaited<ReturnType<typeof startServer>>;
-const clients: Client[] = [];
+let ctx: ServerContext;
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  srv = await startServer(ctx);
+  ctx = await createServerContext();
 });
-afterAll(async () => {
-  for (const c of clients) c.close();
-  await srv.close();
-  await ctx.close();
-});
+afterAll(() => ctx.close());
 
 function connect(path: '/ws/notifications' | '/ws/bell', cookie: string) {
-  const c = new Client(wsUrl(srv.url, path), { cookie });
-  clients.push(c);
-  return c;
+  return ctx.srv.connect(path, { cookie });
 }
 
 /** The stand-in the push renderer used for the id until 10.7, and look-alikes of any stand-in one could pick. */
@@ -43,7 +33,7 @@ async function studentsOfOneCourse(n: number) {
 
 test('10.7 user text containing the id placeholder is never rewritten in pushes', async () => {
   const { instructor, course, students } = await studentsOfOneCourse(2);
-  const cookies = await Promise.all(students.map(async (s) => (await login(srv.url, s)).cookie));
+  const cookies = await Promise.all(students.map(async (s) => (await login(ctx.srv.url, s)).cookie));
   const json = cookies.map((cookie) => connect('/ws/notifications', cookie));
   const bell = cookies.map((cookie) => connect('/ws/bell', cookie));
   await Promise.all([...json, ...bell].map((c) => c.next(() => true)));

@@ -81,6 +81,29 @@ export class LiveServer {
   }
 }
 
+/**
+ * What every browser test file starts in its beforeAll: the live server for `ctx` and one Chromium. `stop()` closes
+ * both (the test context stays the caller's to close).
+ */
+export async function startBrowser(ctx: TestContext): Promise<{ server: LiveServer; browser: Browser; stop(): Promise<void> }> {
+  const server = new LiveServer(ctx);
+  await server.start();
+  try {
+    const browser = await launchChromium();
+    return {
+      server,
+      browser,
+      async stop() {
+        await browser.close();
+        await server.stop();
+      },
+    };
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+}
+
 /** Everything a page reported that would count as a problem: console errors, page errors, CSP violations. */
 export interface Problems {
   console: string[];
@@ -134,4 +157,20 @@ export async function waitLive(page: Page): Promise<void> {
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(path.join(ARTIFACTS, 'screenshots'), { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, 'screenshots', `${name}.png`), fullPage: true });
+}
+
+/** Waits until the bell's badge shows `text`, or, for null, until it is hidden. */
+export async function expectBadge(page: Page, text: string | null): Promise<void> {
+  if (text === null) {
+    await page.waitForSelector('#bell-badge[hidden]', { state: 'attached' });
+    return;
+  }
+  await page.waitForFunction(
+    (t) => {
+      const b = document.getElementById('bell-badge');
+      return !!b && !b.hidden && b.firstChild?.textContent === t;
+    },
+    text,
+    { timeout: 10_000 },
+  );
 }

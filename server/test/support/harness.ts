@@ -13,7 +13,7 @@ import { loadConfig, loadEmailConfig, type Config, type EmailConfig } from '../.
 import { createSequelize } from '../../db';
 import { startProcessRunner, type JobRunner } from '../../jobs';
 import { createLogger } from '../../logger';
-import { initModels, type Models, type Role, type User } from '../../models';
+import { initModels, type Course, type Models, type Role, type User } from '../../models';
 import { createServices, type Services } from '../../services';
 import { hashPassword } from '../../services/auth';
 import { LocalEvents, type HeraldEvent } from '../../services/events';
@@ -45,6 +45,8 @@ export interface TestContext {
   /** SQL statements seen by Sequelize while `countStatements` runs. */
   countStatements<T>(fn: () => Promise<T>): Promise<{ result: T; statements: string[] }>;
   createUser(role: Role, attrs?: Partial<{ email: string; name: string; isActive: boolean }>): Promise<User>;
+  /** A course taught by `instructor`, with `students` enrolled (a random title unless given). */
+  createCourse(instructor: User, opts?: { students?: User[]; title?: string; description?: string }): Promise<Course>;
   /** A supertest agent logged in as `user`, with its CSRF token ready for mutating calls. */
   login(user: User): Promise<Agent>;
   /** An anonymous agent holding a CSRF token (a session without a user). */
@@ -169,6 +171,17 @@ export async function createTestContext(
         passwordHash: await passwordHash,
         isActive: attrs.isActive ?? true,
       });
+    },
+    async createCourse(instructor, opts = {}) {
+      const title = opts.title ?? `Course ${randomBytes(3).toString('hex')}`;
+      const course = await models.Course.create({
+        title,
+        description: opts.description ?? '',
+        instructorId: instructor.id,
+      });
+      const students = opts.students ?? [];
+      if (students.length) await models.Enrollment.bulkCreate(students.map((s) => ({ courseId: course.id, studentId: s.id })));
+      return course;
     },
     async anonymous() {
       const http = request.agent(app);

@@ -7,13 +7,47 @@ import type { WsLimits } from '../../realtime/ws';
 import type { SseLimits } from '../../realtime/sse';
 import { createLogger } from '../../logger';
 import type { User } from '../../models';
-import { listen, PASSWORD, type TestContext } from './harness';
+import { createTestContext, listen, PASSWORD, type TestContext } from './harness';
+
+/** A started server; `close()` also closes every client that `connect` opened. */
+export interface TestServer {
+  url: string;
+  server: http.Server;
+  realtime: Realtime;
+  dispatcher: Dispatcher;
+  /** A recording client on `path` (e.g. `/ws/bell?since=3`) of this server. */
+  connect(path: string, opts?: ConstructorParameters<typeof Client>[1]): Client;
+  close(): Promise<void>;
+}
+
+export interface ServerOptions {
+  limits?: Partial<WsLimits>;
+  sseLimits?: Partial<SseLimits>;
+  sessionCheckMs?: number;
+  bus?: Bus;
+}
+
+/** A test context with a server over it; `close()` stops the server, then drops the database. */
+export interface ServerContext extends TestContext {
+  srv: TestServer;
+}
+
+/** What most realtime test files start from: a test context and one server over it, closed together. */
+export async function createServerContext(opts: ServerOptions = {}): Promise<ServerContext> {
+  const ctx = await createTestContext();
+  const srv = await startServer(ctx, opts);
+  const closeContext = ctx.close;
+  return Object.assign(ctx, {
+    srv,
+    async close() {
+      await srv.close();
+      await closeContext();
+    },
+  });
+}
 
 /** The harness app on a real port with the realtime layer attached, over the in-process bus. */
-export async function startServer(
-  ctx: TestContext,
-  opts: { limits?: Partial<WsLimits>; sseLimits?: Partial<SseLimits>; sessionCheckMs?: number; bus?: Bus } = {},
-): Promise<{ url: string; server: http.Server; realtime: Realtime; dispatcher: Dispatcher; close(): Promise<void> }> {
+export async function startServer(ctx: TestContext, opts: ServerOptions = {}): Promise<TestServer> {
   const logger = createLogger('silent');
   const bus = opts.bus ?? new LocalBus(ctx.events, logger);
   const realtime = createRealtime({
@@ -32,12 +66,19 @@ export async function startServer(
   await dispatcher.start();
   const { server, url } = await listen(ctx.app);
   realtime.attach(server);
+  const clients: Client[] = [];
   return {
     url,
     server,
     realtime,
     dispatcher,
+    connect(path, clientOpts) {
+      const c = new Client(wsUrl(url, path), clientOpts);
+      clients.push(c);
+      return c;
+    },
     async close() {
+      for (const c of clients) c.close();
       await realtime.closeSockets();
       if (ctx.eventStreams.target === realtime) ctx.eventStreams.target = undefined;
       await dispatcher.stop();

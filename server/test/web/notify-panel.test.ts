@@ -1,6 +1,7 @@
 import { QueryTypes } from 'sequelize';
 import type { User } from '../../models';
 import { createTestContext, type Agent, type TestContext } from '../support/harness';
+import { form as formPost, hx as hxPost } from '../support/web';
 
 let ctx: TestContext;
 let instructor: User;
@@ -10,17 +11,13 @@ beforeAll(async () => {
   ctx = await createTestContext();
   instructor = await ctx.createUser('instructor', { name: 'Ines Teacher' });
   const students = await Promise.all([1, 2].map(() => ctx.createUser('candidate')));
-  const course = await ctx.models.Course.create({ title: 'Panel course', instructorId: instructor.id });
-  await ctx.models.Enrollment.bulkCreate(students.map((s) => ({ courseId: course.id, studentId: s.id })));
+  const course = await ctx.createCourse(instructor, { title: 'Panel course', students });
   courseId = course.id;
 });
 afterAll(() => ctx.close());
 
-const HX = { 'HX-Request': 'true' };
-const hx = (a: Agent, body: Record<string, string>) =>
-  a.http.post(`/courses/${courseId}/notify`).set(HX).set('X-CSRF-Token', a.csrf).type('form').send(body);
-const form = (a: Agent, body: Record<string, string>) =>
-  a.http.post(`/courses/${courseId}/notify`).type('form').send({ _csrf: a.csrf, ...body });
+const hx = (a: Agent, body: Record<string, string>) => hxPost(a, `/courses/${courseId}/notify`, body);
+const form = (a: Agent, body: Record<string, string>) => formPost(a, `/courses/${courseId}/notify`, body);
 
 /** The hidden keys of the panel's two forms, in document order (the one-click update, then the full form). */
 const keysIn = (html: string) => [...html.matchAll(/<input type="hidden" name="idempotency_key" value="([^"]+)">/g)].map((m) => m[1]);

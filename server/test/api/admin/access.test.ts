@@ -1,18 +1,16 @@
 import request from 'supertest';
 import type { User } from '../../../models';
-import { Contract } from '../../support/contract';
-import { createTestContext, type Agent, type TestContext } from '../../support/harness';
+import { createApiContext, type ApiContext } from '../../support/api';
+import { type Agent } from '../../support/harness';
 
-let ctx: TestContext;
-let contract: Contract;
+let ctx: ApiContext;
 let admin: User;
 let adminAgent: Agent;
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  contract = await Contract.load(ctx.app);
+  ctx = await createApiContext();
   admin = await ctx.createUser('admin');
-  adminAgent = contract.wrap(await ctx.login(admin));
+  adminAgent = await ctx.loginChecked(admin);
 });
 afterAll(() => ctx.close());
 
@@ -24,13 +22,13 @@ describe('who may use the admin API', () => {
       const res = await request(ctx.app).get(url).expect(401);
       expect(res.body.error.code).toBe('unauthorized');
     }
-    const anon = contract.wrap(await ctx.anonymous());
+    const anon = ctx.contract.wrap(await ctx.anonymous());
     await anon.post('/api/admin/audience/count', { audience: { kind: 'all' } }).expect(401);
     await anon.patch(`/api/admin/users/${admin.id}`, { role: 'candidate' }).expect(401);
   });
 
   test.each(['candidate', 'instructor'] as const)('%s: 403 on reads and writes', async (role) => {
-    const agent = contract.wrap(await ctx.login(await ctx.createUser(role)));
+    const agent = await ctx.loginChecked(await ctx.createUser(role));
     for (const url of READS) {
       const res = await agent.get(url).expect(403);
       expect(res.body).toEqual({ error: { code: 'forbidden', message: expect.any(String), details: null } });

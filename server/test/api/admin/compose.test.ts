@@ -1,10 +1,9 @@
 import { QueryTypes } from 'sequelize';
 import type { Role, User } from '../../../models';
-import { Contract } from '../../support/contract';
-import { createTestContext, type Agent, type TestContext } from '../../support/harness';
+import { createApiContext, type ApiContext } from '../../support/api';
+import { type Agent } from '../../support/harness';
 
-let ctx: TestContext;
-let contract: Contract;
+let ctx: ApiContext;
 let admin: User;
 let agent: Agent;
 let courseId: number;
@@ -23,10 +22,9 @@ const send = (audience: object, title = 'Hello') =>
 const count = (audience: object) => agent.post('/api/admin/audience/count', { audience });
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  contract = await Contract.load(ctx.app);
+  ctx = await createApiContext();
   admin = await ctx.createUser('admin');
-  agent = contract.wrap(await ctx.login(admin));
+  agent = await ctx.loginChecked(admin);
   const instructor = await ctx.createUser('instructor');
   courseId = (await ctx.models.Course.create({ title: 'Chemistry', instructorId: instructor.id })).id;
   student = await ctx.createUser('candidate');

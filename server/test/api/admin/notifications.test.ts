@@ -1,11 +1,10 @@
 import type { User } from '../../../models';
 import type { HeraldEvent } from '../../../services/events';
-import { Contract } from '../../support/contract';
-import { createTestContext, type Agent, type TestContext } from '../../support/harness';
+import { createApiContext, type ApiContext } from '../../support/api';
+import { type Agent } from '../../support/harness';
 import { insertNotification } from '../../support/admin-fixtures';
 
-let ctx: TestContext;
-let contract: Contract;
+let ctx: ApiContext;
 let admin: User;
 let agent: Agent;
 let alice: User;
@@ -17,14 +16,13 @@ const ids: Record<string, number> = {};
 const at = (iso: string) => new Date(iso);
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  contract = await Contract.load(ctx.app);
+  ctx = await createApiContext();
   admin = await ctx.createUser('admin', { name: 'Ada Admin' });
   alice = await ctx.createUser('candidate', { name: 'Alice Martin', email: 'alice.martin@school.example' });
   bob = await ctx.createUser('instructor', { name: 'Bob Stone', email: 'bob@school.example' });
   carol = await ctx.createUser('candidate', { name: 'Carol 100%_Real', email: 'carol@elsewhere.example' });
   courseId = (await ctx.models.Course.create({ title: 'Algebra', instructorId: bob.id })).id;
-  agent = contract.wrap(await ctx.login(admin));
+  agent = await ctx.loginChecked(admin);
 
   const rows: Array<[string, Parameters<typeof insertNotification>[1]]> = [
     ['a1', { recipientId: alice.id, senderId: bob.id, type: 'announcement', title: 'Welcome aboard', message: 'Course starts Monday', courseId, createdAt: at('2026-03-01T10:00:00Z') }],

@@ -1,19 +1,17 @@
 import request from 'supertest';
 import type { Role, User } from '../../../models';
 import type { HeraldEvent } from '../../../services/events';
-import { Contract } from '../../support/contract';
-import { createTestContext, PASSWORD, type Agent, type TestContext } from '../../support/harness';
+import { createApiContext, type ApiContext } from '../../support/api';
+import { PASSWORD, type Agent } from '../../support/harness';
 
-let ctx: TestContext;
-let contract: Contract;
+let ctx: ApiContext;
 let admin: User;
 let agent: Agent;
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  contract = await Contract.load(ctx.app);
+  ctx = await createApiContext();
   admin = await ctx.createUser('admin', { name: 'Ada Admin', email: 'ada@herald.example' });
-  agent = contract.wrap(await ctx.login(admin));
+  agent = await ctx.loginChecked(admin);
 });
 afterAll(() => ctx.close());
 
