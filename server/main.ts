@@ -68,6 +68,8 @@ async function runServer(config: Config, email: EmailConfig, logger: Logger) {
     push: { vapid: config.vapid, outbound: { allowPrivate: config.outboundAllowPrivate } },
     jobTiming: { unreadDelaySeconds: email.unreadDelaySeconds },
   });
+  // The VAPID pair exists before anyone asks for it: GET /api/push/vapid-public-key then only reads.
+  await services.vapid.get();
   const seeded = !cluster.isWorker && config.seedDemo ? await seedDemo(db.sequelize, db.models) : false;
   const session = createSession(config, db.url);
   const realtime = createRealtime({

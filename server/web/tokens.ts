@@ -64,7 +64,8 @@ export function tokenRoutes(web: WebDeps) {
   });
 
   router.post('/settings/tokens', async function create(req, res) {
-    const body = req.body as Record<string, unknown>;
+    // A POST without a form body (no Content-Type) leaves req.body undefined: an empty form, not a crash.
+    const body = (req.body ?? {}) as Record<string, unknown>;
     const parsed = parseForm(createForm, body);
     if (!parsed.ok) return panel(req, res, { errors: parsed.errors, form: { ...body, scopes: asList(body.scopes) } }, 422);
     const { name, scopes, expires } = parsed.data;

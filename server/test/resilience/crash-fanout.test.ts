@@ -26,8 +26,8 @@ let server: ServerProcess | undefined;
 let courseId: number;
 let instructorEmail: string;
 const sampleStudents: string[] = [];
-/** The fan-out statement as pg_stat_activity shows it: the notifications INSERT inside the broadcast's CTE. */
-const FANOUT_SQL_LIKE = 'WITH sent AS (%INSERT INTO notifications%';
+/** The fan-out statement as pg_stat_activity shows it: the audience CTE, then the notifications INSERT. */
+const FANOUT_SQL_LIKE = 'WITH aud AS MATERIALIZED (%sent AS (%INSERT INTO notifications%';
 
 /** notify-students with an Idempotency-Key (the realtime support's `api` sends no extra headers). */
 async function notify(who: { cookie: string; csrf: string }, title: string, key: string) {

@@ -133,8 +133,21 @@ describe('sessions', () => {
   });
 
   test('cookie flags in development: HttpOnly and SameSite=Lax, not Secure (production: security-production.test.ts)', async () => {
+    // No session before login (issue 10.8): the anonymous token's cookie, then the session cookie login sets.
     const dev = await fetch(`${server.url}/api/auth/csrf`);
-    const devSid = dev.headers.getSetCookie().find((c) => c.startsWith('herald.sid='))!;
+    const anon = dev.headers.getSetCookie().find((c) => c.startsWith('herald.csrf='))!;
+    expect(anon).toMatch(/; HttpOnly/i);
+    expect(anon).toMatch(/; SameSite=Lax/i);
+    expect(anon).not.toMatch(/; Secure/i);
+    const { csrf_token } = (await dev.json()) as { csrf_token: string };
+    const user = await ctx.createUser('candidate');
+    const loggedIn = await fetch(`${server.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf_token, cookie: anon.split(';')[0], origin: server.url },
+      body: JSON.stringify({ email: user.email, password: PASSWORD }),
+    });
+    expect(loggedIn.status).toBe(200);
+    const devSid = loggedIn.headers.getSetCookie().find((c) => c.startsWith('herald.sid='))!;
     expect(devSid).toMatch(/; HttpOnly/i);
     expect(devSid).toMatch(/; SameSite=Lax/i);
     expect(devSid).not.toMatch(/; Secure/i);

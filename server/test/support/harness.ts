@@ -115,6 +115,8 @@ export async function createTestContext(
     authLimits: opts.authLimits,
     jobTiming: { unreadDelaySeconds: email.unreadDelaySeconds },
   });
+  // As main.ts does at boot: the VAPID pair exists before a request asks for it, so a GET never writes.
+  await services.vapid.get();
   const session = createSession(config, dbUrl);
   const eventStreams: TestContext['eventStreams'] = {
     target: undefined,

@@ -45,6 +45,8 @@ describe('/settings/tokens', () => {
     const agent = await ctx.login(await ctx.createUser('candidate'));
     await agent.http.post('/settings/tokens').type('form').send(encode([['name', 'x'], ['scopes', 'notifications:read'], ['expires', '7']])).expect(403);
     await post(agent, '/settings/tokens', [['name', 'x'], ['scopes', 'admin'], ['expires', '7']]).expect(403);
+    // No body at all (no Content-Type): the empty form's errors, never a 500.
+    await agent.http.post('/settings/tokens').set('X-CSRF-Token', agent.csrf).expect(422);
     const bad = await post(agent, '/settings/tokens', [['name', 'kept'], ['expires', '7']]).expect(422);
     expect(bad.text).toContain('Choose at least one scope.');
     expect(bad.text).toContain('value="kept"');
