@@ -156,3 +156,24 @@ test('a recipient who turned the email off since is skipped, not mailed', async 
   expect(await settled(id, before)).toMatchObject({ status: 'skipped', last_error: expect.stringContaining('off') });
   expect(receivedBy(student.email)).toHaveLength(0);
 });
+
+test('a retry inside the recipient’s quiet hours waits for their end', async () => {
+  const { student, id } = await failedDelivery('immediate', 'After quiet hours');
+  const hhmm = (d: Date) => d.toISOString().slice(11, 16);
+  const end = new Date(Date.now() + 3600_000);
+  await ctx.services.preferences.patch(student.id, {
+    timezone: 'UTC',
+    quiet_hours: { start: hhmm(new Date(Date.now() - 3600_000)), end: hhmm(end) },
+  });
+  const before = retryJobs();
+
+  await admin.post(`/api/admin/deliveries/${id}/retry`).expect(200);
+
+  expect(await settled(id, before)).toMatchObject({ status: 'pending' });
+  expect(receivedBy(student.email)).toHaveLength(0);
+  const [later] = await ctx.sequelize.query<{ run_at: Date }>(
+    `SELECT run_at FROM graphile_worker.jobs WHERE task_identifier = :task AND key = :key`,
+    { type: QueryTypes.SELECT, replacements: { task: RETRY_TASK, key: `${RETRY_TASK}:later:{${id}}` } },
+  );
+  expect(Math.abs(new Date(later.run_at).getTime() - end.getTime())).toBeLessThan(61_000);
+});
