@@ -1,4 +1,4 @@
-import { ESCALATE_TASK } from '../../channels/email/escalation';
+import { RETRY_TASK } from '../../channels/email/retry';
 import { Conflict } from '../../errors';
 import type { RetryJob } from '../../services/deliveries';
 import { operation } from '../operation';
@@ -9,15 +9,16 @@ const tag = 'Admin';
 
 /**
  * The job that sends a retried delivery of each channel, enqueued in the statement that resets the row. Email:
- * the email channel's task for that one notification; it claims the pending row the retry freed. A channel
+ * `email:deliveries` for that one row, whatever path first chose it (immediate, escalation, digest) and whether
+ * its notification was read since; keyed by the row, so a second enqueue replaces a waiting job. A channel
  * with no sending task yet (push, webhooks) cannot be retried: its row would wait for a job that never comes.
  */
 const RETRY_JOBS: Partial<Record<string, RetryJob>> = {
   email: {
-    task: ESCALATE_TASK,
+    task: RETRY_TASK,
     spec: {
-      payload: `json_build_object('notificationIds', json_build_array(r.notification_id))`,
-      jobKey: `'${ESCALATE_TASK}:retry:' || r.id`,
+      payload: `json_build_object('deliveryIds', json_build_array(r.id))`,
+      jobKey: `'${RETRY_TASK}:' || r.id`,
     },
   },
 };

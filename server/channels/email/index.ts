@@ -12,6 +12,7 @@ export { DIGEST_TASK, DigestRuns, digestCron, digestTasks, type DigestPayload } 
 export { emailTasks } from './tasks';
 export { ESCALATE_TASK, escalationEnqueueSql, escalationTasks } from './escalation';
 export { IMMEDIATE_TASK, immediateEnqueueSql, immediateTasks } from './immediate';
+export { RETRY_TASK, retryTasks, type RetryPayload } from './retry';
 export { signUnsubscribeToken, verifyUnsubscribeToken, unsubscribeUrl, type UnsubscribeScope } from './unsubscribe';
 
 interface Row {

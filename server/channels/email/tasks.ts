@@ -3,12 +3,13 @@ import type { TaskList } from '../../jobs';
 import { DeliveryService } from '../../services/deliveries';
 import { escalationTasks } from './escalation';
 import { immediateTasks } from './immediate';
+import { retryTasks } from './retry';
 import type { EmailSite } from './render';
 import type { Mailer } from './transport';
 import { EmailSender } from './index';
 import { digestTasks } from './digest';
 
-/** The email channel's per-notification jobs (immediate and escalation), sharing one sender. */
+/** The email channel's jobs (immediate, escalation, digest, an admin's retry), sharing one sender. */
 export function emailTasks(deps: {
   sequelize: Sequelize;
   mailer: Mailer;
@@ -26,6 +27,7 @@ export function emailTasks(deps: {
   return {
     ...escalationTasks(common),
     ...immediateTasks(common),
+    ...retryTasks(common),
     ...digestTasks({ sequelize: deps.sequelize, deliveries, sender }),
   };
 }

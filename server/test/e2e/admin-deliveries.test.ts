@@ -70,7 +70,7 @@ test('Deliveries: a failed email is retried from its row, and its send is queued
   expect((await ctx.services.deliveries.get(failedId)).status).toBe('pending');
   const [job] = await ctx.sequelize.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM graphile_worker.jobs WHERE key = :key`,
-    { type: QueryTypes.SELECT, replacements: { key: `email:escalate:retry:${failedId}` } },
+    { type: QueryTypes.SELECT, replacements: { key: `email:deliveries:${failedId}` } },
   );
   expect(job.n).toBe(1);
 });

@@ -115,13 +115,13 @@ describe('deliveries', () => {
     const { body } = await admin.post(`/api/admin/deliveries/${ids.aliceFailed}/retry/`).expect(200);
     expect(body).toMatchObject({ id: ids.aliceFailed, status: 'pending', attempts: 1 });
     // The public view has no payload column; the private table holds it.
-    const jobs = await ctx.sequelize.query<{ task_identifier: string; payload: { notificationIds: number[] }; key: string }>(
+    const jobs = await ctx.sequelize.query<{ task_identifier: string; payload: { deliveryIds: number[] }; key: string }>(
       `SELECT v.task_identifier, j.payload, v.key
          FROM graphile_worker.jobs v JOIN graphile_worker._private_jobs j USING (id) WHERE v.key = :key`,
-      { type: QueryTypes.SELECT, replacements: { key: `email:escalate:retry:${ids.aliceFailed}` } },
+      { type: QueryTypes.SELECT, replacements: { key: `email:deliveries:${ids.aliceFailed}` } },
     );
     expect(jobs).toEqual([
-      { task_identifier: 'email:escalate', payload: { notificationIds: [body.notification_id] }, key: `email:escalate:retry:${ids.aliceFailed}` },
+      { task_identifier: 'email:deliveries', payload: { deliveryIds: [ids.aliceFailed] }, key: `email:deliveries:${ids.aliceFailed}` },
     ]);
   });
 
