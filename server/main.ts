@@ -14,6 +14,7 @@ import { ConfigError, loadConfig, loadEmailConfig, StartupError, type Config, ty
 import { createApp } from './app';
 import { Dispatcher } from './channels';
 import { createMailer, digestCron, emailTasks } from './channels/email';
+import { pushChannelTasks } from './channels/push';
 import { openDatabase } from './db/open';
 import { guardConnections } from './http/connection-guard';
 import { createSession } from './http/session';
@@ -94,6 +95,13 @@ async function runServer(config: Config, email: EmailConfig, logger: Logger) {
     log: logger,
     tasks: {
       ...emailTasks({ sequelize: db.sequelize, mailer, site: { publicUrl: publicUrl(config), secret: config.sessionSecret } }),
+      ...pushChannelTasks({
+        sequelize: db.sequelize,
+        subscriptions: services.pushSubscriptions,
+        vapid: services.vapid,
+        policy: { allowPrivate: config.outboundAllowPrivate },
+        logger,
+      }),
     },
     cron: digestCron,
   });

@@ -2,3 +2,5 @@ export { pushMessage, type PushMessage, type PushPayload, type PushableNotificat
 export { PushSender, retryAfterMs, type PushSenderDeps, type SendReport } from './sender';
 export { noVisibleTab, VISIBLE_STALE_SECONDS } from './decide';
 export { PUSH_TASK, pushTasks, type ClaimedPush, type PushDeliveries, type PushJob, type PushSource, type PushTaskDeps } from './task';
+export { hasLiveDevice, pushEnqueueForIdsSql, pushEnqueueSql, pushLeaseEnd, pushQuietEnd, pushSource } from './source';
+export { pushChannelTasks } from './tasks';

@@ -2,6 +2,7 @@ import type { JobHelpers } from 'graphile-worker';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import type { PushSubscriptions, PushTarget } from '../../services/push-subscriptions';
 import { pushMessage, type PushableNotification } from './message';
+import { noVisibleTab } from './decide';
 import { eachLimited } from './pool';
 import type { PushSender } from './sender';
 
@@ -47,6 +48,10 @@ export interface PushTaskDeps {
   concurrency?: number;
   /** When no push service said when to come back. */
   retryDelayMs?: number;
+  /** The earliest end of the quiet hours that held some of the job's recipients back (a follow-up job then). */
+  quietEnd?: (job: PushJob) => Promise<Date | null>;
+  /** The last lease another job still holds on the job's rows: if that job died, a follow-up takes them over. */
+  leaseEnd?: (job: PushJob) => Promise<Date | null>;
 }
 
 /**
@@ -72,19 +77,30 @@ export function pushTasks(deps: PushTaskDeps) {
           break;
         }
       }
+      const key = job.batchId ?? (job.notificationIds ?? []).join(',');
       if (retryAfterMs !== undefined) {
-        const key = job.batchId ?? (job.notificationIds ?? []).join(',');
         const runAt = new Date(Date.now() + Math.max(retryAfterMs, 1_000));
         await helpers.addJob(PUSH_TASK, job, { runAt, jobKey: `${PUSH_TASK}:retry:${key}` });
       }
-      helpers.logger.info(`push sent ${sent}${retryAfterMs !== undefined ? `, retry in ${Math.round(retryAfterMs / 1000)} s` : ''}`);
+      const wakeAt = (await deps.quietEnd?.(job)) ?? null;
+      if (wakeAt) await helpers.addJob(PUSH_TASK, job, { runAt: wakeAt, jobKey: `${PUSH_TASK}:quiet:${key}` });
+      const leaseEnd = (await deps.leaseEnd?.(job)) ?? null;
+      if (leaseEnd) {
+        await helpers.addJob(PUSH_TASK, job, { runAt: new Date(leaseEnd.getTime() + 1000), jobKey: `${PUSH_TASK}:lease:${key}` });
+      }
+      helpers.logger.info(
+        `push sent ${sent}${retryAfterMs !== undefined ? `, retry in ${Math.round(retryAfterMs / 1000)} s` : ''}` +
+          `${wakeAt ? `, rest after quiet hours at ${wakeAt.toISOString()}` : ''}`,
+      );
     },
   };
 }
 
 async function sendClaimed(deps: PushTaskDeps, claimed: ClaimedPush[], concurrency: number) {
-  const notes = await deps.sequelize.query<PushableNotification & { application_id: number | null }>(
-    `SELECT id, type, title, message, application_id FROM notifications WHERE id = ANY(CAST(:ids AS bigint[]))`,
+  // Visibility is read here, at send time and once per chunk: a tab shown since the job was queued still counts.
+  const notes = await deps.sequelize.query<PushableNotification & { application_id: number | null; tab_visible: boolean }>(
+    `SELECT n.id, n.type, n.title, n.message, n.application_id, NOT ${noVisibleTab('n.recipient_id')} AS tab_visible
+       FROM notifications n WHERE n.id = ANY(CAST(:ids AS bigint[]))`,
     { replacements: { ids: `{${claimed.map((c) => c.notificationId).join(',')}}` }, type: QueryTypes.SELECT },
   );
   const byId = new Map(notes.map((n) => [Number(n.id), { ...n, id: Number(n.id), applicationId: n.application_id }]));
@@ -102,6 +118,7 @@ async function sendClaimed(deps: PushTaskDeps, claimed: ClaimedPush[], concurren
     const n = byId.get(d.notificationId);
     const targets = devices.get(d.recipientId) ?? [];
     if (!n) return void skipped.push({ id: d.id, error: 'notification deleted' });
+    if (n.tab_visible) return void skipped.push({ id: d.id, error: 'shown in a visible tab' });
     if (targets.length === 0) return void skipped.push({ id: d.id, error: 'no device with alerts on' });
     const report = await deps.sender.send(pushMessage(n), targets);
     if (report.sent.length > 0) return void sent.push({ id: d.id, providerMessageId: null });

@@ -76,7 +76,7 @@ const APPLICATION_ORDER = "ORDER BY (a.status = 'pending') DESC, a.created_at DE
 export class ApplicationService {
   readonly #db: Sequelize;
   readonly #events: EventPublisher;
-  /** Only for `noticeJobsSql`: the notice's email jobs are enqueued in the same statement. */
+  /** Only for `noticeJobsSql`: the notice's email and push jobs are enqueued in the same statement. */
   readonly #store: NotificationStore;
 
   /**

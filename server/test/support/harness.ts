@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import type https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +10,7 @@ import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
 import { createApp } from '../../app';
 import { createMailer, emailTasks, type Mailer } from '../../channels/email';
+import { pushChannelTasks } from '../../channels/push';
 import { loadConfig, loadEmailConfig, type Config, type EmailConfig } from '../../config';
 import { createSequelize } from '../../db';
 import { startProcessRunner, type JobRunner } from '../../jobs';
@@ -75,8 +77,10 @@ export async function createTestContext(
     dbTimeZone?: string;
     /** Another PostgreSQL than the suite's: its `postgres` database URL and a migrated template there. */
     pg?: { url: string; template: string };
-    /** Runs a job runner with the email tasks, as main.ts does, so tests see jobs run (SMTP_URL in `env`). */
+    /** Runs a job runner with the email and push tasks, as main.ts does, so tests see jobs run (SMTP_URL in `env`). */
     jobs?: boolean;
+    /** With `jobs`: the agent pushes are sent through (a guarded one trusting the local push service's certificate). */
+    pushAgent?: https.Agent;
   } = {},
 ): Promise<TestContext> {
   const baseUrl = opts.pg?.url ?? process.env.HERALD_TEST_PG_URL!;
@@ -113,6 +117,7 @@ export async function createTestContext(
     models,
     events,
     authLimits: opts.authLimits,
+    push: { vapid: config.vapid, outbound: { allowPrivate: config.outboundAllowPrivate } },
     jobTiming: { unreadDelaySeconds: email.unreadDelaySeconds },
   });
   // As main.ts does at boot: the VAPID pair exists before a request asks for it, so a GET never writes.
@@ -133,7 +138,17 @@ export async function createTestContext(
     const runner = await startProcessRunner({
       databaseUrl: dbUrl,
       log: { info: () => undefined },
-      tasks: emailTasks({ sequelize, mailer, site: { publicUrl: 'https://herald.test.example', secret: config.sessionSecret } }),
+      tasks: {
+        ...emailTasks({ sequelize, mailer, site: { publicUrl: 'https://herald.test.example', secret: config.sessionSecret } }),
+        ...pushChannelTasks({
+          sequelize,
+          subscriptions: services.pushSubscriptions,
+          vapid: services.vapid,
+          policy: { allowPrivate: config.outboundAllowPrivate },
+          logger,
+          agent: opts.pushAgent,
+        }),
+      },
       pollInterval: 200,
     });
     const done: string[] = [];

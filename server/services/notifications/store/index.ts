@@ -150,9 +150,9 @@ export class NotificationStore extends NotificationReads {
       rows = await this.db.query<{ recipients: number }>(
         // `aud` reads each recipient's effective preferences for the type with one join (hashed, not a lookup per
         // row), once: the INSERT takes in_app from it (off: written already read) and the jobs ask it whether
-        // anyone wants email at all.
+        // anyone wants email, or push, at all.
         `WITH aud AS MATERIALIZED (
-           SELECT r.id, ep.in_app, ep.email
+           SELECT r.id, ep.in_app, ep.email, ep.push
              FROM (${sql}) AS r(id) LEFT ${effectivePreferencesJoin('ep', 'r.id', ':type')}
              -- A key already used: skip the rows (the broadcast INSERT below then fails on the key) rather than
              -- write thousands only to roll them back.

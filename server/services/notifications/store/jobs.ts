@@ -1,5 +1,6 @@
 import { escalationEnqueueForIdsSql, escalationEnqueueSql } from '../../../channels/email/escalation';
 import { immediateEnqueueForIdsSql, immediateEnqueueSql } from '../../../channels/email/immediate';
+import { hasLiveDevice, pushEnqueueForIdsSql, pushEnqueueSql } from '../../../channels/push/source';
 
 /** When the durable channels' jobs written with the notifications fall due. */
 export interface NotificationJobTiming {
@@ -18,27 +19,32 @@ function delayLiteral(t: NotificationJobTiming): string {
 /**
  * A CTE body enqueuing the email jobs for the single notifications that the statement's CTE `cte` inserted
  * (`RETURNING id, recipient_id, type`): at most one escalation job and one immediate job for the statement, and
- * only when one of its recipients asked for that email (a notice nobody wants by email costs no job). The main
+ * only when one of its recipients asked for that email (a notice nobody wants by email costs no job); likewise one
+ * push job when a recipient has push on and a device. The main
  * query must reference it (`(SELECT count(*) FROM jobs)`), or PostgreSQL never evaluates it.
  */
 export function noticeJobsSql(cte: string, timing: NotificationJobTiming): string {
   if (!/^[a-z_][a-z0-9_]*$/.test(cte)) throw new Error(`Invalid CTE name: ${cte}`);
   return `SELECT x.job FROM (
       SELECT array_agg(c.id) FILTER (WHERE ep.email = 'unread') AS unread_ids,
-             array_agg(c.id) FILTER (WHERE ep.email = 'immediate') AS immediate_ids
+             array_agg(c.id) FILTER (WHERE ep.email = 'immediate') AS immediate_ids,
+             array_agg(c.id) FILTER (WHERE ep.push AND ${hasLiveDevice('c.recipient_id')}) AS push_ids
         FROM ${cte} c
         JOIN effective_notification_preferences ep ON ep.user_id = c.recipient_id AND ep.type = c.type
     ) a CROSS JOIN LATERAL (
       SELECT ${escalationEnqueueForIdsSql('a.unread_ids', delayLiteral(timing))} AS job WHERE a.unread_ids IS NOT NULL
       UNION ALL
       SELECT ${immediateEnqueueForIdsSql('a.immediate_ids')} WHERE a.immediate_ids IS NOT NULL
+      UNION ALL
+      SELECT ${pushEnqueueForIdsSql('a.push_ids')} WHERE a.push_ids IS NOT NULL
     ) x`;
 }
 
 /**
- * A CTE body enqueuing a fan-out batch's email jobs: one escalation job and one immediate job for the whole
- * batch, keyed by it, each only when some recipient wants it. `audience` is a CTE with the recipients'
- * effective `email` column, `sent` the INSERT's CTE (no rows written: no job).
+ * A CTE body enqueuing a fan-out batch's durable jobs: one email escalation, one immediate email and one push
+ * job for the whole batch, keyed by it, each only when some recipient wants it (push: on, with a device).
+ * `audience` is a CTE with the recipients' `id` and effective `email` and `push` columns, `sent` the INSERT's
+ * CTE (no rows written: no job).
  */
 export function batchJobsSql(audience: string, sent: string, batchIdExpr: string, timing: NotificationJobTiming): string {
   for (const name of [audience, sent]) if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`Invalid CTE name: ${name}`);
@@ -46,5 +52,8 @@ export function batchJobsSql(audience: string, sent: string, batchIdExpr: string
        WHERE EXISTS (SELECT 1 FROM ${sent}) AND EXISTS (SELECT 1 FROM ${audience} WHERE email = 'unread')
      UNION ALL
      SELECT ${immediateEnqueueSql(batchIdExpr)}
-       WHERE EXISTS (SELECT 1 FROM ${sent}) AND EXISTS (SELECT 1 FROM ${audience} WHERE email = 'immediate')`;
+       WHERE EXISTS (SELECT 1 FROM ${sent}) AND EXISTS (SELECT 1 FROM ${audience} WHERE email = 'immediate')
+     UNION ALL
+     SELECT ${pushEnqueueSql(batchIdExpr)}
+       WHERE EXISTS (SELECT 1 FROM ${sent}) AND EXISTS (SELECT 1 FROM ${audience} a WHERE a.push AND ${hasLiveDevice('a.id')})`;
 }

@@ -1,16 +1,16 @@
 import https from 'node:https';
 import { QueryTypes } from 'sequelize';
-import { noVisibleTab, PushSender, pushTasks, PUSH_TASK, type ClaimedPush, type PushDeliveries, type PushJob } from '../../../channels/push';
+import { noVisibleTab, PushSender, pushTasks, PUSH_TASK, type PushJob } from '../../../channels/push';
 import { createLogger } from '../../../logger';
 import type { User } from '../../../models';
 import { guardedLookup, type OutboundPolicy } from '../../../outbound';
+import { DeliveryService } from '../../../services/deliveries';
 import { PushSubscriptions } from '../../../services/push-subscriptions';
 import { startPushService, type PushService } from '../../support/push-service';
 import { createTestContext, type TestContext } from '../../support/harness';
 
 /**
- * The push job task against the local push service and real PostgreSQL. This branch predates the deliveries
- * table (issue 12's branch has it), so the record is a small stand-in with DeliveryService's contract: a row per
+ * The push job task against the local push service, real PostgreSQL and the real deliveries record: a row per
  * (notification, push), claimed while pending and free, never claimed again once sent, failed or skipped.
  */
 let ctx: TestContext;
@@ -19,34 +19,12 @@ let user: User;
 let other: User;
 const policy: OutboundPolicy = { allowPrivate: true };
 
-class DeliveryRecord implements PushDeliveries {
-  rows = new Map<number, { id: number; notificationId: number; recipientId: number; status: string; error?: string; claimed: boolean }>();
-  #seq = 0;
-  async claim(_channel: 'push', source: { sql: string; replacements?: Record<string, unknown> }): Promise<ClaimedPush[]> {
-    const src = await ctx.sequelize.query<{ notification_id: string; recipient_id: number }>(source.sql, {
-      replacements: source.replacements,
-      type: QueryTypes.SELECT,
-    });
-    const out: ClaimedPush[] = [];
-    for (const s of src) {
-      const nid = Number(s.notification_id);
-      let row = [...this.rows.values()].find((r) => r.notificationId === nid);
-      if (!row) this.rows.set(++this.#seq, (row = { id: this.#seq, notificationId: nid, recipientId: s.recipient_id, status: 'pending', claimed: false }));
-      if (row.status !== 'pending' || row.claimed) continue;
-      row.claimed = true;
-      out.push({ id: row.id, notificationId: nid, recipientId: row.recipientId });
-    }
-    return out;
-  }
-  #set(status: string, rows: Array<{ id: number; error?: string }>) {
-    for (const r of rows) Object.assign(this.rows.get(r.id)!, { status, error: r.error, claimed: false });
-    return Promise.resolve(rows.length);
-  }
-  markSent = (rows: Array<{ id: number }>) => this.#set('sent', rows);
-  markFailed = (rows: Array<{ id: number; error: string }>) => this.#set('failed', rows);
-  markSkipped = (rows: Array<{ id: number; error: string }>) => this.#set('skipped', rows);
-  release = (rows: Array<{ id: number; error: string }>) => this.#set('pending', rows);
-  status = (notificationId: number) => [...this.rows.values()].find((r) => r.notificationId === notificationId)?.status;
+async function status(notificationId: number): Promise<string | undefined> {
+  const [row] = await ctx.sequelize.query<{ status: string }>(
+    "SELECT status FROM deliveries WHERE notification_id = :id AND channel = 'push'",
+    { replacements: { id: notificationId }, type: QueryTypes.SELECT },
+  );
+  return row?.status;
 }
 
 beforeAll(async () => {
@@ -62,7 +40,6 @@ afterAll(async () => {
 });
 
 function setup() {
-  const record = new DeliveryRecord();
   const sender = new PushSender({
     subscriptions: ctx.services.pushSubscriptions,
     vapid: ctx.services.vapid,
@@ -72,10 +49,10 @@ function setup() {
   });
   const tasks = pushTasks({
     sequelize: ctx.sequelize,
-    deliveries: record,
+    deliveries: new DeliveryService({ sequelize: ctx.sequelize }),
     subscriptions: ctx.services.pushSubscriptions,
     sender,
-    // The lead's source adds the preference and quiet-hours join; the visibility rule is this branch's.
+    // A bare source (ids, no visible tab); the channel's own pushSource is exercised end to end in wiring.test.ts.
     source: (job: PushJob) => ({
       sql: `SELECT n.id AS notification_id, n.recipient_id FROM notifications n
              WHERE n.id = ANY(CAST(:ids AS bigint[])) AND ${noVisibleTab('n.recipient_id')}`,
@@ -90,7 +67,7 @@ function setup() {
     },
     logger: { info: () => undefined } as never,
   };
-  return { record, run: (job: PushJob) => tasks[PUSH_TASK](job, helpers), added };
+  return { run: (job: PushJob) => tasks[PUSH_TASK](job, helpers), added };
 }
 
 const note = (recipient: User, title = 'Application approved') =>
@@ -100,10 +77,10 @@ test('one delivery per notification: sent when a device accepted it, never sent 
   const browser = service.subscribe();
   await ctx.services.pushSubscriptions.save(user.id, browser.json);
   const [mine, theirs] = [await note(user), await note(other)];
-  const { record, run } = setup();
+  const { run } = setup();
   await run({ notificationIds: [mine, theirs] });
-  expect(record.status(mine)).toBe('sent');
-  expect(record.status(theirs)).toBe('skipped');
+  expect(await status(mine)).toBe('sent');
+  expect(await status(theirs)).toBe('skipped');
   expect(service.received.filter((r) => r.endpoint === browser.endpoint).map((r) => (r.payload as { id: number }).id)).toEqual([mine]);
 
   await run({ notificationIds: [mine, theirs] }); // a duplicated job
@@ -116,15 +93,15 @@ test('a busy push service leaves the delivery pending and reschedules the job af
   await ctx.services.pushSubscriptions.save(busy.id, browser.json);
   const id = await note(busy, 'Busy');
   service.script(browser.endpoint, { status: 429, headers: { 'Retry-After': '60' } });
-  const { record, run, added } = setup();
+  const { run, added } = setup();
   await run({ notificationIds: [id] });
-  expect(record.status(id)).toBe('pending');
+  expect(await status(id)).toBe('pending');
   expect(added).toHaveLength(1);
   expect(added[0]).toMatchObject({ task: PUSH_TASK, payload: { notificationIds: [id] }, spec: { jobKey: `${PUSH_TASK}:retry:${id}` } });
   expect(added[0].spec.runAt!.getTime() - Date.now()).toBeGreaterThan(55_000);
 
   await run({ notificationIds: [id] }); // the rescheduled job: accepted now
-  expect(record.status(id)).toBe('sent');
+  expect(await status(id)).toBe('sent');
 });
 
 test('a user with a visible tab gets no push: the tab shows it itself', async () => {
@@ -136,8 +113,8 @@ test('a user with a visible tab gets no push: the tab shows it itself', async ()
      INSERT INTO realtime_visible (user_id, instance_id) VALUES (${watching.id}, 'task-test')`,
   );
   const id = await note(watching, 'Seen in the tab');
-  const { record, run } = setup();
+  const { run } = setup();
   await run({ notificationIds: [id] });
-  expect(record.status(id)).toBeUndefined();
+  expect(await status(id)).toBeUndefined();
   expect(service.received.some((r) => r.endpoint === browser.endpoint)).toBe(false);
 });

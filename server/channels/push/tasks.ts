@@ -1,0 +1,38 @@
+import type https from 'node:https';
+import type { Sequelize } from 'sequelize';
+import type { TaskList } from '../../jobs';
+import type { Logger } from '../../logger';
+import type { OutboundPolicy } from '../../outbound';
+import { DeliveryService } from '../../services/deliveries';
+import type { PushSubscriptions, VapidKeys } from '../../services/push-subscriptions';
+import { PushSender } from './sender';
+import { pushLeaseEnd, pushQuietEnd, pushSource } from './source';
+import { pushTasks } from './task';
+
+/** The push channel's job (`push:send`) as the runner takes it: the real deliveries record, the guarded sender. */
+export function pushChannelTasks(deps: {
+  sequelize: Sequelize;
+  subscriptions: PushSubscriptions;
+  vapid: Pick<VapidKeys, 'get'>;
+  /** OUTBOUND_ALLOW_PRIVATE: the address rule every send is checked against. */
+  policy: OutboundPolicy;
+  logger: Logger;
+  /** Tests pass a guarded agent that also trusts their push service's certificate. */
+  agent?: https.Agent;
+  chunk?: number;
+  concurrency?: number;
+}): TaskList {
+  const { sequelize, subscriptions } = deps;
+  const sender = new PushSender({ subscriptions, vapid: deps.vapid, policy: deps.policy, logger: deps.logger, agent: deps.agent });
+  return pushTasks({
+    sequelize,
+    deliveries: new DeliveryService({ sequelize }),
+    subscriptions,
+    sender,
+    source: pushSource,
+    quietEnd: (job) => pushQuietEnd(sequelize, job),
+    leaseEnd: (job) => pushLeaseEnd(sequelize, job),
+    chunk: deps.chunk,
+    concurrency: deps.concurrency,
+  });
+}
