@@ -4,6 +4,10 @@ import type { Role, User } from '../../models';
 import { createApiContext, type ApiContext } from '../support/api';
 import { type Agent } from '../support/harness';
 
+// Each sweep sends thousands of requests through every operation: a correctness check, not a timed one, so a
+// loaded machine must not fail it.
+jest.setTimeout(120_000);
+
 /**
  * Sends the bad inputs of the issue (malformed JSON, oversized and mistyped bodies, garbage query values and
  * ids, hostile strings) to every operation of the OpenAPI document. Each answer must be one the document

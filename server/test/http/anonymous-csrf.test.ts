@@ -2,6 +2,9 @@ import { QueryTypes } from 'sequelize';
 import request from 'supertest';
 import { createTestContext, PASSWORD, type TestContext } from '../support/harness';
 
+// A thousand requests: a correctness check, not a timed one, so a loaded machine must not fail it.
+jest.setTimeout(120_000);
+
 let ctx: TestContext;
 beforeAll(async () => {
   // 1,000 fresh clients from one test address: above the per-address API budget (600 a minute), which is not
