@@ -208,6 +208,33 @@
     };
   });
 
+  // --- after a push: "Mark all as read" follows the badge, and no list holds the same item twice
+  function syncMarkAll() {
+    const badge = document.getElementById('bell-badge');
+    if (!badge) return;
+    for (const btn of document.querySelectorAll('[data-mark-all]')) btn.disabled = badge.hidden;
+  }
+  // A row pushed while its page was rendering is also in the rendered list: the pushed copy (on top, the newer)
+  // stays. Pushes insert only into these lists.
+  const PUSHED_LISTS = ['#review-list', '#notification-list', '#bell-items'];
+  function dedupeLists() {
+    for (const sel of PUSHED_LISTS) {
+      const list = document.querySelector(sel);
+      if (!list) continue;
+      const seen = new Set();
+      for (const child of [...list.children]) {
+        if (!child.id) continue;
+        if (seen.has(child.id)) child.remove();
+        else seen.add(child.id);
+      }
+    }
+  }
+  document.addEventListener('htmx:ws:after:message:incoming', () => {
+    dedupeLists();
+    syncMarkAll();
+  });
+  document.addEventListener('htmx:after:swap', syncMarkAll);
+
   // --- toasts: errors from htmx requests arrive as out-of-band toasts; they leave on their own
   function toast(message, tone) {
     const box = document.getElementById('toasts');

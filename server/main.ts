@@ -19,7 +19,7 @@ import { openDatabase } from './db/open';
 import { guardConnections } from './http/connection-guard';
 import { createSession } from './http/session';
 import { startProcessRunner } from './jobs';
-import { createLogger, type Logger } from './logger';
+import { createLogger, logFormatFor, type Logger } from './logger';
 import { createBus, createRealtime } from './realtime';
 import { createServices } from './services';
 import { DEMO_LOGINS, DEMO_PASSWORD, seedDemo } from './services/demo-seed';
@@ -37,7 +37,7 @@ async function main() {
     }
     throw err;
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, logFormatFor(config.env));
   if (cluster.isPrimary && config.webConcurrency > 1) return runPrimary(config, logger);
   return runServer(config, email, logger.child(cluster.isWorker ? { worker: cluster.worker!.id } : {}));
 }

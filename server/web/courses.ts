@@ -62,6 +62,7 @@ export function courseRoutes(web: WebDeps) {
     await sendPage(web, req, res, 'pages/course.njk', {
       title: course.title,
       canManage: manage,
+      ownCourse: course.instructor.id === user.id,
       notifyResult: Number.isInteger(sent) && sent >= 0 && req.query.notified !== undefined ? { recipients: sent } : null,
       ...(manage ? await notifyPanel(user, course) : {}),
     });
@@ -104,7 +105,7 @@ export function courseRoutes(web: WebDeps) {
     if (!parsed.ok) {
       const ctx = { course, errors: parsed.errors, form: req.body ?? {}, ...(await notifyPanel(user, course)) };
       if (isHtmx(req)) return sendFragment(web, req, res, 'partials/notify-panel.njk', ctx, 422);
-      return sendPage(web, req, res, 'pages/course.njk', { ...ctx, title: course.title, canManage: true }, 422);
+      return sendPage(web, req, res, 'pages/course.njk', { ...ctx, title: course.title, canManage: true, ownCourse: course.instructor.id === user.id }, 422);
     }
     const input = 'type' in parsed.data ? parsed.data : { ...parsed.data, type: parsed.data.notification_type };
     const { recipients, replayed } = await services.courses.notifyStudents(user, course.id, {

@@ -5,6 +5,7 @@ import { MatAutocompleteHarness } from '@angular/material/autocomplete/testing';
 import { MatButtonHarness } from '@angular/material/button/testing';
 import { MatButtonToggleGroupHarness } from '@angular/material/button-toggle/testing';
 import { MatDialogHarness } from '@angular/material/dialog/testing';
+import { MatFormFieldHarness } from '@angular/material/form-field/testing';
 import { MatInputHarness } from '@angular/material/input/testing';
 import { MatSelectHarness } from '@angular/material/select/testing';
 import { nextRequest, settle, setupScreen } from '../../testing/helpers';
@@ -94,6 +95,30 @@ describe('Compose', () => {
     expect((fixture.nativeElement as HTMLElement).querySelector('.result')?.textContent).toContain(
       'was sent to 42 people',
     );
+  });
+
+  it('resets cleanly after a successful send: empty title and message, no red "required", audience kept', async () => {
+    await chooseAudience('A role');
+    await (await input('title')).setValue('New syllabus');
+    await (await input('message')).setValue('Please read it.');
+    const sending = (await loader.getHarness(MatButtonHarness.with({ text: /Send to every candidate/ }))).click();
+    (await nextRequest(http, '/api/admin/audience/count')).flush({ count: 3 });
+    await settle(fixture);
+    const confirmed = (await (await root.getHarness(MatDialogHarness)).getHarness(MatButtonHarness.with({ text: 'Send' }))).click();
+    (await nextRequest(http, '/api/admin/notifications/send')).flush({ recipients: 3 });
+    await confirmed;
+    await sending;
+    await settle(fixture);
+
+    for (const label of ['Title', 'Message']) {
+      const field = await loader.getHarness(MatFormFieldHarness.with({ floatingLabelText: label }));
+      expect(await field.hasErrors()).toBe(false);
+      expect(await (await input(label.toLowerCase())).getValue()).toBe('');
+    }
+    expect((fixture.nativeElement as HTMLElement).querySelectorAll('mat-error').length).toBe(0);
+    expect((fixture.nativeElement as HTMLElement).querySelector('.result')?.textContent).toContain('was sent to 3 people');
+    const [role] = await (await loader.getHarness(MatButtonToggleGroupHarness)).getToggles({ checked: true });
+    expect(await role.getText()).toContain('A role');
   });
 
   it('sends nothing when the confirmation is cancelled', async () => {

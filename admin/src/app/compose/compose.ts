@@ -1,7 +1,7 @@
 import { HttpClient, httpResource } from '@angular/common/http';
-import { ChangeDetectionStrategy, Component, computed, inject, signal } from '@angular/core';
+import { ChangeDetectionStrategy, Component, computed, inject, signal, viewChild } from '@angular/core';
 import { toSignal } from '@angular/core/rxjs-interop';
-import { FormBuilder, ReactiveFormsModule, Validators } from '@angular/forms';
+import { FormBuilder, FormGroupDirective, ReactiveFormsModule, Validators } from '@angular/forms';
 import { MatAutocompleteModule, MatAutocompleteSelectedEvent } from '@angular/material/autocomplete';
 import { MatButtonModule } from '@angular/material/button';
 import { MatButtonToggleModule } from '@angular/material/button-toggle';
@@ -75,6 +75,8 @@ export class Compose {
     title: ['', [Validators.required, Validators.maxLength(TITLE_MAX)]],
     message: ['', [Validators.required, Validators.maxLength(MESSAGE_MAX)]],
   });
+  /** The directive, not the group: only it clears the "submitted" flag that paints empty required fields red. */
+  private readonly formDir = viewChild.required(FormGroupDirective);
   private readonly raw = toSignal(this.form.valueChanges.pipe(map(() => this.form.getRawValue())), {
     initialValue: this.form.getRawValue(),
   });
@@ -184,9 +186,9 @@ export class Compose {
       );
       this.result.set({ recipients, title: title.trim() });
       this.notifier.info(`Sent to ${recipients.toLocaleString()} ${recipients === 1 ? 'person' : 'people'}.`);
-      // Keep the audience and type: admins often send a follow-up to the same people.
-      this.form.controls.title.reset();
-      this.form.controls.message.reset();
+      // Keep the audience and type: admins often send a follow-up to the same people. resetForm (not reset) also
+      // forgets the submit, so the emptied required fields do not turn red beside the success message.
+      this.formDir().resetForm({ ...this.form.getRawValue(), title: '', message: '' });
     } catch {
       // The error interceptor has shown the server's message.
     } finally {

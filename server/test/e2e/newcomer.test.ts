@@ -1,0 +1,127 @@
+import type { Browser, Page } from 'playwright-core';
+import type { User } from '../../models';
+import { createTestContext, type TestContext } from '../support/harness';
+import { expectBadge, type LiveServer, loginAs, newUserContext, screenshot, startBrowser, waitLive, type Problems } from '../support/browser';
+
+/** Issue 16's small things, as a newcomer sees them in Chromium at 1280 px and at 390 px. */
+jest.setTimeout(90_000);
+
+let ctx: TestContext;
+let live: Awaited<ReturnType<typeof startBrowser>>;
+let server: LiveServer;
+let browser: Browser;
+let instructor: User;
+let candidate: User;
+let courseId: number;
+const seen: Problems[] = [];
+
+beforeAll(async () => {
+  ctx = await createTestContext();
+  instructor = await ctx.createUser('instructor', { name: 'Ines Instructor' });
+  candidate = await ctx.createUser('candidate', { name: 'Camille Candidate' });
+  courseId = (await ctx.createCourse(instructor, { title: 'Realtime Web', students: [candidate] })).id;
+  live = await startBrowser(ctx);
+  ({ server, browser } = live);
+});
+
+afterAll(async () => {
+  await live?.stop();
+  await ctx?.close();
+});
+
+afterEach(() => {
+  for (const p of seen.splice(0)) {
+    expect(p.console).toEqual([]);
+    expect(p.csp).toEqual([]);
+  }
+});
+
+async function pageAs(user: User, opts: { phone?: boolean } = {}): Promise<Page> {
+  const { context, problems } = await newUserContext(browser, opts);
+  seen.push(problems);
+  const page = await context.newPage();
+  await loginAs(page, server.url, user);
+  return page;
+}
+
+function notify(title: string) {
+  return ctx.services.notifications.fanOut(
+    { kind: 'user', userId: candidate.id },
+    { type: 'announcement', title, message: 'Read me.', senderId: instructor.id, courseId },
+  );
+}
+
+test('16.12: the page’s "Mark all as read" is disabled with nothing unread and enabled live when one arrives', async () => {
+  const page = await pageAs(candidate);
+  await page.goto(`${server.url}/notifications`);
+  await waitLive(page);
+  const button = page.locator('main [data-mark-all]');
+  expect(await button.isDisabled()).toBe(true);
+  await notify('Room change');
+  await expectBadge(page, '1');
+  await page.waitForFunction(() => !(document.querySelector('main [data-mark-all]') as HTMLButtonElement).disabled);
+  await button.click();
+  await expectBadge(page, null);
+  await page.waitForFunction(() => (document.querySelector('main [data-mark-all]') as HTMLButtonElement).disabled);
+  await page.context().close();
+});
+
+test('16.12: a review row pushed for an application already on the page appears once', async () => {
+  const applicant = await ctx.createUser('candidate', { name: 'Dora Duplicate' });
+  const a = await ctx.services.applications.apply(applicant, courseId, 'Rendered and pushed at once');
+  const page = await pageAs(instructor);
+  await page.goto(`${server.url}/instructor/applications`);
+  await waitLive(page);
+  // The push that raced the render: the same new application announced again once the page has it.
+  ctx.events.publish({ type: 'application.changed', applicationId: a.id, status: 'pending', courseId, instructorId: instructor.id, candidateId: applicant.id });
+  const other = await ctx.createUser('candidate', { name: 'Otto Other' });
+  await ctx.services.applications.apply(other, courseId, 'Pushed after');
+  await page.locator('#review-list .review-row', { hasText: 'Otto Other' }).waitFor();
+  expect(await page.locator(`[id="application-${a.id}"]`).count()).toBe(1);
+  await page.context().close();
+});
+
+test('16.6: "See all notifications" stays visible in the bell dropdown with five items', async () => {
+  for (let i = 1; i <= 5; i++) await notify(`A fairly long notification title number ${i} that wraps onto two lines`);
+  for (const phone of [false, true]) {
+    const page = await pageAs(candidate, { phone });
+    await page.goto(`${server.url}/courses`);
+    await waitLive(page);
+    await page.click('.bell-button');
+    await page.locator('#bell-menu').waitFor();
+    expect(await page.locator('#bell-items .bell-item:visible').count()).toBe(5);
+    // Visible means hit-testable where it is drawn: not scrolled away inside the dropdown, nor below the window.
+    const onTop = await page.evaluate(() => {
+      const link = document.querySelector('#bell-menu .bell-all')!;
+      const r = link.getBoundingClientRect();
+      const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      return r.bottom <= window.innerHeight && !!hit && link.contains(hit);
+    });
+    expect(onTop).toBe(true);
+    await screenshot(page, `bell-five-items-${phone ? 390 : 1280}`);
+    await page.context().close();
+  }
+});
+
+test('16.5: at 390 px "Desktop alerts" and "Live" keep visible labels and matching names', async () => {
+  const page = await pageAs(candidate, { phone: true });
+  await page.goto(`${server.url}/courses`);
+  await waitLive(page);
+  const optin = page.locator('#notify-optin');
+  await optin.waitFor();
+  const visibleText = (sel: string) =>
+    page.evaluate((s) => {
+      const el = document.querySelector(s) as HTMLElement;
+      const r = el.getBoundingClientRect();
+      return r.width > 4 && r.height > 4 ? el.innerText.trim() : '';
+    }, sel);
+  expect(await visibleText('#notify-optin .optin-label')).toBe('Desktop alerts');
+  // Not a second bell: the only bell icon in the top bar is the bell's own.
+  expect(await page.locator('.topbar svg:visible').evaluateAll((els) => els.filter((e) => !e.closest('#bell')).length)).toBe(0);
+  expect(await visibleText('#connection-status .conn-label')).toBe('Live');
+  expect(await page.getByRole('button', { name: 'Desktop alerts' }).count()).toBe(1);
+  // And the bar still fits: no sideways scrolling of the page.
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  await screenshot(page, 'topbar-390');
+  await page.context().close();
+});
