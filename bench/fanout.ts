@@ -2,11 +2,18 @@
  * Benchmark 1: an instructor notifies a course of N enrolled, connected students; time from the POST to the
  * last student's frame, and server CPU per delivered message.
  *
- *   npm run bench:fanout -- [--sizes 1000,10000] [--runs 7] [--web-concurrency 1]
+ *   npm run bench:fanout -- [--sizes 1000,10000] [--runs 7] [--web-concurrency 1] [--email unread|off]
+ *
+ * `--email unread` (issue 12) stores every student's preference for the bench's type as email when unread, so
+ * the fan-out statement also reads it and enqueues the batch's escalation job; `--email off` stores the same
+ * number of override rows saying off, the fair baseline. Without the option no preference row exists. The
+ * escalation is due EMAIL_UNREAD_DELAY_SECONDS (600 s by default) later, after the runs: only the in-app path
+ * is timed. Results go to results/fanout-email-<mode>.json then, so the plain fan-out's file is left alone.
  */
+import { Client } from 'pg';
 import { intArg, intList, parseArgs } from './lib/args';
 import { serverSettings, withBenchDatabase, type PgTarget } from './lib/database';
-import { fanOutOnce, type FanOutRun } from './lib/fanout-once';
+import { FANOUT_TYPE, fanOutOnce, type FanOutRun } from './lib/fanout-once';
 import { agent } from './lib/http';
 import { log } from './lib/log';
 import { environment, writeResult } from './lib/results';
@@ -21,6 +28,28 @@ export interface FanoutOptions {
   warmup: number;
   webConcurrency: number;
   target?: PgTarget;
+  /** Every student's email preference for the bench's type, stored as an override row; none when absent. */
+  email?: EmailMode;
+}
+
+export type EmailMode = 'unread' | 'off';
+
+/** One INSERT ... SELECT over the courses' enrollments: 10,000 override rows in a few tens of ms. */
+export async function setStudentsEmail(url: string, courseIds: number[], mode: EmailMode): Promise<number> {
+  const db = new Client({ connectionString: url, application_name: 'herald-bench-seed' });
+  await db.connect();
+  try {
+    const res = await db.query(
+      `INSERT INTO notification_preferences (user_id, type, email)
+       SELECT DISTINCT e.student_id, $2, $3 FROM enrollments e WHERE e.course_id = ANY($1::int[])
+       ON CONFLICT (user_id, type) DO UPDATE SET email = EXCLUDED.email, updated_at = now()`,
+      [courseIds, FANOUT_TYPE, mode],
+    );
+    await db.query('ANALYZE notification_preferences');
+    return res.rowCount ?? 0;
+  } finally {
+    await db.end();
+  }
 }
 
 const TARGET_P50_MS: Record<number, number> = { 1000: 100, 10000: 600 };
@@ -31,6 +60,10 @@ export async function runFanout(o: FanoutOptions) {
     const secret = benchSecret();
     const courses = [];
     for (const n of o.sizes) courses.push(await seedCourse(url, { students: n, secret, ...SERVER_SESSION }));
+    if (o.email) {
+      const rows = await setStudentsEmail(url, courses.map((c) => c.courseId), o.email);
+      log(`${rows} students set to email: "${o.email}" for ${FANOUT_TYPE}`);
+    }
     const server = await startServer({ databaseUrl: url, secret, webConcurrency: o.webConcurrency });
     const a = agent(1);
     const bySize: Record<string, unknown> = {};
@@ -97,6 +130,8 @@ export async function runFanout(o: FanoutOptions) {
       environment: env,
       database: { kind: target.kind, settings: await serverSettings(url) },
       bus: process.env.REDIS_URL ? 'redis' : 'postgres LISTEN/NOTIFY',
+      email: o.email,
+      email_preference: o.email ? `every student overridden to email: "${o.email}"` : 'no preference rows (type default: off)',
       method:
         `Server with WEB_CONCURRENCY=${o.webConcurrency}. N students of one course hold authenticated sockets ` +
         `(/ws/notifications, opened by separate load-generator processes). The instructor POSTs notify-students; ` +
@@ -110,6 +145,11 @@ export async function runFanout(o: FanoutOptions) {
   });
 }
 
+function emailArg(v: string | undefined): EmailMode | undefined {
+  if (v === undefined || v === 'unread' || v === 'off') return v;
+  throw new Error(`--email must be unread or off, got ${v}`);
+}
+
 if (require.main === module) {
   const args = parseArgs();
   runFanout({
@@ -117,8 +157,9 @@ if (require.main === module) {
     runs: intArg(args, 'runs', 7),
     warmup: intArg(args, 'warmup', 2),
     webConcurrency: intArg(args, 'web-concurrency', 1),
+    email: emailArg(args.get('email')),
   })
-    .then((r) => log(`wrote ${writeResult('fanout', r)}`))
+    .then((r) => log(`wrote ${writeResult(r.email ? `fanout-email-${r.email}` : 'fanout', r)}`))
     .catch((err) => {
       console.error(err);
       process.exit(1);

@@ -3,7 +3,7 @@
  * cluster), each in a database of its own that is dropped afterwards; writes bench/results/*.json and
  * bench/RESULTS.md. Bounded: a step that would start past the budget is skipped and recorded as such.
  *
- *   npm run bench -- [--quick] [--only fanout,latency]
+ *   npm run bench -- [--quick] [--only fanout,latency,email]
  */
 import { parseArgs } from './lib/args';
 import { openTarget } from './lib/database';
@@ -11,6 +11,7 @@ import { log } from './lib/log';
 import { writeReport } from './lib/report';
 import { writeResult } from './lib/results';
 import { runConnections } from './connections';
+import { runEmail } from './email';
 import { runFanout } from './fanout';
 import { runLatency } from './latency';
 import { runPages } from './pages';
@@ -38,6 +39,7 @@ async function main() {
       () => runLatency({ levels: [1, 16, 64], approvals: quick ? [50, 200, 400] : [300, 2000, 4000], seconds: quick ? 8 : 20, courses: 64, target }),
     ],
     ['pages', () => runPages({ seconds: quick ? 3 : 10, connections: 16, target })],
+    ['email', () => runEmail({ students: quick ? 1000 : 10_000, delaySeconds: 1, target })],
     ['profile', () => runProfile({ target })],
   ];
   try {

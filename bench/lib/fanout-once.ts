@@ -6,6 +6,9 @@ import { cpuMs, cpuSince, cpuSnapshot, postgresPids, type BenchServer } from './
 import { percentile, round } from './stats';
 import type { WsFleet } from './ws-fleet';
 
+/** The type every bench fan-out sends (the email benches store preferences for it). */
+export const FANOUT_TYPE = 'announcement';
+
 export interface FanOutRun {
   /** POST sent -> the last connected student's frame arrived. */
   last_frame_ms: number;
@@ -41,7 +44,7 @@ export async function fanOutOnce(o: {
     agent: o.agent,
     cookie: o.instructor.cookie,
     csrf: o.instructor.csrf_token,
-    json: { notification_type: 'announcement', title: `Bench fan-out ${marker}`, message: 'Seeded by the benchmarks.' },
+    json: { notification_type: FANOUT_TYPE, title: `Bench fan-out ${marker}`, message: 'Seeded by the benchmarks.' },
   });
   expectStatus(res, [201], 'notify-students');
   const delivery = await armed.done;

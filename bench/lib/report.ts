@@ -5,13 +5,19 @@ import { ROOT } from './server';
 
 type Json = Record<string, any>;
 
-const ORDER = ['fanout', 'connections', 'latency', 'queries', 'pages', 'profile'];
+const ORDER = ['fanout', 'connections', 'latency', 'queries', 'pages', 'email', 'profile'];
+/** Extra fan-out runs (`bench:fanout -- --email off|unread`, issue 12), shown beside the plain one when present. */
+const FANOUT_EMAIL = ['fanout-email-off', 'fanout-email-unread'];
+const NUMBER: Record<string, string> = { fanout: '1', connections: '2', latency: '3', queries: '4', pages: '5', email: '6' };
 const TITLES: Record<string, string> = {
   fanout: '1. Fan-out',
+  'fanout-email-off': '1b. Fan-out, every student on email off (override rows)',
+  'fanout-email-unread': '1c. Fan-out, every student on email when unread',
   connections: '2. Connections',
   latency: '3. Latency (approve -> frame)',
   queries: '4. Queries over HTTP',
   pages: '5. Pages',
+  email: '6. Escalation emails to a local SMTP sink',
   profile: 'Where the time goes (CPU profiles)',
 };
 
@@ -35,7 +41,20 @@ function section(name: string, r: Json): string {
     const e = r.environment;
     out.push(`Run at ${e.date}, load average at start ${e.loadavg_at_start.join(' / ')}.`, '');
   }
-  switch (name) {
+  switch (name.startsWith('fanout') ? 'fanout' : name) {
+    case 'email':
+      out.push(
+        `- ${r.accepted}/${r.students} messages accepted by the sink, **${r.messages_per_second}/s** from the job's due ` +
+          `time to the last (${r.due_to_last_accept_s} s; first accepted ${r.first_accept_after_due_ms} ms after due). ` +
+          `POST ${r.post_ms} ms.`,
+        `- Deliveries: ${JSON.stringify(r.deliveries_by_status)}, by attempts ${JSON.stringify(r.deliveries_by_attempts)}; ` +
+          `${r.sink_distinct_message_ids} distinct Message-IDs at the sink, ${r.sink_duplicates} duplicates: every ` +
+          `delivery sent exactly once: ${r.every_delivery_sent_exactly_once ? 'yes' : '**no**'}.`,
+        `- Server RSS: ${Math.round(r.rss_kib.before_due / 1024)} MiB before the job, at most ` +
+          `${Math.round(r.rss_kib.max / 1024)} MiB, ${Math.round(r.rss_kib.end / 1024)} MiB 3 s after ` +
+          `(${r.rss_kib.samples.length} samples). Server CPU ${r.server_cpu_us_per_message} µs per message.`,
+      );
+      break;
     case 'fanout':
       out.push(
         table(
@@ -152,7 +171,7 @@ function section(name: string, r: Json): string {
 
 /** RESULTS.md from whatever results/*.json exist, plus the hand-written findings (bench/FINDINGS.md). */
 export function writeReport(extra: { totalSeconds?: number } = {}): string {
-  const results = Object.fromEntries(ORDER.map((n) => [n, load(n)]).filter(([, r]) => r)) as Record<string, Json>;
+  const results = Object.fromEntries([...ORDER, ...FANOUT_EMAIL].map((n) => [n, load(n)]).filter(([, r]) => r)) as Record<string, Json>;
   const env = Object.values(results).find((r) => r.environment)?.environment ?? {};
   const db = Object.values(results).find((r) => r.database)?.database;
   const lines: string[] = [
@@ -185,6 +204,18 @@ export function writeReport(extra: { totalSeconds?: number } = {}): string {
       rows.push(['1', `Server CPU per delivered message (N=${s.students})`, 'report', `${s.server_cpu_us_per_message} µs`, '-']);
     }
   }
+  const off = results['fanout-email-off']?.sizes?.['10000'];
+  const unread = results['fanout-email-unread']?.sizes?.['10000'];
+  if (off && unread) {
+    const ratio = unread.last_frame_ms.p50 / off.last_frame_ms.p50;
+    rows.push([
+      '1',
+      'Fan-out to 10,000, every student on email when unread vs email off, last frame p50',
+      'within 10%',
+      `${unread.last_frame_ms.p50} vs ${off.last_frame_ms.p50} ms (${ratio >= 1 ? '+' : ''}${Math.round((ratio - 1) * 1000) / 10}%)`,
+      mark(ratio <= 1.1 && unread.all_delivered && off.all_delivered),
+    ]);
+  }
   const c = results.connections?.targets ?? {};
   add('2', 'Authenticated idle sockets in one process', c.single_process_sockets);
   add('2', 'RSS per connection (KiB)', c.rss_kib_per_connection);
@@ -201,13 +232,18 @@ export function writeReport(extra: { totalSeconds?: number } = {}): string {
   add('4', 'First notifications page over HTTP, p99 (ms)', q.page_1_p99_ms);
   add('4', 'Page 500 (keyset) vs page 1', q.page_500_vs_page_1);
   for (const [k, t] of Object.entries(results.pages?.targets ?? {})) add('5', `${k.replace(/_rps$/, '')} requests/s`, t as Json);
+  const e = results.email;
+  add('6', `Escalation emails to a local SMTP sink (N=${e?.students ?? '?'}), per second, each sent once`, e?.targets?.email_per_second);
   for (const n of ORDER.filter((x) => x !== 'profile')) {
     const r = results[n];
-    if (!r) rows.push([String(ORDER.indexOf(n) + 1), n, '-', 'not run', '-']);
-    else if (r.error || r.skipped) rows.push([String(ORDER.indexOf(n) + 1), n, '-', r.error ? 'failed (see below)' : `skipped: ${r.skipped}`, '**missed**']);
+    if (!r) rows.push([NUMBER[n], n, '-', 'not run', '-']);
+    else if (r.error || r.skipped) rows.push([NUMBER[n], n, '-', r.error ? 'failed (see below)' : `skipped: ${r.skipped}`, '**missed**']);
   }
   lines.push(table(['#', 'what', 'target', 'measured', ''], rows), '');
-  for (const n of ORDER) if (results[n]) lines.push(section(n, results[n]));
+  for (const n of ORDER) {
+    if (results[n]) lines.push(section(n, results[n]));
+    if (n === 'fanout') for (const x of FANOUT_EMAIL) if (results[x]) lines.push(section(x, results[x]));
+  }
   const findings = path.join(ROOT, 'bench', 'FINDINGS.md');
   if (existsSync(findings)) lines.push(readFileSync(findings, 'utf8'));
   const file = path.join(ROOT, 'bench', 'RESULTS.md');
