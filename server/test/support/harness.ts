@@ -11,6 +11,7 @@ import type TestAgent from 'supertest/lib/agent';
 import { createApp } from '../../app';
 import { createMailer, emailTasks, type Mailer } from '../../channels/email';
 import { pushChannelTasks } from '../../channels/push';
+import { webhookChannelTasks } from '../../channels/webhooks';
 import { loadConfig, loadEmailConfig, type Config, type EmailConfig } from '../../config';
 import { createSequelize } from '../../db';
 import { startProcessRunner, type JobRunner } from '../../jobs';
@@ -148,6 +149,7 @@ export async function createTestContext(
           logger,
           agent: opts.pushAgent,
         }),
+        ...webhookChannelTasks({ sequelize, notifications: services.notifications, policy: { allowPrivate: config.outboundAllowPrivate }, logger }),
       },
       pollInterval: 200,
     });
