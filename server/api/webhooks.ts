@@ -9,10 +9,10 @@ import {
 } from './schemas/webhooks';
 
 /**
- * Instructors' webhook endpoints: each for one course they teach, hearing only that course's events. Token scope
- * `courses:notify`: the scope an integration that manages a course's announcements already holds, and the one
- * that says "acts for my courses"; `applications:read` would grant too little (broadcasts) and too much (nothing
- * here reads applications one by one).
+ * Instructors' webhook endpoints (admins' too): each for one course they teach (any course, for an admin), hearing
+ * only that course's events. Token scope `courses:notify`, the scope for acting on one's courses: an endpoint is
+ * part of running a course, like its announcements. Application events carry ids and a status only (no motivation,
+ * no names), so no `applications:*` scope is asked for.
  */
 const tag = 'Webhooks';
 
@@ -25,7 +25,7 @@ const create = operation({
   description:
     'The answer carries the signing secret (`whsec_...`) this one time. Another instructor’s course is a 404; a URL ' +
     'that is, or resolves to, a private, loopback or metadata address is a 400 `forbidden_target`.',
-  access: ['instructor'],
+  access: ['instructor', 'admin'],
   scopes: ['courses:notify'],
   body: createCourseWebhookBody,
   responses: { 201: { description: 'Registered; the secret is in `secret`.', schema: CreatedWebhookEndpointSchema } },
@@ -46,7 +46,7 @@ const list = operation({
   operationId: 'listWebhooks',
   tag,
   summary: 'List my webhook endpoints',
-  access: ['instructor'],
+  access: ['instructor', 'admin'],
   scopes: ['courses:notify'],
   responses: { 200: { description: 'My endpoints, newest first.', schema: WebhookEndpointListSchema } },
   handler: async function list({ services, user }, res) {
@@ -61,7 +61,7 @@ const remove = operation({
   tag,
   summary: 'Delete one of my webhook endpoints',
   description: 'Its waiting deliveries go with it.',
-  access: ['instructor'],
+  access: ['instructor', 'admin'],
   scopes: ['courses:notify'],
   params: { id: schemas.id },
   responses: { 204: { description: 'Deleted.' } },
