@@ -1,4 +1,4 @@
-import type { JobHelpers, TaskList } from 'graphile-worker';
+import type { JobHelpers } from 'graphile-worker';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import type { Logger } from '../../logger';
 import type { NotificationService } from '../../services/notifications';
@@ -36,7 +36,7 @@ interface Claimed {
  * and graphile-worker's backoff brings it back (see WEBHOOK_MAX_ATTEMPTS), until the last try marks it failed, or
  * the endpoint, failing for `disableAfterMs`, is disabled: its waiting deliveries are then skipped when they come up.
  */
-export function webhookTasks(deps: WebhookTaskDeps): TaskList {
+export function webhookTasks(deps: WebhookTaskDeps) {
   const { sequelize: db, disableAfterMs = DISABLE_AFTER_MS } = deps;
   return {
     [WEBHOOK_TASK]: async (raw: unknown, helpers: Pick<JobHelpers, 'job'>) => {
@@ -118,7 +118,7 @@ async function disableIfFailingTooLong(deps: WebhookTaskDeps, d: Claimed, afterM
         recipientId: d.user_id,
         type: 'message',
         title: 'A webhook endpoint was disabled',
-        message: `${d.url} has failed every delivery since a day; it will receive nothing until it is sent to again.`,
+        message: `${d.url} has failed every delivery for a day, so it was disabled: it receives nothing until an admin sends one of its deliveries again.`,
         data: { webhook_endpoint_id: d.endpoint_id },
       },
       transaction,
