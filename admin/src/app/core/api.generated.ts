@@ -1217,7 +1217,108 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "notification.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A notification was written for one user (never sent for the rows of a broadcast).
+         * @description Signed per the Standard Webhooks specification: verify with the `standardwebhooks` libraries and the endpoint’s `whsec_` secret. Admins’ endpoints hear every event; an instructor’s, its course’s only. Answer 2xx within 10 s; anything else is retried (after about 3 s, 10 s, then widening to about a day, 13 tries), redirects are not followed, and an endpoint failing for a day is disabled.
+         */
+        post: operations["webhook_notification_created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "application.submitted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A candidate applied to a course.
+         * @description Signed per the Standard Webhooks specification: verify with the `standardwebhooks` libraries and the endpoint’s `whsec_` secret. Admins’ endpoints hear every event; an instructor’s, its course’s only. Answer 2xx within 10 s; anything else is retried (after about 3 s, 10 s, then widening to about a day, 13 tries), redirects are not followed, and an endpoint failing for a day is disabled.
+         */
+        post: operations["webhook_application_submitted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "application.decided": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The instructor approved or rejected an application.
+         * @description Signed per the Standard Webhooks specification: verify with the `standardwebhooks` libraries and the endpoint’s `whsec_` secret. Admins’ endpoints hear every event; an instructor’s, its course’s only. Answer 2xx within 10 s; anything else is retried (after about 3 s, 10 s, then widening to about a day, 13 tries), redirects are not followed, and an endpoint failing for a day is disabled.
+         */
+        post: operations["webhook_application_decided"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "broadcast.sent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * One send reached a whole audience: one event however many recipients.
+         * @description Signed per the Standard Webhooks specification: verify with the `standardwebhooks` libraries and the endpoint’s `whsec_` secret. Admins’ endpoints hear every event; an instructor’s, its course’s only. Answer 2xx within 10 s; anything else is retried (after about 3 s, 10 s, then widening to about a day, 13 tries), redirects are not followed, and an endpoint failing for a day is disabled.
+         */
+        post: operations["webhook_broadcast_sent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "notification.read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A user read notifications: these ids, or all of them (`all: true`, `ids: null`). Admins’ endpoints only.
+         * @description Signed per the Standard Webhooks specification: verify with the `standardwebhooks` libraries and the endpoint’s `whsec_` secret. Admins’ endpoints hear every event; an instructor’s, its course’s only. Answer 2xx within 10 s; anything else is retried (after about 3 s, 10 s, then widening to about a day, 13 tries), redirects are not followed, and an endpoint failing for a day is disabled.
+         */
+        post: operations["webhook_notification_read"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /** @description A user as the API shows it (never the password hash). */
@@ -7769,6 +7870,221 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
+            };
+        };
+    };
+    webhook_notification_created: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event’s id, the same on every retry: deduplicate on it. */
+                "webhook-id": string;
+                /** @description Seconds since the epoch when this try was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `id.timestamp.body`. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "notification.created";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        id: number;
+                        recipient_id: number;
+                        type: string;
+                        title: string;
+                        message: string;
+                        course_id: number | null;
+                        application_id: number | null;
+                        /** Format: date-time */
+                        created_at: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: no further tries. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_application_submitted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event’s id, the same on every retry: deduplicate on it. */
+                "webhook-id": string;
+                /** @description Seconds since the epoch when this try was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `id.timestamp.body`. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "application.submitted";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        id: number;
+                        course_id: number;
+                        candidate_id: number;
+                        instructor_id: number;
+                        /** @constant */
+                        status: "pending";
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: no further tries. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_application_decided: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event’s id, the same on every retry: deduplicate on it. */
+                "webhook-id": string;
+                /** @description Seconds since the epoch when this try was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `id.timestamp.body`. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "application.decided";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        id: number;
+                        course_id: number;
+                        candidate_id: number;
+                        instructor_id: number;
+                        /** @enum {unknown} */
+                        status: "approved" | "rejected";
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: no further tries. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_broadcast_sent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event’s id, the same on every retry: deduplicate on it. */
+                "webhook-id": string;
+                /** @description Seconds since the epoch when this try was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `id.timestamp.body`. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "broadcast.sent";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        /** Format: uuid */
+                        batch_id: string;
+                        course_id: number | null;
+                        type: string;
+                        title: string;
+                        message: string;
+                        sender_id: number | null;
+                        /** @description How many users it reached. */
+                        recipients: number;
+                        /** Format: date-time */
+                        created_at: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: no further tries. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_notification_read: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event’s id, the same on every retry: deduplicate on it. */
+                "webhook-id": string;
+                /** @description Seconds since the epoch when this try was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,` and the base64 HMAC-SHA256 of `id.timestamp.body`. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "notification.read";
+                    /** Format: date-time */
+                    timestamp: string;
+                    data: {
+                        recipient_id: number;
+                        all: boolean;
+                        ids: number[] | null;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Received: no further tries. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

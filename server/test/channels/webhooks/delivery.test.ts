@@ -3,6 +3,7 @@
  * channel's one statement (deliveries + keyed jobs) → the job runner the harness starts as main.ts does → real HTTP
  * receivers on loopback that verify every signature with the official `standardwebhooks` package.
  */
+import Ajv2020 from 'ajv/dist/2020';
 import { QueryTypes } from 'sequelize';
 import { Dispatcher } from '../../../channels';
 import { WebhookChannel } from '../../../channels/webhooks';
@@ -163,4 +164,24 @@ test('a receiver failing then succeeding: retried within seconds with the same i
     return again.body.results.find((d: { id: number }) => d.id === delivery.id).attempts.length === 3;
   });
   await admin.post(`/api/admin/webhooks/${adminEndpointId}/deliveries/999999/retry/`).expect(404);
+});
+
+test('every body received matches the OpenAPI document’s `webhooks` entry for its type', async () => {
+  const doc = (await admin.get('/api/openapi.json').expect(200)).body;
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  ajv.addFormat('date-time', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$/);
+  ajv.addFormat('uuid', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
+  expect(Object.keys(doc.webhooks).sort()).toEqual(
+    ['application.decided', 'application.submitted', 'broadcast.sent', 'notification.created', 'notification.read'],
+  );
+  const seen = new Set<string>();
+  for (const r of Object.values(receivers)) {
+    for (const w of r.received) {
+      const schema = doc.webhooks[w.body!.type].post.requestBody.content['application/json'].schema;
+      const validate = ajv.compile(schema);
+      expect([w.body!.type, validate(w.body), ajv.errorsText(validate.errors)]).toEqual([w.body!.type, true, 'No errors']);
+      seen.add(w.body!.type);
+    }
+  }
+  expect(seen.size).toBe(5);
 });
