@@ -103,7 +103,12 @@ async function runServer(config: Config, email: EmailConfig, logger: Logger) {
         policy: { allowPrivate: config.outboundAllowPrivate },
         logger,
       }),
-      ...webhookChannelTasks({ sequelize: db.sequelize, notifications: services.notifications, policy: { allowPrivate: config.outboundAllowPrivate }, logger }),
+      ...webhookChannelTasks({
+        sequelize: db.sequelize,
+        notifications: services.notifications,
+        policy: { allowPrivate: config.outboundAllowPrivate },
+        logger,
+      }),
     },
     cron: digestCron,
   });

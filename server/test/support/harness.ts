@@ -78,7 +78,7 @@ export async function createTestContext(
     dbTimeZone?: string;
     /** Another PostgreSQL than the suite's: its `postgres` database URL and a migrated template there. */
     pg?: { url: string; template: string };
-    /** Runs a job runner with the email and push tasks, as main.ts does, so tests see jobs run (SMTP_URL in `env`). */
+    /** Runs a job runner with the email, push and webhook tasks, as main.ts does, so tests see jobs run (SMTP_URL in `env`). */
     jobs?: boolean;
     /** With `jobs`: the agent pushes are sent through (a guarded one trusting the local push service's certificate). */
     pushAgent?: https.Agent;
@@ -149,7 +149,12 @@ export async function createTestContext(
           logger,
           agent: opts.pushAgent,
         }),
-        ...webhookChannelTasks({ sequelize, notifications: services.notifications, policy: { allowPrivate: config.outboundAllowPrivate }, logger }),
+        ...webhookChannelTasks({
+          sequelize,
+          notifications: services.notifications,
+          policy: { allowPrivate: config.outboundAllowPrivate },
+          logger,
+        }),
       },
       pollInterval: 200,
     });

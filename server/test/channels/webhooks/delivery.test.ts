@@ -185,3 +185,12 @@ test('every body received matches the OpenAPI document’s `webhooks` entry for 
   }
   expect(seen.size).toBe(5);
 });
+
+test('deleting an endpoint: its owner or an admin; it hears nothing afterwards', async () => {
+  const mine = (await teacherB.get('/api/webhooks/').expect(200)).body.results[0];
+  await teacherB.delete(`/api/webhooks/${mine.id}/`).expect(204);
+  await teacherB.delete(`/api/webhooks/${mine.id}/`).expect(404);
+  await admin.delete(`/api/admin/webhooks/${adminEndpointId}/`).expect(204);
+  expect((await admin.get('/api/admin/webhooks/').expect(200)).body.results).toHaveLength(1);
+  await admin.get(`/api/admin/webhooks/${adminEndpointId}/deliveries/`).expect(404);
+});
