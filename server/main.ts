@@ -15,6 +15,7 @@ import { createApp } from './app';
 import { Dispatcher } from './channels';
 import { createMailer, digestCron, emailTasks } from './channels/email';
 import { pushChannelTasks } from './channels/push';
+import { WebhookChannel, webhookChannelTasks } from './channels/webhooks';
 import { openDatabase } from './db/open';
 import { guardConnections } from './http/connection-guard';
 import { createSession } from './http/session';
@@ -84,7 +85,7 @@ async function runServer(config: Config, email: EmailConfig, logger: Logger) {
     sessionCheckMs: config.sessionCheckMs,
   });
   // Every channel events are delivered through: one entry each.
-  const dispatcher = new Dispatcher({ bus, logger, channels: [realtime] });
+  const dispatcher = new Dispatcher({ bus, logger, channels: [realtime, new WebhookChannel({ sequelize: db.sequelize, logger })] });
   await dispatcher.start();
 
   // The durable jobs: every serving process runs a runner (the migrations above installed the queue's schema);
@@ -99,6 +100,12 @@ async function runServer(config: Config, email: EmailConfig, logger: Logger) {
         sequelize: db.sequelize,
         subscriptions: services.pushSubscriptions,
         vapid: services.vapid,
+        policy: { allowPrivate: config.outboundAllowPrivate },
+        logger,
+      }),
+      ...webhookChannelTasks({
+        sequelize: db.sequelize,
+        notifications: services.notifications,
         policy: { allowPrivate: config.outboundAllowPrivate },
         logger,
       }),

@@ -8,6 +8,7 @@ import { preferenceOperations } from './preferences';
 import { pushOperations } from './push';
 import type { ApiOperation } from './operation';
 import { tokenOperations } from './tokens';
+import { webhookOperations } from './webhooks';
 
 /**
  * Every operation of the JSON API, in the order the docs page shows them. The /api router is built from this
@@ -23,4 +24,5 @@ export const operations: readonly ApiOperation[] = [
   ...docsOperations,
   ...adminOperations,
   ...tokenOperations,
+  ...webhookOperations,
 ];

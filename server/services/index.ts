@@ -17,6 +17,7 @@ import type { OutboundPolicy } from '../outbound';
 import { PushSubscriptions, VapidKeys, type VapidConfig } from './push-subscriptions';
 import { TokenService } from './tokens';
 import { ApiRateLimits } from './tokens/rate-limits';
+import { WebhookService } from './webhooks';
 
 export interface Services {
   auth: AuthService;
@@ -43,6 +44,8 @@ export interface Services {
   tokens: TokenService;
   /** The /api request budget per token or session, shared by every process. */
   apiRateLimits: ApiRateLimits;
+  /** Outbound webhook endpoints and their delivery log. */
+  webhooks: WebhookService;
 }
 
 /** Wires the domain services to their dependencies. The only place that knows the whole graph. */
@@ -78,5 +81,6 @@ export function createServices(deps: {
     vapid: new VapidKeys({ sequelize, config: deps.push?.vapid ?? { subject: 'mailto:webmaster@localhost' } }),
     tokens,
     apiRateLimits: new ApiRateLimits({ sequelize }),
+    webhooks: new WebhookService({ sequelize, policy: deps.push?.outbound ?? { allowPrivate: false } }),
   };
 }

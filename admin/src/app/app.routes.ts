@@ -53,6 +53,11 @@ export const routes: Routes = [
         title: 'Access tokens · Herald admin',
         loadComponent: () => import('./tokens/tokens').then((m) => m.Tokens),
       },
+      {
+        path: 'webhooks',
+        title: 'Webhooks · Herald admin',
+        loadComponent: () => import('./webhooks/webhooks').then((m) => m.Webhooks),
+      },
     ],
   },
   { path: '**', redirectTo: 'dashboard' },

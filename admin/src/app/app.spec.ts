@@ -116,6 +116,7 @@ describe('App shell', () => {
       'Deliveries',
       'Defaults',
       'Tokens',
+      'Webhooks',
     ]);
     expect(links[4].getAttribute('aria-current')).toBe('page');
     expect(await (await loader.getHarness(MatMenuHarness)).getTriggerText()).toContain('Ada Admin');

@@ -48,6 +48,7 @@ export class App {
     { path: '/deliveries', label: 'Deliveries', icon: 'outgoing_mail' },
     { path: '/defaults', label: 'Defaults', icon: 'tune' },
     { path: '/tokens', label: 'Tokens', icon: 'key' },
+    { path: '/webhooks', label: 'Webhooks', icon: 'webhook' },
   ];
 
   /** Matches the stylesheet's breakpoint: below it nav labels hide and tooltips take over. */

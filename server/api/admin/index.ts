@@ -7,6 +7,7 @@ import { adminNotificationOperations } from './notifications';
 import { adminPreferenceOperations } from './preferences';
 import { adminTokenOperations } from './tokens';
 import { userOperations } from './users';
+import { adminWebhookOperations } from './webhooks';
 
 /** The admin console's API, /api/admin: admin role only (anonymous is a 401, any other role a 403). */
 export const adminOperations = [
@@ -19,4 +20,5 @@ export const adminOperations = [
   ...adminPreferenceOperations,
   ...adminDeliveryOperations,
   ...adminTokenOperations,
+  ...adminWebhookOperations,
 ];

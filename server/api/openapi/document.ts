@@ -3,6 +3,7 @@ import { SESSION_COOKIE } from '../../http/session';
 import { XSRF_COOKIE } from '../../http/security';
 import { idempotencyHeaders, integerIds } from '../schemas';
 import { components } from '../schemas/responses';
+import { webhooksSection } from './webhooks';
 import type { ApiOperation } from '../operation';
 import { scopesOf } from '../mount';
 
@@ -230,6 +231,7 @@ export function buildOpenApiDocument(operations: readonly ApiOperation[], info: 
     servers: [{ url: '/api' }],
     tags: tags.map((name) => ({ name })),
     paths,
+    webhooks: webhooksSection(),
     components: {
       schemas: tidy(schemas),
       headers: {

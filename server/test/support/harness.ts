@@ -11,6 +11,7 @@ import type TestAgent from 'supertest/lib/agent';
 import { createApp } from '../../app';
 import { createMailer, emailTasks, type Mailer } from '../../channels/email';
 import { pushChannelTasks } from '../../channels/push';
+import { webhookChannelTasks } from '../../channels/webhooks';
 import { loadConfig, loadEmailConfig, type Config, type EmailConfig } from '../../config';
 import { createSequelize } from '../../db';
 import { startProcessRunner, type JobRunner } from '../../jobs';
@@ -77,7 +78,7 @@ export async function createTestContext(
     dbTimeZone?: string;
     /** Another PostgreSQL than the suite's: its `postgres` database URL and a migrated template there. */
     pg?: { url: string; template: string };
-    /** Runs a job runner with the email and push tasks, as main.ts does, so tests see jobs run (SMTP_URL in `env`). */
+    /** Runs a job runner with the email, push and webhook tasks, as main.ts does, so tests see jobs run (SMTP_URL in `env`). */
     jobs?: boolean;
     /** With `jobs`: the agent pushes are sent through (a guarded one trusting the local push service's certificate). */
     pushAgent?: https.Agent;
@@ -147,6 +148,12 @@ export async function createTestContext(
           policy: { allowPrivate: config.outboundAllowPrivate },
           logger,
           agent: opts.pushAgent,
+        }),
+        ...webhookChannelTasks({
+          sequelize,
+          notifications: services.notifications,
+          policy: { allowPrivate: config.outboundAllowPrivate },
+          logger,
         }),
       },
       pollInterval: 200,

@@ -37,6 +37,10 @@ export type AdminUser = Schemas['AdminUser'];
 /** A personal access token as admins see it (never its secret). */
 export type AdminAccessToken = Schemas['AdminAccessToken'];
 export type AdminAccessTokenList = Schemas['AdminAccessTokenList'];
+export type WebhookEndpoint = Schemas['WebhookEndpoint'];
+export type WebhookEndpointList = Schemas['WebhookEndpointList'];
+export type WebhookDelivery = Schemas['WebhookDelivery'];
+export type WebhookDeliveryList = Schemas['WebhookDeliveryList'];
 
 /** Who receives a composed notification. */
 export type Audience = JsonBody<'adminSendNotification'>['audience'];

@@ -1,0 +1,49 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+
+/** One request a receiver got, verified (or not) with the official `standardwebhooks` package. */
+export interface ReceivedWebhook {
+  id: string;
+  headers: http.IncomingHttpHeaders;
+  raw: string;
+  /** The verified body; undefined when the signature did not verify. */
+  body?: { type: string; timestamp: string; data: Record<string, unknown> };
+  verifyError?: string;
+  status: number;
+}
+
+export interface WebhookReceiver {
+  url: string;
+  received: ReceivedWebhook[];
+  /** The secret to verify with: set it once the endpoint is registered (the answer carries it). */
+  secret?: string;
+  /** Status codes to answer with, in turn; 200 once they run out. */
+  answers: number[];
+  close(): Promise<void>;
+}
+
+/** A real HTTP receiver on loopback, as an API consumer would run one. Nothing it does leaves the machine. */
+export async function startWebhookReceiver(): Promise<WebhookReceiver> {
+  const receiver: WebhookReceiver = { url: '', received: [], answers: [], close: async () => undefined };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const status = receiver.answers.shift() ?? 200;
+      const got: ReceivedWebhook = { id: String(req.headers['webhook-id']), headers: req.headers, raw, status };
+      try {
+        got.body = new Webhook(receiver.secret ?? 'whsec_AAAA').verify(raw, req.headers as Record<string, string>) as ReceivedWebhook['body'];
+      } catch (err) {
+        got.verifyError = (err as Error).message;
+      }
+      receiver.received.push(got);
+      res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' }).end(status < 300 ? 'ok' : 'try later');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  receiver.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  return receiver;
+}
