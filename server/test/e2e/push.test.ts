@@ -1,10 +1,8 @@
 import https from 'node:https';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { pushMessage, PushSender } from '../../channels/push';
-import { createLogger } from '../../logger';
+import { pushMessage } from '../../channels/push';
 import { guardedLookup } from '../../outbound';
-import { PushSubscriptions } from '../../services/push-subscriptions';
-import { startPushService } from '../support/push-service';
+import { startPushService, type PushService } from '../support/push-service';
 import type { User } from '../../models';
 import { createTestContext, type TestContext } from '../support/harness';
 import { launchChromium, LiveServer, loginAs, newUserContext, type Problems } from '../support/browser';
@@ -21,9 +19,14 @@ let browser: Browser;
 let candidate: User;
 let user: { context: BrowserContext; problems: Problems };
 let page: Page;
+let pushService: PushService;
 
 beforeAll(async () => {
-  ctx = await createTestContext();
+  // The job runner sends pushes as in production, to a local push service over https (its certificate trusted
+  // through the push agent; OUTBOUND_ALLOW_PRIVATE lets it be on loopback).
+  pushService = await startPushService({ vapidPublicKey: async () => (await ctx.services.vapid.get()).publicKey });
+  const pushAgent = new https.Agent({ keepAlive: true, lookup: guardedLookup({ allowPrivate: true }), ca: pushService.ca });
+  ctx = await createTestContext({ jobs: true, pushAgent, env: { OUTBOUND_ALLOW_PRIVATE: 'true' } });
   candidate = await ctx.createUser('candidate', { name: 'Camille Candidate' });
   server = new LiveServer(ctx);
   await server.start();
@@ -38,6 +41,7 @@ afterAll(async () => {
   await browser?.close();
   await server?.stop();
   await ctx?.close();
+  await pushService?.close();
 });
 
 test('/sw.js is served at the root under the page CSP, and registers with scope /', async () => {
@@ -138,10 +142,6 @@ test('the devices page lists a stored device and removes it', async () => {
 test('a new user turns alerts on from the devices page and sees the device listed; a push then reaches it', async () => {
   // Headless Chromium cannot reach a real push service, so the browser's subscription is a fake browser's at
   // the local push service (its keys made as a browser makes them); everything else is the page's own code.
-  const pushService = await startPushService({ vapidPublicKey: async () => (await ctx.services.vapid.get()).publicKey });
-  const allowLoopback = { allowPrivate: true };
-  const realSubscriptions = ctx.services.pushSubscriptions;
-  ctx.services.pushSubscriptions = new PushSubscriptions({ sequelize: ctx.sequelize, policy: allowLoopback });
   try {
     const fake = pushService.subscribe();
     const newcomer = await ctx.createUser('candidate', { name: 'Nina Newcomer' });
@@ -163,21 +163,20 @@ test('a new user turns alerts on from the devices page and sees the device liste
     expect(device).toMatchObject({ endpoint: fake.endpoint, user_agent: expect.stringContaining('Chrome') });
     await tab.waitForSelector(`[data-device-id="${device.id}"]`);
 
-    // The tab is closed; a decision is pushed to the device, and the push service decrypts it.
+    // Every tab is closed; the instructor decides, and the decision reaches the device through the job queue:
+    // the push service checks the VAPID signature and decrypts the payload.
     await tab.close();
-    const n = await ctx.models.Notification.create({ recipientId: newcomer.id, type: 'application_rejected', title: 'Application not accepted', message: 'Sorry' });
-    const sender = new PushSender({
-      subscriptions: ctx.services.pushSubscriptions,
-      vapid: ctx.services.vapid,
-      policy: allowLoopback,
-      logger: createLogger('silent'),
-      agent: new https.Agent({ lookup: guardedLookup(allowLoopback), ca: pushService.ca }),
-    });
-    const report = await sender.send(pushMessage({ id: Number(n.id), type: n.type, title: n.title, message: n.message }), await ctx.services.pushSubscriptions.targets([newcomer.id]));
-    expect(report.sent).toEqual([device.id]);
-    expect(pushService.received.map((r) => r.payload)).toEqual([expect.objectContaining({ id: Number(n.id), title: 'Application not accepted', body: 'Sorry' })]);
+    await ctx.services.preferences.patch(newcomer.id, { types: { application_rejected: { push: true } } });
+    const teacher = await ctx.createUser('instructor');
+    const course = await ctx.createCourse(teacher, { title: 'Push in Practice' });
+    const application = await ctx.models.Application.create({ courseId: course.id, candidateId: newcomer.id, motivation: 'Keen' });
+    await (await ctx.login(teacher)).post(`/api/applications/${application.id}/reject/`, { reason: 'Full' }).expect(200);
+    for (let i = 0; i < 100 && pushService.received.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(pushService.received.map((r) => r.payload)).toEqual([
+      expect.objectContaining({ title: expect.stringContaining('Push in Practice'), type: 'application_rejected' }),
+    ]);
+    expect(pushService.received[0].endpoint).toBe(fake.endpoint);
   } finally {
-    ctx.services.pushSubscriptions = realSubscriptions;
-    await pushService.close();
+    await user.context.clearCookies();
   }
 });
