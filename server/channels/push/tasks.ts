@@ -20,10 +20,13 @@ export function pushChannelTasks(deps: {
   /** Tests pass a guarded agent that also trusts their push service's certificate. */
   agent?: https.Agent;
   chunk?: number;
-  concurrency?: number;
+  /** Requests in flight to one push service, and push services served at once (PushSender's defaults). */
+  perOrigin?: number;
+  origins?: number;
 }): TaskList {
   const { sequelize, subscriptions } = deps;
-  const sender = new PushSender({ subscriptions, vapid: deps.vapid, policy: deps.policy, logger: deps.logger, agent: deps.agent });
+  const { vapid, policy, logger, agent, perOrigin, origins } = deps;
+  const sender = new PushSender({ subscriptions, vapid, policy, logger, agent, perOrigin, origins });
   return pushTasks({
     sequelize,
     deliveries: new DeliveryService({ sequelize }),
@@ -33,6 +36,5 @@ export function pushChannelTasks(deps: {
     quietEnd: (job) => pushQuietEnd(sequelize, job),
     leaseEnd: (job) => pushLeaseEnd(sequelize, job),
     chunk: deps.chunk,
-    concurrency: deps.concurrency,
   });
 }
