@@ -5,3 +5,4 @@ export { noVisibleTab, VISIBLE_STALE_SECONDS } from './decide';
 export { PUSH_TASK, pushTasks, type ClaimedPush, type PushDeliveries, type PushJob, type PushSource, type PushTaskDeps } from './task';
 export { hasLiveDevice, pushEnqueueForIdsSql, pushEnqueueSql, pushLeaseEnd, pushQuietEnd, pushSource } from './source';
 export { pushChannelTasks } from './tasks';
+export { PUSH_RETRY_TASK, pushRetrySource, pushRetryTasks, type PushRetryPayload } from './retry';
