@@ -5,6 +5,7 @@ import { assertSendable, guardedAgents, type OutboundPolicy } from '../../outbou
 import type { PushSubscriptions, PushTarget, VapidKeys } from '../../services/push-subscriptions';
 import type { PushMessage } from './message';
 import { byOrigin, eachLimited } from './pool';
+import { VapidHeaders } from './vapid-header';
 
 /** What became of one send to many devices. Ids are subscription ids. */
 export interface SendReport {
@@ -60,6 +61,7 @@ export type OriginHolds = Map<string, { until?: number }>;
 export class PushSender {
   readonly #deps: PushSenderDeps;
   readonly #agent: https.Agent;
+  readonly #vapidHeaders = new VapidHeaders();
 
   constructor(deps: PushSenderDeps) {
     this.#deps = deps;
@@ -104,11 +106,12 @@ export class PushSender {
         const body = JSON.stringify(message.payload);
         try {
           assertSendable(new URL(target.endpoint), this.#deps.policy);
+          // No `vapidDetails`: the header is signed once per origin (web-push would sign each push anew).
           await webPush.sendNotification({ endpoint: target.endpoint, keys: { p256dh: target.p256dh, auth: target.auth } }, body, {
             TTL: message.ttl,
             urgency: message.urgency,
             topic: message.topic,
-            vapidDetails,
+            headers: { Authorization: this.#vapidHeaders.get(origin, vapidDetails) },
             contentEncoding: 'aes128gcm',
             agent: this.#agent,
             timeout: timeoutMs,
