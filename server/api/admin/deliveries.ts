@@ -1,4 +1,5 @@
 import { RETRY_TASK } from '../../channels/email/retry';
+import { PUSH_RETRY_TASK } from '../../channels/push/retry';
 import { Conflict } from '../../errors';
 import type { RetryJob } from '../../services/deliveries';
 import { operation } from '../operation';
@@ -10,8 +11,9 @@ const tag = 'Admin';
 /**
  * The job that sends a retried delivery of each channel, enqueued in the statement that resets the row. Email:
  * `email:deliveries` for that one row, whatever path first chose it (immediate, escalation, digest) and whether
- * its notification was read since; keyed by the row, so a second enqueue replaces a waiting job. A channel
- * with no sending task yet (push, webhooks) cannot be retried: its row would wait for a job that never comes.
+ * its notification was read since; keyed by the row, so a second enqueue replaces a waiting job. Push:
+ * `push:deliveries`, that row's notification to the recipient's live devices, keyed the same way. A channel
+ * with no sending task yet (webhooks) cannot be retried: its row would wait for a job that never comes.
  */
 const RETRY_JOBS: Partial<Record<string, RetryJob>> = {
   email: {
@@ -19,6 +21,13 @@ const RETRY_JOBS: Partial<Record<string, RetryJob>> = {
     spec: {
       payload: `json_build_object('deliveryIds', json_build_array(r.id))`,
       jobKey: `'${RETRY_TASK}:' || r.id`,
+    },
+  },
+  push: {
+    task: PUSH_RETRY_TASK,
+    spec: {
+      payload: `json_build_object('deliveryIds', json_build_array(r.id))`,
+      jobKey: `'${PUSH_RETRY_TASK}:' || r.id`,
     },
   },
 };

@@ -5,6 +5,7 @@ import { assertSendable, guardedAgents, type OutboundPolicy } from '../../outbou
 import type { PushSubscriptions, PushTarget, VapidKeys } from '../../services/push-subscriptions';
 import type { PushMessage } from './message';
 import { byOrigin, eachLimited } from './pool';
+import { VapidHeaders } from './vapid-header';
 
 /** What became of one send to many devices. Ids are subscription ids. */
 export interface SendReport {
@@ -33,83 +34,121 @@ export interface PushSenderDeps {
   timeoutMs?: number;
 }
 
+/** One push to one device. */
+export interface PushSend {
+  message: PushMessage;
+  target: PushTarget;
+}
+
+/** What became of one `PushSend`. `retry.afterMs` is the push service's Retry-After, when it gave one. */
+export type PushOutcome =
+  | { status: 'sent' | 'gone' | 'expired' }
+  | { status: 'failed'; code?: number; reason: string }
+  | { status: 'retry'; afterMs?: number };
+
 /**
- * Sends one push to many devices, encrypted (aes128gcm, RFC 8291) and signed (VAPID, RFC 8292), and keeps the
- * subscriptions clean: a device its push service calls gone is deleted at once. Devices are grouped by push
- * service so a slow or throttling one (Mozilla's, Apple's) holds up only its own; a 429 or 503 stops the rest
- * of that group, which is returned for retry with the push service's Retry-After.
+ * Push services that throttled us (429 or 503), by origin, and the Retry-After they gave. A job passes the same
+ * map to each of its chunks, so a later chunk sends nothing more to a push service that asked for a pause.
+ */
+export type OriginHolds = Map<string, { until?: number }>;
+
+/**
+ * Sends pushes, encrypted (aes128gcm, RFC 8291) and signed (VAPID, RFC 8292), and keeps the subscriptions
+ * clean: a device its push service calls gone is deleted at once. Sends are grouped by push service across
+ * recipients, so a slow or throttling one (Mozilla's, Apple's) holds up only its own; a 429 or 503 holds the
+ * rest of that push service's sends, returned for retry with its Retry-After, while the others go on.
  */
 export class PushSender {
   readonly #deps: PushSenderDeps;
   readonly #agent: https.Agent;
+  readonly #vapidHeaders = new VapidHeaders();
 
   constructor(deps: PushSenderDeps) {
     this.#deps = deps;
     this.#agent = deps.agent ?? guardedAgents(deps.policy).https;
   }
 
+  /** One message to many devices (one recipient's, say). */
   async send(message: PushMessage, targets: readonly PushTarget[]): Promise<SendReport> {
+    const outcomes = await this.sendAll(targets.map((target) => ({ message, target })));
     const report: SendReport = { sent: [], gone: [], expired: [], failed: [], retry: { ids: [] } };
+    outcomes.forEach((o, i) => {
+      const id = targets[i].id;
+      if (o.status === 'failed') report.failed.push({ id, ...(o.code !== undefined && { status: o.code }), reason: o.reason });
+      else if (o.status === 'retry') retryLater(report, id, o.afterMs);
+      else report[o.status].push(id);
+    });
+    return report;
+  }
+
+  /**
+   * Many pushes (a chunk of a fan-out, to many recipients): grouped by push service origin, at most `origins`
+   * push services served at once and `perOrigin` requests in flight to each. Outcomes come back in order.
+   */
+  async sendAll(sends: readonly PushSend[], holds: OriginHolds = new Map()): Promise<PushOutcome[]> {
+    const outcomes: PushOutcome[] = new Array(sends.length);
     const now = Date.now();
-    const live = targets.filter((t) => {
-      const expired = t.expiration_time !== null && new Date(t.expiration_time).getTime() <= now;
-      if (expired) report.expired.push(t.id);
-      return !expired;
+    const live: number[] = [];
+    sends.forEach(({ target }, i) => {
+      const expired = target.expiration_time !== null && new Date(target.expiration_time).getTime() <= now;
+      if (expired) outcomes[i] = { status: 'expired' };
+      else live.push(i);
     });
     const vapidDetails = await this.#deps.vapid.get();
-    const body = JSON.stringify(message.payload);
     const { perOrigin = 16, origins = 8, timeoutMs = 10_000 } = this.#deps;
 
-    await eachLimited(byOrigin(live, (t) => t.endpoint), origins, async (group) => {
-      let heldUntil: number | undefined; // set once this push service throttled us
-      await eachLimited(group, perOrigin, async (target) => {
-        if (heldUntil !== undefined) return retryLater(report, target.id, heldUntil - Date.now());
+    await eachLimited(byOrigin(live, (i) => sends[i].target.endpoint), origins, async (group) => {
+      const origin = new URL(sends[group[0]].target.endpoint).origin;
+      await eachLimited(group, perOrigin, async (i) => {
+        const { message, target } = sends[i];
+        const held = holds.get(origin);
+        if (held) return void (outcomes[i] = { status: 'retry', afterMs: held.until === undefined ? undefined : Math.max(held.until - Date.now(), 0) });
+        const body = JSON.stringify(message.payload);
         try {
           assertSendable(new URL(target.endpoint), this.#deps.policy);
+          // No `vapidDetails`: the header is signed once per origin (web-push would sign each push anew).
           await webPush.sendNotification({ endpoint: target.endpoint, keys: { p256dh: target.p256dh, auth: target.auth } }, body, {
             TTL: message.ttl,
             urgency: message.urgency,
             topic: message.topic,
-            vapidDetails,
+            headers: { Authorization: this.#vapidHeaders.get(origin, vapidDetails) },
             contentEncoding: 'aes128gcm',
             agent: this.#agent,
             timeout: timeoutMs,
           });
-          report.sent.push(target.id);
+          outcomes[i] = { status: 'sent' };
         } catch (err) {
-          const throttled = this.#failure(report, target, err, Buffer.byteLength(body));
-          if (throttled !== undefined) heldUntil = Math.max(heldUntil ?? 0, Date.now() + throttled);
+          const { outcome, throttled } = this.#failure(target, err, Buffer.byteLength(body));
+          outcomes[i] = outcome;
+          if (throttled) {
+            const until = outcome.status === 'retry' && outcome.afterMs !== undefined ? Date.now() + outcome.afterMs : undefined;
+            const before = holds.get(origin)?.until;
+            holds.set(origin, { until: until === undefined ? before : Math.max(before ?? 0, until) });
+          }
         }
       });
     });
 
-    await this.#deps.subscriptions.forget(report.gone);
-    await this.#deps.subscriptions.succeeded(report.sent);
-    return report;
+    const ids = (status: PushOutcome['status']) => [...new Set(sends.filter((_, i) => outcomes[i].status === status).map((s) => s.target.id))];
+    await this.#deps.subscriptions.forget(ids('gone'));
+    await this.#deps.subscriptions.succeeded(ids('sent'));
+    return outcomes;
   }
 
-  /** Files one failed send; returns how long to leave its push service alone when it asked for that. */
-  #failure(report: SendReport, target: PushTarget, err: unknown, size: number): number | undefined {
+  /** Files one failed send; `throttled` when its push service asked to be left alone (429, 503). */
+  #failure(target: PushTarget, err: unknown, size: number): { outcome: PushOutcome; throttled?: boolean } {
     const { logger } = this.#deps;
     if (!(err instanceof WebPushError)) {
-      if ((err as { code?: string }).code === 'EFORBIDDENTARGET') {
-        report.failed.push({ id: target.id, reason: (err as Error).message });
-        return undefined;
-      }
-      retryLater(report, target.id, undefined);
+      if ((err as { code?: string }).code === 'EFORBIDDENTARGET') return { outcome: { status: 'failed', reason: (err as Error).message } };
       logger.warn({ err, subscriptionId: target.id }, 'push service unreachable; will retry');
-      return undefined;
+      return { outcome: { status: 'retry' } };
     }
     const status = err.statusCode;
-    if (status === 404 || status === 410) {
-      report.gone.push(target.id);
-      return undefined;
-    }
+    if (status === 404 || status === 410) return { outcome: { status: 'gone' } };
     if (status === 429 || status >= 500) {
       const after = retryAfterMs(err.headers['retry-after']);
-      retryLater(report, target.id, after);
       logger.warn({ status, subscriptionId: target.id, retryAfterMs: after }, 'push service busy; will retry');
-      return status === 429 || status === 503 ? (after ?? 0) : undefined;
+      return { outcome: { status: 'retry', afterMs: after }, throttled: status === 429 || status === 503 };
     }
     if (status === 413) {
       // Payloads are clipped well under the limit: reaching it means the clipping is wrong.
@@ -117,8 +156,7 @@ export class PushSender {
     } else {
       logger.warn({ status, subscriptionId: target.id, body: err.body?.slice(0, 200) }, 'push refused');
     }
-    report.failed.push({ id: target.id, status, reason: `push service answered ${status}` });
-    return undefined;
+    return { outcome: { status: 'failed', code: status, reason: `push service answered ${status}` } };
   }
 }
 

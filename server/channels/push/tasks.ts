@@ -7,9 +7,10 @@ import { DeliveryService } from '../../services/deliveries';
 import type { PushSubscriptions, VapidKeys } from '../../services/push-subscriptions';
 import { PushSender } from './sender';
 import { pushLeaseEnd, pushQuietEnd, pushSource } from './source';
+import { pushRetryTasks } from './retry';
 import { pushTasks } from './task';
 
-/** The push channel's job (`push:send`) as the runner takes it: the real deliveries record, the guarded sender. */
+/** The push channel's jobs (`push:send`, and `push:deliveries` for an admin's retry) as the runner takes it: the real deliveries record, the guarded sender. */
 export function pushChannelTasks(deps: {
   sequelize: Sequelize;
   subscriptions: PushSubscriptions;
@@ -20,19 +21,25 @@ export function pushChannelTasks(deps: {
   /** Tests pass a guarded agent that also trusts their push service's certificate. */
   agent?: https.Agent;
   chunk?: number;
-  concurrency?: number;
+  /** Requests in flight to one push service, and push services served at once (PushSender's defaults). */
+  perOrigin?: number;
+  origins?: number;
 }): TaskList {
   const { sequelize, subscriptions } = deps;
-  const sender = new PushSender({ subscriptions, vapid: deps.vapid, policy: deps.policy, logger: deps.logger, agent: deps.agent });
-  return pushTasks({
-    sequelize,
-    deliveries: new DeliveryService({ sequelize }),
-    subscriptions,
-    sender,
-    source: pushSource,
-    quietEnd: (job) => pushQuietEnd(sequelize, job),
-    leaseEnd: (job) => pushLeaseEnd(sequelize, job),
-    chunk: deps.chunk,
-    concurrency: deps.concurrency,
-  });
+  const { vapid, policy, logger, agent, perOrigin, origins } = deps;
+  const sender = new PushSender({ subscriptions, vapid, policy, logger, agent, perOrigin, origins });
+  const deliveries = new DeliveryService({ sequelize });
+  return {
+    ...pushTasks({
+      sequelize,
+      deliveries,
+      subscriptions,
+      sender,
+      source: pushSource,
+      quietEnd: (job) => pushQuietEnd(sequelize, job),
+      leaseEnd: (job) => pushLeaseEnd(sequelize, job),
+      chunk: deps.chunk,
+    }),
+    ...pushRetryTasks({ sequelize, deliveries, subscriptions, sender }),
+  };
 }

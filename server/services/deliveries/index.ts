@@ -133,14 +133,21 @@ export class DeliveryService {
     return this.#setOutcome('skipped', skipped);
   }
 
-  /** Transient failures: the rows stay pending and free, for the job's own retry to claim again. */
-  async release(released: Array<{ id: number; error: string }>): Promise<number> {
+  /**
+   * Transient failures: the rows stay pending, for the job's own retry to claim again: at once, or not before
+   * `until` (a push service's Retry-After: until then no job claims them).
+   */
+  async release(released: Array<{ id: number; error: string; until?: Date }>): Promise<number> {
     if (released.length === 0) return 0;
     return this.#update(
-      `UPDATE deliveries d SET claimed_until = NULL, last_error = s.err, updated_at = now()
-         FROM unnest(CAST(:ids AS bigint[]), CAST(:errs AS text[])) AS s(id, err)
+      `UPDATE deliveries d SET claimed_until = s.until, last_error = s.err, updated_at = now()
+         FROM unnest(CAST(:ids AS bigint[]), CAST(:errs AS text[]), CAST(:untils AS timestamptz[])) AS s(id, err, until)
         WHERE d.id = s.id AND d.status = 'pending'`,
-      { ids: released.map((s) => s.id), errs: released.map((s) => clip(s.error)) },
+      {
+        ids: released.map((s) => s.id),
+        errs: released.map((s) => clip(s.error)),
+        untils: released.map((s) => s.until?.toISOString() ?? null),
+      },
     );
   }
 

@@ -125,12 +125,24 @@ describe('deliveries', () => {
     ]);
   });
 
-  test('retry refuses what is not failed (409), a channel with no sender yet (409) and unknown ids (404)', async () => {
+  test('retry refuses what is not failed (409) and unknown ids (404)', async () => {
     const sent = await admin.post(`/api/admin/deliveries/${ids.aliceSent}/retry`).expect(409);
     expect(sent.body.error.details).toEqual({ status: 'sent' });
     await admin.post(`/api/admin/deliveries/${ids.bobPending}/retry`).expect(409);
-    await admin.post(`/api/admin/deliveries/${ids.bobPush}/retry`).expect(409);
-    expect((await admin.get('/api/admin/deliveries').query({ channel: 'push' }).expect(200)).body.results[0].status).toBe('failed');
     await admin.post('/api/admin/deliveries/999999999/retry').expect(404);
+  });
+
+  test('retry: a failed push goes back to pending with its push:deliveries job; then, no longer failed, it is a 409', async () => {
+    expect((await admin.get('/api/admin/deliveries').query({ channel: 'push' }).expect(200)).body.results[0].status).toBe('failed');
+    const { body } = await admin.post(`/api/admin/deliveries/${ids.bobPush}/retry`).expect(200);
+    expect(body).toMatchObject({ id: ids.bobPush, channel: 'push', status: 'pending' });
+    const jobs = await ctx.sequelize.query<{ task_identifier: string; payload: { deliveryIds: number[] } }>(
+      `SELECT v.task_identifier, j.payload
+         FROM graphile_worker.jobs v JOIN graphile_worker._private_jobs j USING (id) WHERE v.key = :key`,
+      { type: QueryTypes.SELECT, replacements: { key: `push:deliveries:${ids.bobPush}` } },
+    );
+    expect(jobs).toEqual([{ task_identifier: 'push:deliveries', payload: { deliveryIds: [ids.bobPush] } }]);
+    const again = await admin.post(`/api/admin/deliveries/${ids.bobPush}/retry`).expect(409);
+    expect(again.body.error.details).toEqual({ status: 'pending' });
   });
 });

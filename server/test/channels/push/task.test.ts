@@ -100,7 +100,14 @@ test('a busy push service leaves the delivery pending and reschedules the job af
   expect(added[0]).toMatchObject({ task: PUSH_TASK, payload: { notificationIds: [id] }, spec: { jobKey: `${PUSH_TASK}:retry:${id}` } });
   expect(added[0].spec.runAt!.getTime() - Date.now()).toBeGreaterThan(55_000);
 
-  await run({ notificationIds: [id] }); // the rescheduled job: accepted now
+  // Until the Retry-After the row stays held: a run in between (a duplicate job) does not ask again.
+  const asked = service.received.length + service.rejected.length;
+  await run({ notificationIds: [id] });
+  expect(await status(id)).toBe('pending');
+  expect(service.received.length + service.rejected.length).toBe(asked);
+
+  await ctx.sequelize.query(`UPDATE deliveries SET claimed_until = now() - interval '1 second' WHERE notification_id = :id`, { replacements: { id } });
+  await run({ notificationIds: [id] }); // the rescheduled job, after the Retry-After: accepted now
   expect(await status(id)).toBe('sent');
 });
 
