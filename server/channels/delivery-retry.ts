@@ -1,0 +1,65 @@
+import { QueryTypes, type Sequelize } from 'sequelize';
+import { IN_QUIET_HOURS } from './email/select';
+
+/**
+ * The queries behind an admin's retry of failed deliveries, by delivery id, shared by the channels that resend
+ * (`email:deliveries`, `push:deliveries`): the rows went back to pending, and the channel's job sends exactly those
+ * again, whatever first chose them; only what the recipient may still refuse counts (the type's channel turned
+ * off since, quiet hours).
+ */
+export interface RetryPayload {
+  deliveryIds: number[];
+}
+
+/** The payload's ids as a PostgreSQL array literal, non-integers dropped. */
+export function retryIds(p: RetryPayload): string {
+  return `{${(p.deliveryIds ?? []).map(Number).filter(Number.isSafeInteger).join(',')}}`;
+}
+
+/** One channel's retry queries; `refusedWhen` is the SQL over `ep` (effective preferences) that means "turned off". */
+export function deliveryRetry(channel: 'email' | 'push', refusedWhen: string) {
+  const candidates = `
+    FROM deliveries d
+    JOIN notifications n ON n.id = d.notification_id
+    LEFT JOIN effective_notification_preferences ep ON ep.user_id = d.recipient_id AND ep.type = n.type
+   WHERE d.id = ANY(CAST(:deliveryIds AS bigint[])) AND d.channel = '${channel}' AND d.status = 'pending'`;
+
+  return {
+    /** The claim source: pending rows whose lease is free, outside their recipient's quiet hours. */
+    source(p: RetryPayload): { sql: string; replacements: Record<string, unknown> } {
+      return {
+        sql: `SELECT d.notification_id, d.recipient_id ${candidates}
+                AND (d.claimed_until IS NULL OR d.claimed_until < now()) AND NOT ${IN_QUIET_HOURS}`,
+        replacements: { deliveryIds: retryIds(p) },
+      };
+    },
+
+    /** When to look again: just after another job's lease (or a hold), or at the earliest end of quiet hours. */
+    async nextLook(db: Sequelize, p: RetryPayload): Promise<Date | null> {
+      const quietEnd = '(CAST(now() AT TIME ZONE ep.timezone AS date) + ep.quiet_end) AT TIME ZONE ep.timezone';
+      const [row] = await db.query<{ wake: Date | null }>(
+        `SELECT min(CASE
+                      WHEN d.claimed_until > now() THEN d.claimed_until + interval '1 second'
+                      WHEN ${quietEnd} > now() THEN ${quietEnd}
+                      ELSE ${quietEnd} + interval '1 day'
+                    END) AS wake
+           ${candidates} AND (d.claimed_until > now() OR ${IN_QUIET_HOURS})`,
+        { type: QueryTypes.SELECT, replacements: { deliveryIds: retryIds(p) } },
+      );
+      return row?.wake ? new Date(row.wake) : null;
+    },
+
+    /** The claimed rows whose recipient has since turned this type's channel off (unsubscribed, say). */
+    async refused(db: Sequelize, ids: number[]): Promise<number[]> {
+      if (ids.length === 0) return [];
+      const rows = await db.query<{ id: string }>(
+        `SELECT d.id FROM deliveries d
+           JOIN notifications n ON n.id = d.notification_id
+           JOIN effective_notification_preferences ep ON ep.user_id = d.recipient_id AND ep.type = n.type
+          WHERE d.id = ANY(CAST(:ids AS bigint[])) AND ${refusedWhen}`,
+        { type: QueryTypes.SELECT, replacements: { ids: `{${ids.join(',')}}` } },
+      );
+      return rows.map((r) => Number(r.id));
+    },
+  };
+}
