@@ -10,6 +10,7 @@ import type { Services } from '../services';
 import { Renderer } from '../web/render';
 import { AdminHints } from './admin-hints';
 import type { Bus } from './bus';
+import { SocketChores } from './chores';
 import { CloseCode } from './codes';
 import { DeliveryQueue } from './delivery';
 import { Hub, type Connection, type Identity } from './hub';
@@ -73,7 +74,7 @@ export class Realtime implements Channel, ConnectionSink, EventStreams {
   readonly #pushes: Pushes;
   readonly #snapshots: Snapshots;
   readonly #limits: WsLimits;
-  readonly #timers: NodeJS.Timeout[] = [];
+  readonly #chores: SocketChores;
   readonly #detach: Array<() => void | Promise<void>> = [];
   #stopping = false;
 
@@ -96,6 +97,15 @@ export class Realtime implements Channel, ConnectionSink, EventStreams {
       },
     });
     this.probes = createProbes({ sequelize: deps.sequelize, bus: deps.bus, metrics });
+    this.#chores = new SocketChores({
+      hub: this.hub,
+      queries,
+      tokens: deps.services.tokens,
+      logger: deps.logger,
+      instanceId: this.instanceId,
+      sessionCheckMs: deps.sessionCheckMs ?? 30_000,
+      presenceMs: deps.presenceMs ?? 5_000,
+    });
   }
 
   // --- Channel: called by the dispatcher for every event, in bus order
@@ -157,9 +167,7 @@ export class Realtime implements Channel, ConnectionSink, EventStreams {
 
   /** Starts the socket chores. The dispatcher calls it before the bus starts, before the server listens. */
   async start(): Promise<void> {
-    this.#every(this.#d.sessionCheckMs ?? 30_000, () => this.#checkSessions());
-    this.#every(this.#d.presenceMs ?? 5_000, () => this.#queries.reportPresence(this.instanceId, this.hub.size));
-    await this.#queries.reportPresence(this.instanceId, 0).catch(() => undefined);
+    await this.#chores.start();
     current = this;
   }
 
@@ -224,7 +232,7 @@ export class Realtime implements Channel, ConnectionSink, EventStreams {
 
   message(c: Connection, text: string): void {
     // The database hears of it only when the user's state on this process changes.
-    const visibility = (conn: Connection, visible: boolean) => this.hub.setVisible(conn, visible) && this.#recordVisible(conn.userId, visible);
+    const visibility = (conn: Connection, visible: boolean) => this.hub.setVisible(conn, visible) && this.#chores.recordVisible(conn.userId, visible);
     answerMessage({ notifications: this.#d.services.notifications, protocols: this.#protocols, visibility }, c, text).catch((err: unknown) => {
       this.#d.logger.error({ err }, 'websocket message failed');
       c.sendNow(this.#protocols[c.protocol].error('internal', 'Something went wrong.'));
@@ -233,15 +241,7 @@ export class Realtime implements Channel, ConnectionSink, EventStreams {
 
   disconnected(c: Connection): void {
     this.hub.remove(c);
-    if (c.visible && !this.hub.isVisible(c.userId)) this.#recordVisible(c.userId, false);
-  }
-
-  // One write at a time, so a quick hide-then-show cannot land in the database in the wrong order.
-  #visibleWrites: Promise<void> = Promise.resolve();
-  #recordVisible(userId: number, visible: boolean): void {
-    this.#visibleWrites = this.#visibleWrites
-      .then(() => this.#queries.setVisible(this.instanceId, userId, visible))
-      .catch((err: unknown) => this.#d.logger.warn({ err }, 'visibility not recorded'));
+    if (c.visible && !this.hub.isVisible(c.userId)) this.#chores.recordVisible(c.userId, false);
   }
 
   closedByServer(code: number): void {
@@ -249,37 +249,8 @@ export class Realtime implements Channel, ConnectionSink, EventStreams {
   }
 
   /** Open sockets across all processes: ours live, the others' as last reported (stale reports are ignored). */
-  async openSocketCount(): Promise<number> {
-    const staleMs = Math.max(15_000, 3 * (this.#d.presenceMs ?? 5_000));
-    return this.hub.size + (await this.#queries.otherSockets(this.instanceId, staleMs));
-  }
-
-  /** Sessions (and access tokens, under `token:<id>`) that ended without an event (expiry, pruning) close too. */
-  async #checkSessions(): Promise<void> {
-    const isToken = (sid: string) => sid.startsWith('token:');
-    const tokenIdOf = (sid: string) => Number(sid.slice('token:'.length));
-    const tokenSids = this.hub.sessionIds().filter(isToken);
-    const liveTokens = await this.#d.services.tokens.live(tokenSids.map(tokenIdOf));
-    for (const sid of tokenSids) if (!liveTokens.has(tokenIdOf(sid))) this.hub.closeSession(sid, CloseCode.Unauthorized, 'token ended');
-    const sids = this.hub.sessionIds().filter((sid) => !isToken(sid));
-    for (let i = 0; i < sids.length; i += 1000) {
-      const chunk = sids.slice(i, i + 1000);
-      const live = await this.#queries.liveSessions(chunk);
-      for (const sid of chunk) if (!live.has(sid)) this.hub.closeSession(sid, CloseCode.Unauthorized, 'session ended');
-    }
-  }
-
-  #every(ms: number, fn: () => Promise<unknown>) {
-    let running = false;
-    const t = setInterval(() => {
-      if (running) return;
-      running = true;
-      fn()
-        .catch((err: unknown) => this.#d.logger.warn({ err }, 'realtime chore failed'))
-        .finally(() => (running = false));
-    }, ms);
-    t.unref();
-    this.#timers.push(t);
+  openSocketCount(): Promise<number> {
+    return this.#chores.openSocketCount();
   }
 
   /**
@@ -289,7 +260,7 @@ export class Realtime implements Channel, ConnectionSink, EventStreams {
    */
   async closeSockets(): Promise<void> {
     this.#stopping = true;
-    for (const t of this.#timers) clearInterval(t);
+    this.#chores.stop();
     this.hub.closeAll(CloseCode.ServiceRestart, 'server restart');
     this.#hints.close();
     await Promise.all(this.#detach.splice(0).map((off) => off()));
