@@ -1,5 +1,5 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
-import { IN_QUIET_HOURS } from './email/select';
+import { IN_QUIET_HOURS, NEXT_QUIET_END } from './quiet-hours';
 
 /**
  * The queries behind an admin's retry of failed deliveries, by delivery id, shared by the channels that resend
@@ -36,13 +36,8 @@ export function deliveryRetry(channel: 'email' | 'push', refusedWhen: string) {
 
     /** When to look again: just after another job's lease (or a hold), or at the earliest end of quiet hours. */
     async nextLook(db: Sequelize, p: RetryPayload): Promise<Date | null> {
-      const quietEnd = '(CAST(now() AT TIME ZONE ep.timezone AS date) + ep.quiet_end) AT TIME ZONE ep.timezone';
       const [row] = await db.query<{ wake: Date | null }>(
-        `SELECT min(CASE
-                      WHEN d.claimed_until > now() THEN d.claimed_until + interval '1 second'
-                      WHEN ${quietEnd} > now() THEN ${quietEnd}
-                      ELSE ${quietEnd} + interval '1 day'
-                    END) AS wake
+        `SELECT min(CASE WHEN d.claimed_until > now() THEN d.claimed_until + interval '1 second' ELSE ${NEXT_QUIET_END} END) AS wake
            ${candidates} AND (d.claimed_until > now() OR ${IN_QUIET_HOURS})`,
         { type: QueryTypes.SELECT, replacements: { deliveryIds: retryIds(p) } },
       );

@@ -6,6 +6,7 @@ import type { JobHelpers, TaskList } from '../../jobs';
 import type { ClaimedDelivery, ClaimSource, DeliveryService } from '../../services/deliveries';
 import { TransientSendError, type SendReport } from './send';
 import type { EmailSender } from './index';
+import { IN_QUIET_HOURS, NEXT_QUIET_END } from '../quiet-hours';
 
 /**
  * The daily digest (`email: "digest"`), hop by hop:
@@ -43,13 +44,6 @@ export const digestCron: ParsedCronItem[] = parseCronItems([
     payload: { scope: 'hourly' },
   },
 ]);
-
-/** The user's local wall-clock time now falls inside [start, end), which may wrap past midnight. */
-const IN_QUIET_HOURS = `(ep.quiet_start IS NOT NULL AND CASE
-    WHEN ep.quiet_start < ep.quiet_end
-      THEN CAST(now() AT TIME ZONE ep.timezone AS time) >= ep.quiet_start AND CAST(now() AT TIME ZONE ep.timezone AS time) < ep.quiet_end
-    ELSE CAST(now() AT TIME ZONE ep.timezone AS time) >= ep.quiet_start OR CAST(now() AT TIME ZONE ep.timezone AS time) < ep.quiet_end
-  END)`;
 
 type Scope = { where: string; replacements: Record<string, unknown> };
 
@@ -161,11 +155,8 @@ async function sendAndRecord(deps: { sequelize: Sequelize; sender: EmailSender }
 /** The users with something to digest who are in their quiet hours, and the earliest end of those. */
 async function heldByQuietHours(db: Sequelize, scope: Scope): Promise<{ userIds: number[]; wakeAt: Date } | null> {
   const [row] = await db.query<{ wake: Date | null; users: number[] | null }>(
-    `SELECT min(CASE WHEN t.today_end > now() THEN t.today_end ELSE t.today_end + interval '1 day' END) AS wake,
-            array_agg(DISTINCT t.recipient_id ORDER BY t.recipient_id) AS users
-       FROM (SELECT n.recipient_id,
-                    (CAST(now() AT TIME ZONE ep.timezone AS date) + ep.quiet_end) AT TIME ZONE ep.timezone AS today_end
-             ${DIGESTIBLE(scope.where)} AND ${IN_QUIET_HOURS}) t`,
+    `SELECT min(${NEXT_QUIET_END}) AS wake, array_agg(DISTINCT n.recipient_id ORDER BY n.recipient_id) AS users
+       ${DIGESTIBLE(scope.where)} AND ${IN_QUIET_HOURS}`,
     { type: QueryTypes.SELECT, replacements: scope.replacements },
   );
   if (!row?.wake || !row.users?.length) return null;

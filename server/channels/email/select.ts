@@ -1,7 +1,10 @@
-import { QueryTypes, type Sequelize } from 'sequelize';
+import type { Sequelize } from 'sequelize';
 import type { JobHelpers } from '../../jobs';
 import type { ClaimSource, DeliveryService } from '../../services/deliveries';
 import type { EmailSender } from './index';
+import { earliestQuietEnd, IN_QUIET_HOURS, lastLeaseEnd } from '../quiet-hours';
+
+export { IN_QUIET_HOURS };
 
 /**
  * What the per-notification email jobs (immediate, escalation) share: the payload (a fan-out batch, or the ids
@@ -18,13 +21,6 @@ export interface EmailSelection {
   /** Escalation mails only what is still unread at its due time; immediate mails whatever the inbox did. */
   unreadOnly: boolean;
 }
-
-/** The recipients' local wall-clock time falls inside [start, end), which may wrap past midnight. */
-export const IN_QUIET_HOURS = `(ep.quiet_start IS NOT NULL AND CASE
-    WHEN ep.quiet_start < ep.quiet_end
-      THEN CAST(now() AT TIME ZONE ep.timezone AS time) >= ep.quiet_start AND CAST(now() AT TIME ZONE ep.timezone AS time) < ep.quiet_end
-    ELSE CAST(now() AT TIME ZONE ep.timezone AS time) >= ep.quiet_start OR CAST(now() AT TIME ZONE ep.timezone AS time) < ep.quiet_end
-  END)`;
 
 function scope(p: EmailJobPayload): { where: string; replacements: Record<string, unknown> } {
   if (p.batchId) return { where: 'n.batch_id = CAST(:batchId AS uuid)', replacements: { batchId: p.batchId } };
@@ -53,30 +49,15 @@ export function selectionSource(p: EmailJobPayload, s: EmailSelection, chunk: nu
 }
 
 /** The earliest end of quiet hours among the candidates held back by them, or null when none are. */
-export async function nextQuietEnd(db: Sequelize, p: EmailJobPayload, s: EmailSelection): Promise<Date | null> {
+export function nextQuietEnd(db: Sequelize, p: EmailJobPayload, s: EmailSelection): Promise<Date | null> {
   const { where, replacements } = scope(p);
-  const [row] = await db.query<{ wake: Date | null }>(
-    `SELECT min(CASE WHEN t.today_end > now() THEN t.today_end ELSE t.today_end + interval '1 day' END) AS wake
-       FROM (SELECT (CAST(now() AT TIME ZONE ep.timezone AS date) + ep.quiet_end) AT TIME ZONE ep.timezone AS today_end
-             ${candidates(where, s)} AND ${IN_QUIET_HOURS}) t`,
-    { type: QueryTypes.SELECT, replacements },
-  );
-  return row?.wake ? new Date(row.wake) : null;
+  return earliestQuietEnd(db, candidates(where, s), replacements);
 }
 
-/**
- * The latest lease still held on the payload's pending email deliveries: rows claimed by a job that died
- * mid-send (kill -9) or by a duplicate job still sending. Null when there is none.
- */
-export async function lastLeaseEnd(db: Sequelize, p: EmailJobPayload): Promise<Date | null> {
+/** The latest lease still held on the payload's pending email deliveries, or null. */
+export function lastEmailLeaseEnd(db: Sequelize, p: EmailJobPayload): Promise<Date | null> {
   const { where, replacements } = scope(p);
-  const [row] = await db.query<{ until: Date | null }>(
-    `SELECT max(d.claimed_until) AS until
-       FROM notifications n JOIN deliveries d ON d.notification_id = n.id
-      WHERE ${where} AND d.channel = 'email' AND d.status = 'pending' AND d.claimed_until > now()`,
-    { type: QueryTypes.SELECT, replacements },
-  );
-  return row?.until ? new Date(row.until) : null;
+  return lastLeaseEnd(db, 'email', where, replacements);
 }
 
 export interface EmailTaskDeps {
@@ -108,7 +89,7 @@ export function claimAndSend(task: string, selection: EmailSelection, deps: Emai
     const key = payload.batchId ?? (payload.notificationIds ?? []).join(',');
     const wakeAt = await nextQuietEnd(deps.sequelize, payload, selection);
     if (wakeAt) await helpers.addJob(task, payload, { runAt: wakeAt, jobKey: `${task}:quiet:${key}` });
-    const leaseEnd = await lastLeaseEnd(deps.sequelize, payload);
+    const leaseEnd = await lastEmailLeaseEnd(deps.sequelize, payload);
     if (leaseEnd) {
       await helpers.addJob(task, payload, { runAt: new Date(leaseEnd.getTime() + 1000), jobKey: `${task}:lease:${key}` });
     }

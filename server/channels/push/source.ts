@@ -1,6 +1,6 @@
-import { QueryTypes, type Sequelize } from 'sequelize';
+import type { Sequelize } from 'sequelize';
 import { enqueueJobSql } from '../../jobs';
-import { IN_QUIET_HOURS } from '../email/select';
+import { earliestQuietEnd, IN_QUIET_HOURS, lastLeaseEnd } from '../quiet-hours';
 import { PUSH_TASK, type PushJob, type PushSource } from './task';
 
 /** For the fan-out statement: one job for the whole batch, keyed by it, so a duplicate enqueue is a no-op. */
@@ -58,25 +58,13 @@ export function pushSource(job: PushJob, chunk: number): PushSource {
 }
 
 /** The earliest end of quiet hours among the job's recipients they held back, or null when none are. */
-export async function pushQuietEnd(db: Sequelize, job: PushJob): Promise<Date | null> {
+export function pushQuietEnd(db: Sequelize, job: PushJob): Promise<Date | null> {
   const { where, replacements } = scope(job);
-  const [row] = await db.query<{ wake: Date | null }>(
-    `SELECT min(CASE WHEN t.today_end > now() THEN t.today_end ELSE t.today_end + interval '1 day' END) AS wake
-       FROM (SELECT (CAST(now() AT TIME ZONE ep.timezone AS date) + ep.quiet_end) AT TIME ZONE ep.timezone AS today_end
-             ${candidates(where)} AND ${IN_QUIET_HOURS}) t`,
-    { type: QueryTypes.SELECT, replacements },
-  );
-  return row?.wake ? new Date(row.wake) : null;
+  return earliestQuietEnd(db, candidates(where), replacements);
 }
 
 /** The latest lease still held on the job's pending push deliveries (a job that died mid-send), or null. */
-export async function pushLeaseEnd(db: Sequelize, job: PushJob): Promise<Date | null> {
+export function pushLeaseEnd(db: Sequelize, job: PushJob): Promise<Date | null> {
   const { where, replacements } = scope(job);
-  const [row] = await db.query<{ until: Date | null }>(
-    `SELECT max(d.claimed_until) AS until
-       FROM notifications n JOIN deliveries d ON d.notification_id = n.id
-      WHERE ${where} AND d.channel = 'push' AND d.status = 'pending' AND d.claimed_until > now()`,
-    { type: QueryTypes.SELECT, replacements },
-  );
-  return row?.until ? new Date(row.until) : null;
+  return lastLeaseEnd(db, 'push', where, replacements);
 }
