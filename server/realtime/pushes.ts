@@ -26,7 +26,11 @@ export class Pushes {
     this.#d = deps;
   }
 
-  /** New notifications, one per item, for recipients connected here: two queries for the whole batch. */
+  /**
+   * New notifications, one per item, for recipients connected here: two queries for the whole batch. A silent one
+   * (in_app off) is never pushed; one read before its push went out still is, as read, so that a tab keeping a
+   * list (or `?since=` later) misses nothing, and without an alert (see partials/push-new.njk).
+   */
   async created(batch: CreatedItem[]): Promise<void> {
     const { hub, notifications, metrics } = this.#d;
     const mine = batch.filter((e) => hub.hasUser(e.recipientId));
@@ -39,9 +43,9 @@ export class Pushes {
       for (const e of mine) {
         const row = byId.get(e.id);
         if (!row || row.recipient_id !== e.recipientId) continue; // deleted meanwhile, or a forged event: push nothing
-        if (row.is_read) continue; // silent (in_app off) or read meanwhile: no live alert for it
-        const { recipient_id: _r, ...n } = row;
-        this.#pushNew(n, [{ id: e.id, recipientId: e.recipientId }], counts);
+        if (row.silent) continue;
+        const { recipient_id: _r, silent: _s, ...n } = row;
+        this.#pushNew(n, [{ id: e.id, recipientId: e.recipientId, readAt: null }], counts);
       }
     }
     const now = Date.now();
@@ -62,18 +66,23 @@ export class Pushes {
     this.#pushNew(first, rows, counts);
   }
 
-  #pushNew(n: NotificationJSON, rows: Array<{ id: number; recipientId: number }>, counts: Map<number, number>): void {
+  /**
+   * `n` as its recipients see it, one frame per protocol for them all; a row already read (`readAt`, rare: read
+   * in another tab between its commit and this push) gets a frame of its own that says so.
+   */
+  #pushNew(n: NotificationJSON, rows: Array<{ id: number; recipientId: number; readAt: string | null }>, counts: Map<number, number>): void {
     const { hub, protocols, metrics } = this.#d;
     // Prepared on first need only: a process whose recipients all use the JSON protocol renders no HTML.
     const senders = new Map<Protocol, { send: NewNotificationSender; frames: number }>();
-    for (const { id, recipientId } of rows) {
+    for (const { id, recipientId, readAt } of rows) {
       const conns = hub.of(recipientId);
       if (!conns) continue;
       const unread = counts.get(recipientId) ?? 0;
       for (const c of conns) {
         let s = senders.get(c.protocol);
         if (!s) senders.set(c.protocol, (s = { send: protocols[c.protocol].newNotification(n), frames: 0 }));
-        s.frames += s.send(c, id, unread);
+        if (readAt === null) s.frames += s.send(c, id, unread);
+        else s.frames += protocols[c.protocol].newNotification({ ...n, is_read: true, read_at: readAt })(c, id, unread);
       }
     }
     for (const [protocol, s] of senders) metrics.pushed.inc({ protocol }, s.frames);

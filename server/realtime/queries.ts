@@ -1,6 +1,6 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { selectApplications, toApplicationJSON, type ApplicationJSON, type ApplicationRow } from '../services/applications';
-import { NotificationStore, type NotificationJSON } from '../services/notifications';
+import { NotificationStore, type BatchRow, type NotificationJSON } from '../services/notifications';
 
 /**
  * The few reads the realtime layer needs that are about delivery rather than the domain: set-based, so the cost
@@ -18,7 +18,7 @@ export class RealtimeQueries {
 
   // Notification reads are the store's; delivery keeps calling them here, set-based as before.
 
-  batchRows(batchId: string, userIds: number[]): Promise<Array<{ id: number; recipientId: number; unread: number }>> {
+  batchRows(batchId: string, userIds: number[]): Promise<BatchRow[]> {
     return this.#store.batchRows(batchId, userIds);
   }
 

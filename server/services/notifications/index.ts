@@ -15,6 +15,7 @@ import {
 
 export {
   NOTIFICATION_SORTS,
+  type BatchRow,
   type BroadcastJSON,
   NotificationStore,
   toNotificationJSON,
@@ -139,8 +140,11 @@ export class NotificationService {
     return found;
   }
 
-  /** Rows by id, whoever their recipient: for the realtime layer, which routes each row to its recipient. */
-  byIds(ids: number[]): Promise<Array<NotificationJSON & { recipient_id: number }>> {
+  /**
+   * Rows by id, whoever their recipient, each saying whether it is silent (written read: in_app off): for the
+   * realtime layer, which routes each row to its recipient.
+   */
+  byIds(ids: number[]): Promise<Array<NotificationJSON & { recipient_id: number; silent: boolean }>> {
     return this.#store.byIds(ids);
   }
 

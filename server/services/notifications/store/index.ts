@@ -8,7 +8,7 @@ import { NotificationReads } from './reads';
 import { searchNotifications, type NotificationFilter } from './search';
 import { clippedTitle, insertNotificationsSql, intArray, type NotificationWithRecipient } from './shape';
 
-export { NotificationReads, type OwnListQuery } from './reads';
+export { NotificationReads, type BatchRow, type OwnListQuery } from './reads';
 export type { Audience } from './audience';
 export { DEFAULT_JOB_TIMING, type NotificationJobTiming } from './jobs';
 export { NOTIFICATION_SORTS, type NotificationFilter, type NotificationSort } from './search';

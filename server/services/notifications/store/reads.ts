@@ -2,10 +2,12 @@ import { QueryTypes, type Sequelize } from 'sequelize';
 import type { NotificationType } from '../../../models';
 import {
   intArray,
+  isSilentSql,
   selectNotifications,
   toNotificationJSON,
   toNotificationWithRecipient,
   WITH_RECIPIENT,
+  WITH_SILENT,
   type NotificationJSON,
   type NotificationRow,
   type NotificationWithRecipient,
@@ -24,6 +26,16 @@ export interface OwnListQuery {
  * Every read of notification rows, each in the shape of `shape.ts`. Reads for many users (the realtime layer's)
  * are one statement for the whole set, never one per user.
  */
+/** One recipient's row of a fan-out batch, as the live push needs it. */
+export interface BatchRow {
+  id: number;
+  recipientId: number;
+  /** The recipient's unread count now. */
+  unread: number;
+  /** Read before the push went out (another tab, the API): when; null while unread. */
+  readAt: string | null;
+}
+
 export class NotificationReads {
   protected readonly db: Sequelize;
 
@@ -71,14 +83,14 @@ export class NotificationReads {
     return row ? toNotificationJSON(row) : undefined;
   }
 
-  /** Rows by id, whoever their recipient, oldest first. */
-  async byIds(ids: number[]): Promise<Array<NotificationJSON & { recipient_id: number }>> {
+  /** Rows by id, whoever their recipient, oldest first, each saying whether it is silent (see isSilentSql). */
+  async byIds(ids: number[]): Promise<Array<NotificationJSON & { recipient_id: number; silent: boolean }>> {
     if (ids.length === 0) return [];
-    const rows = await this.db.query<NotificationRow>(
-      `${selectNotifications()} WHERE n.id = ANY(CAST(:ids AS bigint[])) ORDER BY n.id`,
+    const rows = await this.db.query<NotificationRow & { silent: boolean }>(
+      `${selectNotifications(WITH_SILENT)} WHERE n.id = ANY(CAST(:ids AS bigint[])) ORDER BY n.id`,
       { replacements: { ids: intArray(ids) }, type: QueryTypes.SELECT },
     );
-    return rows.map((r) => ({ ...toNotificationJSON(r), recipient_id: r.recipient_id }));
+    return rows.map((r) => ({ ...toNotificationJSON(r), recipient_id: r.recipient_id, silent: r.silent }));
   }
 
   /** The user's notifications after `sinceId`, oldest first, at most `limit`. */
@@ -144,35 +156,38 @@ export class NotificationReads {
   }
 
   /**
-   * The (id, recipient, recipient's unread count) rows of one fan-out batch for these recipients only: one
-   * statement (the count is an index-only scan of notifications_unread_idx per recipient).
+   * The (id, recipient, recipient's unread count, read time) rows of one fan-out batch for these recipients only:
+   * one statement (the count is an index-only scan of notifications_unread_idx per recipient). Silent rows are left
+   * out; a row read before its push went out is in it, with its read time (the tab still lists it, as read).
    */
-  async batchRows(batchId: string, userIds: number[]): Promise<Array<{ id: number; recipientId: number; unread: number }>> {
+  async batchRows(batchId: string, userIds: number[]): Promise<BatchRow[]> {
     if (userIds.length === 0) return [];
-    const rows = await this.db.query<{ id: string; recipient_id: number; unread: string }>(
-      `SELECT b.id, b.recipient_id,
+    const rows = await this.db.query<{ id: string; recipient_id: number; unread: string; read_at: Date | null }>(
+      `SELECT b.id, b.recipient_id, b.read_at,
               (SELECT count(*) FROM notifications u WHERE u.recipient_id = b.recipient_id AND u.read_at IS NULL) AS unread
          FROM notifications b
         WHERE b.batch_id = CAST(:batchId AS uuid) AND b.recipient_id = ANY(CAST(:ids AS integer[]))
-          -- Read already: silent (in_app off) or read in another tab before the push; no live alert for it.
-          AND b.read_at IS NULL`,
+          AND NOT ${isSilentSql('b')}`,
       { replacements: { batchId, ids: intArray(userIds) }, type: QueryTypes.SELECT },
     );
-    const out = new Array<{ id: number; recipientId: number; unread: number }>(rows.length);
+    const out = new Array<BatchRow>(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i];
-      out[i] = { id: Number(r.id), recipientId: r.recipient_id, unread: Number(r.unread) };
+      out[i] = { id: Number(r.id), recipientId: r.recipient_id, unread: Number(r.unread), readAt: r.read_at ? new Date(r.read_at).toISOString() : null };
     }
     return out;
   }
 
-  /** The content every row of a fan-out batch shares (one row of it; only id and recipient differ). */
+  /**
+   * The content every row of a fan-out batch shares, as a new (unread) notification: which row it is read from
+   * does not matter, and its read state is each recipient's own (batchRows).
+   */
   async batchContent(batchId: string): Promise<NotificationJSON | undefined> {
     const [row] = await this.db.query<NotificationRow>(
       `${selectNotifications()} WHERE n.batch_id = CAST(:batchId AS uuid) LIMIT 1`,
       { replacements: { batchId }, type: QueryTypes.SELECT },
     );
-    return row ? toNotificationJSON(row) : undefined;
+    return row ? { ...toNotificationJSON(row), is_read: false, read_at: null } : undefined;
   }
 
   /** Any user's notification with its recipient (moderation). */

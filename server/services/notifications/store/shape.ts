@@ -99,6 +99,17 @@ export const WITH_RECIPIENT: SelectExtras = {
   joins: ['JOIN users r ON r.id = n.recipient_id'],
 };
 
+/**
+ * Whether row `alias` is silent: written read because its recipient has the type's in_app channel off. Its read_at
+ * is then the inserting statement's now(), which is exactly its created_at; a row read afterwards (another tab, the
+ * API) has a later read_at. Silent rows are never pushed live; rows read after they were written still are (as
+ * read), so a tab that keeps a list misses none of them: the live path and `?since=` replay agree.
+ */
+export const isSilentSql = (alias: string) => `(${alias}.read_at IS NOT NULL AND ${alias}.read_at = ${alias}.created_at)`;
+
+/** The shape plus a `silent` column (see isSilentSql): for the live pushes. */
+export const WITH_SILENT: SelectExtras = { columns: [`${isSilentSql('n')} AS silent`] };
+
 /** `SELECT <shape columns> FROM notifications n <joins>`: callers append WHERE/ORDER/LIMIT. */
 export function selectNotifications(...extras: SelectExtras[]): string {
   const columns = [...extras.flatMap((e) => e.columns ?? []), ...COLUMNS];
