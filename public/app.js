@@ -31,11 +31,23 @@
   function sendVisibility() {
     if (liveSocket?.readyState === WebSocket.OPEN) liveSocket.send(JSON.stringify({ type: 'visibility', visible: !document.hidden }));
   }
+  // Which courses' counts this page shows (catalog cards, a course page): the server pushes a count change only to
+  // the tabs that show that course. Said on every connect, and again when a swap changed the set (a search).
+  let watched = '';
+  function sendWatch(force) {
+    const ids = [...new Set([...document.querySelectorAll('[data-course-count]')].map((el) => Number(el.dataset.courseCount)))].slice(0, 500);
+    const key = ids.join(',');
+    if ((!force && key === watched) || liveSocket?.readyState !== WebSocket.OPEN) return;
+    watched = key;
+    if (ids.length > 0 || !force) liveSocket.send(JSON.stringify({ type: 'watch', courses: ids }));
+  }
   document.addEventListener('htmx:ws:after:connection', (e) => {
     setStatus('live');
     liveSocket = e.detail?.connection?.socket || null;
     sendVisibility();
+    sendWatch(true);
   });
+  document.addEventListener('htmx:after:swap', () => sendWatch(false));
   document.addEventListener('visibilitychange', sendVisibility);
   document.addEventListener('htmx:ws:close', (e) => {
     const code = e.detail?.code;

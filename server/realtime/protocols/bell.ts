@@ -22,8 +22,11 @@ export function bellProtocol(renderer: Renderer): WireProtocol {
     readState: (view, ids) => [renderer.readPush(view, ids)],
     removed: (view) => [renderer.bell(view, { oob: true })],
     snapshot: (view) => renderer.bell(view, { oob: true }),
-    application: (change, audience, inserted) =>
-      audience === 'instructor' ? renderer.applicationPush(change.application, change, inserted) : renderer.statusPush(change.application),
+    application(change, audience, inserted) {
+      if (audience === 'instructor') return renderer.applicationPush(change.application, change, inserted);
+      if (audience === 'candidate') return renderer.statusPush(change.application, change);
+      return renderer.countsPush(change.application.course.id, change, audience === 'adminViewer');
+    },
     error: jsonError,
     pong: PONG,
   };
