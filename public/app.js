@@ -9,7 +9,8 @@
     connecting: ['Connecting', 'Connecting to live updates'],
     live: ['Live', 'Live updates are on'],
     reconnecting: ['Reconnecting', 'Connection lost; reconnecting'],
-    offline: ['Offline', 'Live updates are off. Reload the page to try again.'],
+    offline: ['Offline', 'No network: live updates resume when it is back'],
+    stopped: ['Offline', 'Live updates are off. Reload the page to try again.'],
   };
   // hx-ws retries after these close codes (see dist/ext/hx-ws.js); any other close is final.
   const RETRIED = new Set([1001, 1005, 1006, 1011, 1012, 1013, 1014]);
@@ -22,9 +23,13 @@
     el.querySelector('.conn-label').textContent = STATES[state][0];
   }
 
+  // The hx-ws connection (its socket and its pending retry), and whether its last close was final (4401, 1008).
+  let liveConnection = null;
+  let stopped = false;
   document.addEventListener('htmx:ws:before:connection', (e) => {
-    const attempt = e.detail?.connection?.attempt ?? 0;
-    setStatus(attempt > 0 ? 'reconnecting' : 'connecting');
+    liveConnection = e.detail?.connection || null;
+    const attempt = liveConnection?.attempt ?? 0;
+    setStatus(!navigator.onLine ? 'offline' : attempt > 0 ? 'reconnecting' : 'connecting');
   });
   // The server pushes (Web Push) only to people with no visible tab: say on every connect and every change.
   let liveSocket = null;
@@ -51,12 +56,28 @@
   document.addEventListener('visibilitychange', sendVisibility);
   document.addEventListener('htmx:ws:close', (e) => {
     const code = e.detail?.code;
-    if (e.detail?.reason === 'cancelled' || (code != null && !RETRIED.has(code))) setStatus('offline');
-    else setStatus('reconnecting');
+    if (e.detail?.reason === 'removed') return; // our own reconnectNow() below: a new connection follows at once
+    stopped = e.detail?.reason === 'cancelled' || (code != null && !RETRIED.has(code));
+    setStatus(stopped ? 'stopped' : navigator.onLine ? 'reconnecting' : 'offline');
   });
+  // hx-ws waits out its backoff even when we know the way is clear again: back online, the tab shown again, or
+  // the page restored from the back/forward cache (hx-ws closed its socket with 1000 on pagehide and would never
+  // reopen it). Re-processing the element (htmx.process with force) ends the old connection and opens a new one
+  // now. A socket open or opening, a final close (signed out) or a hidden tab is left alone.
+  function reconnectNow() {
+    const el = document.getElementById('live-connection');
+    const state = liveConnection?.socket?.readyState;
+    if (!el || stopped || document.hidden || !navigator.onLine || state === WebSocket.OPEN || state === WebSocket.CONNECTING) return;
+    setStatus('reconnecting');
+    htmx.process(el, true);
+  }
   window.addEventListener('offline', () => setStatus('offline'));
-  window.addEventListener('online', () => {
-    if (document.getElementById('connection-status')?.dataset.state === 'offline') setStatus('reconnecting');
+  window.addEventListener('online', reconnectNow);
+  document.addEventListener('visibilitychange', reconnectNow);
+  window.addEventListener('pageshow', (e) => {
+    if (!e.persisted) return;
+    stopped = false; // the 1000 of pagehide was ours, not the server's
+    reconnectNow();
   });
 
   // --- "time ago", kept fresh without refetching (same rules as timeAgo() in server/web/render.ts)
