@@ -67,6 +67,7 @@
   function reconnectNow() {
     const el = document.getElementById('live-connection');
     const state = liveConnection?.socket?.readyState;
+    if (state === WebSocket.OPEN && navigator.onLine) setStatus('live'); // the socket outlived a short network loss
     if (!el || stopped || document.hidden || !navigator.onLine || state === WebSocket.OPEN || state === WebSocket.CONNECTING) return;
     setStatus('reconnecting');
     htmx.process(el, true);
