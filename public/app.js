@@ -26,8 +26,24 @@
   // The hx-ws connection (its socket and its pending retry), and whether its last close was final (4401, 1008).
   let liveConnection = null;
   let stopped = false;
+  // A page with a notification list asks the socket to replay what it missed (?since= the newest id it shows:
+  // the bell holds the latest ones), sent while the socket was down or between the render and the connect. The
+  // bell and the count come with every snapshot anyway, so other pages need no replay.
+  function newestShownId() {
+    let max = 0;
+    for (const el of document.querySelectorAll('#bell-items > [id^="bell-item-"], #notification-list > [id^="notification-"]')) {
+      const id = Number(el.id.slice(el.id.lastIndexOf('-') + 1));
+      if (id > max) max = id;
+    }
+    return max;
+  }
   document.addEventListener('htmx:ws:before:connection', (e) => {
     liveConnection = e.detail?.connection || null;
+    if (liveConnection && document.getElementById('notification-list')) {
+      const url = new URL(liveConnection.url);
+      url.searchParams.set('since', String(newestShownId()));
+      liveConnection.url = url.href;
+    }
     const attempt = liveConnection?.attempt ?? 0;
     setStatus(!navigator.onLine ? 'offline' : attempt > 0 ? 'reconnecting' : 'connecting');
   });

@@ -144,6 +144,11 @@ export class Renderer {
     return this.render('partials/push-counts.njk', { course, showPending });
   }
 
+  /** A missed notification, replayed after the snapshot: its card on the notifications page (push-replay.njk). */
+  replayPush(n: NotificationJSON): string {
+    return this.render('partials/push-replay.njk', { n });
+  }
+
   /** The push after notifications were read elsewhere: the fresh bell, and those cards shown as read. */
   readPush(view: BellView, ids: number[] | 'all'): string {
     return this.bell(view, { oob: true }) + this.render('partials/push-read.njk', { ids, all: ids === 'all' });

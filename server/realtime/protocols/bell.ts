@@ -22,6 +22,8 @@ export function bellProtocol(renderer: Renderer): WireProtocol {
     readState: (view, ids) => [renderer.readPush(view, ids)],
     removed: (view) => [renderer.bell(view, { oob: true })],
     snapshot: (view) => renderer.bell(view, { oob: true }),
+    // After the snapshot (which brought the bell): the notification list's missed cards, when the page asked.
+    replay: (n) => renderer.replayPush(n),
     application(change, audience, inserted) {
       if (audience === 'instructor') return renderer.applicationPush(change.application, change, inserted);
       if (audience === 'candidate') return renderer.statusPush(change.application, change);

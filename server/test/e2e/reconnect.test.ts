@@ -9,7 +9,8 @@ import { spawnServer, type ServerProcess } from '../resilience/support/processes
 /**
  * Issue 16 item 2: three tabs (two pages and the admin console) open on a real Herald process; the process stops
  * for about 20 s and a new one starts on the same port and database. Every tab must be live again within 3 s of
- * `/healthz` answering, and show a notification sent 3 s after that, without a reload. hx-ws's default backoff
+ * `/healthz` answering, and show a notification sent 3 s after that, without a reload, and what was sent while it
+ * was down (the bell's snapshot; the notifications page's `?since=` replay). hx-ws's default backoff
  * (doubling to 60 s) and the console's former one (to 30 s) took 19-24 s here; what matters is the cap on the
  * wait, which a 20 s outage reaches many times over.
  */
@@ -94,6 +95,11 @@ test('after a 20 s outage every open tab is live within 3 s of /healthz and show
   await server.kill('SIGTERM');
   await Promise.all([notes, catalog].map((p) => p.waitForSelector('#connection-status[data-state="reconnecting"]')));
   await consolePage.locator('.live:not(.open)').waitFor();
+  // Committed while no process runs (straight to the database): only the reconnect's snapshot and replay bring it.
+  await ctx.services.notifications.fanOut(
+    { kind: 'user', userId: candidate.id },
+    { type: 'announcement', title: 'Sent while down', message: 'Nobody was connected.', senderId: admin.id },
+  );
 
   // A new process on the same port and database, started so that /healthz answers about OUTAGE_MS after the kill.
   await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - 4_000 - (Date.now() - stoppedAt))));
@@ -113,6 +119,10 @@ test('after a 20 s outage every open tab is live within 3 s of /healthz and show
     outageOver15s: true,
     liveAfter: [true, true, true],
   });
+
+  // What was sent while down: in the bell (snapshot) and on the notifications page's list (?since= replay).
+  await notes.locator('#notification-list .notification-card', { hasText: 'Sent while down' }).waitFor({ timeout: 2_000 });
+  await catalog.locator('#bell-items .bell-item', { hasText: 'Sent while down' }).waitFor({ timeout: 2_000, state: 'attached' });
 
   // 3 s after /healthz answered: a notification, through the new process's own API.
   await new Promise((r) => setTimeout(r, Math.max(0, up + 3_000 - Date.now())));

@@ -53,6 +53,31 @@ test('a new notification arrives escaped, with no per-user secret, on every tab'
   }
 });
 
+test('?since= replays the missed notifications as list cards after the snapshot, oldest first; without it, none', async () => {
+  const u = await ctx.createUser('candidate');
+  const seen = await notify(u, 'Already shown');
+  const missed = [await notify(u, 'Missed <b>one</b>'), await notify(u, 'Missed two')];
+  const { cookie } = await login(ctx.srv.url, u);
+  const c = ctx.srv.connect(`/ws/bell?since=${seen}`, { cookie });
+  const snapshot = await c.next(() => true);
+  expect(snapshot.text).toMatch(/^<div id="bell"/);
+  const cards = [await c.next(() => true, { from: 1 }), await c.next(() => true, { from: 2 })];
+  expect(cards.map((f) => f.text.match(/id="notification-(\d+)"/)?.[1])).toEqual(missed.map(String));
+  for (const f of cards) {
+    expect(f.text).toMatch(/^<div hx-swap-oob="afterbegin:#notification-list">\s*<article id="notification-\d+" class="card notification-card/);
+    expect(f.text).not.toMatch(UNSAFE);
+    expect(f.text).not.toContain('bell-item'); // the snapshot brought the bell
+    expect(f.text).not.toContain('live-announcer'); // a burst of missed ones is not announced one by one
+  }
+  expect(cards[0].text).toContain('Missed &lt;b&gt;one&lt;/b&gt;');
+  const plain = connect(cookie);
+  await plain.next(() => true);
+  await ctx.srv.realtime.delivery.idle();
+  await new Promise((r) => setTimeout(r, 100));
+  expect(plain.frames).toHaveLength(1);
+  expect(c.frames).toHaveLength(3);
+});
+
 test('reading elsewhere (API) pushes the fresh bell to every tab', async () => {
   const u = await ctx.createUser('candidate');
   const n = await notify(u, 'to read');
