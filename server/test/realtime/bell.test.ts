@@ -196,7 +196,7 @@ describe('application.changed', () => {
       [viewer, bystander, admin].map(async (u) => connect((await login(ctx.srv.url, u)).cookie)),
     );
     await Promise.all([viewerC, bystanderC, adminC].map((c) => c.next(() => true)));
-    // The catalog's app.js says which courses the page shows; the pong says the server has read it.
+    // The catalog's live.js says which courses the page shows; the pong says the server has read it.
     for (const c of [viewerC, adminC]) {
       c.ws.send(JSON.stringify({ type: 'watch', courses: [course.id, 999_999] }));
       c.ws.send(JSON.stringify({ type: 'ping' }));
