@@ -11,6 +11,8 @@
  *
  * Every fan-out is timed POST → last frame (bench/lib/fanout-once.ts), one at a time, `gap` ms apart in both
  * phases. Also: pushes/s while fan-outs run, and the server's RSS at every round's start and end (flat or not).
+ * The push service runs in a child process (lib/push-service-child.ts), so its TLS work never delays the bench's
+ * own POSTs in one phase only.
  *
  *   npm run bench:push -- --fanout-sockets 1000 [--pushes 10000] [--rounds 3] [--quiet-runs 20] [--gap 150]
  */
@@ -26,8 +28,9 @@ import { environment, writeResult } from './lib/results';
 import { seedCourse } from './lib/seed';
 import { benchSecret, cpuMs, rssBytes, SERVER_SESSION, startServer, type BenchServer } from './lib/server';
 import { round, summary } from './lib/stats';
+import { RemotePushService } from './lib/push-service-child';
 import { WsFleet } from './lib/ws-fleet';
-import { certificate, startPushService, subscribeAll, type PushService } from './push';
+import { certificate, subscribeAll } from './push';
 
 export interface PushFanoutOptions {
   pushes: number;
@@ -54,12 +57,11 @@ export async function runPushFanout(o: PushFanoutOptions) {
     const env = environment();
     const dir = mkdtempSync(path.join(os.tmpdir(), 'herald-bench-push-'));
     const { key, cert, certFile } = certificate(dir);
-    let vapidKey = '';
-    const service = await startPushService({ key, cert, sample: o.sample, vapidKey: () => vapidKey });
+    const { service } = await RemotePushService.start({ key, cert, sample: o.sample });
     const secret = benchSecret();
     const pushCourse = await seedCourse(url, { students: o.pushes, secret, ...SERVER_SESSION });
     const socketCourse = await seedCourse(url, { students: o.sockets, secret, ...SERVER_SESSION });
-    await subscribeAll(url, pushCourse.studentIds, service);
+    await subscribeAll(url, pushCourse.studentIds, await service.subscribe(o.pushes));
 
     const server = await startServer({ databaseUrl: url, secret, env: { OUTBOUND_ALLOW_PRIVATE: 'true', NODE_EXTRA_CA_CERTS: certFile } });
     const a = agent(2);
@@ -72,7 +74,7 @@ export async function runPushFanout(o: PushFanoutOptions) {
     try {
       const established = reports.reduce((s, r) => s + r.established, 0);
       const keyRes = await request(server.origin, 'GET', '/api/push/vapid-public-key', { agent: a, cookie: pushCourse.instructor.cookie });
-      vapidKey = JSON.parse(expectStatus(keyRes, [200], 'vapid key').body).key;
+      service.setVapidKey(JSON.parse(expectStatus(keyRes, [200], 'vapid key').body).key);
       const fanOut = () => fanOutOnce({ server, fleet, agent: a, instructor: socketCourse.instructor, timeoutMs: 30_000 });
       for (let i = 0; i < 3; i++) await fanOut(); // warm-up
       log(`${established} sockets open; ${o.pushes} push devices; ${o.rounds} rounds`);
@@ -106,6 +108,7 @@ export async function runPushFanout(o: PushFanoutOptions) {
       const q = summary(quiet.map((x) => x.last_frame_ms));
       const p = summary(pushing.map((x) => x.last_frame_ms));
       const slowest = Math.min(...batches.map((b) => b.per_second));
+      const pushStats = await service.stats();
       const allDelivered = [...quiet, ...pushing].every((x) => x.delivered === x.expected && x.expected === o.sockets);
       log(
         `fan-out to ${o.sockets}, POST → last frame: quiet p50 ${q.p50} p90 ${q.p90} ms (n=${q.n}); ` +
@@ -118,7 +121,7 @@ export async function runPushFanout(o: PushFanoutOptions) {
         method:
           `One server (WEB_CONCURRENCY=1, NODE_ENV=production) with its job runner; ${o.sockets} students of one course ` +
           `connected on /ws/notifications (one load-generator process), ${o.pushes} students of another course with ` +
-          `one push device each at a local https push service in the bench process. ${o.rounds} rounds, phases in ` +
+          `one push device each at a local https push service (a child process of the bench). ${o.rounds} rounds, phases in ` +
           `ABBA order: quiet = ${o.quietRuns} fan-outs to the socket course; pushing = one notify-students to the push ` +
           `course (${o.pushes} pushes via the push:send job) and, while its pushes arrive, the same fan-outs, kept ` +
           `only if pushes were still arriving at their last frame. Fan-outs one at a time, ${o.gapMs} ms apart, timed ` +
@@ -132,8 +135,8 @@ export async function runPushFanout(o: PushFanoutOptions) {
           },
           all_delivered: allDelivered,
           push_batches: batches,
-          push_sample_decrypted: service.checked(),
-          push_sample_problems: service.problems.slice(0, 5),
+          push_sample_decrypted: pushStats.checked,
+          push_sample_problems: pushStats.problems,
           server_rss_mib: rssMib,
           server_cpu_ms: cpu,
           seconds: round((Date.now() - t0) / 1000, 1),
@@ -148,7 +151,7 @@ export async function runPushFanout(o: PushFanoutOptions) {
           push_per_second_while_fanning_out: {
             target: `>= ${TARGET_PER_SECOND}`,
             measured: slowest,
-            met: slowest >= TARGET_PER_SECOND && service.problems.length === 0,
+            met: slowest >= TARGET_PER_SECOND && pushStats.problems.length === 0,
           },
         },
       };
@@ -167,15 +170,15 @@ const mib = (b: number) => round(b / 2 ** 20, 1);
 /** One push batch, and fan-outs for as long as its pushes are arriving. */
 async function pushBatch(o: {
   server: BenchServer;
-  service: PushService;
+  service: RemotePushService;
   instructor: { cookie: string; csrf_token: string; course_id: number };
   agent: ReturnType<typeof agent>;
   pushes: number;
   fanOut: () => Promise<FanOutRun>;
   gapMs: number;
 }): Promise<{ runs: FanOutRun[]; batch: Batch }> {
-  const before = o.service.arrivals.length;
-  const arrived = () => o.service.arrivals.length - before;
+  const before = (await o.service.stats()).count;
+  const arrived = () => o.service.count - before;
   const t0 = nowMs();
   const post = await request(o.server.origin, 'POST', `/api/courses/${o.instructor.course_id}/notify-students/`, {
     agent: o.agent,
@@ -198,7 +201,7 @@ async function pushBatch(o: {
     await sleep(50);
     if (arrived() !== seen) (seen = arrived()), (quietSince = Date.now());
   }
-  const last = Math.max(...o.service.arrivals.slice(before));
+  const { last } = await o.service.stats();
   const ms = last - t0;
   return { runs, batch: { pushes: arrived(), ms: round(ms, 0), per_second: round((arrived() * 1000) / ms, 0) } };
 }

@@ -92,15 +92,16 @@ export async function startPushService(opts: { key: string; cert: string; sample
   };
 }
 
-export type PushService = Awaited<ReturnType<typeof startPushService>>;
-
-/** One device per student at the push service, stored as the browser would have; announcements pushed by default. */
-export async function subscribeAll(url: string, studentIds: number[], service: PushService): Promise<void> {
+/** One device per student (its subscription, made by the push service), stored as the browser would have; announcements pushed by default. */
+export async function subscribeAll(
+  url: string,
+  studentIds: number[],
+  subs: Array<{ endpoint: string; p256dh: string; auth: string }>,
+): Promise<void> {
   const db = new Client({ connectionString: url });
   await db.connect();
   try {
     const t0 = Date.now();
-    const subs = studentIds.map((_, i) => service.subscribe(i));
     await db.query(
       `INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth, user_agent)
        SELECT t.*, 'herald-bench' FROM unnest($1::int[], $2::text[], $3::text[], $4::text[]) AS t`,
@@ -108,7 +109,7 @@ export async function subscribeAll(url: string, studentIds: number[], service: P
     );
     // Announcements pushed for everyone, as an admin would set the default.
     await db.query(`UPDATE notification_type_defaults SET push = true WHERE type = 'announcement'`);
-    log(`${studentIds.length} devices subscribed at ${service.origin} in ${Date.now() - t0} ms`);
+    log(`${studentIds.length} devices subscribed at ${new URL(subs[0]?.endpoint ?? 'https://none').origin} in ${Date.now() - t0} ms`);
   } finally {
     await db.end();
   }
@@ -124,7 +125,7 @@ export async function runPush(o: PushBenchOptions) {
     const secret = benchSecret();
     const seeded = await seedCourse(url, { students: o.pushes, secret, ...SERVER_SESSION });
 
-    await subscribeAll(url, seeded.studentIds, service);
+    await subscribeAll(url, seeded.studentIds, seeded.studentIds.map((_, i) => service.subscribe(i)));
 
     const server = await startServer({
       databaseUrl: url,
