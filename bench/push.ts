@@ -6,6 +6,7 @@
  * every push, checks the VAPID key and decrypts a sample. Measured: pushes/s, server RSS over the run.
  *
  *   npm run bench:push -- [--pushes 10000] [--sample 100]
+ *   npm run bench:push -- --fanout-sockets 1000 [--rounds 3]   socket fan-out latency while pushes go out (push-fanout.ts)
  */
 import { createECDH, randomBytes, type ECDH } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -35,7 +36,7 @@ export interface PushBenchOptions {
 const TARGET_PER_SECOND = 500;
 
 /** A throwaway certificate for 127.0.0.1; its PEM is also the CA file the server trusts. */
-function certificate(dir: string): { key: string; cert: string; certFile: string } {
+export function certificate(dir: string): { key: string; cert: string; certFile: string } {
   const keyFile = path.join(dir, 'key.pem');
   const certFile = path.join(dir, 'cert.pem');
   execFileSync('openssl', [
@@ -46,7 +47,7 @@ function certificate(dir: string): { key: string; cert: string; certFile: string
 }
 
 /** The push service: counts pushes by arrival time, decrypts every `sample`-th device's push. */
-async function startPushService(opts: { key: string; cert: string; sample: number; vapidKey: () => string }) {
+export async function startPushService(opts: { key: string; cert: string; sample: number; vapidKey: () => string }) {
   const devices: Array<{ ecdh: ECDH; auth: Buffer }> = [];
   const arrivals: number[] = [];
   const problems: string[] = [];
@@ -91,6 +92,29 @@ async function startPushService(opts: { key: string; cert: string; sample: numbe
   };
 }
 
+/** One device per student (its subscription, made by the push service), stored as the browser would have; announcements pushed by default. */
+export async function subscribeAll(
+  url: string,
+  studentIds: number[],
+  subs: Array<{ endpoint: string; p256dh: string; auth: string }>,
+): Promise<void> {
+  const db = new Client({ connectionString: url });
+  await db.connect();
+  try {
+    const t0 = Date.now();
+    await db.query(
+      `INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth, user_agent)
+       SELECT t.*, 'herald-bench' FROM unnest($1::int[], $2::text[], $3::text[], $4::text[]) AS t`,
+      [studentIds, subs.map((s) => s.endpoint), subs.map((s) => s.p256dh), subs.map((s) => s.auth)],
+    );
+    // Announcements pushed for everyone, as an admin would set the default.
+    await db.query(`UPDATE notification_type_defaults SET push = true WHERE type = 'announcement'`);
+    log(`${studentIds.length} devices subscribed at ${new URL(subs[0]?.endpoint ?? 'https://none').origin} in ${Date.now() - t0} ms`);
+  } finally {
+    await db.end();
+  }
+}
+
 export async function runPush(o: PushBenchOptions) {
   return withBenchDatabase('herald_bench_push', o.target, async (url, target) => {
     const env = environment();
@@ -101,22 +125,7 @@ export async function runPush(o: PushBenchOptions) {
     const secret = benchSecret();
     const seeded = await seedCourse(url, { students: o.pushes, secret, ...SERVER_SESSION });
 
-    const db = new Client({ connectionString: url });
-    await db.connect();
-    try {
-      const t0 = Date.now();
-      const subs = seeded.studentIds.map((_, i) => service.subscribe(i));
-      await db.query(
-        `INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth, user_agent)
-         SELECT t.*, 'herald-bench' FROM unnest($1::int[], $2::text[], $3::text[], $4::text[]) AS t`,
-        [seeded.studentIds, subs.map((s) => s.endpoint), subs.map((s) => s.p256dh), subs.map((s) => s.auth)],
-      );
-      // Announcements pushed for everyone, as an admin would set the default.
-      await db.query(`UPDATE notification_type_defaults SET push = true WHERE type = 'announcement'`);
-      log(`${o.pushes} devices subscribed at ${service.origin} in ${Date.now() - t0} ms`);
-    } finally {
-      await db.end();
-    }
+    await subscribeAll(url, seeded.studentIds, seeded.studentIds.map((_, i) => service.subscribe(i)));
 
     const server = await startServer({
       databaseUrl: url,
@@ -207,7 +216,11 @@ export async function runPush(o: PushBenchOptions) {
   });
 }
 
-if (require.main === module) {
+if (require.main === module && parseArgs().has('fanout-sockets')) {
+  // The A/B mode lives in its own file; `bench:push` stays the one command for both.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only in this mode (it imports this file)
+  (require('./push-fanout') as typeof import('./push-fanout.js')).main();
+} else if (require.main === module) {
   const args = parseArgs();
   const pushes = intArg(args, 'pushes', 10_000);
   runPush({ pushes, sample: Math.max(1, intArg(args, 'sample', 100)) })

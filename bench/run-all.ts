@@ -3,7 +3,7 @@
  * cluster), each in a database of its own that is dropped afterwards; writes bench/results/*.json and
  * bench/RESULTS.md. Bounded: a step that would start past the budget is skipped and recorded as such.
  *
- *   npm run bench -- [--quick] [--only fanout,latency,email]
+ *   npm run bench -- [--quick] [--only fanout,latency,email,push,push-fanout]
  */
 import { parseArgs } from './lib/args';
 import { openTarget } from './lib/database';
@@ -16,6 +16,8 @@ import { runFanout } from './fanout';
 import { runLatency } from './latency';
 import { runPages } from './pages';
 import { runProfile } from './profile';
+import { runPush } from './push';
+import { runPushFanout } from './push-fanout';
 import { runQueries } from './queries';
 
 /** Whole run under 15 minutes: no step starts after this many seconds. */
@@ -40,6 +42,20 @@ async function main() {
     ],
     ['pages', () => runPages({ seconds: quick ? 3 : 10, connections: 16, target })],
     ['email', () => runEmail({ students: quick ? 1000 : 10_000, delaySeconds: 1, target })],
+    ['push', () => runPush({ pushes: quick ? 2000 : 10_000, sample: 100, target })],
+    [
+      'push-fanout',
+      () =>
+        runPushFanout({
+          pushes: quick ? 2000 : 10_000,
+          sockets: quick ? 300 : 1000,
+          rounds: quick ? 2 : 3,
+          quietRuns: quick ? 5 : 20,
+          gapMs: 150,
+          sample: 100,
+          target,
+        }),
+    ],
     ['profile', () => runProfile({ target })],
   ];
   try {

@@ -5,10 +5,10 @@ import { ROOT } from './server';
 
 type Json = Record<string, any>;
 
-const ORDER = ['fanout', 'connections', 'latency', 'queries', 'pages', 'email', 'profile'];
+const ORDER = ['fanout', 'connections', 'latency', 'queries', 'pages', 'email', 'push', 'push-fanout', 'profile'];
 /** Extra fan-out runs (`bench:fanout -- --email off|unread`, issue 12), shown beside the plain one when present. */
 const FANOUT_EMAIL = ['fanout-email-off', 'fanout-email-unread'];
-const NUMBER: Record<string, string> = { fanout: '1', connections: '2', latency: '3', queries: '4', pages: '5', email: '6' };
+const NUMBER: Record<string, string> = { fanout: '1', connections: '2', latency: '3', queries: '4', pages: '5', email: '6', push: '7', 'push-fanout': '7' };
 const TITLES: Record<string, string> = {
   fanout: '1. Fan-out',
   'fanout-email-off': '1b. Fan-out, every student on email off (override rows)',
@@ -18,6 +18,8 @@ const TITLES: Record<string, string> = {
   queries: '4. Queries over HTTP',
   pages: '5. Pages',
   email: '6. Escalation emails to a local SMTP sink',
+  push: '7. Web Push to a local push service',
+  'push-fanout': '7b. Socket fan-out while pushes go out (A/B, interleaved)',
   profile: 'Where the time goes (CPU profiles)',
 };
 
@@ -55,6 +57,43 @@ function section(name: string, r: Json): string {
           `(${r.rss_kib.samples.length} samples). Server CPU ${r.server_cpu_us_per_message} µs per message.`,
       );
       break;
+    case 'push': {
+      const p = r.result;
+      out.push(
+        `- ${p.received}/${p.pushes} pushes received, **${p.pushes_per_second}/s** from the POST to the last ` +
+          `(${p.pushes_per_second_while_sending}/s from the first push; first after ${p.first_push_ms} ms, last after ` +
+          `${p.last_push_ms} ms); ${p.decrypted_sample} sampled pushes decrypted, ${p.sample_problems.length} problems.`,
+        `- Server RSS ${p.server_rss_mib.before} → peak ${p.server_rss_mib.peak} → ${p.server_rss_mib.after} MiB; ` +
+          `server CPU ${p.server_cpu_us_per_push} µs per push; load average ${p.loadavg_during.start.join(' / ')} at the ` +
+          `start, ${p.loadavg_during.end.join(' / ')} at the end.`,
+      );
+      break;
+    }
+    case 'push-fanout': {
+      const p = r.result;
+      const f = p.fanout_last_frame_ms;
+      out.push(
+        table(
+          ['phase', 'fan-outs', 'last frame p50', 'p90', 'max', 'mean', 'median frame p50'],
+          (['quiet', 'pushing'] as const).map((k) => [
+            k === 'quiet' ? 'quiet (no pushes)' : 'while pushes go out',
+            f[k].n,
+            `${f[k].p50} ms`,
+            `${f[k].p90} ms`,
+            `${f[k].max} ms`,
+            `${f[k].mean} ms`,
+            `${p.fanout_median_frame_ms_p50[k]} ms`,
+          ]),
+        ),
+        '',
+        `- ${p.sockets} sockets; every fan-out delivered to all: ${p.all_delivered ? 'yes' : '**no**'}.`,
+        `- Push batches: ${p.push_batches.map((b: Json) => `${b.pushes} in ${b.ms} ms (${b.per_second}/s)`).join('; ')}; ` +
+          `${p.push_sample_decrypted} sampled pushes decrypted, ${p.push_sample_problems.length} problems.`,
+        `- Server RSS per round (start → end): ${p.server_rss_mib.map((x: Json) => `${x.start} → ${x.end} MiB`).join('; ')}.`,
+        `- ${p.seconds} s measured; load average at the end ${p.loadavg_at_end.join(' / ')}.`,
+      );
+      break;
+    }
     case 'fanout':
       out.push(
         table(
@@ -234,6 +273,15 @@ export function writeReport(extra: { totalSeconds?: number } = {}): string {
   for (const [k, t] of Object.entries(results.pages?.targets ?? {})) add('5', `${k.replace(/_rps$/, '')} requests/s`, t as Json);
   const e = results.email;
   add('6', `Escalation emails to a local SMTP sink (N=${e?.students ?? '?'}), per second, each sent once`, e?.targets?.email_per_second);
+  const pu = results.push;
+  add('7', `Web Push to a local push service (N=${pu?.result?.pushes ?? '?'}), per second`, pu?.targets?.push_per_second);
+  if (pu?.result) {
+    const m = pu.result.server_rss_mib;
+    rows.push(['7', 'Server memory while the pushes go out', 'flat', `${m.before} → peak ${m.peak} → ${m.after} MiB`, '-']);
+  }
+  const pf = results['push-fanout']?.targets ?? {};
+  add('7', 'Socket fan-out, POST -> last frame p50, while pushes go out vs quiet', pf.fanout_p50_unchanged_while_pushing);
+  add('7', 'Pushes per second while socket fan-outs run (slowest batch)', pf.push_per_second_while_fanning_out);
   for (const n of ORDER.filter((x) => x !== 'profile')) {
     const r = results[n];
     if (!r) rows.push([NUMBER[n], n, '-', 'not run', '-']);

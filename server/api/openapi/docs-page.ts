@@ -47,6 +47,7 @@ function describeType(s: Json | undefined): Inline[] {
   if (s.anyOf) return (s.anyOf as Json[]).flatMap((alt, i) => [...(i ? [text(' or ')] : []), ...describeType(alt)]);
   if (s.const !== undefined) return [code(JSON.stringify(s.const))];
   const types: string[] = Array.isArray(s.type) ? s.type : s.type ? [s.type] : [];
+  if (types.length === 1 && types[0] === 'null') return [text('null')]; // the second half of `x or null`
   const out: Inline[] = [];
   if (s.enum) out.push(text('one of '), ...(s.enum as unknown[]).flatMap((v, i) => [...(i ? [text(', ')] : []), code(String(v))]));
   else if (types.includes('array')) out.push(text('array of '), ...describeType(s.items));
@@ -83,15 +84,28 @@ function fieldsOf(schema: Json, prefix = ''): Field[] {
 
 const shape = (schema: Json) => ({ fields: fieldsOf(schema), type: describeType(schema) });
 
+/**
+ * Who may call it with a token, from `x-scopes` (any one of them; [] any token; 'session': tokens may not): the
+ * first thing a token holder asks of an operation, and otherwise written nowhere on the page.
+ */
+function tokenAccess(scopes: unknown): Inline[] {
+  if (scopes === 'session') return [text('Access tokens: not accepted; sign in with a session.')];
+  if (!Array.isArray(scopes)) return [];
+  if (scopes.length === 0) return [text('Access tokens: any token.')];
+  const list = (scopes as string[]).flatMap((s, i) => [...(i ? [text(' or ')] : []), code(s)]);
+  return [text(scopes.length > 1 ? 'Access tokens: with one of the scopes ' : 'Access tokens: with the scope '), ...list, text('.')];
+}
+
 function operationView(method: string, path: string, op: Json, base: string) {
   const body = op.requestBody?.content?.['application/json']?.schema;
+  const scopes = op['x-access'] === 'anyone' ? [] : tokenAccess(op['x-scopes']);
   return {
     id: op.operationId,
     method,
     path: base + path,
     deprecated: !!op.deprecated,
     summary: op.summary,
-    description: markdown(op.description),
+    description: [...markdown(op.description), ...(scopes.length ? [{ kind: 'p', text: scopes } as Block] : [])],
     parameters: ((op.parameters ?? []) as Json[]).map((p) => ({
       name: p.name,
       in: p.in,
@@ -112,7 +126,21 @@ function operationView(method: string, path: string, op: Json, base: string) {
   };
 }
 
-/** The page's data: operations grouped by tag in the document's order, then every schema. */
+/** One event Herald POSTs to webhook endpoints (the document's `webhooks`): its headers and its body. */
+function webhookView(type: string, item: Json) {
+  const op = (item.post ?? {}) as Json;
+  const body = op.requestBody?.content?.['application/json']?.schema;
+  return {
+    id: `webhook-${type}`,
+    type,
+    summary: inline(String(op.summary ?? '')),
+    description: markdown(op.description),
+    headers: ((op.parameters ?? []) as Json[]).map((p) => ({ name: p.name, description: markdown(p.description) })),
+    body: body ? shape(body) : null,
+  };
+}
+
+/** The page's data: operations grouped by tag in the document's order, the webhook events, then every schema. */
 export function docsView(doc: Json) {
   const base: string = doc.servers?.[0]?.url ?? '';
   const byTag = new Map<string, ReturnType<typeof operationView>[]>();
@@ -129,6 +157,7 @@ export function docsView(doc: Json) {
     openapi: doc.openapi,
     intro: markdown(doc.info.description),
     tags: order.filter((t) => byTag.has(t)).map((name) => ({ name, operations: byTag.get(name)! })),
+    webhooks: Object.entries((doc.webhooks ?? {}) as Record<string, Json>).map(([type, item]) => webhookView(type, item)),
     schemas: Object.entries((doc.components?.schemas ?? {}) as Record<string, Json>).map(([name, s]) => ({
       name,
       description: markdown(s.description),

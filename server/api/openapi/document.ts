@@ -35,17 +35,36 @@ replaces, so their clients keep working.
 - **Errors** are \`{"error": {"code", "message", "details"}}\` with a 4xx status for anything the client can fix.
 - **Trailing slashes** are optional on every path: \`/api/notifications/\` and \`/api/notifications\` are the same.
 
-**Try it with a token** (\`T=hrld_...\`, \`H="Authorization: Bearer $T"\`), one example per area:
+**Try it with curl.** Set \`B=http://localhost:3000\` (your server's address; \`PORT\` changes it). Make a token
+once, with a session (the demo logins are printed when the server starts):
 
-- Notifications (\`notifications:read\`): \`curl -H "$H" 'localhost:3000/api/notifications/?status=unread'\`
-- Marking read (\`notifications:write\`): \`curl -X POST -H "$H" localhost:3000/api/notifications/mark_all_read/\`
-- The event stream (\`notifications:read\`): \`curl -N -H "$H" localhost:3000/api/notifications/stream/\`; after a
-  disconnect add \`-H 'Last-Event-ID: <last id>'\`
-- Courses (\`courses:notify\`): \`curl -H "$H" -H 'Content-Type: application/json' -H 'Idempotency-Key: week-3'
-  -d '{"notification_type":"announcement","title":"Week 3","message":"Slides are up"}' localhost:3000/api/courses/1/notify-students/\`
-- Applications (\`applications:read\`, \`applications:decide\`): \`curl -H "$H" localhost:3000/api/applications/\`,
-  then \`curl -X POST -H "$H" localhost:3000/api/applications/7/approve/\`
-- Admin (\`admin\`): \`curl -H "$H" localhost:3000/api/admin/stats/\`
+- \`curl -c jar -b jar $B/api/auth/csrf\` → \`{"csrf_token": "<c1>", "user": null}\`
+- \`curl -c jar -b jar -H 'X-CSRF-Token: <c1>' -H 'Content-Type: application/json'
+  -d '{"email":"instructor@example.com","password":"demo1234"}' $B/api/auth/login\` → a new \`"csrf_token": "<c2>"\`
+- \`curl -c jar -b jar -H 'X-CSRF-Token: <c2>' -H 'Content-Type: application/json'
+  -d '{"name":"my script","scopes":["notifications:read","courses:notify"],"expires_in_days":30}' $B/api/tokens/\`
+  → \`"token": "hrld_..."\`, shown this once
+
+Then \`T=hrld_...\`, \`H="Authorization: Bearer $T"\`, one example per area (the scope each needs in brackets):
+
+- Notifications (\`notifications:read\`): \`curl -H "$H" "$B/api/notifications/?status=unread"\`
+- Marking read (\`notifications:write\`): \`curl -X POST -H "$H" $B/api/notifications/mark_all_read/\`
+- The event stream (\`notifications:read\`): \`curl -N -H "$H" $B/api/notifications/stream/\`; after a
+  disconnect, resume with the last \`id:\` you saw: \`curl -N -H "$H" -H 'Last-Event-ID: 42' $B/api/notifications/stream/\`
+- Courses (\`courses:notify\`; yours are those of \`GET /api/courses/\` whose \`instructor.id\` is your \`GET /api/auth/me\`
+  id): \`curl -H "$H" -H 'Content-Type: application/json' -H 'Idempotency-Key: week-3'
+  -d '{"notification_type":"announcement","title":"Week 3","message":"Slides are up"}' $B/api/courses/1/notify-students/\`
+- Webhooks (\`courses:notify\`, for a course of yours; admins: \`admin\` at \`/api/admin/webhooks/\`, no \`course_id\`):
+  \`curl -H "$H" -H 'Content-Type: application/json'
+  -d '{"url":"https://hooks.example.org/herald","events":["broadcast.sent"],"course_id":1}' $B/api/webhooks/\`
+  → \`"secret": "whsec_..."\`, shown this once. Verify every request with it before trusting it, on the raw body:
+  \`new Webhook(secret).verify(rawBody, req.headers)\` from the \`standardwebhooks\` npm package (or its other
+  languages); deduplicate on \`webhook-id\`; answer 2xx within 10 s. The events and their bodies are listed below
+  the operations. A plain-http or private-address URL is refused (\`forbidden_target\`) unless the server runs with
+  \`OUTBOUND_ALLOW_PRIVATE=true\`.
+- Applications (\`applications:read\`, \`applications:decide\`): \`curl -H "$H" $B/api/applications/\`,
+  then \`curl -X POST -H "$H" $B/api/applications/7/approve/\`
+- Admin (\`admin\`): \`curl -H "$H" $B/api/admin/stats/\`
 `.trim();
 
 const RATE_HEADERS = {

@@ -70,8 +70,8 @@ export function webhooksSection(): Json {
         description:
           'Signed per the Standard Webhooks specification: verify with the `standardwebhooks` libraries and the ' +
           'endpoint’s `whsec_` secret. Admins’ endpoints hear every event; an instructor’s, its course’s only. ' +
-          'Answer 2xx within 10 s; anything else is retried (after about 3 s, 10 s, then widening to about a day, ' +
-          '13 tries), redirects are not followed, and an endpoint failing for a day is disabled.',
+          'Answer 2xx within 10 s; anything else is retried at jittered times (5-15 s, then 30-90 s later, widening ' +
+          'to about a day: 9 tries), redirects are not followed, and an endpoint failing for a day is disabled.',
         parameters: [
           header('webhook-id', 'The event’s id, the same on every retry: deduplicate on it.'),
           header('webhook-timestamp', 'Seconds since the epoch when this try was signed.'),

@@ -18,19 +18,29 @@ export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 /** The graphile-worker task that sends one delivery (server/channels/webhooks). */
 export const WEBHOOK_TASK = 'webhook:deliver';
 /**
- * graphile-worker waits exp(min(attempts, 10)) s after each failure: tries 2 and 3 come 2.7 s and 10 s after the
- * first (three within two minutes), the tenth about 9.7 h in, then every 6.1 h. Thirteen tries put the last at
- * about 21.9 h, a day after the first; an endpoint still failing then is disabled (see the task).
+ * How often graphile-worker itself runs a `webhook:deliver` job that threw (the database unreachable, a bug).
+ * A receiver's failure never throws: the task records it and schedules the next try itself, jittered
+ * (server/channels/webhooks/schedule.ts).
  */
-export const WEBHOOK_MAX_ATTEMPTS = 13;
+export const WEBHOOK_JOB_MAX_ATTEMPTS = 5;
+
+export interface WebhookJobOptions {
+  /** `preserve_run_at` (a second enqueue of the same delivery changes nothing) or `replace` (run it now). */
+  mode?: 'preserve_run_at' | 'replace';
+  /** SQL (written in code): the try this job makes, 1 for the first; a job whose try was made already is a no-op. */
+  attempt?: string;
+  /** SQL (written in code): when it runs; default now. */
+  runAt?: string;
+}
 
 /** The job for one delivery, keyed by it: enqueuing it twice is one job. `idExpr` is SQL written in code. */
-export function webhookJobSql(idExpr: string, mode: 'preserve_run_at' | 'replace' = 'preserve_run_at'): string {
+export function webhookJobSql(idExpr: string, opts: WebhookJobOptions = {}): string {
   return enqueueJobSql(WEBHOOK_TASK, {
-    payload: `json_build_object('deliveryId', ${idExpr})`,
+    payload: `json_build_object('deliveryId', ${idExpr}, 'attempt', ${opts.attempt ?? '1'})`,
     jobKey: `'${WEBHOOK_TASK}:' || ${idExpr}`,
-    jobKeyMode: mode,
-    maxAttempts: WEBHOOK_MAX_ATTEMPTS,
+    jobKeyMode: opts.mode ?? 'preserve_run_at',
+    runAt: opts.runAt,
+    maxAttempts: WEBHOOK_JOB_MAX_ATTEMPTS,
   });
 }
 
@@ -170,11 +180,11 @@ export class WebhookService {
     const [row] = await this.#db.query<{ id: string }>(
       `WITH d AS (
          UPDATE webhook_deliveries SET status = 'pending', updated_at = now()
-          WHERE id = :deliveryId AND endpoint_id = :endpointId RETURNING id),
+          WHERE id = :deliveryId AND endpoint_id = :endpointId RETURNING id, attempts),
        e AS (
          UPDATE webhook_endpoints SET enabled = true, disabled_at = NULL, failing_since = NULL
           WHERE id = :endpointId AND NOT enabled AND EXISTS (SELECT 1 FROM d))
-       SELECT d.id, ${webhookJobSql('d.id', 'replace')} AS job FROM d`,
+       SELECT d.id, ${webhookJobSql('d.id', { mode: 'replace', attempt: 'd.attempts + 1' })} AS job FROM d`,
       { type: QueryTypes.SELECT, replacements: { endpointId, deliveryId } },
     );
     if (!row) throw new NotFound('Webhook delivery');

@@ -92,6 +92,26 @@ describe('the OpenAPI document', () => {
     for (const name of Object.keys(ctx.contract.doc.components.schemas)) expect(page.text).toContain(`id="schema-${name}"`);
   });
 
+  test('the page says, for each operation, which token scopes may call it, and shows every webhook event', async () => {
+    const page = (await request(ctx.app).get('/api/docs').expect(200)).text;
+    const section = (id: string) => page.slice(page.indexOf(`id="${id}"`), page.indexOf('</section>', page.indexOf(`id="${id}"`)));
+    const byPath = (method: string, path: string) => ctx.contract.doc.paths[path][method];
+    expect(section(byPath('get', '/notifications').operationId)).toContain('Access tokens: with the scope <code>notifications:read</code>.');
+    expect(section(byPath('post', '/webhooks').operationId)).toContain('Access tokens: with the scope <code>courses:notify</code>.');
+    expect(section(byPath('post', '/tokens').operationId)).toContain('Access tokens: not accepted; sign in with a session.');
+    expect(section(byPath('get', '/auth/csrf').operationId)).not.toContain('Access tokens:');
+    for (const type of Object.keys(ctx.contract.doc.webhooks)) {
+      const event = section(`webhook-${type}`);
+      expect(event).toContain(`<code>${type}</code>`);
+      for (const header of ['webhook-id', 'webhook-timestamp', 'webhook-signature']) expect(event).toContain(`<code>${header}</code>`);
+      expect(event).toContain('<code>data.');
+    }
+    // The walkthrough a new consumer follows: a token from a terminal, then a webhook verified with the package.
+    expect(page).toContain('$B/api/tokens/');
+    expect(page).toContain('$B/api/webhooks/');
+    expect(page).toContain('<code>standardwebhooks</code>');
+  });
+
   test('the page escapes whatever the document says: descriptions are text, never HTML', () => {
     const hostile = '<script>alert(1)</script> & `<b>code</b>` **<i>bold</i>**';
     const doc = {

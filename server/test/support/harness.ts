@@ -11,7 +11,7 @@ import type TestAgent from 'supertest/lib/agent';
 import { createApp } from '../../app';
 import { createMailer, emailTasks, type Mailer } from '../../channels/email';
 import { pushChannelTasks } from '../../channels/push';
-import { webhookChannelTasks } from '../../channels/webhooks';
+import { webhookChannelTasks, type RetryWindow } from '../../channels/webhooks';
 import { loadConfig, loadEmailConfig, type Config, type EmailConfig } from '../../config';
 import { createSequelize } from '../../db';
 import { startProcessRunner, type JobRunner } from '../../jobs';
@@ -82,6 +82,8 @@ export async function createTestContext(
     jobs?: boolean;
     /** With `jobs`: the agent pushes are sent through (a guarded one trusting the local push service's certificate). */
     pushAgent?: https.Agent;
+    /** With `jobs`: when failed webhook tries come again (production's day-long schedule unless given). */
+    webhookRetryWindows?: readonly RetryWindow[];
   } = {},
 ): Promise<TestContext> {
   const baseUrl = opts.pg?.url ?? process.env.HERALD_TEST_PG_URL!;
@@ -154,6 +156,7 @@ export async function createTestContext(
           notifications: services.notifications,
           policy: { allowPrivate: config.outboundAllowPrivate },
           logger,
+          retryWindows: opts.webhookRetryWindows,
         }),
       },
       pollInterval: 200,

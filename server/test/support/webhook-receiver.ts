@@ -11,6 +11,8 @@ export interface ReceivedWebhook {
   body?: { type: string; timestamp: string; data: Record<string, unknown> };
   verifyError?: string;
   status: number;
+  /** When it arrived (Date.now()): retry timing is measured here, as a receiver would see it. */
+  at: number;
 }
 
 export interface WebhookReceiver {
@@ -30,9 +32,10 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      const at = Date.now();
       const raw = Buffer.concat(chunks).toString('utf8');
       const status = receiver.answers.shift() ?? 200;
-      const got: ReceivedWebhook = { id: String(req.headers['webhook-id']), headers: req.headers, raw, status };
+      const got: ReceivedWebhook = { id: String(req.headers['webhook-id']), headers: req.headers, raw, status, at };
       try {
         got.body = new Webhook(receiver.secret ?? 'whsec_AAAA').verify(raw, req.headers as Record<string, string>) as ReceivedWebhook['body'];
       } catch (err) {

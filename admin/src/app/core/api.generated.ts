@@ -1229,7 +1229,7 @@ export interface webhooks {
         put?: never;
         /**
          * A notification was written for one user (never sent for the rows of a broadcast).
-         * @description Signed per the Standard Webhooks specification: verify with the `standardwebhooks` libraries and the endpoint’s `whsec_` secret. Admins’ endpoints hear every event; an instructor’s, its course’s only. Answer 2xx within 10 s; anything else is retried (after about 3 s, 10 s, then widening to about a day, 13 tries), redirects are not followed, and an endpoint failing for a day is disabled.
+         * @description Signed per the Standard Webhooks specification: verify with the `standardwebhooks` libraries and the endpoint’s `whsec_` secret. Admins’ endpoints hear every event; an instructor’s, its course’s only. Answer 2xx within 10 s; anything else is retried at jittered times (5-15 s, then 30-90 s later, widening to about a day: 9 tries), redirects are not followed, and an endpoint failing for a day is disabled.
          */
         post: operations["webhook_notification_created"];
         delete?: never;
@@ -1249,7 +1249,7 @@ export interface webhooks {
         put?: never;
         /**
          * A candidate applied to a course.
-         * @description Signed per the Standard Webhooks specification: verify with the `standardwebhooks` libraries and the endpoint’s `whsec_` secret. Admins’ endpoints hear every event; an instructor’s, its course’s only. Answer 2xx within 10 s; anything else is retried (after about 3 s, 10 s, then widening to about a day, 13 tries), redirects are not followed, and an endpoint failing for a day is disabled.
+         * @description Signed per the Standard Webhooks specification: verify with the `standardwebhooks` libraries and the endpoint’s `whsec_` secret. Admins’ endpoints hear every event; an instructor’s, its course’s only. Answer 2xx within 10 s; anything else is retried at jittered times (5-15 s, then 30-90 s later, widening to about a day: 9 tries), redirects are not followed, and an endpoint failing for a day is disabled.
          */
         post: operations["webhook_application_submitted"];
         delete?: never;
@@ -1269,7 +1269,7 @@ export interface webhooks {
         put?: never;
         /**
          * The instructor approved or rejected an application.
-         * @description Signed per the Standard Webhooks specification: verify with the `standardwebhooks` libraries and the endpoint’s `whsec_` secret. Admins’ endpoints hear every event; an instructor’s, its course’s only. Answer 2xx within 10 s; anything else is retried (after about 3 s, 10 s, then widening to about a day, 13 tries), redirects are not followed, and an endpoint failing for a day is disabled.
+         * @description Signed per the Standard Webhooks specification: verify with the `standardwebhooks` libraries and the endpoint’s `whsec_` secret. Admins’ endpoints hear every event; an instructor’s, its course’s only. Answer 2xx within 10 s; anything else is retried at jittered times (5-15 s, then 30-90 s later, widening to about a day: 9 tries), redirects are not followed, and an endpoint failing for a day is disabled.
          */
         post: operations["webhook_application_decided"];
         delete?: never;
@@ -1289,7 +1289,7 @@ export interface webhooks {
         put?: never;
         /**
          * One send reached a whole audience: one event however many recipients.
-         * @description Signed per the Standard Webhooks specification: verify with the `standardwebhooks` libraries and the endpoint’s `whsec_` secret. Admins’ endpoints hear every event; an instructor’s, its course’s only. Answer 2xx within 10 s; anything else is retried (after about 3 s, 10 s, then widening to about a day, 13 tries), redirects are not followed, and an endpoint failing for a day is disabled.
+         * @description Signed per the Standard Webhooks specification: verify with the `standardwebhooks` libraries and the endpoint’s `whsec_` secret. Admins’ endpoints hear every event; an instructor’s, its course’s only. Answer 2xx within 10 s; anything else is retried at jittered times (5-15 s, then 30-90 s later, widening to about a day: 9 tries), redirects are not followed, and an endpoint failing for a day is disabled.
          */
         post: operations["webhook_broadcast_sent"];
         delete?: never;
@@ -1309,7 +1309,7 @@ export interface webhooks {
         put?: never;
         /**
          * A user read notifications: these ids, or all of them (`all: true`, `ids: null`). Admins’ endpoints only.
-         * @description Signed per the Standard Webhooks specification: verify with the `standardwebhooks` libraries and the endpoint’s `whsec_` secret. Admins’ endpoints hear every event; an instructor’s, its course’s only. Answer 2xx within 10 s; anything else is retried (after about 3 s, 10 s, then widening to about a day, 13 tries), redirects are not followed, and an endpoint failing for a day is disabled.
+         * @description Signed per the Standard Webhooks specification: verify with the `standardwebhooks` libraries and the endpoint’s `whsec_` secret. Admins’ endpoints hear every event; an instructor’s, its course’s only. Answer 2xx within 10 s; anything else is retried at jittered times (5-15 s, then 30-90 s later, widening to about a day: 9 tries), redirects are not followed, and an endpoint failing for a day is disabled.
          */
         post: operations["webhook_notification_read"];
         delete?: never;
