@@ -1,0 +1,240 @@
+import type { Browser, Page } from 'playwright-core';
+import { ensureAdminBuild } from '../../../admin/scripts/build-if-stale';
+import { signUnsubscribeToken } from '../../channels/email';
+import type { User } from '../../models';
+import { DEMO_PASSWORD, seedDemo } from '../../services/demo-seed';
+import { auditPage, type Findings } from '../support/audit';
+import { type LiveServer, newUserContext, startBrowser, waitLive, type Problems } from '../support/browser';
+import { createTestContext, type TestContext } from '../support/harness';
+
+/**
+ * Issue 16 (items 3, 7, 10): every page of both apps, as each role, at 1280 and at 390 px, on the demo data:
+ * axe-core finds nothing serious or critical, the page never scrolls sideways on a phone, the first tab stops show
+ * a visible focus ring, and no flow (validation errors swapped in, sends) logs a console error or a CSP violation.
+ * One browser; one context per role, resized between the two widths.
+ */
+jest.setTimeout(180_000);
+
+let ctx: TestContext;
+let live: Awaited<ReturnType<typeof startBrowser>>;
+let server: LiveServer;
+let browser: Browser;
+const users: Record<'candidate' | 'instructor' | 'admin', User> = {} as never;
+let ownCourse: number; // the instructor's, with students, no application from the candidate
+let notificationId: string;
+
+beforeAll(async () => {
+  if (!ensureAdminBuild()) throw new Error('`npm run build` failed');
+  ctx = await createTestContext();
+  await seedDemo(ctx.sequelize, ctx.models);
+  const byEmail = (email: string) => ctx.models.User.findOne({ where: { email }, rejectOnEmpty: true });
+  users.candidate = await byEmail('candidate@example.com');
+  users.instructor = await byEmail('instructor@example.com');
+  users.admin = await byEmail('admin@example.com');
+  const course = await ctx.models.Course.findOne({ where: { title: 'Realtime Web with WebSockets' }, rejectOnEmpty: true });
+  ownCourse = course.id;
+  // Something in every list: one notification of each kind the labels colour, and one the instructor gets.
+  const send = (type: 'announcement' | 'exam_result' | 'session_start' | 'course_update', title: string) =>
+    ctx.services.notifications.fanOut(
+      { kind: 'user', userId: users.candidate.id },
+      { type, title, message: `${title}. Details inside.`, senderId: users.instructor.id, courseId: ownCourse },
+    );
+  await send('course_update', 'Slides updated');
+  await send('session_start', 'Live session starts');
+  await send('exam_result', 'Midterm results');
+  await send('announcement', 'Room change');
+  const latest = await ctx.models.Notification.findOne({ where: { recipientId: users.candidate.id }, order: [['id', 'DESC']] });
+  notificationId = String(latest!.id);
+  const pg = await ctx.models.Course.findOne({ where: { title: 'PostgreSQL in Practice' }, rejectOnEmpty: true });
+  await ctx.services.applications.apply(users.candidate, pg.id, 'I run PostgreSQL at work and want to tune it.');
+  live = await startBrowser(ctx);
+  ({ server, browser } = live);
+});
+
+afterAll(async () => {
+  await live?.stop();
+  await ctx?.close();
+});
+
+/** A signed-in (or anonymous) browser context at 1280 px whose problems the test checks at the end. */
+async function open(user?: User): Promise<{ page: Page; problems: Problems; close(): Promise<void> }> {
+  const { context, problems } = await newUserContext(browser);
+  const page = await context.newPage();
+  if (user) {
+    await page.goto(`${server.url}/login`);
+    await page.fill('#email', user.email);
+    await page.fill('#password', DEMO_PASSWORD);
+    await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.click('button[type=submit]')]);
+  }
+  return { page, problems, close: () => context.close() };
+}
+
+/** Audits the page at 1280 px (with the focus walk), then at 390 px, and goes back to 1280. */
+async function both(page: Page, name: string, ready: (page: Page) => Promise<void>): Promise<Findings> {
+  await ready(page);
+  const found = await auditPage(page, name, { focus: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(150); // layout and breakpoint observers
+  await ready(page);
+  found.push(...(await auditPage(page, name)));
+  await page.setViewportSize({ width: 1280, height: 800 });
+  return found;
+}
+
+const pageReady = (signedIn: boolean) => async (page: Page) => {
+  await page.locator('main > *').first().waitFor();
+  if (signedIn) await waitLive(page);
+};
+
+async function walkPages(page: Page, role: string, paths: string[], signedIn = true): Promise<Findings> {
+  const found: Findings = [];
+  for (const p of paths) {
+    await page.goto(`${server.url}${p}`);
+    found.push(...(await both(page, `${role}${p.replace(/[/?=]+/g, '-')}`, pageReady(signedIn))));
+  }
+  return found;
+}
+
+/** The console is ready when the page's heading is there and nothing is loading any more. */
+async function consoleReady(page: Page) {
+  await page.locator('main h1').first().waitFor();
+  await page.waitForFunction(() => !document.querySelector('[mode=indeterminate], mat-spinner, mat-progress-spinner'));
+  await page.waitForTimeout(100);
+}
+
+/**
+ * Nothing found, no CSP violation, and no console error but the one line Chromium logs for each answer a flow
+ * expects to be an error status (the 404 page, a refused login, a 422 validation answer).
+ */
+function expectClean(found: Findings, problems: Problems, expectedStatuses: number[] = []) {
+  const expected = (line: string) =>
+    expectedStatuses.some((s) => line.startsWith(`Failed to load resource: the server responded with a status of ${s} `));
+  const console = problems.console.filter((line) => !expected(line));
+  expect({ findings: found, console, csp: problems.csp }).toEqual({ findings: [], console: [], csp: [] });
+}
+
+test('anonymous: the login, unsubscribe, error and console sign-in pages', async () => {
+  const { page, problems, close } = await open();
+  const token = signUnsubscribeToken(ctx.config.sessionSecret, users.candidate.id, 'announcement');
+  const found = await walkPages(page, 'anon', ['/login', `/unsubscribe/${token}`, '/no-such-page'], false);
+  // A failed sign-in swaps the form with its error.
+  await page.goto(`${server.url}/login`);
+  await page.fill('#email', users.candidate.email);
+  await page.fill('#password', 'wrong password');
+  await page.click('button[type=submit]');
+  await page.locator('main [role=alert], main .field-error, main .notice').first().waitFor();
+  found.push(...(await auditPage(page, 'anon-login-failed')));
+  await page.goto(`${server.url}/admin/login`);
+  found.push(...(await both(page, 'anon-admin-login', consoleReady)));
+  await close();
+  expectClean(found, problems, [404, 401]);
+});
+
+test('candidate: every page, a validation error swapped into a resized textarea, then an application', async () => {
+  const { page, problems, close } = await open(users.candidate);
+  const paths = ['/courses', `/courses/${ownCourse}`, '/applications', '/notifications', `/notifications/${notificationId}`];
+  const found = await walkPages(page, 'candidate', [...paths, '/settings/notifications', '/settings/devices', '/settings/tokens']);
+
+  // The bell's dropdown, open.
+  await page.goto(`${server.url}/notifications`);
+  await waitLive(page);
+  await page.click('.bell-button');
+  await page.locator('#bell-menu').waitFor();
+  found.push(...(await auditPage(page, 'candidate-bell-open')));
+  await page.keyboard.press('Escape');
+
+  // A person drags the textarea's corner (the browser writes its size into the style attribute), then submits
+  // too short a motivation: the error comes back as a swap of the panel.
+  await page.goto(`${server.url}/courses/${ownCourse}`);
+  await waitLive(page);
+  await page.locator('#motivation').evaluate((t: HTMLTextAreaElement) => (t.style.height = '220px'));
+  await page.fill('#motivation', 'short');
+  await page.click('#apply button[type=submit]');
+  await page.locator('#apply-panel .field-error, #apply-panel [aria-invalid=true]').first().waitFor();
+  found.push(...(await auditPage(page, 'candidate-apply-invalid')));
+  await page.locator('#motivation').evaluate((t: HTMLTextAreaElement) => (t.style.height = '260px'));
+  await page.fill('#motivation', 'Sockets are what I work on all day; I want to learn fan-out properly.');
+  await page.click('#apply button[type=submit]');
+  await page.locator('#apply-panel #apply').waitFor({ state: 'detached' });
+
+  // Tokens: a missing name is a validation swap too.
+  await page.goto(`${server.url}/settings/tokens`);
+  await waitLive(page);
+  await page.click('#token-panel form button[type=submit]');
+  await page.locator('#token-panel .field-error, #token-panel [aria-invalid=true]').first().waitFor();
+  found.push(...(await auditPage(page, 'candidate-token-invalid')));
+  await close();
+  expectClean(found, problems, [422]);
+});
+
+test('instructor: every page, the notify form’s validation error and a send', async () => {
+  const { page, problems, close } = await open(users.instructor);
+  const found = await walkPages(page, 'instructor', [
+    '/instructor',
+    '/instructor/applications',
+    `/courses/${ownCourse}`,
+    '/courses',
+    '/notifications',
+    '/settings/notifications',
+  ]);
+
+  await page.goto(`${server.url}/courses/${ownCourse}`);
+  await waitLive(page);
+  const panel = `#notify-${ownCourse}`;
+  await page.locator(`${panel} textarea`).evaluate((t: HTMLTextAreaElement) => (t.style.height = '200px'));
+  await page.fill(`${panel} textarea`, 'No title yet.');
+  await page.click(`${panel} .notify-form button[type=submit]`);
+  await page.locator(`${panel} .field-error`).first().waitFor();
+  found.push(...(await auditPage(page, 'instructor-notify-invalid')));
+  await page.locator(`${panel} textarea`).evaluate((t: HTMLTextAreaElement) => (t.style.height = '240px'));
+  await page.fill(`#notify-title-${ownCourse}`, 'Room change');
+  await page.click(`${panel} .notify-form button[type=submit]`);
+  await page.locator(`${panel} .notice-success`).waitFor();
+  found.push(...(await auditPage(page, 'instructor-notify-sent')));
+  await close();
+  expectClean(found, problems, [422]);
+});
+
+test('admin: the pages and every console screen, a compose validation error and a send', async () => {
+  const { page, problems, close } = await open(users.admin);
+  const found = await walkPages(page, 'admin', ['/courses', '/notifications']);
+  // The console's policy allows no inline style: only this answer's nonce, which Angular stamps on its <style>s.
+  const index = await page.request.get(`${server.url}/admin/dashboard`);
+  const policy = index.headers()['content-security-policy'];
+  expect(policy).toMatch(/style-src 'self' 'nonce-[^']+'/);
+  expect(policy).not.toContain('unsafe-inline');
+  const screens = ['dashboard', 'notifications', 'compose', 'applications', 'deliveries', 'defaults', 'users', 'tokens', 'webhooks'];
+  for (const s of screens) {
+    await page.goto(`${server.url}/admin/${s}`);
+    found.push(...(await both(page, `console-${s}`, consoleReady)));
+  }
+
+  // The account menu, open.
+  await page.goto(`${server.url}/admin/dashboard`);
+  await consoleReady(page);
+  await page.locator('button.user').click();
+  await page.getByRole('menuitem', { name: 'Sign out' }).waitFor();
+  found.push(...(await auditPage(page, 'console-account-menu')));
+  await page.keyboard.press('Escape');
+
+  // Compose at phone width: sending with nothing filled in shows the errors; then a real send to a course.
+  await page.goto(`${server.url}/admin/compose`);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await consoleReady(page);
+  await page.locator('textarea').first().evaluate((t: HTMLTextAreaElement) => (t.style.height = '200px'));
+  await page.getByRole('button', { name: /^Send/ }).click();
+  await page.locator('mat-error').first().waitFor();
+  found.push(...(await auditPage(page, 'console-compose-invalid')));
+  await page.locator('mat-button-toggle', { hasText: 'A course' }).click();
+  await page.getByRole('combobox', { name: 'Course' }).click();
+  await page.getByRole('option', { name: /Realtime Web with WebSockets/ }).click();
+  await page.getByLabel('Title').fill('Room change for Monday');
+  await page.getByLabel('Message').fill('We meet in room B12 from now on.');
+  await page.getByRole('button', { name: /Send to everyone in/ }).click();
+  await page.getByRole('alertdialog').getByRole('button', { name: 'Send' }).click();
+  await page.getByRole('status').filter({ hasText: 'was sent to' }).waitFor();
+  found.push(...(await auditPage(page, 'console-compose-sent')));
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await close();
+  expectClean(found, problems);
+});
