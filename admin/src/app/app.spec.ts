@@ -119,7 +119,7 @@ describe('App shell', () => {
       'Webhooks',
     ]);
     expect(links[4].getAttribute('aria-current')).toBe('page');
-    expect(await (await loader.getHarness(MatMenuHarness)).getTriggerText()).toContain('Ada Admin');
+    expect(await (await loader.getHarness(MatMenuHarness.with({ selector: '.user' }))).getTriggerText()).toContain('Ada Admin');
     expect(sockets[0].url).toMatch(/\/ws\/notifications$/);
   });
 
@@ -146,7 +146,7 @@ describe('App shell', () => {
     });
     await settle(fixture);
 
-    const menu = await loader.getHarness(MatMenuHarness);
+    const menu = await loader.getHarness(MatMenuHarness.with({ selector: '.user' }));
     await menu.open();
     const clicking = menu.clickItem({ text: /Sign out/ });
     const logout = await nextRequest(http, '/api/auth/logout');
