@@ -11,7 +11,7 @@ import { createTestContext, type TestContext } from '../support/harness';
  * Issue 16 (items 3, 7, 10): every page of both apps, as each role, at 1280 and at 390 px, on the demo data:
  * axe-core finds nothing serious or critical, the page never scrolls sideways on a phone, the first tab stops show
  * a visible focus ring, and no flow (validation errors swapped in, sends) logs a console error or a CSP violation.
- * One browser; one context per role, resized between the two widths.
+ * One browser; per role one desktop and one phone context.
  */
 jest.setTimeout(180_000);
 
@@ -56,28 +56,48 @@ afterAll(async () => {
   await ctx?.close();
 });
 
-/** A signed-in (or anonymous) browser context at 1280 px whose problems the test checks at the end. */
-async function open(user?: User): Promise<{ page: Page; problems: Problems; close(): Promise<void> }> {
-  const { context, problems } = await newUserContext(browser);
-  const page = await context.newPage();
-  if (user) {
-    await page.goto(`${server.url}/login`);
-    await page.fill('#email', user.email);
-    await page.fill('#password', DEMO_PASSWORD);
-    await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.click('button[type=submit]')]);
-  }
-  return { page, problems, close: () => context.close() };
+/**
+ * One visitor seen two ways: a desktop window (1280 px) and a phone (390 px, touch, mobile viewport), each its own
+ * context signed in as the same user. Their problems are checked at the end of each test.
+ */
+interface Visitor {
+  desk: Page;
+  phone: Page;
+  problems: Problems[];
+  close(): Promise<void>;
 }
 
-/** Audits the page at 1280 px (with the focus walk), then at 390 px, and goes back to 1280. */
-async function both(page: Page, name: string, ready: (page: Page) => Promise<void>): Promise<Findings> {
-  await ready(page);
-  const found = await auditPage(page, name, { focus: true });
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.waitForTimeout(150); // layout and breakpoint observers
-  await ready(page);
-  found.push(...(await auditPage(page, name)));
-  await page.setViewportSize({ width: 1280, height: 800 });
+async function open(user?: User): Promise<Visitor> {
+  const d = await newUserContext(browser);
+  const p = await newUserContext(browser, { phone: true });
+  const [desk, phone] = await Promise.all([d.context.newPage(), p.context.newPage()]);
+  if (user) await Promise.all([signIn(desk, user), signIn(phone, user)]);
+  return {
+    desk,
+    phone,
+    problems: [d.problems, p.problems],
+    close: async () => {
+      await d.context.close();
+      await p.context.close();
+    },
+  };
+}
+
+async function signIn(page: Page, user: User) {
+  await page.goto(`${server.url}/login`);
+  await page.fill('#email', user.email);
+  await page.fill('#password', DEMO_PASSWORD);
+  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.click('button[type=submit]')]);
+}
+
+/** Opens `path` on the desktop (audited with the focus walk) and on the phone (audited). */
+async function both(v: Visitor, path: string, name: string, ready: (page: Page) => Promise<void>): Promise<Findings> {
+  const found: Findings = [];
+  for (const page of [v.desk, v.phone]) {
+    await page.goto(`${server.url}${path}`);
+    await ready(page);
+    found.push(...(await auditPage(page, name, { focus: page === v.desk })));
+  }
   return found;
 }
 
@@ -86,12 +106,9 @@ const pageReady = (signedIn: boolean) => async (page: Page) => {
   if (signedIn) await waitLive(page);
 };
 
-async function walkPages(page: Page, role: string, paths: string[], signedIn = true): Promise<Findings> {
+async function walkPages(v: Visitor, role: string, paths: string[], signedIn = true): Promise<Findings> {
   const found: Findings = [];
-  for (const p of paths) {
-    await page.goto(`${server.url}${p}`);
-    found.push(...(await both(page, `${role}${p.replace(/[/?=]+/g, '-')}`, pageReady(signedIn))));
-  }
+  for (const p of paths) found.push(...(await both(v, p, `${role}${p.replace(/[/?=]+/g, '-')}`, pageReady(signedIn))));
   return found;
 }
 
@@ -106,45 +123,49 @@ async function consoleReady(page: Page) {
  * Nothing found, no CSP violation, and no console error but the one line Chromium logs for each answer a flow
  * expects to be an error status (the 404 page, a refused login, a 422 validation answer).
  */
-function expectClean(found: Findings, problems: Problems, expectedStatuses: number[] = []) {
+function expectClean(found: Findings, v: Visitor, expectedStatuses: number[] = []) {
   const expected = (line: string) =>
     expectedStatuses.some((s) => line.startsWith(`Failed to load resource: the server responded with a status of ${s} `));
-  const console = problems.console.filter((line) => !expected(line));
-  expect({ findings: found, console, csp: problems.csp }).toEqual({ findings: [], console: [], csp: [] });
+  const console = v.problems.flatMap((p) => p.console).filter((line) => !expected(line));
+  const csp = v.problems.flatMap((p) => p.csp);
+  expect({ findings: found, console, csp }).toEqual({ findings: [], console: [], csp: [] });
 }
 
 test('anonymous: the login, unsubscribe, error and console sign-in pages', async () => {
-  const { page, problems, close } = await open();
+  const v = await open();
   const token = signUnsubscribeToken(ctx.config.sessionSecret, users.candidate.id, 'announcement');
-  const found = await walkPages(page, 'anon', ['/login', `/unsubscribe/${token}`, '/no-such-page'], false);
-  // A failed sign-in swaps the form with its error.
+  const found = await walkPages(v, 'anon', ['/login', `/unsubscribe/${token}`, '/no-such-page'], false);
+  // A failed sign-in comes back with its error.
+  const page = v.phone;
   await page.goto(`${server.url}/login`);
   await page.fill('#email', users.candidate.email);
   await page.fill('#password', 'wrong password');
   await page.click('button[type=submit]');
   await page.locator('main [role=alert], main .field-error, main .notice').first().waitFor();
   found.push(...(await auditPage(page, 'anon-login-failed')));
-  await page.goto(`${server.url}/admin/login`);
-  found.push(...(await both(page, 'anon-admin-login', consoleReady)));
-  await close();
-  expectClean(found, problems, [404, 401]);
+  found.push(...(await both(v, '/admin/login', 'anon-admin-login', consoleReady)));
+  await v.close();
+  expectClean(found, v, [404, 401]);
 });
 
 test('candidate: every page, a validation error swapped into a resized textarea, then an application', async () => {
-  const { page, problems, close } = await open(users.candidate);
+  const v = await open(users.candidate);
   const paths = ['/courses', `/courses/${ownCourse}`, '/applications', '/notifications', `/notifications/${notificationId}`];
-  const found = await walkPages(page, 'candidate', [...paths, '/settings/notifications', '/settings/devices', '/settings/tokens']);
+  const found = await walkPages(v, 'candidate', [...paths, '/settings/notifications', '/settings/devices', '/settings/tokens']);
 
   // The bell's dropdown, open.
-  await page.goto(`${server.url}/notifications`);
-  await waitLive(page);
-  await page.click('.bell-button');
-  await page.locator('#bell-menu').waitFor();
-  found.push(...(await auditPage(page, 'candidate-bell-open')));
-  await page.keyboard.press('Escape');
+  for (const page of [v.desk, v.phone]) {
+    await page.goto(`${server.url}/notifications`);
+    await waitLive(page);
+    await page.click('.bell-button');
+    await page.locator('#bell-menu').waitFor();
+    found.push(...(await auditPage(page, 'candidate-bell-open')));
+    await page.keyboard.press('Escape');
+  }
 
   // A person drags the textarea's corner (the browser writes its size into the style attribute), then submits
   // too short a motivation: the error comes back as a swap of the panel.
+  let page = v.desk;
   await page.goto(`${server.url}/courses/${ownCourse}`);
   await waitLive(page);
   await page.locator('#motivation').evaluate((t: HTMLTextAreaElement) => (t.style.height = '220px'));
@@ -157,19 +178,20 @@ test('candidate: every page, a validation error swapped into a resized textarea,
   await page.click('#apply button[type=submit]');
   await page.locator('#apply-panel #apply').waitFor({ state: 'detached' });
 
-  // Tokens: a missing name is a validation swap too.
+  // Tokens, on the phone: a missing name is a validation swap too.
+  page = v.phone;
   await page.goto(`${server.url}/settings/tokens`);
   await waitLive(page);
   await page.click('#token-panel form button[type=submit]');
   await page.locator('#token-panel .field-error, #token-panel [aria-invalid=true]').first().waitFor();
   found.push(...(await auditPage(page, 'candidate-token-invalid')));
-  await close();
-  expectClean(found, problems, [422]);
+  await v.close();
+  expectClean(found, v, [422]);
 });
 
 test('instructor: every page, the notify form’s validation error and a send', async () => {
-  const { page, problems, close } = await open(users.instructor);
-  const found = await walkPages(page, 'instructor', [
+  const v = await open(users.instructor);
+  const found = await walkPages(v, 'instructor', [
     '/instructor',
     '/instructor/applications',
     `/courses/${ownCourse}`,
@@ -178,6 +200,7 @@ test('instructor: every page, the notify form’s validation error and a send', 
     '/settings/notifications',
   ]);
 
+  const page = v.phone;
   await page.goto(`${server.url}/courses/${ownCourse}`);
   await waitLive(page);
   const panel = `#notify-${ownCourse}`;
@@ -191,35 +214,36 @@ test('instructor: every page, the notify form’s validation error and a send', 
   await page.click(`${panel} .notify-form button[type=submit]`);
   await page.locator(`${panel} .notice-success`).waitFor();
   found.push(...(await auditPage(page, 'instructor-notify-sent')));
-  await close();
-  expectClean(found, problems, [422]);
+  await v.close();
+  expectClean(found, v, [422]);
 });
 
 test('admin: the pages and every console screen, a compose validation error and a send', async () => {
-  const { page, problems, close } = await open(users.admin);
-  const found = await walkPages(page, 'admin', ['/courses', '/notifications']);
+  const v = await open(users.admin);
+  const found = await walkPages(v, 'admin', ['/courses', '/notifications']);
   // The console's policy allows no inline style: only this answer's nonce, which Angular stamps on its <style>s.
-  const index = await page.request.get(`${server.url}/admin/dashboard`);
+  const index = await v.desk.request.get(`${server.url}/admin/dashboard`);
   const policy = index.headers()['content-security-policy'];
   expect(policy).toMatch(/style-src 'self' 'nonce-[^']+'/);
   expect(policy).not.toContain('unsafe-inline');
   const screens = ['dashboard', 'notifications', 'compose', 'applications', 'deliveries', 'defaults', 'users', 'tokens', 'webhooks'];
-  for (const s of screens) {
-    await page.goto(`${server.url}/admin/${s}`);
-    found.push(...(await both(page, `console-${s}`, consoleReady)));
-  }
+  for (const s of screens) found.push(...(await both(v, `/admin/${s}`, `console-${s}`, consoleReady)));
 
-  // The account menu, open.
+  // The account menu, open on the desktop; the phone's navigation menu, open.
+  await v.desk.goto(`${server.url}/admin/dashboard`);
+  await consoleReady(v.desk);
+  await v.desk.locator('button.user').click();
+  await v.desk.getByRole('menuitem', { name: 'Sign out' }).waitFor();
+  found.push(...(await auditPage(v.desk, 'console-account-menu')));
+  await v.desk.keyboard.press('Escape');
+  const page = v.phone;
   await page.goto(`${server.url}/admin/dashboard`);
   await consoleReady(page);
-  await page.locator('button.user').click();
-  await page.getByRole('menuitem', { name: 'Sign out' }).waitFor();
-  found.push(...(await auditPage(page, 'console-account-menu')));
-  await page.keyboard.press('Escape');
+  await page.getByRole('button', { name: 'Menu' }).click();
+  await page.getByRole('menuitem', { name: 'Compose' }).click();
+  await page.waitForURL(/\/admin\/compose$/);
 
-  // Compose at phone width: sending with nothing filled in shows the errors; then a real send to a course.
-  await page.goto(`${server.url}/admin/compose`);
-  await page.setViewportSize({ width: 390, height: 844 });
+  // Compose on the phone: sending with nothing filled in shows the errors; then a real send to a course.
   await consoleReady(page);
   await page.locator('textarea').first().evaluate((t: HTMLTextAreaElement) => (t.style.height = '200px'));
   await page.getByRole('button', { name: /^Send/ }).click();
@@ -234,7 +258,6 @@ test('admin: the pages and every console screen, a compose validation error and 
   await page.getByRole('alertdialog').getByRole('button', { name: 'Send' }).click();
   await page.getByRole('status').filter({ hasText: 'was sent to' }).waitFor();
   found.push(...(await auditPage(page, 'console-compose-sent')));
-  await page.setViewportSize({ width: 1280, height: 800 });
-  await close();
-  expectClean(found, problems);
+  await v.close();
+  expectClean(found, v);
 });
