@@ -226,6 +226,8 @@ test('admin: the pages and every console screen, a compose validation error and 
   const policy = index.headers()['content-security-policy'];
   expect(policy).toMatch(/style-src 'self' 'nonce-[^']+'/);
   expect(policy).not.toContain('unsafe-inline');
+  // The console follows the system's colour scheme: the desktop sees it light, the phone dark.
+  await v.phone.emulateMedia({ colorScheme: 'dark' });
   const screens = ['dashboard', 'notifications', 'compose', 'applications', 'deliveries', 'defaults', 'users', 'tokens', 'webhooks'];
   for (const s of screens) found.push(...(await both(v, `/admin/${s}`, `console-${s}`, consoleReady)));
 

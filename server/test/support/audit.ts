@@ -42,7 +42,7 @@ export async function overflowFindings(page: Page): Promise<Findings> {
 
 /**
  * Tabs through the first `count` focusable elements and reports each whose focus is not clearly visible: no
- * outline of at least 2 px in a colour that is not transparent.
+ * outline of at least 2 px in a colour at least 60% opaque.
  */
 export async function focusFindings(page: Page, count = 10): Promise<Findings> {
   await page.evaluate(() => {
@@ -57,7 +57,9 @@ export async function focusFindings(page: Page, count = 10): Promise<Findings> {
       if (!el || el === document.body) return null;
       const s = getComputedStyle(el);
       const width = parseFloat(s.outlineWidth) || 0;
-      const transparent = s.outlineColor === 'transparent' || /rgba\(.*,\s*0\)$/.test(s.outlineColor);
+      // A faint ring (a 20% halo, say) is as good as none.
+      const alpha = /rgba\(.*,\s*([\d.]+)\)$/.exec(s.outlineColor);
+      const transparent = s.outlineColor === 'transparent' || (!!alpha && Number(alpha[1]) < 0.6);
       const name = `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''} "${(el.innerText || el.getAttribute('aria-label') || '').trim().slice(0, 30)}"`;
       // A focused Material form field draws its own ring: its outline turns 2 px and primary-coloured.
       const field = !!el.closest('.mat-mdc-form-field.mat-focused');
