@@ -123,6 +123,35 @@ describe('App shell', () => {
     expect(sockets[0].url).toMatch(/\/ws\/notifications$/);
   });
 
+  it('offers every destination in the Menu button’s menu too (the nav a phone sees), the current one marked', async () => {
+    await navigateSignedIn('/users');
+    (await nextRequest(http, (req) => req.url === '/api/admin/users')).flush({
+      results: [],
+      total: 0,
+      page: 1,
+      page_size: 25,
+    });
+    await settle(fixture);
+
+    const menu = await loader.getHarness(MatMenuHarness.with({ selector: '.nav-menu-button' }));
+    await menu.open();
+    const items = await menu.getItems();
+    expect(await Promise.all(items.map((i) => i.getText()))).toEqual([
+      'dashboardDashboard',
+      'notificationsNotifications',
+      'edit_notificationsCompose',
+      'assignment_indApplications',
+      'groupUsers',
+      'outgoing_mailDeliveries',
+      'tuneDefaults',
+      'keyTokens',
+      'webhookWebhooks',
+    ]);
+    const current = document.querySelector('.mat-mdc-menu-panel a[aria-current=page]');
+    expect(current?.textContent).toContain('Users');
+    await menu.close();
+  });
+
   it('toggles between light and dark and remembers the choice', async () => {
     const toggle = await loader.getHarness(MatButtonHarness.with({ selector: '[aria-label^="Switch to"]' }));
     // jsdom reports no dark preference, so the first press forces dark.
