@@ -1,51 +1,9 @@
-// Herald's small client: connection status, fresh "time ago", desktop notifications, toasts, the bell popover.
+// Herald's small client: fresh "time ago", desktop notifications, toasts, the bell popover (the live connection
+// is public/live.js).
 // No inline scripts anywhere (CSP with nonces); everything hangs off document-level listeners, so swapped-in
 // and pushed HTML needs no wiring of its own.
 (() => {
   'use strict';
-
-  // --- connection status (live / reconnecting / offline) from the hx-ws events
-  const STATES = {
-    connecting: ['Connecting', 'Connecting to live updates'],
-    live: ['Live', 'Live updates are on'],
-    reconnecting: ['Reconnecting', 'Connection lost; reconnecting'],
-    offline: ['Offline', 'Live updates are off. Reload the page to try again.'],
-  };
-  // hx-ws retries after these close codes (see dist/ext/hx-ws.js); any other close is final.
-  const RETRIED = new Set([1001, 1005, 1006, 1011, 1012, 1013, 1014]);
-
-  function setStatus(state) {
-    const el = document.getElementById('connection-status');
-    if (!el || el.dataset.state === state) return;
-    el.dataset.state = state;
-    el.title = STATES[state][1];
-    el.querySelector('.conn-label').textContent = STATES[state][0];
-  }
-
-  document.addEventListener('htmx:ws:before:connection', (e) => {
-    const attempt = e.detail?.connection?.attempt ?? 0;
-    setStatus(attempt > 0 ? 'reconnecting' : 'connecting');
-  });
-  // The server pushes (Web Push) only to people with no visible tab: say on every connect and every change.
-  let liveSocket = null;
-  function sendVisibility() {
-    if (liveSocket?.readyState === WebSocket.OPEN) liveSocket.send(JSON.stringify({ type: 'visibility', visible: !document.hidden }));
-  }
-  document.addEventListener('htmx:ws:after:connection', (e) => {
-    setStatus('live');
-    liveSocket = e.detail?.connection?.socket || null;
-    sendVisibility();
-  });
-  document.addEventListener('visibilitychange', sendVisibility);
-  document.addEventListener('htmx:ws:close', (e) => {
-    const code = e.detail?.code;
-    if (e.detail?.reason === 'cancelled' || (code != null && !RETRIED.has(code))) setStatus('offline');
-    else setStatus('reconnecting');
-  });
-  window.addEventListener('offline', () => setStatus('offline'));
-  window.addEventListener('online', () => {
-    if (document.getElementById('connection-status')?.dataset.state === 'offline') setStatus('reconnecting');
-  });
 
   // --- "time ago", kept fresh without refetching (same rules as timeAgo() in server/web/render.ts)
   function timeAgo(iso, now) {

@@ -51,6 +51,8 @@ export class Connection implements Identity {
   #seen: Set<number> | undefined;
   #seenUntil = 0;
   #closed = false;
+  /** Courses whose counts its page shows (`{"type":"watch"}`); kept by the hub, which indexes them. */
+  watching: readonly number[] = [];
 
   constructor(identity: Identity, socket: Socket) {
     this.userId = identity.userId;
@@ -142,6 +144,8 @@ export class Hub {
   readonly #byUser = new Map<number, Set<Connection>>();
   readonly #bySession = new Map<string, Set<Connection>>();
   readonly #admins = new Set<Connection>();
+  /** Course id → connections whose page shows that course's counts (catalog cards, a course page). */
+  readonly #byCourse = new Map<number, Set<Connection>>();
   #size = 0;
 
   add(c: Connection): void {
@@ -155,7 +159,21 @@ export class Hub {
     if (!removeFrom(this.#byUser, c.userId, c)) return;
     removeFrom(this.#bySession, c.sessionId, c);
     this.#admins.delete(c);
+    for (const id of c.watching) removeFrom(this.#byCourse, id, c);
     this.#size -= 1;
+  }
+
+  /** The courses a connection's page shows now (replaces what it showed before: a search, a new page). */
+  watch(c: Connection, courseIds: readonly number[]): void {
+    if (c.closed || !this.#byUser.get(c.userId)?.has(c)) return;
+    for (const id of c.watching) removeFrom(this.#byCourse, id, c);
+    c.watching = courseIds;
+    for (const id of courseIds) addTo(this.#byCourse, id, c);
+  }
+
+  /** Connections whose page shows this course's counts. */
+  watching(courseId: number): ReadonlySet<Connection> | undefined {
+    return this.#byCourse.get(courseId);
   }
 
   /** Open sockets in this process. */

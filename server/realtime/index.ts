@@ -233,7 +233,8 @@ export class Realtime implements Channel, ConnectionSink, EventStreams {
   message(c: Connection, text: string): void {
     // The database hears of it only when the user's state on this process changes.
     const visibility = (conn: Connection, visible: boolean) => this.hub.setVisible(conn, visible) && this.#chores.recordVisible(conn.userId, visible);
-    answerMessage({ notifications: this.#d.services.notifications, protocols: this.#protocols, visibility }, c, text).catch((err: unknown) => {
+    const watch = (conn: Connection, courseIds: number[]) => this.hub.watch(conn, courseIds);
+    answerMessage({ notifications: this.#d.services.notifications, protocols: this.#protocols, visibility, watch }, c, text).catch((err: unknown) => {
       this.#d.logger.error({ err }, 'websocket message failed');
       c.sendNow(this.#protocols[c.protocol].error('internal', 'Something went wrong.'));
     });

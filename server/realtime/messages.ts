@@ -2,12 +2,20 @@ import type { NotificationService } from '../services/notifications';
 import type { Connection } from './hub';
 import type { Protocols } from './protocols';
 
+/** A page shows at most this many courses' counts at once (the catalog); more is a client bug or abuse. */
+const MAX_WATCHED = 500;
+
 /**
  * Answers one client text frame (both protocols send JSON: hx-ws sends its form values as a JSON object). Every
  * action is scoped to the connection's own user; what it changes comes back to every tab as an event.
  */
 export async function answerMessage(
-  deps: { notifications: NotificationService; protocols: Protocols; visibility?: (c: Connection, visible: boolean) => void },
+  deps: {
+    notifications: NotificationService;
+    protocols: Protocols;
+    visibility?: (c: Connection, visible: boolean) => void;
+    watch?: (c: Connection, courseIds: number[]) => void;
+  },
   c: Connection,
   text: string,
 ): Promise<void> {
@@ -48,6 +56,16 @@ export async function answerMessage(
       // The tab's Page Visibility state, sent on connect and on every change. Nothing is answered.
       if (typeof m.visible !== 'boolean') return c.sendNow(p.error('invalid_message', 'visible must be true or false.'));
       deps.visibility?.(c, m.visible);
+      return;
+    }
+    case 'watch': {
+      // The courses whose counts the tab shows (catalog cards, a course page), sent on connect and after a swap,
+      // so a count change reaches the tabs showing it and no others. Nothing is answered.
+      const ids = m.courses;
+      if (!Array.isArray(ids) || ids.length > MAX_WATCHED || !ids.every((x) => Number.isSafeInteger(x) && x > 0)) {
+        return c.sendNow(p.error('invalid_message', `courses must be at most ${MAX_WATCHED} positive integers.`));
+      }
+      deps.watch?.(c, [...new Set(ids as number[])]);
       return;
     }
     default:

@@ -39,15 +39,21 @@ export class RealtimeQueries {
    * its course's enrolled and pending counts: everything an `application.changed` push renders, in one statement.
    */
   async application(id: number): Promise<ApplicationWithCounts | undefined> {
-    const [row] = await this.#db.query<ApplicationRow & { enrolled_count: string; pending_count: string }>(
+    const [row] = await this.#db.query<ApplicationRow & { enrolled_count: string; pending_count: string; candidate_enrolled: boolean }>(
       `${selectApplications(
         '(SELECT count(*) FROM enrollments e WHERE e.course_id = a.course_id) AS enrolled_count',
         "(SELECT count(*) FROM applications p WHERE p.course_id = a.course_id AND p.status = 'pending') AS pending_count",
+        'EXISTS (SELECT 1 FROM enrollments e WHERE e.course_id = a.course_id AND e.student_id = a.candidate_id) AS candidate_enrolled',
       )} WHERE a.id = :id`,
       { replacements: { id }, type: QueryTypes.SELECT },
     );
     if (!row) return undefined;
-    return { application: toApplicationJSON(row), enrolledCount: Number(row.enrolled_count), pendingCount: Number(row.pending_count) };
+    return {
+      application: toApplicationJSON(row),
+      enrolledCount: Number(row.enrolled_count),
+      pendingCount: Number(row.pending_count),
+      candidateEnrolled: row.candidate_enrolled,
+    };
   }
 
   /** Which of these session ids still exist and have not expired. */
@@ -98,9 +104,11 @@ export class RealtimeQueries {
   }
 }
 
-/** An application as the review row shows it, with its course's counts as "My courses" shows them. */
+/** An application as the review row shows it, with its course's counts and the candidate's standing. */
 export interface ApplicationWithCounts {
   application: ApplicationJSON;
   enrolledCount: number;
   pendingCount: number;
+  /** The candidate is enrolled in the course (an approval enrolls): their apply panel and card say so. */
+  candidateEnrolled: boolean;
 }

@@ -124,9 +124,29 @@ export class Renderer {
     return this.render('partials/push-application.njk', { a, course, inserted });
   }
 
-  /** The candidate's push for a decided application: its status chip wherever the page shows it. */
-  statusPush(a: ApplicationJSON): string {
-    return this.render('partials/push-status.njk', { a });
+  /**
+   * The candidate's push for a decided application: the status chip, the apply panel, the catalog card's standing
+   * and the enrolled count, wherever the page shows them.
+   */
+  statusPush(a: ApplicationJSON, counts: { enrolledCount: number; candidateEnrolled: boolean }): string {
+    const course = {
+      id: a.course.id,
+      enrolled_count: counts.enrolledCount,
+      is_enrolled: counts.candidateEnrolled,
+      my_application: { id: a.id, status: a.status },
+    };
+    return this.render('partials/push-status.njk', { a, course });
+  }
+
+  /** Everyone else showing the course: its enrolled count (and, for admins, `showPending`, its pending one). */
+  countsPush(courseId: number, counts: { enrolledCount: number; pendingCount: number }, showPending: boolean): string {
+    const course = { id: courseId, enrolled_count: counts.enrolledCount, pending_count: counts.pendingCount };
+    return this.render('partials/push-counts.njk', { course, showPending });
+  }
+
+  /** A missed notification, replayed after the snapshot: its card on the notifications page (push-replay.njk). */
+  replayPush(n: NotificationJSON): string {
+    return this.render('partials/push-replay.njk', { n });
   }
 
   /** The push after notifications were read elsewhere: the fresh bell, and those cards shown as read. */

@@ -22,8 +22,13 @@ export function bellProtocol(renderer: Renderer): WireProtocol {
     readState: (view, ids) => [renderer.readPush(view, ids)],
     removed: (view) => [renderer.bell(view, { oob: true })],
     snapshot: (view) => renderer.bell(view, { oob: true }),
-    application: (change, audience, inserted) =>
-      audience === 'instructor' ? renderer.applicationPush(change.application, change, inserted) : renderer.statusPush(change.application),
+    // After the snapshot (which brought the bell): the notification list's missed cards, when the page asked.
+    replay: (n) => renderer.replayPush(n),
+    application(change, audience, inserted) {
+      if (audience === 'instructor') return renderer.applicationPush(change.application, change, inserted);
+      if (audience === 'candidate') return renderer.statusPush(change.application, change);
+      return renderer.countsPush(change.application.course.id, change, audience === 'adminViewer');
+    },
     error: jsonError,
     pong: PONG,
   };

@@ -10,8 +10,12 @@ import type { ApplicationWithCounts } from '../queries';
  */
 export type NewNotificationSender = (c: Connection, id: number, unreadCount: number) => number;
 
-/** Who an application push is for: the course's instructor (review row and counts) or the candidate (status). */
-export type ApplicationAudience = 'instructor' | 'candidate';
+/**
+ * Who an application push is for: the course's instructor (review row and counts), the candidate (everything that
+ * shows their application), or another tab showing the course: `viewer` (its enrolled count) or `adminViewer`
+ * (enrolled and pending).
+ */
+export type ApplicationAudience = 'instructor' | 'candidate' | 'viewer' | 'adminViewer';
 
 /**
  * A wire protocol: what the frames of one kind of socket look like. Delivery decides who gets what and when;

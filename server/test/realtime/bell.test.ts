@@ -53,6 +53,31 @@ test('a new notification arrives escaped, with no per-user secret, on every tab'
   }
 });
 
+test('?since= replays the missed notifications as list cards after the snapshot, oldest first; without it, none', async () => {
+  const u = await ctx.createUser('candidate');
+  const seen = await notify(u, 'Already shown');
+  const missed = [await notify(u, 'Missed <b>one</b>'), await notify(u, 'Missed two')];
+  const { cookie } = await login(ctx.srv.url, u);
+  const c = ctx.srv.connect(`/ws/bell?since=${seen}`, { cookie });
+  const snapshot = await c.next(() => true);
+  expect(snapshot.text).toMatch(/^<div id="bell"/);
+  const cards = [await c.next(() => true, { from: 1 }), await c.next(() => true, { from: 2 })];
+  expect(cards.map((f) => f.text.match(/id="notification-(\d+)"/)?.[1])).toEqual(missed.map(String));
+  for (const f of cards) {
+    expect(f.text).toMatch(/^<div hx-swap-oob="afterbegin:#notification-list">\s*<article id="notification-\d+" class="card notification-card/);
+    expect(f.text).not.toMatch(UNSAFE);
+    expect(f.text).not.toContain('bell-item'); // the snapshot brought the bell
+    expect(f.text).not.toContain('live-announcer'); // a burst of missed ones is not announced one by one
+  }
+  expect(cards[0].text).toContain('Missed &lt;b&gt;one&lt;/b&gt;');
+  const plain = connect(cookie);
+  await plain.next(() => true);
+  await ctx.srv.realtime.delivery.idle();
+  await new Promise((r) => setTimeout(r, 100));
+  expect(plain.frames).toHaveLength(1);
+  expect(c.frames).toHaveLength(3);
+});
+
 test('reading elsewhere (API) pushes the fresh bell to every tab', async () => {
   const u = await ctx.createUser('candidate');
   const n = await notify(u, 'to read');
@@ -113,7 +138,8 @@ describe('application.changed', () => {
     expect(row.text).not.toContain('<img');
     expect(row.text).toContain('Cody Applicant');
     expect(row.text).toContain(`action="/instructor/applications/${id}/approve"`);
-    expect(row.text).toMatch(new RegExp(`id="course-${course.id}-counts"[^>]*hx-swap-oob="outerHTML"[\\s\\S]*<strong>0</strong> enrolled[\\s\\S]*<strong>1</strong> pending`));
+    expect(row.text).toMatch(new RegExp(`id="course-${course.id}-enrolled"[^>]*hx-swap-oob="outerHTML"><strong>0</strong> enrolled`));
+    expect(row.text).toMatch(new RegExp(`id="course-${course.id}-pending"[^>]*hx-swap-oob="outerHTML"><strong>1</strong> pending`));
     expect(row.text).not.toMatch(UNSAFE);
     expect(row.text).not.toContain('_csrf');
     expect(row.text).not.toContain(ins.csrf);
@@ -130,13 +156,21 @@ describe('application.changed', () => {
 
     const status = await candC.next((f) => f.text.includes(`id="application-${id}-status"`), { from: 1 });
     expect(status.text).toMatch(new RegExp(`^<span id="application-${id}-status" class="status-chip status-approved" hx-swap-oob="outerHTML">`));
+    // Every piece that shows the application says the same: the apply panel (no "will review" left), the catalog
+    // card's standing and the moved count.
+    expect(status.text).toMatch(/<section id="apply-panel"[^>]*hx-swap-oob="outerHTML">[\s\S]*You are enrolled/);
+    expect(status.text).not.toContain('will review');
+    expect(status.text).toMatch(new RegExp(`id="course-${course.id}-mine"[^>]*hx-swap-oob="outerHTML">[\\s\\S]*Enrolled`));
+    expect(status.text).toMatch(new RegExp(`id="course-${course.id}-enrolled"[^>]*hx-swap-oob="outerHTML"><strong>1</strong> enrolled`));
+    expect(status.text).not.toContain(`course-${course.id}-pending`);
+    expect([...status.text.matchAll(/\s(hx-[\w:-]+)="/g)].every((m) => m[1] === 'hx-swap-oob')).toBe(true);
     expect(status.text).not.toContain('review-row'); // the candidate never gets the instructor's row
     expect(status.text).not.toContain(cand.csrf);
 
     // Another instructor hears nothing of it: only their snapshot ever arrived.
     await ctx.srv.realtime.delivery.idle();
     expect(othC.frames).toHaveLength(1);
-    expect(candC.frames.some((f) => f.text.includes('review-row') || f.text.includes(`course-${course.id}-counts`))).toBe(false);
+    expect(candC.frames.some((f) => f.text.includes('review-row') || f.text.includes(`course-${course.id}-pending`))).toBe(false);
     expect(candidate.id).toBeGreaterThan(0);
   });
 
@@ -150,5 +184,41 @@ describe('application.changed', () => {
     expect(status.text).toContain('Reason: Full &lt;b&gt;now&lt;/b&gt;');
     const row = await insC.next((f) => f.text.includes('status-rejected'), { from: 1 });
     expect(row.text).toContain('hx-swap-oob="outerHTML"');
+  });
+  test('tabs that show the course get its moved enrolled count (admins the pending one too); others nothing', async () => {
+    const { course, ins, cand, insC } = await setup();
+    const [viewer, bystander, admin] = await Promise.all([
+      ctx.createUser('candidate'),
+      ctx.createUser('candidate'),
+      ctx.createUser('admin'),
+    ]);
+    const [viewerC, bystanderC, adminC] = await Promise.all(
+      [viewer, bystander, admin].map(async (u) => connect((await login(ctx.srv.url, u)).cookie)),
+    );
+    await Promise.all([viewerC, bystanderC, adminC].map((c) => c.next(() => true)));
+    // The catalog's live.js says which courses the page shows; the pong says the server has read it.
+    for (const c of [viewerC, adminC]) {
+      c.ws.send(JSON.stringify({ type: 'watch', courses: [course.id, 999_999] }));
+      c.ws.send(JSON.stringify({ type: 'ping' }));
+      await c.next((f) => f.json?.type === 'pong');
+    }
+    bystanderC.ws.send(JSON.stringify({ type: 'watch', courses: 'all' }));
+    expect((await bystanderC.next((f) => f.json?.type === 'error')).json?.code).toBe('invalid_message');
+
+    const id = (await api(ctx.srv.url, cand, 'POST', `/api/courses/${course.id}/applications`, { motivation: 'Count me in, please.' })).body.id as number;
+    const pending = await adminC.next((f) => f.text.includes(`course-${course.id}-pending`));
+    expect(pending.text).toMatch(new RegExp(`id="course-${course.id}-pending"[^>]*hx-swap-oob="outerHTML"><strong>1</strong> pending`));
+    expect((await api(ctx.srv.url, ins, 'POST', `/api/applications/${id}/approve`)).status).toBe(200);
+    await insC.next((f) => f.text.includes('status-approved'), { from: 1 });
+
+    const counted = await viewerC.next((f) => f.text.includes(`course-${course.id}-enrolled`));
+    expect(counted.text.trim()).toMatch(new RegExp(`^<span id="course-${course.id}-enrolled" class="count" data-course-count="${course.id}" hx-swap-oob="outerHTML"><strong>1</strong> enrolled</span>$`));
+    await adminC.next((f) => f.text.includes('<strong>1</strong> enrolled') && f.text.includes('<strong>0</strong> pending'));
+    await ctx.srv.realtime.delivery.idle();
+    // The viewer heard of the approval only (not the arrival, which moved no count it may see), and no one else's
+    // application or pending count; the bystander showed no course and heard nothing.
+    expect(viewerC.frames.filter((f) => f.text.includes('course-'))).toHaveLength(1);
+    expect(viewerC.frames.some((f) => f.text.includes('-pending') || f.text.includes('application-'))).toBe(false);
+    expect(bystanderC.frames.some((f) => f.text.includes('course-'))).toBe(false);
   });
 });

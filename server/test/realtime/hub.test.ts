@@ -73,3 +73,21 @@ test('sessionSize counts one session’s sockets', () => {
   for (const c of [a, b, d]) hub.add(c);
   expect([hub.sessionSize('s1'), hub.sessionSize('s2'), hub.sessionSize('none')]).toEqual([2, 1, 0]);
 });
+
+test('watch indexes a connection by the courses its page shows; a new watch replaces the old, removal forgets it', () => {
+  const hub = new Hub();
+  const [a, b, stranger] = [conn(1, 's1', fake().socket), conn(2, 's2', fake().socket), conn(3, 's3', fake().socket)];
+  hub.add(a);
+  hub.add(b);
+  hub.watch(a, [7, 8]);
+  hub.watch(b, [8]);
+  hub.watch(stranger, [8]); // not in the hub (closed before its message was read): ignored
+  expect([...(hub.watching(8) ?? [])]).toEqual([a, b]);
+  hub.watch(a, [9]); // a search swapped the catalog's cards
+  expect(hub.watching(7)).toBeUndefined();
+  expect([...(hub.watching(8) ?? [])]).toEqual([b]);
+  expect([...(hub.watching(9) ?? [])]).toEqual([a]);
+  hub.remove(a);
+  hub.remove(b);
+  expect([hub.watching(8), hub.watching(9)]).toEqual([undefined, undefined]);
+});

@@ -89,6 +89,7 @@ describe('every page', () => {
     await anon.get('/vendor/htmx/ext/hx-ws.min.js').expect(200);
     await anon.get('/vendor/htmx/ext/hx-csp.min.js').expect(200);
     await anon.get('/static/app.js').expect(200);
+    await anon.get('/static/live.js').expect(200);
     await anon.get('/static/app.css').expect(200);
   });
 

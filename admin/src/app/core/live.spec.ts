@@ -83,17 +83,47 @@ describe('Live', () => {
 
     sockets[0].drop();
     expect(live.status()).toBe('offline');
-    vi.advanceTimersByTime(1000);
+    vi.advanceTimersByTime(250);
     expect(sockets.length).toBe(2);
     sockets[1].drop();
-    vi.advanceTimersByTime(999);
-    expect(sockets.length).toBe(2); // the second wait is 1-2 s
-    vi.advanceTimersByTime(1001);
+    vi.advanceTimersByTime(249);
+    expect(sockets.length).toBe(2); // the second wait is 250-500 ms
+    vi.advanceTimersByTime(251);
     expect(sockets.length).toBe(3);
 
     sockets[2].open();
     sockets[2].send({ type: 'connection_established', unread_count: 0 });
     expect(events).toEqual(['notification.created', 'application.changed', 'stats.changed']);
+  });
+
+  it('never waits more than 2 s between attempts, however long the server is down', () => {
+    live.connect();
+    for (let i = 0; i < 30; i++) {
+      const before = sockets.length;
+      sockets[before - 1].drop();
+      vi.advanceTimersByTime(2000);
+      expect(sockets.length).toBe(before + 1);
+    }
+  });
+
+  it('retries at once when the browser is back online or the tab is shown again', () => {
+    live.connect();
+    for (let i = 0; i < 8; i++) {
+      sockets[sockets.length - 1].drop();
+      vi.advanceTimersByTime(2000);
+    }
+    const before = sockets.length;
+    sockets[before - 1].drop();
+    window.dispatchEvent(new Event('online'));
+    expect(sockets.length).toBe(before + 1); // no wait
+    sockets[before].drop();
+    document.dispatchEvent(new Event('visibilitychange'));
+    expect(sockets.length).toBe(before + 2);
+    // An open socket is left alone, and the cancelled wait does not open a second one later.
+    sockets[before + 1].open();
+    window.dispatchEvent(new Event('online'));
+    vi.advanceTimersByTime(5000);
+    expect(sockets.length).toBe(before + 2);
   });
 
   it('stops retrying and hands over to login on close code 4401', () => {

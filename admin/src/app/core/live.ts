@@ -12,7 +12,12 @@ export const WEB_SOCKET_FACTORY = new InjectionToken<(url: string) => WebSocket>
 
 /** Close code the server uses when the session cookie is missing or expired. */
 export const CLOSE_NOT_AUTHENTICATED = 4401;
-const MAX_BACKOFF_MS = 30_000;
+/**
+ * Reconnect waits: full jitter under a ceiling that doubles from 250 ms and stops at 2 s, so a restarted server is
+ * reached within about 2 s of answering again (issue 16) while the consoles' retries still spread out.
+ */
+const FIRST_BACKOFF_MS = 250;
+const MAX_BACKOFF_MS = 2_000;
 
 export type LiveStatus = 'offline' | 'connecting' | 'open';
 
@@ -37,7 +42,8 @@ export type LiveMessage =
 export class Live {
   private readonly createSocket = inject(WEB_SOCKET_FACTORY);
   private readonly auth = inject(Auth);
-  private readonly window = inject(DOCUMENT).defaultView;
+  private readonly document = inject(DOCUMENT);
+  private readonly window = this.document.defaultView;
 
   readonly status = signal<LiveStatus>('offline');
   /** The admin's own unread count, as the server last reported it. */
@@ -53,16 +59,28 @@ export class Live {
   private everOpened = false;
   private retryTimer?: ReturnType<typeof setTimeout>;
 
+  /** Back online, or the tab shown again: a wait under way is cut short. */
+  private readonly retryNow = () => {
+    if (!this.wanted || this.socket || this.document.hidden) return;
+    clearTimeout(this.retryTimer);
+    this.attempt = 0;
+    this.open();
+  };
+
   connect(): void {
     if (this.wanted) return;
     this.wanted = true;
     this.everOpened = false;
+    this.window?.addEventListener('online', this.retryNow);
+    this.document.addEventListener('visibilitychange', this.retryNow);
     this.open();
   }
 
   disconnect(): void {
     this.wanted = false;
     clearTimeout(this.retryTimer);
+    this.window?.removeEventListener('online', this.retryNow);
+    this.document.removeEventListener('visibilitychange', this.retryNow);
     const socket = this.socket;
     this.socket = undefined;
     socket?.close(1000, 'signed out');
@@ -95,8 +113,8 @@ export class Live {
   }
 
   private scheduleReconnect(): void {
-    // Full jitter, so a restarted server is not hit by every console at the same instant.
-    const ceiling = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** this.attempt);
+    // Jittered (half to all of the ceiling), so a restarted server is not hit by every console at the same instant.
+    const ceiling = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** this.attempt);
     const delay = ceiling / 2 + Math.random() * (ceiling / 2);
     this.attempt++;
     this.retryTimer = setTimeout(() => {
