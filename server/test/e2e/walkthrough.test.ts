@@ -3,7 +3,7 @@ import { ensureAdminBuild } from '../../../admin/scripts/build-if-stale';
 import { signUnsubscribeToken } from '../../channels/email';
 import type { User } from '../../models';
 import { DEMO_PASSWORD, seedDemo } from '../../services/demo-seed';
-import { auditPage, type Findings } from '../support/audit';
+import { auditPage, type Findings, overflowFindings } from '../support/audit';
 import { type LiveServer, newUserContext, startBrowser, waitLive, type Problems } from '../support/browser';
 import { createTestContext, type TestContext } from '../support/harness';
 
@@ -235,12 +235,33 @@ test('admin: the pages and every console screen, a compose validation error and 
   const screens = ['dashboard', 'notifications', 'compose', 'applications', 'deliveries', 'defaults', 'users', 'tokens', 'webhooks'];
   for (const s of screens) found.push(...(await both(v, `/admin/${s}`, `console-${s}`, consoleReady)));
 
+  // The toolbar fits just past each of its breakpoints too (labels at 1500, brand and name at 1100, menu at 720).
+  for (const width of [1501, 1101, 721]) {
+    await v.desk.setViewportSize({ width, height: 800 });
+    await v.desk.waitForTimeout(100);
+    found.push(...(await overflowFindings(v.desk)).map((f) => `console toolbar @${width}: ${f}`));
+  }
+  await v.desk.setViewportSize({ width: 1280, height: 800 });
+
   // The account menu, open on the desktop; the phone's navigation menu, open.
   await v.desk.goto(`${server.url}/admin/dashboard`);
   await consoleReady(v.desk);
   await v.desk.locator('button.user').click();
   await v.desk.getByRole('menuitem', { name: 'Sign out' }).waitFor();
   found.push(...(await auditPage(v.desk, 'console-account-menu')));
+  await v.desk.keyboard.press('Escape');
+  // The dialogs: a notification's details, and rejecting an application.
+  await v.desk.goto(`${server.url}/admin/notifications`);
+  await consoleReady(v.desk);
+  await v.desk.getByRole('button', { name: /^Details of/ }).first().click();
+  await v.desk.locator('mat-dialog-container').waitFor();
+  found.push(...(await auditPage(v.desk, 'console-notification-detail')));
+  await v.desk.keyboard.press('Escape');
+  await v.desk.goto(`${server.url}/admin/applications`);
+  await consoleReady(v.desk);
+  await v.desk.getByRole('button', { name: /^Reject / }).first().click();
+  await v.desk.locator('mat-dialog-container').waitFor();
+  found.push(...(await auditPage(v.desk, 'console-reject-dialog')));
   await v.desk.keyboard.press('Escape');
   const page = v.phone;
   await page.goto(`${server.url}/admin/dashboard`);
@@ -261,6 +282,8 @@ test('admin: the pages and every console screen, a compose validation error and 
   await page.getByLabel('Title').fill('Room change for Monday');
   await page.getByLabel('Message').fill('We meet in room B12 from now on.');
   await page.getByRole('button', { name: /Send to everyone in/ }).click();
+  await page.getByRole('alertdialog').waitFor();
+  found.push(...(await auditPage(page, 'console-compose-confirm')));
   await page.getByRole('alertdialog').getByRole('button', { name: 'Send' }).click();
   await page.getByRole('status').filter({ hasText: 'was sent to' }).waitFor();
   found.push(...(await auditPage(page, 'console-compose-sent')));

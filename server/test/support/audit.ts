@@ -73,7 +73,7 @@ export async function focusFindings(page: Page, count = 10): Promise<Findings> {
 }
 
 /**
- * One page at one width: axe, no sideways scroll (at phone width) and a screenshot in test-artifacts/. Each
+ * One page at one width: axe, no sideways scroll and a screenshot in test-artifacts/. Each
  * finding is prefixed with the page's name so one failed expectation lists every page's problems at once.
  */
 export async function auditPage(page: Page, name: string, opts: { focus?: boolean } = {}): Promise<Findings> {
@@ -81,7 +81,7 @@ export async function auditPage(page: Page, name: string, opts: { focus?: boolea
   // Judge what a person sees once things stop moving (a snack bar fading in has no contrast yet).
   await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'), undefined, { timeout: 5_000 }).catch(() => undefined);
   const found = [...(await axeFindings(page))];
-  if (width <= 600) found.push(...(await overflowFindings(page)));
+  found.push(...(await overflowFindings(page)));
   if (opts.focus) found.push(...(await focusFindings(page)));
   await screenshot(page, `walk-${name}-${width}`);
   return found.map((f) => `${name} @${width}: ${f}`);
