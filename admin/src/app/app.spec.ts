@@ -119,8 +119,37 @@ describe('App shell', () => {
       'Webhooks',
     ]);
     expect(links[4].getAttribute('aria-current')).toBe('page');
-    expect(await (await loader.getHarness(MatMenuHarness)).getTriggerText()).toContain('Ada Admin');
+    expect(await (await loader.getHarness(MatMenuHarness.with({ selector: '.user' }))).getTriggerText()).toContain('Ada Admin');
     expect(sockets[0].url).toMatch(/\/ws\/notifications$/);
+  });
+
+  it('offers every destination in the Menu button’s menu too (the nav a phone sees), the current one marked', async () => {
+    await navigateSignedIn('/users');
+    (await nextRequest(http, (req) => req.url === '/api/admin/users')).flush({
+      results: [],
+      total: 0,
+      page: 1,
+      page_size: 25,
+    });
+    await settle(fixture);
+
+    const menu = await loader.getHarness(MatMenuHarness.with({ selector: '.nav-menu-button' }));
+    await menu.open();
+    const items = await menu.getItems();
+    expect(await Promise.all(items.map((i) => i.getText()))).toEqual([
+      'dashboardDashboard',
+      'notificationsNotifications',
+      'edit_notificationsCompose',
+      'assignment_indApplications',
+      'groupUsers',
+      'outgoing_mailDeliveries',
+      'tuneDefaults',
+      'keyTokens',
+      'webhookWebhooks',
+    ]);
+    const current = document.querySelector('.mat-mdc-menu-panel a[aria-current=page]');
+    expect(current?.textContent).toContain('Users');
+    await menu.close();
   });
 
   it('toggles between light and dark and remembers the choice', async () => {
@@ -146,7 +175,7 @@ describe('App shell', () => {
     });
     await settle(fixture);
 
-    const menu = await loader.getHarness(MatMenuHarness);
+    const menu = await loader.getHarness(MatMenuHarness.with({ selector: '.user' }));
     await menu.open();
     const clicking = menu.clickItem({ text: /Sign out/ });
     const logout = await nextRequest(http, '/api/auth/logout');

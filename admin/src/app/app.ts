@@ -54,7 +54,7 @@ export class App {
   /** Matches the stylesheet's breakpoint: below it nav labels hide and tooltips take over. */
   protected readonly compact = toSignal(
     inject(BreakpointObserver)
-      .observe('(max-width: 1100px)')
+      .observe('(max-width: 1500px)')
       .pipe(map((state) => state.matches)),
     { initialValue: false },
   );
