@@ -129,6 +129,14 @@ export class Renderer {
     return this.render('partials/push-status.njk', { a });
   }
 
+  /**
+   * The push after notifications changed state elsewhere (done, undone, snoozed, deleted: their rows leave the
+   * list shown; unread: their rows show as unread), with the fresh bell. Also the answer to the page's own actions.
+   */
+  statePush(view: BellView, ids: number[], state: 'unread' | 'done' | 'undone' | 'snoozed' | 'deleted'): string {
+    return this.bell(view, { oob: true }) + this.render('partials/push-state.njk', { ids, state });
+  }
+
   /** The push after notifications were read elsewhere: the fresh bell, and those cards shown as read. */
   readPush(view: BellView, ids: number[] | 'all'): string {
     return this.bell(view, { oob: true }) + this.render('partials/push-read.njk', { ids, all: ids === 'all' });

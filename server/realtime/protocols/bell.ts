@@ -20,7 +20,8 @@ export function bellProtocol(renderer: Renderer): WireProtocol {
       };
     },
     readState: (view, ids) => [renderer.readPush(view, ids)],
-    removed: (view) => [renderer.bell(view, { oob: true })],
+    removed: (view, ids) => [renderer.statePush(view, ids, 'deleted')],
+    stateChanged: (view, ids, state) => [renderer.statePush(view, ids, state)],
     snapshot: (view) => renderer.bell(view, { oob: true }),
     application: (change, audience, inserted) =>
       audience === 'instructor' ? renderer.applicationPush(change.application, change, inserted) : renderer.statusPush(change.application),
