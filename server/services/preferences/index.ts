@@ -10,7 +10,10 @@ import {
   type TypePreferencePatch,
 } from './schema';
 
+import { snoozePresetTime, type SnoozePreset } from './snooze';
+
 export { effectivePreferencesJoin } from './sql';
+export { SNOOZE_PRESETS, type SnoozePreset } from './snooze';
 export { EMAIL_MODES, PREFERENCE_CHANNELS, type EmailMode, type PreferenceChannel } from './schema';
 
 export interface TypePreference {
@@ -54,6 +57,11 @@ export class PreferenceService {
 
   constructor(deps: { sequelize: Sequelize }) {
     this.#db = deps.sequelize;
+  }
+
+  /** When a snooze preset ("this evening", ...) ends for this user, in their time zone. */
+  snoozeUntil(userId: number, preset: SnoozePreset): Promise<Date> {
+    return snoozePresetTime(this.#db, userId, preset);
   }
 
   async get(userId: number, transaction?: Transaction): Promise<Preferences> {

@@ -1,4 +1,5 @@
 import { QueryTypes } from 'sequelize';
+import { notificationStateOperations } from '../../api/notification-states';
 import type { User } from '../../models';
 import { createApiContext, type ApiContext } from '../support/api';
 import type { Agent } from '../support/harness';
@@ -158,4 +159,9 @@ describe('the lists sort by surfacing: a woken notification is on top, and the c
     expect(new Set(ids).size).toBe(4);
     expect(p1.unread_count).toBe(4);
   });
+});
+
+test('every inbox state endpoint answered 2xx in this file, each answer as documented', () => {
+  const states = new Set(notificationStateOperations.map((o) => o.operationId));
+  expect(ctx.contract.unexercised('/api/notifications').filter((id) => states.has(id))).toEqual([]);
 });
