@@ -40,9 +40,11 @@
   function move(delta) {
     const all = rows();
     if (all.length === 0) return;
-    const row = currentRow();
-    const i = row === current && current ? all.indexOf(current) : -1;
-    setCurrent(all[i < 0 ? 0 : Math.min(all.length - 1, Math.max(0, i + delta))]);
+    // No row yet: the first key picks the first row (j) or the last (k). A row that left: its successor.
+    if (!current) return setCurrent(all[delta > 0 ? 0 : all.length - 1]);
+    const i = all.indexOf(current);
+    if (i < 0) return void currentRow();
+    setCurrent(all[Math.min(all.length - 1, Math.max(0, i + delta))]);
   }
 
   /** Presses the current row's control for `key` (data-key in partials/notification-row-actions.njk). */
