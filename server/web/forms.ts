@@ -48,6 +48,7 @@ export const rejectForm = z.object({ reason: text(1000, 'Reason').min(1, 'Give t
 
 export const notificationsQuery = z.object({
   status: z.enum(['all', 'unread', 'read', 'done']).catch('all'),
+  q: text(200, 'Search').optional().catch(undefined),
   cursor: z.string().max(40).optional().catch(undefined),
 });
 

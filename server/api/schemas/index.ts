@@ -64,12 +64,26 @@ export const notificationData = z
   })
   .optional();
 
+/** `a,b,c`: notification types, each known. */
+const typeList = z
+  .string()
+  .max(500)
+  .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
+  .pipe(z.array(z.enum(NOTIFICATION_TYPES)).min(1).max(NOTIFICATION_TYPES.length * 2));
+
 export const listNotificationsQuery = z.object({
   status: z
     .enum(LIST_STATUSES)
     .default('all')
     .describe('`all`, `unread` and `read` are the inbox (neither done nor snoozed); `done` and `snoozed` the others.'),
-  type: z.enum(NOTIFICATION_TYPES).optional(),
+  type: typeList.optional().describe('One type, or several separated by commas (any of them).'),
+  exclude_type: typeList.optional().describe('Types to leave out, separated by commas.'),
+  q: text(200)
+    .optional()
+    .describe(
+      'Full-text search over title, message, sender and course ("quoted phrase", or, -word); `type:x` and `-type:x` ' +
+        'in it filter by type as `type` and `exclude_type` do.',
+    ),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().min(1).max(40).optional(),
 });

@@ -4,6 +4,7 @@ import type { NotificationType } from '../../models';
 import { NotFound, ValidationError } from '../../errors';
 import type { EventPublisher, NotificationState } from '../events';
 import { decodeCursor, keysetPage } from '../paging';
+import { parseSearch } from './query';
 import {
   NotificationStore,
   type Audience,
@@ -37,6 +38,7 @@ export {
   type NotificationJobTiming,
 } from './store';
 export { encodeCursor } from '../paging';
+export { parseSearch, searchWords, type ParsedSearch } from './query';
 
 /** What a fan-out did. `batchId` is also the id of its broadcast row. */
 export interface FanOutResult {
@@ -48,7 +50,12 @@ export interface FanOutResult {
 
 export interface ListOptions {
   status: ListStatus;
-  type?: NotificationType;
+  /** One type, or several (any of them). */
+  type?: NotificationType | NotificationType[];
+  /** None of these types. */
+  excludeType?: NotificationType[];
+  /** Search text; `type:x` and `-type:x` in it filter by type too (see parseSearch). */
+  q?: string;
   limit: number;
   cursor?: string;
 }
@@ -128,9 +135,13 @@ export class NotificationService {
   }
 
   async list(userId: number, opts: ListOptions): Promise<NotificationPage> {
+    const search = parseSearch(opts.q);
+    const types = [...(opts.type === undefined ? [] : [opts.type].flat()), ...search.types];
     const rows = await this.#store.own(userId, {
       status: opts.status,
-      type: opts.type,
+      types,
+      excludeTypes: [...(opts.excludeType ?? []), ...search.excludeTypes],
+      q: search.text || undefined,
       before: opts.cursor ? decodeCursor(opts.cursor) : undefined,
       limit: opts.limit + 1,
     });

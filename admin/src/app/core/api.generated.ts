@@ -98,7 +98,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List my notifications, newest first
+         * List or search my notifications, newest first
          * @description Keyset pagination: pass the previous page’s `next_cursor` as `cursor`; any page costs what the first one costs. `unread_count` is the total unread, whatever the filter.
          *
          *     Any signed-in user.
@@ -234,7 +234,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List my notifications, newest first
+         * List or search my notifications, newest first
          * @deprecated
          * @description Alias of `GET /api/notifications`, kept for the first original system’s clients.
          *
@@ -2323,7 +2323,12 @@ export interface operations {
             query?: {
                 /** @description `all`, `unread` and `read` are the inbox (neither done nor snoozed); `done` and `snoozed` the others. */
                 status?: "all" | "unread" | "read" | "done" | "snoozed";
-                type?: "application_submitted" | "application_approved" | "application_rejected" | "course_enrollment" | "session_start" | "exam_result" | "message" | "announcement" | "course_update";
+                /** @description One type, or several separated by commas (any of them). */
+                type?: string;
+                /** @description Types to leave out, separated by commas. */
+                exclude_type?: string;
+                /** @description Full-text search over title, message, sender and course ("quoted phrase", or, -word); `type:x` and `-type:x` in it filter by type as `type` and `exclude_type` do. */
+                q?: string;
                 limit?: number;
                 cursor?: string;
             };
@@ -3061,7 +3066,12 @@ export interface operations {
             query?: {
                 /** @description `all`, `unread` and `read` are the inbox (neither done nor snoozed); `done` and `snoozed` the others. */
                 status?: "all" | "unread" | "read" | "done" | "snoozed";
-                type?: "application_submitted" | "application_approved" | "application_rejected" | "course_enrollment" | "session_start" | "exam_result" | "message" | "announcement" | "course_update";
+                /** @description One type, or several separated by commas (any of them). */
+                type?: string;
+                /** @description Types to leave out, separated by commas. */
+                exclude_type?: string;
+                /** @description Full-text search over title, message, sender and course ("quoted phrase", or, -word); `type:x` and `-type:x` in it filter by type as `type` and `exclude_type` do. */
+                q?: string;
                 limit?: number;
                 cursor?: string;
             };

@@ -13,6 +13,7 @@ import {
   type NotificationWithRecipient,
   type RecipientRow,
 } from './shape';
+import { matchesSql } from './fulltext';
 
 /** Which of a user's lists: the inbox (All / Unread / Read: neither done nor snoozed), Done, Snoozed. */
 export const LIST_STATUSES = ['all', 'unread', 'read', 'done', 'snoozed'] as const;
@@ -21,7 +22,12 @@ export type ListStatus = (typeof LIST_STATUSES)[number];
 /** One user's list, newest first; `before` is the keyset (the last sort key of the previous page). */
 export interface OwnListQuery {
   status: ListStatus;
-  type?: NotificationType;
+  /** Any of these types (none: every type). */
+  types?: NotificationType[];
+  /** None of these types. */
+  excludeTypes?: NotificationType[];
+  /** Full-text search (websearch syntax) over title, message, sender and course. */
+  q?: string;
   before?: number;
   limit: number;
 }
@@ -64,9 +70,17 @@ export class NotificationReads {
   async own(userId: number, q: OwnListQuery): Promise<Array<{ n: NotificationJSON; sortKey: number }>> {
     const where = ['n.recipient_id = :userId', LIST_WHERE[q.status]];
     const replacements: Record<string, unknown> = { userId, limit: q.limit };
-    if (q.type) {
-      where.push('n.type = :type');
-      replacements.type = q.type;
+    if (q.types?.length) {
+      where.push('n.type IN (:types)');
+      replacements.types = q.types;
+    }
+    if (q.excludeTypes?.length) {
+      where.push('n.type NOT IN (:excludeTypes)');
+      replacements.excludeTypes = q.excludeTypes;
+    }
+    if (q.q) {
+      where.push(matchesSql('n'));
+      replacements.q = q.q;
     }
     if (q.before !== undefined) {
       where.push('n.sort_key < :before');

@@ -1,4 +1,5 @@
 import type { NotificationType, Role } from '../../../models';
+import { searchVectorSql } from './fulltext';
 
 /** A notification row as the shape's SELECT returns it (snake_case straight from SQL). */
 export interface NotificationRow {
@@ -176,10 +177,11 @@ export function silentReadAt(recipientExpr: string, typeExpr: string): string {
  * its email jobs with it (`noticeJobsSql` over that CTE).
  */
 export function insertNotificationsSql(e: RowExpressions, from = ''): string {
-  return `INSERT INTO notifications (recipient_id, sender_id, type, title, message, data, application_id, course_id, batch_id, read_at)
+  const vector = searchVectorSql({ title: e.title, message: e.message, senderId: e.senderId, courseId: e.courseId ?? 'NULL' });
+  return `INSERT INTO notifications (recipient_id, sender_id, type, title, message, data, application_id, course_id, batch_id, read_at, search_vector)
      SELECT ${e.recipientId}, ${e.senderId}, ${e.type}, ${clippedTitle(e.title)}, ${e.message}, ${e.data},
             ${e.applicationId ?? 'NULL'}, ${e.courseId ?? 'NULL'}, ${e.batchId ?? 'NULL'},
-            ${e.readAt ?? silentReadAt(e.recipientId, e.type)}
+            ${e.readAt ?? silentReadAt(e.recipientId, e.type)}, ${vector}
        ${from}
      RETURNING id, recipient_id, type`;
 }
