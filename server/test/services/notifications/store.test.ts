@@ -106,7 +106,8 @@ test('every read answers the same shape for the same row', async () => {
   const [latest] = (await store.latestFor([user.id], 1)).get(user.id)!;
   const { recipient, ...moderated } = (await store.withRecipient(id))!;
   expect(own).toMatchObject({ id, title: 'same', data: { k: 1 }, sender: { id: instructor.id } });
-  expect(byId).toEqual({ ...own, recipient_id: user.id });
+  // The realtime layer's read also says whether the row is silent (written read: in_app off).
+  expect(byId).toEqual({ ...own, recipient_id: user.id, silent: false });
   expect(latest).toEqual(own);
   expect(moderated).toEqual(own);
   expect(recipient).toEqual({ id: user.id, name: user.name, email: user.email, role: 'candidate' });
