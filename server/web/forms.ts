@@ -61,16 +61,30 @@ export const bulkForm = z.object({
   action: z.enum(STATE_ACTIONS),
 });
 
-/** A snooze menu button: a preset in the user's time zone, or an exact time (ISO 8601 with its offset). */
+/** `YYYY-MM-DDTHH:MM` that names a real calendar time (no 30 February), as a datetime-local field sends it. */
+const wallClock = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/)
+  .refine((s) => {
+    const [y, mo, d, h, mi] = s.split(/[-T:]/).map(Number);
+    const t = new Date(Date.UTC(y, mo - 1, d, h, mi));
+    return y >= 2000 && t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d && t.getUTCHours() === h;
+  });
+
+/**
+ * The snooze menu: a preset button (in the user's time zone), a chosen wall-clock time (`at`, in their time zone),
+ * or an exact instant (`until`, ISO 8601 with its offset).
+ */
 export const snoozeForm = z
   .object({
     preset: z.enum(SNOOZE_PRESETS).optional(),
+    at: wallClock.optional(),
     until: z.iso
       .datetime({ offset: true })
       .transform((v) => new Date(v))
       .optional(),
   })
-  .refine((f) => f.preset !== undefined || f.until !== undefined);
+  .refine((f) => f.preset !== undefined || f.until !== undefined || f.at !== undefined);
 
 /** Field name -> first message, for templates. */
 export type FieldErrors = Record<string, string>;

@@ -53,8 +53,9 @@ export function notificationStateRoutes(web: WebDeps) {
     const id = res.locals.notificationId as number;
     const parsed = snoozeForm.safeParse(req.body);
     if (!parsed.success) throw new ValidationError('Choose when it should come back.');
-    const { preset, until } = parsed.data;
-    await services.notifications.snooze(userId, id, until ?? (await services.preferences.snoozeUntil(userId, preset!)));
+    const { preset, at, until } = parsed.data;
+    const when = until ?? (at ? await services.preferences.localTime(userId, at) : await services.preferences.snoozeUntil(userId, preset!));
+    await services.notifications.snooze(userId, id, when);
     await answer(req, res, [id], 'snoozed');
   });
 

@@ -10,7 +10,7 @@ import {
   type TypePreferencePatch,
 } from './schema';
 
-import { snoozePresetTime, type SnoozePreset } from './snooze';
+import { localTimeToInstant, snoozePresetTime, type SnoozePreset } from './snooze';
 
 export { effectivePreferencesJoin } from './sql';
 export { SNOOZE_PRESETS, type SnoozePreset } from './snooze';
@@ -62,6 +62,11 @@ export class PreferenceService {
   /** When a snooze preset ("this evening", ...) ends for this user, in their time zone. */
   snoozeUntil(userId: number, preset: SnoozePreset): Promise<Date> {
     return snoozePresetTime(this.#db, userId, preset);
+  }
+
+  /** A wall-clock time the user chose (`YYYY-MM-DDTHH:MM`), in their time zone, as an instant. */
+  localTime(userId: number, local: string): Promise<Date> {
+    return localTimeToInstant(this.#db, userId, local);
   }
 
   async get(userId: number, transaction?: Transaction): Promise<Preferences> {

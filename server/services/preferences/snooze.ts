@@ -24,3 +24,17 @@ export async function snoozePresetTime(db: Sequelize, userId: number, preset: Sn
   );
   return new Date(row.until);
 }
+
+/**
+ * A wall-clock time in the user's time zone (`YYYY-MM-DDTHH:MM`, what a datetime-local field sends) as an instant.
+ * The caller has checked that it is a real calendar time; a time skipped by a daylight-saving change comes out as
+ * PostgreSQL resolves it (an hour later).
+ */
+export async function localTimeToInstant(db: Sequelize, userId: number, local: string): Promise<Date> {
+  const [row] = await db.query<{ at: Date }>(
+    `SELECT CAST(:local AS timestamp) AT TIME ZONE
+            COALESCE((SELECT timezone FROM notification_settings WHERE user_id = :userId), 'UTC') AS at`,
+    { replacements: { userId, local }, type: QueryTypes.SELECT },
+  );
+  return new Date(row.at);
+}

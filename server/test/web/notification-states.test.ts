@@ -40,6 +40,7 @@ test('the page has the Done tab, the selection form, the row actions, the keys�
   expect(html).toContain(`<input type="checkbox" class="row-select" form="inbox-bulk" name="ids" value="${id}"`);
   for (const a of ['done', 'unread', 'snooze']) expect(html).toContain(`action="/notifications/${id}/${a}"`);
   for (const p of ['hour', 'evening', 'morning', 'week']) expect(html).toContain(`name="preset" value="${p}"`);
+  expect(html).toContain('<input type="datetime-local" name="at" required>');
   expect(html).toMatch(/<script nonce="[^"]+" src="\/static\/inbox.js"><\/script>/);
   expect(html).toContain('<dialog id="inbox-keys"');
   await agent.get('/static/inbox.js').expect(200).expect('Content-Type', /javascript/);
@@ -81,6 +82,15 @@ test('snooze presets are times in the user’s own time zone', async () => {
   const monday = (await state(b)).snoozed_until!;
   const parts = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Tokyo', weekday: 'long', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(monday);
   expect(parts).toBe('Monday 08:00');
+
+  // A chosen time, read in the user's zone: 09:30 in Tokyo is 00:30 UTC.
+  const next = new Date(Date.now() + 3 * 86400_000).toISOString().slice(0, 10);
+  await hx(agent, `/notifications/${b}/snooze`, { at: `${next}T09:30` }).expect(200);
+  expect((await state(b)).snoozed_until!.toISOString()).toBe(`${next}T00:30:00.000Z`);
+  for (const at of [`${next.slice(0, 4)}-02-30T09:30`, `${next}T25:00`, 'tomorrow', `${next} 09:30`]) {
+    await hx(agent, `/notifications/${b}/snooze`, { at }).expect(400);
+  }
+  await hx(agent, `/notifications/${b}/snooze`, { at: '2001-01-01T09:30' }).expect(400); // the past
 });
 
 test('the selection: many ids in one post, someone else’s untouched; bad input is a 400 page, never a 500', async () => {
