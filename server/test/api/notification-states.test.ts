@@ -161,6 +161,54 @@ describe('the lists sort by surfacing: a woken notification is on top, and the c
   });
 });
 
+describe('the indexes: the unread count and every list\'s first page stay index scans, never a sort', () => {
+  interface PlanNode {
+    'Node Type': string;
+    'Relation Name'?: string;
+    'Index Name'?: string;
+    Plans?: PlanNode[];
+  }
+  const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)];
+
+  test.each([
+    ['all', 'notifications_inbox_idx'],
+    ['unread', 'notifications_unread_idx'],
+    ['read', 'notifications_inbox_idx'],
+    ['done', 'notifications_done_idx'],
+    ['snoozed', 'notifications_snoozed_idx'],
+  ])('status=%s reads %s', async (status, index) => {
+    const { user, agent } = await someone();
+    const noise = await ctx.createUser('candidate');
+    // 20,000 rows, most of them someone else's, a quarter of the user's read, some done, some snoozed.
+    await ctx.sequelize.query(
+      `INSERT INTO notifications (recipient_id, type, title, read_at, done_at, snoozed_until, created_at)
+       SELECT CASE WHEN i % 4 = 0 THEN :u ELSE :noise END, 'message', 'n' || i,
+              CASE WHEN i % 3 = 0 THEN now() END, CASE WHEN i % 7 = 0 THEN now() END,
+              CASE WHEN i % 11 = 0 THEN now() + interval '1 day' END, now() - interval '1 hour'
+         FROM generate_series(1, 20000) AS i`,
+      { replacements: { u: user.id, noise: noise.id } },
+    );
+    // As autovacuum leaves a table: statistics, and a visibility map for index-only scans.
+    await ctx.sequelize.query('VACUUM ANALYZE notifications');
+    const { statements } = await ctx.countStatements(() => agent.get(`/api/notifications/?status=${status}`).expect(200));
+    const explain = async (sql: string) => {
+      const [{ 'QUERY PLAN': plan }] = await ctx.sequelize.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
+        `EXPLAIN (FORMAT JSON) ${sql.replace(/^Executing \([^)]*\): /, '')}`,
+        { type: QueryTypes.SELECT },
+      );
+      return nodes(plan[0].Plan);
+    };
+    const list = await explain(statements.find((s) => s.includes('ORDER BY n.sort_key DESC'))!);
+    expect(list.map((n) => n['Node Type'])).not.toContain('Sort');
+    expect(list.find((n) => n['Relation Name'] === 'notifications')?.['Index Name']).toBe(index);
+    const count = await explain(statements.find((s) => /count\(\*\)[^]*read_at IS NULL/.test(s))!);
+    expect(count.find((n) => n['Relation Name'] === 'notifications')).toMatchObject({
+      'Node Type': 'Index Only Scan',
+      'Index Name': 'notifications_unread_idx',
+    });
+  });
+});
+
 test('every inbox state endpoint answered 2xx in this file, each answer as documented', () => {
   const states = new Set(notificationStateOperations.map((o) => o.operationId));
   expect(ctx.contract.unexercised('/api/notifications').filter((id) => states.has(id))).toEqual([]);
