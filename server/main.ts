@@ -15,6 +15,7 @@ import { createApp } from './app';
 import { Dispatcher } from './channels';
 import { createMailer, digestCron, emailTasks } from './channels/email';
 import { pushChannelTasks } from './channels/push';
+import { notificationTasks } from './services/notifications/tasks';
 import { WebhookChannel, webhookChannelTasks } from './channels/webhooks';
 import { openDatabase } from './db/open';
 import { guardConnections } from './http/connection-guard';
@@ -95,6 +96,7 @@ async function runServer(config: Config, email: EmailConfig, logger: Logger) {
     databaseUrl: db.url,
     log: logger,
     tasks: {
+      ...notificationTasks({ notifications: services.notifications }),
       ...emailTasks({ sequelize: db.sequelize, mailer, site: { publicUrl: publicUrl(config), secret: config.sessionSecret } }),
       ...pushChannelTasks({
         sequelize: db.sequelize,

@@ -24,7 +24,7 @@ const list = operation({
   path: '/notifications',
   operationId: 'listNotifications',
   tag,
-  summary: 'List my notifications, newest first',
+  summary: 'List or search my notifications, newest first',
   description:
     'Keyset pagination: pass the previous page’s `next_cursor` as `cursor`; any page costs what the first ' +
     'one costs. `unread_count` is the total unread, whatever the filter.',
@@ -33,7 +33,8 @@ const list = operation({
   query: schemas.listNotificationsQuery,
   responses: { 200: { description: 'A page.', schema: NotificationPageSchema } },
   handler: async function list({ services, user, query }, res) {
-    res.json(await services.notifications.list(user.id, query));
+    const { exclude_type: excludeType, ...rest } = query;
+    res.json(await services.notifications.list(user.id, { ...rest, excludeType }));
   },
 });
 

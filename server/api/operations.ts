@@ -4,6 +4,7 @@ import { authOperations } from './auth';
 import { courseOperations } from './courses';
 import { docsOperations } from './docs';
 import { notificationOperations } from './notifications';
+import { notificationStateOperations } from './notification-states';
 import { preferenceOperations } from './preferences';
 import { pushOperations } from './push';
 import type { ApiOperation } from './operation';
@@ -17,6 +18,7 @@ import { webhookOperations } from './webhooks';
 export const operations: readonly ApiOperation[] = [
   ...authOperations,
   ...notificationOperations,
+  ...notificationStateOperations,
   ...preferenceOperations,
   ...courseOperations,
   ...applicationOperations,

@@ -1,4 +1,4 @@
-import type { HeraldEvent } from '../services/events';
+import type { HeraldEvent, NotificationState } from '../services/events';
 
 /** New notifications: one for one recipient, or a whole fan-out batch (one statement wrote a row per recipient). */
 export type NewNotifications = { recipientId: number; id: number } | { batchId: string };
@@ -7,6 +7,19 @@ export type NewNotifications = { recipientId: number; id: number } | { batchId: 
 export interface ReadStateChange {
   recipientId: number;
   ids: number[] | 'all';
+}
+
+/** Notifications of one user were done, undone, marked unread or snoozed. */
+export interface StateChange {
+  recipientId: number;
+  ids: number[];
+  state: NotificationState;
+}
+
+/** A snoozed notification woke: unread again, on top of the lists. */
+export interface Woken {
+  recipientId: number;
+  id: number;
 }
 
 /** Notifications of one user were deleted. */
@@ -42,6 +55,10 @@ export interface Channel {
   notify(n: NewNotifications, publishedAt: number): void;
   readStateChanged(change: ReadStateChange, publishedAt: number): void;
   removed(removal: Removal, publishedAt: number): void;
+  /** The inbox states (issue 14). Channels that only deliver new notifications ignore them. */
+  stateChanged?(change: StateChange, publishedAt: number): void;
+  /** A snoozed notification is back: channels that show a list show it again (not a new delivery). */
+  woken?(woken: Woken, publishedAt: number): void;
   applicationChanged(change: ApplicationChange, publishedAt: number): void;
   /** Channels that hold connections for a session close them; the others ignore it. */
   sessionsEnded?(ended: SessionsEnded, publishedAt: number): void;

@@ -94,6 +94,10 @@ function route(c: Channel, e: HeraldEvent, at: number): void {
       return c.readStateChanged({ recipientId: e.recipientId, ids: 'all' }, at);
     case 'notification.deleted':
       return c.removed({ recipientId: e.recipientId, ids: e.ids }, at);
+    case 'notification.state':
+      return c.stateChanged?.({ recipientId: e.recipientId, ids: e.ids, state: e.state }, at);
+    case 'notification.woken':
+      return c.woken?.({ recipientId: e.recipientId, id: e.id }, at);
     case 'application.changed': {
       const { type: _type, ...change } = e;
       return c.applicationChanged(change, at);

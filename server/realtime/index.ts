@@ -3,7 +3,7 @@ import os from 'node:os';
 import type { Server } from 'node:http';
 import type { RequestHandler, Response, Router } from 'express';
 import type { Sequelize } from 'sequelize';
-import type { ApplicationChange, Channel, NewNotifications, ReadStateChange, Removal, SessionsEnded } from '../channels/channel';
+import type { ApplicationChange, Channel, NewNotifications, ReadStateChange, Removal, SessionsEnded, StateChange, Woken } from '../channels/channel';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Services } from '../services';
@@ -134,6 +134,19 @@ export class Realtime implements Channel, ConnectionSink, EventStreams {
     this.#inOrder('notification.deleted', publishedAt, async () => {
       if (this.hub.hasUser(removal.recipientId)) await this.#pushes.removed(removal);
     });
+  }
+
+  stateChanged(change: StateChange, publishedAt: number): void {
+    this.#received(publishedAt);
+    this.#inOrder('notification.state', publishedAt, async () => {
+      if (this.hub.hasUser(change.recipientId)) await this.#pushes.stateChanged(change);
+    });
+  }
+
+  /** A woken notification is pushed exactly as a new one (unread, on top), in order with them. */
+  woken(w: Woken, publishedAt: number): void {
+    this.#received(publishedAt);
+    void this.delivery.created({ recipientId: w.recipientId, id: w.id, publishedAt });
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { ApplicationChange, ReadStateChange, Removal } from '../channels/channel';
+import type { ApplicationChange, ReadStateChange, Removal, StateChange } from '../channels/channel';
 import type { BellView, NotificationJSON, NotificationService } from '../services/notifications';
 import type { CreatedItem } from './delivery';
 import type { Connection, Hub, Protocol } from './hub';
@@ -93,9 +93,14 @@ export class Pushes {
     return this.#toEveryTab(change.recipientId, (p, view) => p.readState(view, change.ids));
   }
 
-  /** Deleted elsewhere: every tab of the user gets the fresh count (and bell). */
+  /** Deleted elsewhere (or by a moderator): every tab of the user drops those rows and gets the fresh count (and bell). */
   removed(removal: Removal): Promise<void> {
-    return this.#toEveryTab(removal.recipientId, (p, view) => p.removed(view));
+    return this.#toEveryTab(removal.recipientId, (p, view) => p.removed(view, removal.ids));
+  }
+
+  /** Done, undone, unread or snoozed elsewhere: every tab of the user follows, with the fresh count (and bell). */
+  stateChanged(change: StateChange): Promise<void> {
+    return this.#toEveryTab(change.recipientId, (p, view) => p.stateChanged(view, change.ids, change.state));
   }
 
   /** One read for all the user's tabs (the bell's latest items only if a tab shows them), one frame set per protocol. */

@@ -17,6 +17,10 @@ export type HeraldEvent =
   | { type: 'notification.read'; recipientId: number; ids: number[] }
   | { type: 'notification.read_all'; recipientId: number }
   | { type: 'notification.deleted'; recipientId: number; ids: number[] }
+  /** Done, undone, marked unread or snoozed (read and deleted keep their own events above). */
+  | { type: 'notification.state'; recipientId: number; ids: number[]; state: NotificationState }
+  /** A snoozed notification's time came: it is unread again, on top. Announced like a new one, by id. */
+  | { type: 'notification.woken'; recipientId: number; id: number }
   /** Carries the two people it concerns, so a process with neither of them connected skips the read. */
   | {
       type: 'application.changed';
@@ -31,6 +35,9 @@ export type HeraldEvent =
   | { type: 'user.sessions_ended'; userId: number }
   /** Personal access tokens were revoked: the sockets and streams opened with them close. */
   | { type: 'token.revoked'; tokenIds: number[] };
+
+/** The states `notification.state` announces. */
+export type NotificationState = 'unread' | 'done' | 'undone' | 'snoozed';
 
 /** The port services publish through. The realtime layer supplies a cross-process implementation. */
 export interface EventPublisher {

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { storable } from '../http/input';
 import { BROADCAST_TYPES } from '../models';
+import { BULK_MAX_IDS } from '../api/schemas';
+import { STATE_ACTIONS } from '../services/notifications';
+import { SNOOZE_PRESETS } from '../services/preferences';
 
 /**
  * Form schemas for the pages. Unlike the JSON API these report problems per field, so a form can show each
@@ -44,9 +47,44 @@ export const sendKeyForm = z.object({ idempotency_key: z.string().regex(/^[\x20-
 export const rejectForm = z.object({ reason: text(1000, 'Reason').min(1, 'Give the candidate a reason.') });
 
 export const notificationsQuery = z.object({
-  status: z.enum(['all', 'unread', 'read']).catch('all'),
+  status: z.enum(['all', 'unread', 'read', 'done']).catch('all'),
+  q: text(200, 'Search').optional().catch(undefined),
   cursor: z.string().max(40).optional().catch(undefined),
 });
+
+/** The page's selection: `ids` repeated (one checkbox each), one action button. */
+export const bulkForm = z.object({
+  ids: z
+    .union([z.string(), z.array(z.string())])
+    .transform((v) => (Array.isArray(v) ? v : [v]))
+    .pipe(z.array(z.string().regex(/^\d{1,15}$/).transform(Number)).min(1).max(BULK_MAX_IDS)),
+  action: z.enum(STATE_ACTIONS),
+});
+
+/** `YYYY-MM-DDTHH:MM` that names a real calendar time (no 30 February), as a datetime-local field sends it. */
+const wallClock = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/)
+  .refine((s) => {
+    const [y, mo, d, h, mi] = s.split(/[-T:]/).map(Number);
+    const t = new Date(Date.UTC(y, mo - 1, d, h, mi));
+    return y >= 2000 && t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d && t.getUTCHours() === h;
+  });
+
+/**
+ * The snooze menu: a preset button (in the user's time zone), a chosen wall-clock time (`at`, in their time zone),
+ * or an exact instant (`until`, ISO 8601 with its offset).
+ */
+export const snoozeForm = z
+  .object({
+    preset: z.enum(SNOOZE_PRESETS).optional(),
+    at: wallClock.optional(),
+    until: z.iso
+      .datetime({ offset: true })
+      .transform((v) => new Date(v))
+      .optional(),
+  })
+  .refine((f) => f.preset !== undefined || f.until !== undefined || f.at !== undefined);
 
 /** Field name -> first message, for templates. */
 export type FieldErrors = Record<string, string>;

@@ -12,6 +12,7 @@ import { type WebDeps, homeFor, isHtmx, renderView, sendPage } from './context';
 import { courseRoutes } from './courses';
 import { instructorRoutes } from './instructor';
 import { notificationRoutes } from './notifications';
+import { notificationStateRoutes } from './notification-states';
 import { deviceRoutes } from './settings-devices';
 import { Renderer } from './render';
 import { unsubscribeRoutes } from './unsubscribe';
@@ -31,7 +32,8 @@ export function createWeb(deps: { config: Config; logger: Logger; services: Serv
   // The one route outside the CSRF and Origin checks: RFC 8058's one-click POST comes from a mail provider's
   // servers, with no session and no Origin of ours; the signed token in its URL is the authority instead.
   router.use(unsubscribeRoutes(web));
-  router.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 50 }), refuseUnstorable, csrfProtection(deps.config));
+  // 520 fields: the notifications page's selection posts up to 500 ids (one field each) with its action.
+  router.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 520 }), refuseUnstorable, csrfProtection(deps.config));
 
   router.get('/', function home(req, res) {
     res.redirect(303, homeFor(req.user));
@@ -41,6 +43,7 @@ export function createWeb(deps: { config: Config; logger: Logger; services: Serv
   router.use(applicationRoutes(web));
   router.use(instructorRoutes(web));
   router.use(notificationRoutes(web));
+  router.use(notificationStateRoutes(web));
   router.use(settingsRoutes(web));
   router.use(deviceRoutes(web));
   router.use(tokenRoutes(web));

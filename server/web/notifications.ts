@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { currentUser, requireUser } from '../http/auth';
 import { NotFound } from '../errors';
-import type { NotificationJSON } from '../services/notifications';
+import { parseSearch, searchWords, type NotificationJSON } from '../services/notifications';
 import { type WebDeps, backTo, isHtmx, renderView, sendPage } from './context';
 import { notificationId, notificationsQuery } from './forms';
 import { notificationLink } from './render';
@@ -25,9 +25,10 @@ export function notificationRoutes(web: WebDeps) {
   });
 
   router.get('/notifications', async function list(req, res) {
-    const { status, cursor } = notificationsQuery.parse(req.query);
-    const page = await services.notifications.list(currentUser(req).id, { status, limit: PAGE_SIZE, cursor });
-    const ctx = { status, notifications: page.results, nextCursor: page.next_cursor, unreadCount: page.unread_count };
+    const { status, cursor, q } = notificationsQuery.parse(req.query);
+    const page = await services.notifications.list(currentUser(req).id, { status, limit: PAGE_SIZE, cursor, q: q || undefined });
+    const words = searchWords(parseSearch(q).text);
+    const ctx = { status, q, words, notifications: page.results, nextCursor: page.next_cursor, unreadCount: page.unread_count };
     // htmx asks for the next page ("load more"): the cards plus a fresh "load more" button, out of band.
     if (isHtmx(req)) return res.type('html').send(renderView(web, req, res, 'partials/notification-page.njk', ctx));
     await sendPage(web, req, res, 'pages/notifications.njk', { title: 'Notifications', ...ctx });

@@ -60,8 +60,25 @@ export function createViews(viewsDir = VIEWS_DIR): nunjucks.Environment {
   env.addFilter('exactTime', exactTime);
   env.addFilter('timeAgo', (iso: string) => timeAgo(iso));
   env.addGlobal('notificationLink', notificationLink);
+  env.addFilter('highlight', (text: string, words?: string[]) => new nunjucks.runtime.SafeString(highlight(text, words)));
   return env;
 }
+
+/**
+ * `text` escaped, with the searched words marked where a word starts with them (the page's search results). The
+ * words are matched against the escaped text, never inside an entity, and only `<mark>` is added: user text is
+ * never markup.
+ */
+export function highlight(text: string, words?: readonly string[]): string {
+  const escaped = escapeHtml(String(text ?? ''));
+  // Letters, digits, apostrophes and hyphens only (searchWords keeps no others): nothing in them is a regex operator.
+  const wanted = (words ?? []).filter((w) => /^[\p{L}\p{N}'-]+$/u.test(w)).map(escapeHtml);
+  if (wanted.length === 0) return escaped;
+  return escaped.replace(new RegExp(`(?<![\\p{L}\\p{N}&#])(${wanted.join('|')})`, 'giu'), '<mark>$1</mark>');
+}
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
 
 /**
  * Renders the pieces of UI that both pages and WebSocket pushes use, from the same partials. Push HTML uses
@@ -147,6 +164,14 @@ export class Renderer {
   /** A missed notification, replayed after the snapshot: its card on the notifications page (push-replay.njk). */
   replayPush(n: NotificationJSON): string {
     return this.render('partials/push-replay.njk', { n });
+  }
+
+  /**
+   * The push after notifications changed state elsewhere (done, undone, snoozed, deleted: their rows leave the
+   * list shown; unread: their rows show as unread), with the fresh bell. Also the answer to the page's own actions.
+   */
+  statePush(view: BellView, ids: number[], state: 'unread' | 'done' | 'undone' | 'snoozed' | 'deleted'): string {
+    return this.bell(view, { oob: true }) + this.render('partials/push-state.njk', { ids, state });
   }
 
   /** The push after notifications were read elsewhere: the fresh bell, and those cards shown as read. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { APPLICATION_STATUSES, BROADCAST_TYPES, NOTIFICATION_TYPES } from '../../models';
 import { storable } from '../../http/input';
+import { LIST_STATUSES, STATE_ACTIONS } from '../../services/notifications/store';
 
 /** Shared request schemas of the JSON API. Query values arrive as strings; bad ones are a 400, never a 500. */
 
@@ -63,9 +64,26 @@ export const notificationData = z
   })
   .optional();
 
+/** `a,b,c`: notification types, each known. */
+const typeList = z
+  .string()
+  .max(500)
+  .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
+  .pipe(z.array(z.enum(NOTIFICATION_TYPES)).min(1).max(NOTIFICATION_TYPES.length * 2));
+
 export const listNotificationsQuery = z.object({
-  status: z.enum(['all', 'unread', 'read']).default('all'),
-  type: z.enum(NOTIFICATION_TYPES).optional(),
+  status: z
+    .enum(LIST_STATUSES)
+    .default('all')
+    .describe('`all`, `unread` and `read` are the inbox (neither done nor snoozed); `done` and `snoozed` the others.'),
+  type: typeList.optional().describe('One type, or several separated by commas (any of them).'),
+  exclude_type: typeList.optional().describe('Types to leave out, separated by commas.'),
+  q: text(200)
+    .optional()
+    .describe(
+      'Full-text search over title, message, sender and course ("quoted phrase", or, -word); `type:x` and `-type:x` ' +
+        'in it filter by type as `type` and `exclude_type` do.',
+    ),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().min(1).max(40).optional(),
 });
@@ -115,4 +133,23 @@ const resumeId = z.string().regex(/^\d{1,15}$/, 'must be a notification id').tra
 export const streamQuery = z.object({ since: resumeId.optional().describe('Resume after this notification id.') });
 export const streamHeaders = z.object({
   'Last-Event-ID': resumeId.optional().describe('The last notification id received; wins over `since`.'),
+});
+
+/** The bulk endpoint's most ids per call. */
+export const BULK_MAX_IDS = 500;
+
+export const bulkNotificationsBody = z.object({
+  ids: z
+    .array(z.number().int().positive().max(Number.MAX_SAFE_INTEGER))
+    .min(1)
+    .max(BULK_MAX_IDS)
+    .describe(`At most ${BULK_MAX_IDS}. Ids that are not yours are left alone and not counted.`),
+  action: z.enum(STATE_ACTIONS),
+});
+
+export const snoozeBody = z.object({
+  until: z.iso
+    .datetime({ offset: true })
+    .transform((s) => new Date(s))
+    .describe('ISO 8601 with a time zone; in the future, at most a year ahead.'),
 });

@@ -30,6 +30,8 @@ export const NotificationSchema = z
     is_read: z.boolean(),
     read_at: timestamp.nullable(),
     created_at: timestamp,
+    done_at: timestamp.nullable().describe('Done (archived): when. Done also marks read.'),
+    snoozed_until: timestamp.nullable().describe('Snoozed: until when; it then comes back unread, at the top.'),
     sender: z.strictObject({ id: int, name: z.string(), email: z.string() }).nullable(),
     application_id: int.nullable(),
     course_id: int.nullable(),
@@ -52,6 +54,10 @@ export const UnreadCountSchema = z
 export const MarkedReadSchema = z
   .strictObject({ ...NotificationSchema.shape, unread_count: int })
   .meta({ id: 'MarkedRead', description: 'The notification, now read, and the new unread count.' });
+
+export const BulkResultSchema = z
+  .strictObject({ updated: int.describe('How many of your notifications changed (others are not counted).') })
+  .meta({ id: 'BulkResult', description: 'What a bulk action changed.' });
 
 export const MarkedAllReadSchema = z
   .strictObject({ updated: int.describe('How many notifications were unread.'), unread_count: z.literal(0) })

@@ -20,7 +20,8 @@ export function bellProtocol(renderer: Renderer): WireProtocol {
       };
     },
     readState: (view, ids) => [renderer.readPush(view, ids)],
-    removed: (view) => [renderer.bell(view, { oob: true })],
+    removed: (view, ids) => [renderer.statePush(view, ids, 'deleted')],
+    stateChanged: (view, ids, state) => [renderer.statePush(view, ids, state)],
     snapshot: (view) => renderer.bell(view, { oob: true }),
     // After the snapshot (which brought the bell): the notification list's missed cards, when the page asked.
     replay: (n) => renderer.replayPush(n),

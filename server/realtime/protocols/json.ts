@@ -5,6 +5,9 @@ import type { WireProtocol } from './protocol';
 export const JSON_PATH = '/ws/notifications';
 
 const unread = (n: number) => `{"type":"unread_count","unread_count":${n}}`;
+/** The inbox's one frame for every state change (issue 14); `all` only for "mark all as read". */
+const stateFrame = (ids: number[] | 'all', state: string) =>
+  ids === 'all' ? `{"type":"notification_state","ids":[],"all":true,"state":"${state}"}` : JSON.stringify({ type: 'notification_state', ids, state });
 const notification = (n: NotificationJSON) => JSON.stringify({ type: 'notification', notification: n });
 
 /** Errors are JSON on every protocol (hx-ws does not swap a frame without `content`). */
@@ -41,12 +44,15 @@ export const jsonProtocol: WireProtocol = {
   },
 
   // "Read all": ids stays an array (the issue's contract) and `all` says the list is not enumerated: this process
-  // does not know which ids the client holds. A fresh unread_count (usually 0) follows.
+  // does not know which ids the client holds. `notification_read` stays for the clients that use it; the inbox's
+  // `notification_state` says the same in the shape every other state change has. A fresh unread_count follows.
   readState: (view, ids) => [
     ids === 'all' ? '{"type":"notification_read","ids":[],"all":true}' : JSON.stringify({ type: 'notification_read', ids }),
+    stateFrame(ids, 'read'),
     unread(view.unreadCount),
   ],
-  removed: (view) => [unread(view.unreadCount)],
+  removed: (view, ids) => [stateFrame(ids, 'deleted'), unread(view.unreadCount)],
+  stateChanged: (view, ids, state) => [stateFrame(ids, state), unread(view.unreadCount)],
   snapshot: (view) => `{"type":"connection_established","unread_count":${view.unreadCount}}`,
   replay: notification,
   adminHint: (event) => JSON.stringify({ type: 'admin_event', event }),

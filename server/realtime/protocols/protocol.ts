@@ -1,4 +1,5 @@
 import type { BellView, NotificationJSON } from '../../services/notifications';
+import type { NotificationState } from '../../services/events';
 import type { AdminEventName } from '../admin-hints';
 import type { Connection, Protocol } from '../hub';
 import type { ApplicationWithCounts } from '../queries';
@@ -31,8 +32,10 @@ export interface WireProtocol {
   newNotification(n: NotificationJSON): NewNotificationSender;
   /** Notifications were read elsewhere (`all`: every one): frames for each of the user's tabs. */
   readState(view: BellView, ids: number[] | 'all'): string[];
-  /** Notifications were deleted elsewhere: frames for each of the user's tabs. */
-  removed(view: BellView): string[];
+  /** Notifications were deleted (by the user elsewhere, or by a moderator): frames for each of the user's tabs. */
+  removed(view: BellView, ids: number[]): string[];
+  /** Notifications were done, undone, marked unread or snoozed elsewhere: frames for each of the user's tabs. */
+  stateChanged(view: BellView, ids: number[], state: NotificationState): string[];
   /** The first frame of a (re)connect. */
   snapshot(view: BellView): string;
   /** One missed notification, replayed after the snapshot (`?since=`, a bus resync). None: the protocol never replays. */

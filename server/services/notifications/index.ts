@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'sequelize';
 import type { NotificationType } from '../../models';
-import { NotFound } from '../../errors';
-import type { EventPublisher } from '../events';
+import { NotFound, ValidationError } from '../../errors';
+import type { EventPublisher, NotificationState } from '../events';
 import { decodeCursor, keysetPage } from '../paging';
+import { parseSearch } from './query';
 import {
   NotificationStore,
   type Audience,
@@ -11,9 +12,16 @@ import {
   type FanOutContent,
   type NewNotification,
   type NotificationJSON,
+  type ListStatus,
+  type StateAction,
 } from './store';
 
 export {
+  LIST_STATUSES,
+  STATE_ACTIONS,
+  WAKE_TASK,
+  type ListStatus,
+  type StateAction,
   NOTIFICATION_SORTS,
   type BatchRow,
   type BroadcastJSON,
@@ -30,6 +38,7 @@ export {
   type NotificationJobTiming,
 } from './store';
 export { encodeCursor } from '../paging';
+export { parseSearch, searchWords, type ParsedSearch } from './query';
 
 /** What a fan-out did. `batchId` is also the id of its broadcast row. */
 export interface FanOutResult {
@@ -40,8 +49,13 @@ export interface FanOutResult {
 }
 
 export interface ListOptions {
-  status: 'all' | 'unread' | 'read';
-  type?: NotificationType;
+  status: ListStatus;
+  /** One type, or several (any of them). */
+  type?: NotificationType | NotificationType[];
+  /** None of these types. */
+  excludeType?: NotificationType[];
+  /** Search text; `type:x` and `-type:x` in it filter by type too (see parseSearch). */
+  q?: string;
   limit: number;
   cursor?: string;
 }
@@ -57,6 +71,9 @@ export interface BellView {
   unreadCount: number;
   latest: NotificationJSON[];
 }
+
+/** The longest snooze. */
+export const SNOOZE_MAX_MS = 366 * 24 * 3600 * 1000;
 
 /** How many notifications the bell's dropdown lists. */
 export const BELL_SIZE = 5;
@@ -118,14 +135,19 @@ export class NotificationService {
   }
 
   async list(userId: number, opts: ListOptions): Promise<NotificationPage> {
+    const search = parseSearch(opts.q);
+    const types = [...(opts.type === undefined ? [] : [opts.type].flat()), ...search.types];
     const rows = await this.#store.own(userId, {
       status: opts.status,
-      type: opts.type,
-      beforeId: opts.cursor ? decodeCursor(opts.cursor) : undefined,
+      types,
+      excludeTypes: [...(opts.excludeType ?? []), ...search.excludeTypes],
+      q: search.text || undefined,
+      before: opts.cursor ? decodeCursor(opts.cursor) : undefined,
       limit: opts.limit + 1,
     });
-    const page = keysetPage(rows, opts.limit, (n) => n.id);
-    return { results: page.results, next_cursor: page.nextCursor, unread_count: await this.unreadCount(userId) };
+    // The cursor holds the last row's sort key (its id unless it woke from a snooze).
+    const page = keysetPage(rows, opts.limit, (r) => r.sortKey);
+    return { results: page.results.map((r) => r.n), next_cursor: page.nextCursor, unread_count: await this.unreadCount(userId) };
   }
 
   /** The bell: the latest notifications and the unread count in one statement. */
@@ -175,6 +197,52 @@ export class NotificationService {
     const n = await this.#store.markAllRead(userId);
     if (n > 0) this.#events.publish({ type: 'notification.read_all', recipientId: userId });
     return n;
+  }
+
+  /**
+   * One action over many of the user's notifications (the bulk endpoint, the page's selection): one statement.
+   * Ids that are not the user's are silently left alone and not counted. Answers how many changed.
+   */
+  async bulk(userId: number, ids: number[], action: StateAction): Promise<number> {
+    const changed = await this.#store.transitions.apply(userId, [...new Set(ids)], action);
+    if (changed.length > 0) this.#announce(userId, changed, action);
+    return changed.length;
+  }
+
+  /** One action on one of the user's notifications; idempotent; another user's id is a 404. */
+  async act(userId: number, id: number, action: Exclude<StateAction, 'delete'>): Promise<NotificationJSON> {
+    const changed = await this.#store.transitions.apply(userId, [id], action);
+    const notification = await this.get(userId, id);
+    if (changed.length > 0) this.#announce(userId, changed, action);
+    return notification;
+  }
+
+  /**
+   * Snoozes one of the user's notifications: it leaves every list and the badge until `until`, when a queued job
+   * (not a timer: it survives restarts) wakes it, unread and on top. Any future time up to a year ahead.
+   */
+  async snooze(userId: number, id: number, until: Date): Promise<NotificationJSON> {
+    const now = Date.now();
+    if (!(until.getTime() > now)) throw new ValidationError('Choose a time in the future.', { field: 'until' });
+    if (until.getTime() > now + SNOOZE_MAX_MS) throw new ValidationError('Snooze for at most a year.', { field: 'until' });
+    if (!(await this.#store.transitions.snooze(userId, id, until))) throw new NotFound('Notification');
+    this.#events.publish({ type: 'notification.state', recipientId: userId, ids: [id], state: 'snoozed' });
+    return this.get(userId, id);
+  }
+
+  /** The wake-up job's work: announces the notification again when it woke (a stale job changes nothing). */
+  async wake(id: number): Promise<boolean> {
+    const recipientId = await this.#store.transitions.wake(id);
+    if (recipientId === null) return false;
+    this.#events.publish({ type: 'notification.woken', recipientId, id });
+    return true;
+  }
+
+  #announce(recipientId: number, ids: number[], action: StateAction): void {
+    // NOTIFY payloads are bounded (8 kB); the bulk endpoint's 500 ids fit in one event.
+    if (action === 'read') this.#events.publish({ type: 'notification.read', recipientId, ids });
+    else if (action === 'delete') this.#events.publish({ type: 'notification.deleted', recipientId, ids });
+    else this.#events.publish({ type: 'notification.state', recipientId, ids, state: action satisfies NotificationState });
   }
 
   async remove(userId: number, id: number): Promise<void> {

@@ -10,7 +10,10 @@ import {
   type TypePreferencePatch,
 } from './schema';
 
+import { localTimeToInstant, snoozePresetTime, type SnoozePreset } from './snooze';
+
 export { effectivePreferencesJoin } from './sql';
+export { SNOOZE_PRESETS, type SnoozePreset } from './snooze';
 export { EMAIL_MODES, PREFERENCE_CHANNELS, type EmailMode, type PreferenceChannel } from './schema';
 
 export interface TypePreference {
@@ -54,6 +57,16 @@ export class PreferenceService {
 
   constructor(deps: { sequelize: Sequelize }) {
     this.#db = deps.sequelize;
+  }
+
+  /** When a snooze preset ("this evening", ...) ends for this user, in their time zone. */
+  snoozeUntil(userId: number, preset: SnoozePreset): Promise<Date> {
+    return snoozePresetTime(this.#db, userId, preset);
+  }
+
+  /** A wall-clock time the user chose (`YYYY-MM-DDTHH:MM`), in their time zone, as an instant. */
+  localTime(userId: number, local: string): Promise<Date> {
+    return localTimeToInstant(this.#db, userId, local);
   }
 
   async get(userId: number, transaction?: Transaction): Promise<Preferences> {

@@ -11,6 +11,7 @@ import type TestAgent from 'supertest/lib/agent';
 import { createApp } from '../../app';
 import { createMailer, emailTasks, type Mailer } from '../../channels/email';
 import { pushChannelTasks } from '../../channels/push';
+import { notificationTasks } from '../../services/notifications/tasks';
 import { webhookChannelTasks, type RetryWindow } from '../../channels/webhooks';
 import { loadConfig, loadEmailConfig, type Config, type EmailConfig } from '../../config';
 import { createSequelize } from '../../db';
@@ -142,6 +143,7 @@ export async function createTestContext(
       databaseUrl: dbUrl,
       log: { info: () => undefined },
       tasks: {
+        ...notificationTasks({ notifications: services.notifications }),
         ...emailTasks({ sequelize, mailer, site: { publicUrl: 'https://herald.test.example', secret: config.sessionSecret } }),
         ...pushChannelTasks({
           sequelize,

@@ -28,6 +28,8 @@ function notification(id: number, overrides: Partial<AdminNotification> = {}): A
     is_read: false,
     read_at: null,
     created_at: '2026-11-20T10:00:00Z',
+    done_at: null,
+    snoozed_until: null,
     sender: null,
     application_id: null,
     course_id: null,

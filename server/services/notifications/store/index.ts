@@ -5,10 +5,12 @@ import { effectivePreferencesJoin } from '../../preferences/sql';
 import { batchJobsSql, DEFAULT_JOB_TIMING, noticeJobsSql, type NotificationJobTiming } from './jobs';
 import { audienceSql, type Audience } from './audience';
 import { NotificationReads } from './reads';
+import { NotificationStates } from './states';
 import { searchNotifications, type NotificationFilter } from './search';
 import { clippedTitle, insertNotificationsSql, intArray, type NotificationWithRecipient } from './shape';
 
-export { NotificationReads, type BatchRow, type OwnListQuery } from './reads';
+export { LIST_STATUSES, NotificationReads, type BatchRow, type ListStatus, type OwnListQuery } from './reads';
+export { NotificationStates, STATE_ACTIONS, WAKE_TASK, wakeJobKey, type StateAction } from './states';
 export type { Audience } from './audience';
 export { DEFAULT_JOB_TIMING, type NotificationJobTiming } from './jobs';
 export { NOTIFICATION_SORTS, type NotificationFilter, type NotificationSort } from './search';
@@ -78,10 +80,13 @@ function isIdempotencyConflict(err: unknown): boolean {
  */
 export class NotificationStore extends NotificationReads {
   readonly #timing: NotificationJobTiming;
+  /** Done, undone, unread, snooze and wake-up, one or many rows per statement. */
+  readonly transitions: NotificationStates;
 
   constructor(sequelize: Sequelize, timing: NotificationJobTiming = DEFAULT_JOB_TIMING) {
     super(sequelize);
     this.#timing = timing;
+    this.transitions = new NotificationStates(sequelize);
   }
 
   /**

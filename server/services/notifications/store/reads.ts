@@ -13,14 +13,37 @@ import {
   type NotificationWithRecipient,
   type RecipientRow,
 } from './shape';
+import { matchesSql } from './fulltext';
 
-/** One user's list, newest first; `beforeId` is the keyset (the last id of the previous page). */
+/** Which of a user's lists: the inbox (All / Unread / Read: neither done nor snoozed), Done, Snoozed. */
+export const LIST_STATUSES = ['all', 'unread', 'read', 'done', 'snoozed'] as const;
+export type ListStatus = (typeof LIST_STATUSES)[number];
+
+/** One user's list, newest first; `before` is the keyset (the last sort key of the previous page). */
 export interface OwnListQuery {
-  status: 'all' | 'unread' | 'read';
-  type?: NotificationType;
-  beforeId?: number;
+  status: ListStatus;
+  /** Any of these types (none: every type). */
+  types?: NotificationType[];
+  /** None of these types. */
+  excludeTypes?: NotificationType[];
+  /** Full-text search (websearch syntax) over title, message, sender and course. */
+  q?: string;
+  before?: number;
   limit: number;
 }
+
+/** Neither done nor snoozed: what All / Unread / Read and the bell show (notifications_inbox_idx). */
+export const IN_INBOX = (alias: string) => `${alias}.done_at IS NULL AND ${alias}.snoozed_until IS NULL`;
+
+// Each list's condition matches the predicate of its partial index (see the inbox-states migration). Done and
+// snoozed rows are always read, so "read_at IS NULL" alone is the Unread tab (notifications_unread_idx).
+const LIST_WHERE: Record<ListStatus, string> = {
+  all: IN_INBOX('n'),
+  unread: `n.read_at IS NULL AND ${IN_INBOX('n')}`,
+  read: `n.read_at IS NOT NULL AND ${IN_INBOX('n')}`,
+  done: 'n.done_at IS NOT NULL',
+  snoozed: 'n.snoozed_until IS NOT NULL',
+};
 
 /**
  * Every read of notification rows, each in the shape of `shape.ts`. Reads for many users (the realtime layer's)
@@ -43,32 +66,40 @@ export class NotificationReads {
     this.db = sequelize;
   }
 
-  async own(userId: number, q: OwnListQuery): Promise<NotificationJSON[]> {
-    const where = ['n.recipient_id = :userId'];
+  /** One list of the user's, by sort key (a woken row comes back on top); each row with its key for the cursor. */
+  async own(userId: number, q: OwnListQuery): Promise<Array<{ n: NotificationJSON; sortKey: number }>> {
+    const where = ['n.recipient_id = :userId', LIST_WHERE[q.status]];
     const replacements: Record<string, unknown> = { userId, limit: q.limit };
-    if (q.status === 'unread') where.push('n.read_at IS NULL');
-    if (q.status === 'read') where.push('n.read_at IS NOT NULL');
-    if (q.type) {
-      where.push('n.type = :type');
-      replacements.type = q.type;
+    if (q.types?.length) {
+      where.push('n.type IN (:types)');
+      replacements.types = q.types;
     }
-    if (q.beforeId !== undefined) {
-      where.push('n.id < :before');
-      replacements.before = q.beforeId;
+    if (q.excludeTypes?.length) {
+      where.push('n.type NOT IN (:excludeTypes)');
+      replacements.excludeTypes = q.excludeTypes;
+    }
+    if (q.q) {
+      where.push(matchesSql('n'));
+      replacements.q = q.q;
+    }
+    if (q.before !== undefined) {
+      where.push('n.sort_key < :before');
+      replacements.before = q.before;
     }
     const rows = await this.db.query<NotificationRow>(
-      `${selectNotifications()} WHERE ${where.join(' AND ')} ORDER BY n.id DESC LIMIT :limit`,
+      `${selectNotifications()} WHERE ${where.join(' AND ')} ORDER BY n.sort_key DESC LIMIT :limit`,
       { replacements, type: QueryTypes.SELECT },
     );
-    return rows.map(toNotificationJSON);
+    return rows.map((r) => ({ n: toNotificationJSON(r), sortKey: Number(r.sort_key) }));
   }
 
   /** The latest `limit` and the unread count in one statement. No row means no notification, so none unread. */
   async latestWithUnread(userId: number, limit: number): Promise<{ unread: number; latest: NotificationJSON[] }> {
     const rows = await this.db.query<NotificationRow & { unread: string }>(
       `SELECT l.*, (SELECT count(*) FROM notifications u WHERE u.recipient_id = :userId AND u.read_at IS NULL) AS unread
-         FROM (${selectNotifications()} WHERE n.recipient_id = :userId ORDER BY n.id DESC LIMIT :limit) l
-        ORDER BY l.id DESC`,
+         FROM (${selectNotifications()} WHERE n.recipient_id = :userId AND ${IN_INBOX('n')}
+                ORDER BY n.sort_key DESC LIMIT :limit) l
+        ORDER BY l.sort_key DESC`,
       { replacements: { userId, limit }, type: QueryTypes.SELECT },
     );
     return { unread: rows.length > 0 ? Number(rows[0].unread) : 0, latest: rows.map(toNotificationJSON) };
@@ -147,11 +178,12 @@ export class NotificationReads {
     if (userIds.length === 0) return out;
     const rows = await this.db.query<NotificationRow>(
       `SELECT l.* FROM unnest(CAST(:ids AS integer[])) AS u(uid)
-         CROSS JOIN LATERAL (${selectNotifications()} WHERE n.recipient_id = u.uid ORDER BY n.id DESC LIMIT :limit) l`,
+         CROSS JOIN LATERAL (${selectNotifications()} WHERE n.recipient_id = u.uid AND ${IN_INBOX('n')}
+                             ORDER BY n.sort_key DESC LIMIT :limit) l
+        ORDER BY l.recipient_id, l.sort_key DESC`,
       { replacements: { ids: intArray(userIds), limit }, type: QueryTypes.SELECT },
     );
     for (const r of rows) out.get(r.recipient_id)?.push(toNotificationJSON(r));
-    for (const list of out.values()) list.sort((a, b) => b.id - a.id);
     return out;
   }
 

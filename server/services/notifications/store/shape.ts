@@ -1,4 +1,5 @@
 import type { NotificationType, Role } from '../../../models';
+import { searchVectorSql } from './fulltext';
 
 /** A notification row as the shape's SELECT returns it (snake_case straight from SQL). */
 export interface NotificationRow {
@@ -10,6 +11,10 @@ export interface NotificationRow {
   data: Record<string, unknown>;
   read_at: Date | null;
   created_at: Date;
+  done_at: Date | null;
+  snoozed_until: Date | null;
+  /** The lists' keyset (see the inbox-states migration): the id, or the key it took when it woke. */
+  sort_key: string | number;
   sender_id: number | null;
   sender_name: string | null;
   sender_email: string | null;
@@ -28,6 +33,10 @@ export interface NotificationJSON {
   is_read: boolean;
   read_at: string | null;
   created_at: string;
+  /** Done (archived): when; null while in the inbox. Done also marks read. */
+  done_at: string | null;
+  /** Snoozed: until when (it then comes back unread, at the top); null when not snoozed. */
+  snoozed_until: string | null;
   sender: { id: number; name: string; email: string } | null;
   application_id: number | null;
   course_id: number | null;
@@ -55,6 +64,8 @@ export function toNotificationJSON(r: NotificationRow): NotificationJSON {
     is_read: r.read_at !== null,
     read_at: r.read_at ? new Date(r.read_at).toISOString() : null,
     created_at: new Date(r.created_at).toISOString(),
+    done_at: r.done_at ? new Date(r.done_at).toISOString() : null,
+    snoozed_until: r.snoozed_until ? new Date(r.snoozed_until).toISOString() : null,
     sender: r.sender_id ? { id: r.sender_id, name: r.sender_name ?? '', email: r.sender_email ?? '' } : null,
     application_id: r.application_id,
     course_id: r.course_id,
@@ -78,6 +89,9 @@ const COLUMNS = [
   'n.data',
   'n.read_at',
   'n.created_at',
+  'n.done_at',
+  'n.snoozed_until',
+  'n.sort_key',
   'n.sender_id',
   's.name AS sender_name',
   's.email AS sender_email',
@@ -163,10 +177,11 @@ export function silentReadAt(recipientExpr: string, typeExpr: string): string {
  * its email jobs with it (`noticeJobsSql` over that CTE).
  */
 export function insertNotificationsSql(e: RowExpressions, from = ''): string {
-  return `INSERT INTO notifications (recipient_id, sender_id, type, title, message, data, application_id, course_id, batch_id, read_at)
+  const vector = searchVectorSql({ title: e.title, message: e.message, senderId: e.senderId, courseId: e.courseId ?? 'NULL' });
+  return `INSERT INTO notifications (recipient_id, sender_id, type, title, message, data, application_id, course_id, batch_id, read_at, search_vector)
      SELECT ${e.recipientId}, ${e.senderId}, ${e.type}, ${clippedTitle(e.title)}, ${e.message}, ${e.data},
             ${e.applicationId ?? 'NULL'}, ${e.courseId ?? 'NULL'}, ${e.batchId ?? 'NULL'},
-            ${e.readAt ?? silentReadAt(e.recipientId, e.type)}
+            ${e.readAt ?? silentReadAt(e.recipientId, e.type)}, ${vector}
        ${from}
      RETURNING id, recipient_id, type`;
 }

@@ -57,6 +57,8 @@ describe('listing', () => {
       is_read: false,
       read_at: null,
       created_at: '2026-03-01T10:00:00.000Z',
+      done_at: null,
+      snoozed_until: null,
       sender: { id: bob.id, name: 'Bob Stone', email: 'bob@school.example' },
       application_id: null,
       course_id: courseId,

@@ -109,5 +109,5 @@ export function fill(p: string, which: 'own' | 'victim'): string {
 }
 
 export const JSON_TYPE = 'application/json';
-export const SOME_BODY = JSON.stringify({ title: 't', message: 'm', notification_type: 'message', motivation: 'I would like to join.', reason: 'r', student_id: 1, ids: [1], audience: { kind: 'all' }, email: 'a@b.c', password: 'x' });
+export const SOME_BODY = JSON.stringify({ title: 't', message: 'm', notification_type: 'message', motivation: 'I would like to join.', reason: 'r', student_id: 1, ids: [1], audience: { kind: 'all' }, email: 'a@b.c', password: 'x', action: 'done', until: new Date(Date.now() + 3_600_000).toISOString() });
 

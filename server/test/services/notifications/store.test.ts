@@ -101,7 +101,7 @@ test('every read answers the same shape for the same row', async () => {
   const id = await ctx.sequelize.transaction((t) =>
     store.insert({ recipientId: user.id, senderId: instructor.id, type: 'message', title: 'same', data: { k: 1 } }, t),
   );
-  const [own] = await store.own(user.id, { status: 'all', limit: 1 });
+  const [{ n: own }] = await store.own(user.id, { status: 'all', limit: 1 });
   const [byId] = await store.byIds([id]);
   const [latest] = (await store.latestFor([user.id], 1)).get(user.id)!;
   const { recipient, ...moderated } = (await store.withRecipient(id))!;

@@ -1,0 +1,92 @@
+import { QueryTypes, type Sequelize } from 'sequelize';
+import { enqueueJobSql } from '../../../jobs/sql';
+import { intArray } from './shape';
+
+/** What a user can do to their own notifications, one or many at once (the bulk endpoint takes the same words). */
+export const STATE_ACTIONS = ['read', 'unread', 'done', 'undone', 'delete'] as const;
+export type StateAction = (typeof STATE_ACTIONS)[number];
+
+/** The job that wakes a snoozed notification; one per notification (its job key), replaced by a new snooze. */
+export const WAKE_TASK = 'notifications:wake';
+export const wakeJobKey = (id: number | string) => `notification-wake:${id}`;
+
+/**
+ * Each action as one UPDATE (or DELETE) over the user's rows among `ids`, touching only rows it changes, so the
+ * answer (the ids changed) says exactly what the live pushes must announce. The rules, in one place:
+ * - done also marks read (keeping an earlier read time) and ends a snooze;
+ * - undone brings a done row back to the inbox, still read;
+ * - unread ends done and snooze too (an unread row is always in the inbox, so the Unread tab is "read_at IS NULL");
+ * - read_at is only ever set to now() in a later statement than the insert, never to created_at, so a row stays
+ *   "silent" (isSilentSql) only if it was written so.
+ */
+const ACTION_SQL: Record<StateAction, string> = {
+  read: 'UPDATE notifications n SET read_at = now() WHERE %W AND n.read_at IS NULL RETURNING n.id',
+  unread: `UPDATE notifications n SET read_at = NULL, done_at = NULL, snoozed_until = NULL
+            WHERE %W AND (n.read_at IS NOT NULL OR n.done_at IS NOT NULL OR n.snoozed_until IS NOT NULL) RETURNING n.id`,
+  done: `UPDATE notifications n SET done_at = now(), read_at = COALESCE(n.read_at, now()), snoozed_until = NULL
+          WHERE %W AND n.done_at IS NULL RETURNING n.id`,
+  undone: 'UPDATE notifications n SET done_at = NULL WHERE %W AND n.done_at IS NOT NULL RETURNING n.id',
+  delete: 'DELETE FROM notifications n WHERE %W RETURNING n.id',
+};
+
+/** State changes of a user's own notifications. Another user's ids are never touched and never counted. */
+export class NotificationStates {
+  readonly #db: Sequelize;
+
+  constructor(sequelize: Sequelize) {
+    this.#db = sequelize;
+  }
+
+  /** One statement; answers the ids it changed, ascending. */
+  async apply(userId: number, ids: number[], action: StateAction): Promise<number[]> {
+    if (ids.length === 0) return [];
+    const sql = ACTION_SQL[action].replace('%W', 'n.recipient_id = :userId AND n.id = ANY(CAST(:ids AS bigint[]))');
+    const rows = await this.#db.query<{ id: string }>(sql, {
+      replacements: { userId, ids: intArray(ids) },
+      type: QueryTypes.SELECT,
+    });
+    return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+  }
+
+  /**
+   * Snoozes one of the user's notifications until `until` and, in the same statement, enqueues (or moves, same
+   * job key) its wake-up job: the job exists exactly when the snooze does. False when the id is not theirs.
+   */
+  async snooze(userId: number, id: number, until: Date): Promise<boolean> {
+    const rows = await this.#db.query<{ id: string }>(
+      `WITH s AS (
+         UPDATE notifications n SET snoozed_until = :until, read_at = COALESCE(n.read_at, now()), done_at = NULL
+          WHERE n.id = :id AND n.recipient_id = :userId
+         RETURNING n.id, n.snoozed_until
+       ),
+       job AS (
+         SELECT ${enqueueJobSql(WAKE_TASK, {
+           payload: "json_build_object('id', s.id)",
+           runAt: 's.snoozed_until',
+           jobKey: `'${wakeJobKey('')}' || s.id`,
+           jobKeyMode: 'replace',
+           maxAttempts: 10,
+         })} AS job FROM s
+       )
+       SELECT s.id, (SELECT count(*) FROM job) AS jobs FROM s`,
+      { replacements: { userId, id, until }, type: QueryTypes.SELECT },
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * Wakes a snoozed row whose time has come: unread again and on top of every list (a new sort key, above every
+   * id handed out so far). Answers its recipient, or null when there is nothing to wake (woken, done, marked
+   * unread, deleted or snoozed again for later meanwhile): a repeated or stale job changes nothing.
+   */
+  async wake(id: number): Promise<number | null> {
+    const [row] = await this.#db.query<{ recipient_id: number }>(
+      `UPDATE notifications SET snoozed_until = NULL, read_at = NULL,
+              surfaced_key = nextval(pg_get_serial_sequence('notifications', 'id'))
+        WHERE id = :id AND snoozed_until IS NOT NULL AND snoozed_until <= now()
+        RETURNING recipient_id`,
+      { replacements: { id }, type: QueryTypes.SELECT },
+    );
+    return row ? row.recipient_id : null;
+  }
+}

@@ -1,0 +1,100 @@
+/** Search and type filters of a user's notifications (issue 14): full text with an index, `type=a,b`, exclusions. */
+import { QueryTypes } from 'sequelize';
+import type { NotificationType, User } from '../../models';
+import { createApiContext, type ApiContext } from '../support/api';
+import type { Agent } from '../support/harness';
+
+let ctx: ApiContext;
+let student: User;
+let agent: Agent;
+let other: User;
+
+beforeAll(async () => {
+  ctx = await createApiContext();
+  const camille = await ctx.createUser('instructor', { name: 'Camille Martin' });
+  student = await ctx.createUser('candidate', { name: 'Stu Dent' });
+  other = await ctx.createUser('candidate');
+  const course = await ctx.createCourse(camille, { title: 'PostgreSQL in Practice', students: [student, other] });
+  await ctx.services.notifications.fanOut(
+    { kind: 'course', courseId: course.id },
+    { type: 'announcement', title: 'Room change', message: 'We meet in the library on Friday.', senderId: camille.id, courseId: course.id },
+  );
+  const note = (type: NotificationType, title: string, message = '', to = student) =>
+    ctx.sequelize.transaction((t) => ctx.services.notifications.create({ recipientId: to.id, type, title, message }, t));
+  await note('message', 'Your applications were reviewed', 'Two approved <script>alert(1)</script>');
+  await note('message', 'Lunch menu', 'Pasta');
+  await note('application_approved', 'Application approved', 'Welcome');
+  await note('message', 'Library hours', 'Closed on Sunday', other);
+  agent = await ctx.loginChecked(student);
+});
+afterAll(() => ctx.close());
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  Plans?: PlanNode[];
+}
+const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)];
+
+const titles = async (query: string) =>
+  (await agent.get(`/api/notifications/?${query}`).expect(200)).body.results.map((n: { title: string }) => n.title);
+
+test('full text over title, message, sender and course, with stemming; only the user’s own rows', async () => {
+  expect(await titles('q=lunch')).toEqual(['Lunch menu']);
+  expect(await titles('q=library')).toEqual(['Room change']); // the message; the other user's "Library hours" is not listed
+  expect(await titles('q=camille')).toEqual(['Room change']); // the sender
+  expect(await titles('q=postgresql')).toEqual(['Room change']); // the course
+  expect(await titles('q=application')).toEqual(['Application approved', 'Your applications were reviewed']);
+  expect(await titles(`q=${encodeURIComponent('"room change"')}`)).toEqual(['Room change']);
+  expect(await titles('q=nothing-like-this')).toEqual([]);
+});
+
+test('type=a,b, exclude_type=a,b, and type:x / -type:x typed in the search text', async () => {
+  expect(await titles('type=announcement,application_approved')).toEqual(['Application approved', 'Room change']);
+  expect(await titles('exclude_type=message,announcement')).toEqual(['Application approved']);
+  expect(await titles(`q=${encodeURIComponent('application -type:application_approved')}`)).toEqual(['Your applications were reviewed']);
+  expect(await titles(`q=${encodeURIComponent('type:announcement')}`)).toEqual(['Room change']);
+  expect(await titles('type=message')).toEqual(['Lunch menu', 'Your applications were reviewed']); // one type, as before
+  expect(await titles('q=application&status=unread&exclude_type=message')).toEqual(['Application approved']);
+});
+
+test('bad filters are a 400, never a 500', async () => {
+  for (const q of ['type=nope', 'exclude_type=message,nope', 'type=', `q=${'x'.repeat(201)}`]) {
+    const res = await agent.get(`/api/notifications/?${q}`);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toEqual(expect.any(String));
+  }
+  // Operators and odd characters in the text are text: websearch syntax never fails.
+  for (const q of ['a & b | !c', '((', "'", ':*', '-', 'or or']) await agent.get(`/api/notifications/?q=${encodeURIComponent(q)}`).expect(200);
+});
+
+test('a search reads the GIN index, not every row of the table', async () => {
+  const noise = await ctx.createUser('candidate');
+  await ctx.sequelize.query(
+    `INSERT INTO notifications (recipient_id, type, title, message, search_vector)
+     SELECT :u, 'message', 'Note ' || i, 'body', to_tsvector('english', 'Note ' || i || ' body') FROM generate_series(1, 20000) AS i`,
+    { replacements: { u: noise.id } },
+  );
+  await ctx.sequelize.query('ANALYZE notifications');
+  const { statements } = await ctx.countStatements(() => agent.get('/api/notifications/?q=lunch').expect(200));
+  const sql = statements.find((s) => s.includes('websearch_to_tsquery'))!.replace(/^Executing \([^)]*\): /, '');
+  const [{ 'QUERY PLAN': plan }] = await ctx.sequelize.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (FORMAT JSON) ${sql}`, {
+    type: QueryTypes.SELECT,
+  });
+  const scans = nodes(plan[0].Plan).filter((n) => n['Relation Name'] === 'notifications');
+  expect(scans.map((n) => n['Node Type'])).not.toContain('Seq Scan');
+  expect(scans.map((n) => n['Index Name'])).toEqual(expect.arrayContaining([expect.stringMatching(/^notifications_/)]));
+});
+
+test('the page: a search box, results with the matched words marked, user text still escaped', async () => {
+  const html = (await agent.http.get(`/notifications?q=${encodeURIComponent('two approved')}`).expect(200)).text;
+  expect(html).toMatch(/<input type="search" id="inbox-q" name="q" value="two approved"/);
+  expect(html).toContain('<mark>Two</mark> <mark>approved</mark> &lt;script&gt;alert(1)&lt;/script&gt;');
+  expect(html).not.toContain('<script>alert(1)');
+  const listOf = (page: string) => page.slice(page.indexOf('id="notification-list"'), page.indexOf('class="empty-state"'));
+  expect(listOf(html)).not.toContain('Lunch menu'); // (the bell lists the latest, whatever the search)
+  const minus = (await agent.http.get(`/notifications?q=${encodeURIComponent('application -type:message')}`).expect(200)).text;
+  expect(minus).toContain('<mark>Application</mark> approved');
+  expect(listOf(minus)).not.toContain('applications were reviewed');
+});
