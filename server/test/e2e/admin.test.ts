@@ -94,6 +94,14 @@ test('the notifications table filters by type and by text', async () => {
 
   await adminPage.getByRole('button', { name: 'Clear filters' }).click();
   await expectRows(adminPage, ['Library closed on Friday', 'Office hours moved', 'Midterm results are out']);
+  // 16.12: the empty search field shows its whole label, clear of its icon (it was cut under it).
+  const search = await adminPage.evaluate(() => {
+    const field = document.querySelector('mat-form-field:has(input[type="search"])')!;
+    const label = field.querySelector<HTMLElement>('.mdc-floating-label')!;
+    const icon = field.querySelector('mat-icon')!.getBoundingClientRect();
+    return { truncated: label.scrollWidth > label.clientWidth, underIcon: label.getBoundingClientRect().right > icon.left };
+  });
+  expect(search).toEqual({ truncated: false, underIcon: false });
   await adminPage.getByLabel('Search title or message').fill('thursday');
   await expectRows(adminPage, ['Office hours moved']);
   await adminPage.getByLabel('Search title or message').fill('no such words');
