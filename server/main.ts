@@ -60,7 +60,7 @@ function printBanner(config: Config, seeded: boolean) {
 
 /** One serving process: the whole app. In cluster mode the primary already migrated and seeded. */
 async function runServer(config: Config, email: EmailConfig, logger: Logger) {
-  const db = await openDatabase(config, logger);
+  const db = await openDatabase(config, logger, { ownSignals: true }); // shutdown() below stops it last
 
   // The bus is the services' EventPublisher: an event goes out to every process, this one included.
   const bus = createBus({ databaseUrl: db.url, redisUrl: config.redisUrl, logger });
@@ -208,7 +208,7 @@ function listen(server: http.Server, config: Config): Promise<void> {
  * workers (backing off when they crash at boot), and on a signal stops the workers before the database.
  */
 async function runPrimary(config: Config, logger: Logger) {
-  const db = await openDatabase(config, logger, { poolMax: 2 });
+  const db = await openDatabase(config, logger, { poolMax: 2, ownSignals: true }); // the primary stops it after its workers
   const seeded = config.seedDemo ? await seedDemo(db.sequelize, db.models) : false;
   await db.sequelize.close(); // the primary serves nothing; only the embedded server (if any) stays up
   const env = { DATABASE_URL: db.url };
