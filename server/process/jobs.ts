@@ -4,7 +4,7 @@ import { pushChannelTasks } from '../channels/push';
 import { webhookChannelTasks } from '../channels/webhooks';
 import { startProcessRunner, type JobRunner } from '../jobs';
 import type { Logger } from '../logger';
-import { openCore, publicUrl, type Core } from './core';
+import { onShutdownSignal, openCore, publicUrl, type Core } from './core';
 
 /** A process's job runner and what its tasks hold open (the SMTP pool). */
 export interface ProcessJobs {
@@ -66,6 +66,5 @@ export async function runJobProcess(config: Config, email: EmailConfig, logger: 
     logger.info('bye');
     process.exit(0);
   };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  onShutdownSignal((signal) => void shutdown(signal));
 }

@@ -3,7 +3,7 @@ import type { Config } from '../config';
 import { openDatabase } from '../db/open';
 import type { Logger } from '../logger';
 import { seedDemo } from '../services/demo-seed';
-import { printBanner, publicUrl } from './core';
+import { onShutdownSignal, printBanner, publicUrl } from './core';
 
 /** Tells a forked process what it is: `web` serves HTTP and sockets, `jobs` runs only the job runner. */
 export const ROLE_ENV = 'HERALD_PROCESS_ROLE';
@@ -63,8 +63,7 @@ export async function runPrimary(config: Config, logger: Logger) {
     logger.info('bye');
     process.exit(0);
   };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  onShutdownSignal((signal) => void shutdown(signal));
 }
 
 /** SIGTERM to each, SIGKILL to those still running after `graceMs`. */

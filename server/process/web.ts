@@ -9,7 +9,7 @@ import { createSession } from '../http/session';
 import type { Logger } from '../logger';
 import { createRealtime } from '../realtime';
 import { seedDemo } from '../services/demo-seed';
-import { openCore, printBanner, publicUrl } from './core';
+import { onShutdownSignal, openCore, printBanner, publicUrl } from './core';
 import { startJobs, type ProcessJobs } from './jobs';
 
 /**
@@ -98,8 +98,7 @@ export async function runServer(config: Config, email: EmailConfig, logger: Logg
     logger.info('bye');
     process.exit(0);
   };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  onShutdownSignal((signal) => void shutdown(signal));
 }
 
 /** Listens, or fails with what to do about it (the usual cause: another Herald already on that port). */
