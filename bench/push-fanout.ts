@@ -18,7 +18,7 @@
  * /metrics), so that a run with JOB_WORKERS=1 shows what moving the jobs out of the serving process changes.
  *
  *   npm run bench:push -- --fanout-sockets 1000 [--pushes 10000] [--rounds 3] [--quiet-runs 20] [--gap 150]
- *     [--job-workers 0|n] [--name push-fanout]
+ *     [--job-workers 0|n] [--job-nice 0-19] [--name push-fanout]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -46,6 +46,8 @@ export interface PushFanoutOptions {
   sample: number;
   /** JOB_WORKERS of the server: 0 (the default) = the runner in the serving process, n = n job processes. */
   jobWorkers?: number;
+  /** JOB_NICE of the server's job processes. */
+  jobNice?: number;
   target?: PgTarget;
 }
 
@@ -62,7 +64,7 @@ interface Batch {
 }
 
 export async function runPushFanout(opts: PushFanoutOptions) {
-  const o = { ...opts, jobWorkers: opts.jobWorkers ?? 0 };
+  const o = { ...opts, jobWorkers: opts.jobWorkers ?? 0, jobNice: opts.jobNice ?? 0 };
   return withBenchDatabase('herald_bench_push_fanout', o.target, async (url, target) => {
     const env = environment();
     const dir = mkdtempSync(path.join(os.tmpdir(), 'herald-bench-push-'));
@@ -77,7 +79,7 @@ export async function runPushFanout(opts: PushFanoutOptions) {
       databaseUrl: url,
       secret,
       jobWorkers: o.jobWorkers,
-      env: { OUTBOUND_ALLOW_PRIVATE: 'true', NODE_EXTRA_CA_CERTS: certFile, METRICS_TOKEN },
+      env: { OUTBOUND_ALLOW_PRIVATE: 'true', NODE_EXTRA_CA_CERTS: certFile, METRICS_TOKEN, JOB_NICE: String(o.jobNice) },
     });
     const a = agent(2);
     const { fleet, reports } = await WsFleet.open({
@@ -141,7 +143,7 @@ export async function runPushFanout(opts: PushFanoutOptions) {
         environment: env,
         database: { kind: target.kind, settings: await serverSettings(url) },
         method:
-          `One server (WEB_CONCURRENCY=1, JOB_WORKERS=${o.jobWorkers}, NODE_ENV=production): ` +
+          `One server (WEB_CONCURRENCY=1, JOB_WORKERS=${o.jobWorkers}, JOB_NICE=${o.jobNice}, NODE_ENV=production): ` +
           (o.jobWorkers === 0 ? 'the job runner in the serving process; ' : `the job runner in ${o.jobWorkers} job process(es) of its own; `) +
           `${o.sockets} students of one course ` +
           `connected on /ws/notifications (one load-generator process), ${o.pushes} students of another course with ` +
@@ -166,6 +168,7 @@ export async function runPushFanout(opts: PushFanoutOptions) {
           server_rss_mib: rssMib,
           server_cpu_ms: cpu,
           job_workers: o.jobWorkers,
+          job_nice: o.jobNice,
           cpu_ms_by_role: cpuByPhase,
           serving_loop_delay_ms: { quiet: loopSummary(loop.quiet), pushing: loopSummary(loop.pushing) },
           seconds: round((Date.now() - t0) / 1000, 1),
@@ -251,6 +254,7 @@ export function main(): void {
     gapMs: intArg(args, 'gap', 150),
     sample: Math.max(1, intArg(args, 'sample', 100)),
     jobWorkers: intArg(args, 'job-workers', 0),
+    jobNice: intArg(args, 'job-nice', 0),
   })
     .then((r) => log(`wrote ${writeResult(args.get('name') ?? 'push-fanout', r)}`))
     .catch((err) => {

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { Config, EmailConfig } from '../config';
 import { createMailer, digestCron, emailTasks } from '../channels/email';
 import { pushChannelTasks } from '../channels/push';
@@ -49,10 +50,13 @@ export async function startJobs(core: Core, config: Config, email: EmailConfig, 
  * publish (an event after a job commits) and Redis's publisher connects only on start.
  */
 export async function runJobProcess(config: Config, email: EmailConfig, logger: Logger) {
+  // Lowering one's own priority needs no privilege; on a machine shared with serving processes the scheduler then
+  // runs socket delivery first and jobs on what is left (pushes are batch work, frames are interactive).
+  if (config.jobNice > 0) os.setPriority(config.jobNice);
   const core = await openCore(config, email, logger);
   await core.bus.start();
   const jobs = await startJobs(core, config, email, logger);
-  logger.info({ database: core.db.embedded ? 'embedded' : 'external', bus: core.bus.kind }, 'job process running');
+  logger.info({ nice: os.getPriority(), database: core.db.embedded ? 'embedded' : 'external', bus: core.bus.kind }, 'job process running');
 
   let stopping = false;
   const shutdown = async (signal: string) => {

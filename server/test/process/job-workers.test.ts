@@ -4,10 +4,10 @@
  * process only (the runners' connections, named `herald-jobs:<pid>`, come from that process alone; graphile-worker's
  * "Completed task" line comes from its pid), a decision's push is sent and recorded once, a kill -9 of the job
  * process between a push's two attempts is replaced and the push still completes once, and SIGTERM stops the
- * serving process before the job process.
+ * serving process before the job process. JOB_NICE lowers the job process's priority, not the serving one's.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { QueryTypes } from 'sequelize';
 import type { User } from '../../models';
@@ -39,6 +39,7 @@ beforeAll(async () => {
       OUTBOUND_ALLOW_PRIVATE: 'true',
       NODE_EXTRA_CA_CERTS: path.join(caDir, 'ca.pem'),
       JOB_STALE_SECONDS: '1',
+      JOB_NICE: '5',
     },
   });
   teacher = await ctx.createUser('instructor');
@@ -117,6 +118,8 @@ test('the job process runs the runner, the serving process none; a push is sent 
   const [jobs] = await until('the job process to start', async () => started('jobs').length > 0 && started('jobs'));
   expect(web).toBeDefined();
   expect(jobs).not.toBe(web);
+  // JOB_NICE lowers the job process only: the serving process keeps the scheduler's first call on the CPU.
+  expect([os.getPriority(web), os.getPriority(jobs)]).toEqual([os.getPriority(), 5]);
   // Only the job process's runner is connected; a runner in the serving process would show its pid here.
   expect(await until('the job runner to connect', async () => (await runnerPids()).length > 0 && runnerPids())).toEqual([jobs]);
 
