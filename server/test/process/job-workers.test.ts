@@ -4,7 +4,8 @@
  * process only (the runners' connections, named `herald-jobs:<pid>`, come from that process alone; graphile-worker's
  * "Completed task" line comes from its pid), a decision's push is sent and recorded once, a kill -9 of the job
  * process between a push's two attempts is replaced and the push still completes once, and SIGTERM stops the
- * serving process before the job process. JOB_NICE lowers the job process's priority, not the serving one's.
+ * serving process before the job process, which first lets its running job finish. JOB_NICE lowers the job
+ * process's priority, not the serving one's.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
@@ -156,10 +157,17 @@ test('kill -9 of the job process between a push’s attempts: a new job process 
   expect(await runnerPids()).toEqual([second]);
 });
 
-test('SIGTERM to the primary: the serving process stops first, then the job process, then the primary, all cleanly', async () => {
+test('SIGTERM to the primary while a push is in flight: the serving process stops first, the running job finishes, then the job process and the primary stop cleanly', async () => {
+  const [jobs] = started('jobs').slice(-1);
+  const { browser, notificationId } = await approvedWithDevice({ status: 201, delayMs: 1_500 });
+  await until('the push to be in flight', async () => service.received.some((r) => r.endpoint === browser.endpoint));
+  expect((await pushRows(notificationId)).map((r) => r.status)).toEqual(['pending']);
   server.child.kill('SIGTERM');
   await server.exited;
   expect(server.child.exitCode).toBe(0);
+  // The job that was running when the signal came finished and recorded its push before its process left.
+  expect(await pushRows(notificationId)).toEqual([{ status: 'sent' }]);
+  expect(completedBy().at(-1)).toBe(jobs);
   const byes = logLines().filter((l) => l.msg === 'bye');
   expect(byes.map((l) => l.role ?? 'primary')).toEqual(['web', 'jobs', 'primary']);
   expect(await runnerPids()).toEqual([]);
