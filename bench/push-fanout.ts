@@ -14,7 +14,11 @@
  * The push service runs in a child process (lib/push-service-child.ts), so its TLS work never delays the bench's
  * own POSTs in one phase only.
  *
+ * Also per phase: CPU per process role (serving, job, primary) and the serving process's event-loop delay (its
+ * /metrics), so that a run with JOB_WORKERS=1 shows what moving the jobs out of the serving process changes.
+ *
  *   npm run bench:push -- --fanout-sockets 1000 [--pushes 10000] [--rounds 3] [--quiet-runs 20] [--gap 150]
+ *     [--job-workers 0|n] [--job-nice 0-19] [--name push-fanout]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -28,6 +32,7 @@ import { environment, writeResult } from './lib/results';
 import { seedCourse } from './lib/seed';
 import { benchSecret, cpuMs, rssBytes, SERVER_SESSION, startServer, type BenchServer } from './lib/server';
 import { round, summary } from './lib/stats';
+import { RoleCpu, scrapeLoopDelay, type LoopDelay, type Role } from './lib/process-stats';
 import { RemotePushService } from './lib/push-service-child';
 import { WsFleet } from './lib/ws-fleet';
 import { certificate, subscribeAll } from './push';
@@ -39,8 +44,14 @@ export interface PushFanoutOptions {
   quietRuns: number;
   gapMs: number;
   sample: number;
+  /** JOB_WORKERS of the server: 0 (the default) = the runner in the serving process, n = n job processes. */
+  jobWorkers?: number;
+  /** JOB_NICE of the server's job processes. */
+  jobNice?: number;
   target?: PgTarget;
 }
+
+const METRICS_TOKEN = 'bench-metrics-token-0123456789abcdef';
 
 /** "Unchanged": the pushing phase's p50 within this much of the quiet phase's (two cores shared with the load generators). */
 const SAME_WITHIN = 1.25;
@@ -52,7 +63,8 @@ interface Batch {
   per_second: number;
 }
 
-export async function runPushFanout(o: PushFanoutOptions) {
+export async function runPushFanout(opts: PushFanoutOptions) {
+  const o = { ...opts, jobWorkers: opts.jobWorkers ?? 0, jobNice: opts.jobNice ?? 0 };
   return withBenchDatabase('herald_bench_push_fanout', o.target, async (url, target) => {
     const env = environment();
     const dir = mkdtempSync(path.join(os.tmpdir(), 'herald-bench-push-'));
@@ -63,7 +75,12 @@ export async function runPushFanout(o: PushFanoutOptions) {
     const socketCourse = await seedCourse(url, { students: o.sockets, secret, ...SERVER_SESSION });
     await subscribeAll(url, pushCourse.studentIds, await service.subscribe(o.pushes));
 
-    const server = await startServer({ databaseUrl: url, secret, env: { OUTBOUND_ALLOW_PRIVATE: 'true', NODE_EXTRA_CA_CERTS: certFile } });
+    const server = await startServer({
+      databaseUrl: url,
+      secret,
+      jobWorkers: o.jobWorkers,
+      env: { OUTBOUND_ALLOW_PRIVATE: 'true', NODE_EXTRA_CA_CERTS: certFile, METRICS_TOKEN, JOB_NICE: String(o.jobNice) },
+    });
     const a = agent(2);
     const { fleet, reports } = await WsFleet.open({
       url: `ws://127.0.0.1:${server.port}/ws/notifications`,
@@ -80,6 +97,9 @@ export async function runPushFanout(o: PushFanoutOptions) {
       log(`${established} sockets open; ${o.pushes} push devices; ${o.rounds} rounds`);
 
       const pids = server.pids();
+      const roles = new RoleCpu(server.pids);
+      const cpuByPhase: Record<'quiet' | 'pushing', Partial<Record<Role, number>>> = { quiet: {}, pushing: {} };
+      const loop: Record<'quiet' | 'pushing', LoopDelay[]> = { quiet: [], pushing: [] };
       const quiet: FanOutRun[] = [];
       const pushing: FanOutRun[] = [];
       const batches: Batch[] = [];
@@ -90,6 +110,8 @@ export async function runPushFanout(o: PushFanoutOptions) {
         const start = rssBytes(pids);
         const phases = r % 2 === 0 ? (['quiet', 'pushing'] as const) : (['pushing', 'quiet'] as const);
         for (const phase of phases) {
+          await scrapeLoopDelay(server.origin, METRICS_TOKEN); // resets the serving process's delay histogram
+          const cpuAt = roles.snapshot();
           if (phase === 'quiet') {
             for (let i = 0; i < o.quietRuns; i++) {
               quiet.push(await fanOut());
@@ -100,6 +122,8 @@ export async function runPushFanout(o: PushFanoutOptions) {
             pushing.push(...b.runs);
             batches.push(b.batch);
           }
+          RoleCpu.add(cpuByPhase[phase], cpuAt);
+          loop[phase].push(await scrapeLoopDelay(server.origin, METRICS_TOKEN));
         }
         rssMib.push({ round: r + 1, start: mib(start), end: mib(rssBytes(pids)) });
         log(`round ${r + 1}: quiet ${quiet.length}, pushing ${pushing.length} fan-outs so far; RSS ${mib(start)} → ${mib(rssBytes(pids))} MiB`);
@@ -119,13 +143,17 @@ export async function runPushFanout(o: PushFanoutOptions) {
         environment: env,
         database: { kind: target.kind, settings: await serverSettings(url) },
         method:
-          `One server (WEB_CONCURRENCY=1, NODE_ENV=production) with its job runner; ${o.sockets} students of one course ` +
+          `One server (WEB_CONCURRENCY=1, JOB_WORKERS=${o.jobWorkers}, JOB_NICE=${o.jobNice}, NODE_ENV=production): ` +
+          (o.jobWorkers === 0 ? 'the job runner in the serving process; ' : `the job runner in ${o.jobWorkers} job process(es) of its own; `) +
+          `${o.sockets} students of one course ` +
           `connected on /ws/notifications (one load-generator process), ${o.pushes} students of another course with ` +
           `one push device each at a local https push service (a child process of the bench). ${o.rounds} rounds, phases in ` +
           `ABBA order: quiet = ${o.quietRuns} fan-outs to the socket course; pushing = one notify-students to the push ` +
           `course (${o.pushes} pushes via the push:send job) and, while its pushes arrive, the same fan-outs, kept ` +
           `only if pushes were still arriving at their last frame. Fan-outs one at a time, ${o.gapMs} ms apart, timed ` +
-          `POST → last student's frame. 3 warm-up fan-outs first. Same machine for everything (2 cores).`,
+          `POST → last student's frame. 3 warm-up fan-outs first. Same machine for everything (2 cores). Per phase: ` +
+          `CPU ms per process role from /proc, and the serving process's event-loop delay (its /metrics, ` +
+          `prom-client's monitorEventLoopDelay reset at each phase's start).`,
         result: {
           sockets: established,
           fanout_last_frame_ms: { quiet: q, pushing: p },
@@ -139,6 +167,10 @@ export async function runPushFanout(o: PushFanoutOptions) {
           push_sample_problems: pushStats.problems,
           server_rss_mib: rssMib,
           server_cpu_ms: cpu,
+          job_workers: o.jobWorkers,
+          job_nice: o.jobNice,
+          cpu_ms_by_role: cpuByPhase,
+          serving_loop_delay_ms: { quiet: loopSummary(loop.quiet), pushing: loopSummary(loop.pushing) },
           seconds: round((Date.now() - t0) / 1000, 1),
           loadavg_at_end: os.loadavg().map((x) => round(x, 2)),
         },
@@ -166,6 +198,12 @@ export async function runPushFanout(o: PushFanoutOptions) {
 }
 
 const mib = (b: number) => round(b / 2 ** 20, 1);
+
+/** Per phase: the median over its occurrences of each figure, and the worst max. */
+function loopSummary(xs: LoopDelay[]) {
+  const med = (v: number[]) => summary(v).p50;
+  return { p50_ms: med(xs.map((x) => x.p50_ms)), p99_ms: med(xs.map((x) => x.p99_ms)), max_ms: Math.max(...xs.map((x) => x.max_ms)) };
+}
 
 /** One push batch, and fan-outs for as long as its pushes are arriving. */
 async function pushBatch(o: {
@@ -215,8 +253,10 @@ export function main(): void {
     quietRuns: Math.max(1, intArg(args, 'quiet-runs', 20)),
     gapMs: intArg(args, 'gap', 150),
     sample: Math.max(1, intArg(args, 'sample', 100)),
+    jobWorkers: intArg(args, 'job-workers', 0),
+    jobNice: intArg(args, 'job-nice', 0),
   })
-    .then((r) => log(`wrote ${writeResult('push-fanout', r)}`))
+    .then((r) => log(`wrote ${writeResult(args.get('name') ?? 'push-fanout', r)}`))
     .catch((err) => {
       console.error(err);
       process.exit(1);

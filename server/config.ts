@@ -24,6 +24,12 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SEED_DEMO: boolish.default(true),
   WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  /** 0: every serving process runs the job runner; n: n processes of their own run it and serving processes none. */
+  JOB_WORKERS: z.coerce.number().int().min(0).max(64).default(0),
+  /** Scheduling priority (nice, 0-19) of job processes: on a machine they share with serving processes, socket frames go first. */
+  JOB_NICE: z.coerce.number().int().min(0).max(19).default(0),
+  /** A job locked this long by a runner whose process died is taken over (graphile-worker alone waits 4 hours). */
+  JOB_STALE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   TRUST_PROXY: boolish.default(false),
   /** Lifts the private-network rule for outbound requests (push endpoints, webhooks): tests, private deployments. */
   OUTBOUND_ALLOW_PRIVATE: boolish.default(false),
@@ -62,6 +68,12 @@ export interface Config {
   logLevel: string;
   seedDemo: boolean;
   webConcurrency: number;
+  /** Processes that run only the job runner (forked by the primary); 0 keeps a runner in every serving process. */
+  jobWorkers: number;
+  /** The nice value job processes lower themselves to (0: as serving processes). */
+  jobNice: number;
+  /** After how long a dead runner's jobs are freed for another runner. */
+  jobStaleSeconds: number;
   trustProxy: boolean;
   /** Requests to user-chosen URLs may reach private and loopback addresses (never in a public deployment). */
   outboundAllowPrivate: boolean;
@@ -116,6 +128,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     seedDemo: e.SEED_DEMO,
     webConcurrency: e.WEB_CONCURRENCY,
+    jobWorkers: e.JOB_WORKERS,
+    jobNice: e.JOB_NICE,
+    jobStaleSeconds: e.JOB_STALE_SECONDS,
     trustProxy: e.TRUST_PROXY,
     outboundAllowPrivate: e.OUTBOUND_ALLOW_PRIVATE,
     metricsToken: e.METRICS_TOKEN,

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { jobWorkersSection } from './report-job-workers';
 import { RESULTS_DIR } from './results';
 import { ROOT } from './server';
 
@@ -291,6 +292,7 @@ export function writeReport(extra: { totalSeconds?: number } = {}): string {
   for (const n of ORDER) {
     if (results[n]) lines.push(section(n, results[n]));
     if (n === 'fanout') for (const x of FANOUT_EMAIL) if (results[x]) lines.push(section(x, results[x]));
+    if (n === 'push-fanout') lines.push(jobWorkersSection(table));
   }
   const findings = path.join(ROOT, 'bench', 'FINDINGS.md');
   if (existsSync(findings)) lines.push(readFileSync(findings, 'utf8'));

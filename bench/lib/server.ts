@@ -33,6 +33,8 @@ export async function startServer(opts: {
   databaseUrl: string;
   secret: string;
   webConcurrency?: number;
+  /** JOB_WORKERS: job processes of their own beside the serving ones (a cluster primary then runs even with one). */
+  jobWorkers?: number;
   env?: Record<string, string>;
   readyTimeoutMs?: number;
   /** Write V8 CPU profiles of every server process here (on exit), to see where the time goes. */
@@ -49,6 +51,7 @@ export async function startServer(opts: {
     SEED_DEMO: 'false',
     LOG_LEVEL: 'warn',
     WEB_CONCURRENCY: String(opts.webConcurrency ?? 1),
+    JOB_WORKERS: String(opts.jobWorkers ?? 0),
     // A benchmark sends thousands of requests a minute from one session: the limit still counts each one (its
     // cost is in the figures) but never refuses.
     API_RATE_LIMIT_PER_MINUTE: '1000000000',
@@ -87,7 +90,8 @@ export async function startServer(opts: {
     await sleep(200);
   }
   // With a cluster, /healthz may answer before every worker listens; wait until the tree has them all.
-  const want = (opts.webConcurrency ?? 1) > 1 ? opts.webConcurrency! + 1 : 1;
+  const workers = (opts.webConcurrency ?? 1) + (opts.jobWorkers ?? 0);
+  const want = workers > 1 ? workers + 1 : 1;
   const nodes = () => processTree(child.pid!).filter((pid) => readStat(pid)?.comm === 'node').length;
   while (nodes() < want && Date.now() < deadline) await sleep(200);
   await sleep(want > 1 ? 1500 : 300);

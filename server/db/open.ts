@@ -19,15 +19,8 @@ export interface OpenDatabase {
  * Connects to DATABASE_URL, or starts the embedded PostgreSQL when none is configured, then migrates.
  * Returns everything needed to close it again in the right order.
  */
-export async function openDatabase(
-  config: Config,
-  logger: Logger,
-  opts: { poolMax?: number; ownSignals?: boolean } = {},
-): Promise<OpenDatabase> {
-  // `ownSignals`: the caller stops the database itself on SIGINT/SIGTERM (see startEmbeddedPostgres).
-  const embedded = config.databaseUrl
-    ? undefined
-    : await startEmbeddedPostgres(path.join(DATA_DIR, 'pg'), logger, { ownSignals: opts.ownSignals });
+export async function openDatabase(config: Config, logger: Logger, opts: { poolMax?: number } = {}): Promise<OpenDatabase> {
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(path.join(DATA_DIR, 'pg'), logger);
   const url = config.databaseUrl ?? embedded!.url;
   const sequelize = createSequelize({ url, log: logger, poolMax: opts.poolMax });
   const models = initModels(sequelize);

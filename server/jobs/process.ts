@@ -5,6 +5,8 @@ import type { RecoveryOptions } from './liveness';
 
 export interface ProcessRunnerOptions {
   databaseUrl: string;
+  /** Names the runner's connections in pg_stat_activity (which process runs jobs). */
+  applicationName?: string;
   log: JobLog;
   tasks: TaskList;
   /** Jobs at once in this process. Every serving process runs a runner; SKIP LOCKED shares the jobs out. */
@@ -24,7 +26,7 @@ export async function startProcessRunner(opts: ProcessRunnerOptions): Promise<Jo
   const concurrency = opts.concurrency ?? 2;
   // One connection per running job, one for LISTEN, one for the runner's bookkeeping and addJob, one held by
   // the worker-liveness session.
-  const pool = new Pool({ connectionString: opts.databaseUrl, max: concurrency + 3 });
+  const pool = new Pool({ connectionString: opts.databaseUrl, max: concurrency + 3, application_name: opts.applicationName });
   // A connection dropped by the server must not crash the process: graphile-worker reconnects.
   const onError = (err: Error) => opts.log.error?.({ err, component: 'jobs' }, 'job connection failed');
   pool.on('error', onError);

@@ -1,7 +1,7 @@
 const Sequencer = require('@jest/test-sequencer').default;
 
 /** Longest first (the soak, then the process faults), so the short files fill the other worker meanwhile. */
-const ORDER = ['soak', 'crash-fanout', 'db-restart', 'process-restart', 'redis-restart', 'fuzz-http', 'fuzz-ws', 'security-csrf', 'security-access', 'security-xss-login', 'security-production'];
+const ORDER = ['soak', 'job-process-crash', 'crash-fanout', 'db-restart', 'process-restart', 'redis-restart', 'fuzz-http', 'fuzz-ws', 'security-csrf', 'security-access', 'security-xss-login', 'security-production'];
 
 class ResilienceSequencer extends Sequencer {
   sort(tests) {

@@ -36,6 +36,8 @@ export interface ReceivedPush {
 export interface ScriptedAnswer {
   status: number;
   headers?: Record<string, string>;
+  /** Holds the answer this long (a slow push service: a job still running when its process is told to stop). */
+  delayMs?: number;
 }
 
 export interface PushService {
@@ -144,6 +146,7 @@ export async function startPushService(opts: { vapidPublicKey: () => Promise<str
             claims,
             status: answer.status,
           });
+          if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
           res.writeHead(answer.status, answer.headers).end();
         } catch (err) {
           rejected.push((err as Error).message);
