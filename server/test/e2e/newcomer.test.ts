@@ -81,6 +81,23 @@ test('16.12: a review row pushed for an application already on the page appears 
   await page.context().close();
 });
 
+test('16.12: the open reject form keeps its button under Approve and its reason field the column wide', async () => {
+  const applicant = await ctx.createUser('candidate', { name: 'Rita Reject' });
+  const a = await ctx.services.applications.apply(applicant, courseId, 'Please have a look');
+  const page = await pageAs(instructor);
+  await page.goto(`${server.url}/instructor/applications`);
+  await waitLive(page);
+  const row = page.locator(`[id="application-${a.id}"]`);
+  await row.locator('summary', { hasText: 'Reject' }).click();
+  const box = async (sel: string) => (await row.locator(sel).first().boundingBox())!;
+  const [approve, reject, reason] = [await box('button:has-text("Approve")'), await box('summary'), await box('textarea')];
+  // Right edges line up (to the pixel), the button sits below Approve, and the field spans the side column.
+  expect(Math.abs(approve.x + approve.width - (reject.x + reject.width))).toBeLessThanOrEqual(1);
+  expect(reject.y).toBeGreaterThan(approve.y);
+  expect(reason.width).toBeGreaterThan(reject.width * 2);
+  await page.context().close();
+});
+
 test('16.6: "See all notifications" stays visible in the bell dropdown with five items', async () => {
   for (let i = 1; i <= 5; i++) await notify(`A fairly long notification title number ${i} that wraps onto two lines`);
   for (const phone of [false, true]) {
