@@ -26,7 +26,7 @@ export async function up({ context: qi }: { context: MigrationContext }) {
            THEN 'application_submitted:course:' || CAST(course_id AS text) END
     ) STORED;
     CREATE INDEX notifications_group_idx ON notifications (recipient_id, group_key, sort_key DESC)
-      INCLUDE (type, read_at, done_at, snoozed_until, sender_id) WHERE group_key IS NOT NULL;
+      INCLUDE (id, type, read_at, done_at, snoozed_until, sender_id) WHERE group_key IS NOT NULL;
     CREATE INDEX notifications_single_inbox_idx ON notifications (recipient_id, sort_key DESC)
       WHERE group_key IS NULL AND done_at IS NULL AND snoozed_until IS NULL;
     CREATE INDEX notifications_single_unread_idx ON notifications (recipient_id, sort_key DESC)

@@ -205,6 +205,14 @@ export class NotificationService {
     return this.#store.since(userId, sinceId, limit);
   }
 
+  /**
+   * The group lines new notifications joined, by notification id, as each recipient's All list shows them: one
+   * statement for a batch; only groups of more than one (for the live `group_updated` frame).
+   */
+  groupsFor(ids: number[]): Promise<Map<number, NotificationGroupJSON>> {
+    return this.#store.groupsFor(ids);
+  }
+
   unreadCount(userId: number): Promise<number> {
     return this.#store.unreadCount(userId);
   }

@@ -4,7 +4,7 @@ import type { Page, PageRequest } from '../../paging';
 import { effectivePreferencesJoin } from '../../preferences/sql';
 import { batchJobsSql, DEFAULT_JOB_TIMING, noticeJobsSql, type NotificationJobTiming } from './jobs';
 import { audienceSql, type Audience } from './audience';
-import { ownGroups, type NotificationGroupJSON } from './groups';
+import { groupsFor, ownGroups, type NotificationGroupJSON } from './groups';
 import { NotificationReads, type OwnListQuery } from './reads';
 import { NotificationStates } from './states';
 import { searchNotifications, type NotificationFilter } from './search';
@@ -285,6 +285,11 @@ export class NotificationStore extends NotificationReads {
   /** One page of the user's list as groups, newest group first (see groups.ts); `unread` null on an empty page. */
   groups(userId: number, q: OwnListQuery): Promise<{ groups: Array<{ group: NotificationGroupJSON; sortKey: number }>; unread: number | null }> {
     return ownGroups(this.db, userId, q);
+  }
+
+  /** The group lines these new notifications joined, by notification id (groups of more than one only). */
+  groupsFor(ids: number[]): Promise<Map<number, NotificationGroupJSON>> {
+    return groupsFor(this.db, ids);
   }
 
   /** Every user's notifications, filtered and offset-paged, with their recipients (moderation). */
