@@ -59,13 +59,16 @@ const bulk = operation({
   operationId: 'bulkNotifications',
   tag,
   summary: 'One action on many of my notifications',
-  description: `At most ${schemas.BULK_MAX_IDS} ids, one statement. Ids that are not yours are silently left alone and not counted.`,
+  description:
+    `At most ${schemas.BULK_MAX_IDS} ids and ${schemas.BULK_MAX_IDS} group keys, one statement. Ids and groups that ` +
+    'are not yours are silently left alone and not counted. A group key (from `GET /api/notifications/?group=true`) ' +
+    'acts on every member of that group of yours, in any list: at most the applications one course received.',
   access: 'user',
   scopes: ['notifications:write'],
   body: schemas.bulkNotificationsBody,
   responses: { 200: { description: 'How many changed.', schema: BulkResultSchema } },
   handler: async function bulk({ services, user, body }, res) {
-    res.json({ updated: await services.notifications.bulk(user.id, body.ids, body.action) });
+    res.json({ updated: await services.notifications.bulk(user.id, body.ids, body.action, body.group_keys) });
   },
 });
 

@@ -4,7 +4,7 @@ import * as schemas from './schemas';
 import {
   MarkedAllReadSchema,
   MarkedReadSchema,
-  NotificationPageSchema,
+  NotificationListSchema,
   NotificationSchema,
   UnreadCountSchema,
 } from './schemas/responses';
@@ -27,14 +27,17 @@ const list = operation({
   summary: 'List or search my notifications, newest first',
   description:
     'Keyset pagination: pass the previous page’s `next_cursor` as `cursor`; any page costs what the first ' +
-    'one costs. `unread_count` is the total unread, whatever the filter.',
+    'one costs. `unread_count` is the total unread, whatever the filter. With `group=true` each result is a ' +
+    '`NotificationGroup`: notifications of the same kind about the same thing (applications to one course) as one ' +
+    'line, placed by its newest member.',
   access: 'user',
   scopes: ['notifications:read'],
   query: schemas.listNotificationsQuery,
-  responses: { 200: { description: 'A page.', schema: NotificationPageSchema } },
+  responses: { 200: { description: 'A page of notifications, or of groups with `group=true`.', schema: NotificationListSchema } },
   handler: async function list({ services, user, query }, res) {
-    const { exclude_type: excludeType, ...rest } = query;
-    res.json(await services.notifications.list(user.id, { ...rest, excludeType }));
+    const { exclude_type: excludeType, group, ...rest } = query;
+    const opts = { ...rest, excludeType };
+    res.json(group ? await services.notifications.listGroups(user.id, opts) : await services.notifications.list(user.id, opts));
   },
 });
 

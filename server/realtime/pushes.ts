@@ -1,5 +1,5 @@
 import type { ApplicationChange, ReadStateChange, Removal, StateChange } from '../channels/channel';
-import type { BellView, NotificationJSON, NotificationService } from '../services/notifications';
+import type { BellView, NotificationGroupJSON, NotificationJSON, NotificationService } from '../services/notifications';
 import type { CreatedItem } from './delivery';
 import type { Connection, Hub, Protocol } from './hub';
 import type { RealtimeMetrics } from './metrics';
@@ -32,12 +32,16 @@ export class Pushes {
    * list (or `?since=` later) misses nothing, and without an alert (see partials/push-new.njk).
    */
   async created(batch: CreatedItem[]): Promise<void> {
-    const { hub, notifications, metrics } = this.#d;
+    const { hub, notifications, protocols, metrics } = this.#d;
     const mine = batch.filter((e) => hub.hasUser(e.recipientId));
     if (mine.length > 0) {
-      const [rows, counts] = await Promise.all([
+      // The group lines are read (with the rows, one statement for the batch) only when a tab speaks a protocol
+      // that shows groups; each follows its notification's frames.
+      const grouping = mine.filter((e) => [...(hub.of(e.recipientId) ?? [])].some((c) => protocols[c.protocol].groupUpdated));
+      const [rows, counts, groups] = await Promise.all([
         notifications.byIds(mine.map((e) => e.id)),
         notifications.unreadCounts([...new Set(mine.map((e) => e.recipientId))]),
+        grouping.length > 0 ? notifications.groupsFor(grouping.map((e) => e.id)) : undefined,
       ]);
       const byId = new Map(rows.map((r) => [r.id, r]));
       for (const e of mine) {
@@ -46,6 +50,8 @@ export class Pushes {
         if (row.silent) continue;
         const { recipient_id: _r, silent: _s, ...n } = row;
         this.#pushNew(n, [{ id: e.id, recipientId: e.recipientId, readAt: null }], counts);
+        const group = groups?.get(e.id);
+        if (group) this.#pushGroup(e.recipientId, group);
       }
     }
     const now = Date.now();
@@ -86,6 +92,20 @@ export class Pushes {
       }
     }
     for (const [protocol, s] of senders) metrics.pushed.inc({ protocol }, s.frames);
+  }
+
+  /** A group's new line to every tab of its recipient whose protocol shows groups. */
+  #pushGroup(recipientId: number, group: NotificationGroupJSON): void {
+    const { hub, protocols, metrics } = this.#d;
+    const frames = new Map<Protocol, string>();
+    for (const c of hub.of(recipientId) ?? []) {
+      const render = protocols[c.protocol].groupUpdated;
+      if (!render) continue;
+      let frame = frames.get(c.protocol);
+      if (frame === undefined) frames.set(c.protocol, (frame = render(group)));
+      c.push(frame);
+      metrics.pushed.inc({ protocol: c.protocol });
+    }
   }
 
   /** Read elsewhere: every tab of the user gets the new read state and count. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { APPLICATION_STATUSES, BROADCAST_TYPES, NOTIFICATION_TYPES } from '../../models';
 import { storable } from '../../http/input';
-import { LIST_STATUSES, STATE_ACTIONS } from '../../services/notifications/store';
+import { GROUP_KEY_MAX, GROUP_KEY_RE, LIST_STATUSES, STATE_ACTIONS } from '../../services/notifications/store';
 
 /** Shared request schemas of the JSON API. Query values arrive as strings; bad ones are a 400, never a 500. */
 
@@ -86,6 +86,14 @@ export const listNotificationsQuery = z.object({
     ),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().min(1).max(40).optional(),
+  group: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((v) => v === 'true')
+    .describe(
+      '`true`: one line per group of notifications of the same kind about the same thing (applications to one ' +
+        'course), placed by its newest member; the same filters and cursor form. `limit` then counts groups.',
+    ),
 });
 
 export const login = z.object({
@@ -138,14 +146,24 @@ export const streamHeaders = z.object({
 /** The bulk endpoint's most ids per call. */
 export const BULK_MAX_IDS = 500;
 
-export const bulkNotificationsBody = z.object({
-  ids: z
-    .array(z.number().int().positive().max(Number.MAX_SAFE_INTEGER))
-    .min(1)
-    .max(BULK_MAX_IDS)
-    .describe(`At most ${BULK_MAX_IDS}. Ids that are not yours are left alone and not counted.`),
-  action: z.enum(STATE_ACTIONS),
-});
+export const bulkNotificationsBody = z
+  .object({
+    ids: z
+      .array(z.number().int().positive().max(Number.MAX_SAFE_INTEGER))
+      .max(BULK_MAX_IDS)
+      .default([])
+      .describe(`At most ${BULK_MAX_IDS}. Ids that are not yours are left alone and not counted.`),
+    group_keys: z
+      .array(z.string().max(GROUP_KEY_MAX).regex(GROUP_KEY_RE, 'must be a group_key from the grouped list'))
+      .max(BULK_MAX_IDS)
+      .default([])
+      .describe(
+        `At most ${BULK_MAX_IDS} \`group_key\`s from the grouped list: the action applies to every member of those ` +
+          'groups of yours, in any list. Keys that name none of your notifications change nothing.',
+      ),
+    action: z.enum(STATE_ACTIONS),
+  })
+  .refine((b) => b.ids.length + b.group_keys.length > 0, { message: 'Give at least one id or group key.', path: ['ids'] });
 
 export const snoozeBody = z.object({
   until: z.iso

@@ -47,6 +47,29 @@ export const NotificationPageSchema = z
   })
   .meta({ id: 'NotificationPage', description: 'A page of notifications, newest first.' });
 
+export const NotificationGroupSchema = z
+  .strictObject({
+    group_key: z
+      .string()
+      .describe('`application_submitted:course:<id>` for applications to one course; `n:<id>` for a notification of its own. Pass it to the bulk endpoint’s `group_keys`.'),
+    count: int.describe('Members in this list (status and filters applied).'),
+    unread_count: int.describe('Unread members in this list.'),
+    actors: z.array(z.string()).max(3).describe('Up to three distinct senders’ names, newest first.'),
+    latest: NotificationSchema,
+  })
+  .meta({ id: 'NotificationGroup', description: 'One line of the grouped list: its newest member and what the line says of the rest.' });
+
+export const NotificationGroupPageSchema = z
+  .strictObject({
+    results: z.array(NotificationGroupSchema),
+    next_cursor: z.string().nullable().describe('Pass as `cursor` (with `group=true`) for the next (older) page; null on the last page.'),
+    unread_count: int,
+  })
+  .meta({ id: 'NotificationGroupPage', description: 'A page of groups, the newest group (by its newest member) first.' });
+
+/** The list answers single notifications, or groups with `group=true`. */
+export const NotificationListSchema = z.union([NotificationPageSchema, NotificationGroupPageSchema]);
+
 export const UnreadCountSchema = z
   .strictObject({ unread_count: int })
   .meta({ id: 'UnreadCount', description: 'How many of the user’s notifications are unread.' });

@@ -53,6 +53,7 @@ export const jsonProtocol: WireProtocol = {
   ],
   removed: (view, ids) => [stateFrame(ids, 'deleted'), unread(view.unreadCount)],
   stateChanged: (view, ids, state) => [stateFrame(ids, state), unread(view.unreadCount)],
+  groupUpdated: (group) => JSON.stringify({ type: 'group_updated', group }),
   snapshot: (view) => `{"type":"connection_established","unread_count":${view.unreadCount}}`,
   replay: notification,
   adminHint: (event) => JSON.stringify({ type: 'admin_event', event }),

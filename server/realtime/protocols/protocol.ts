@@ -1,4 +1,4 @@
-import type { BellView, NotificationJSON } from '../../services/notifications';
+import type { BellView, NotificationGroupJSON, NotificationJSON } from '../../services/notifications';
 import type { NotificationState } from '../../services/events';
 import type { AdminEventName } from '../admin-hints';
 import type { Connection, Protocol } from '../hub';
@@ -30,6 +30,11 @@ export interface WireProtocol {
 
   /** A new notification, prepared once for every recipient connection of this protocol. */
   newNotification(n: NotificationJSON): NewNotificationSender;
+  /**
+   * A new notification joined a group of more than one: the group's line, sent after the notification's frames.
+   * None: the protocol shows every notification on its own (its sockets get nothing, and no group is read).
+   */
+  groupUpdated?(group: NotificationGroupJSON): string;
   /** Notifications were read elsewhere (`all`: every one): frames for each of the user's tabs. */
   readState(view: BellView, ids: number[] | 'all'): string[];
   /** Notifications were deleted (by the user elsewhere, or by a moderator): frames for each of the user's tabs. */

@@ -12,6 +12,7 @@ import {
   type FanOutContent,
   type NewNotification,
   type NotificationJSON,
+  type NotificationGroupJSON,
   type ListStatus,
   type StateAction,
 } from './store';
@@ -36,6 +37,8 @@ export {
   type NotificationRow,
   type NotificationWithRecipient,
   type NotificationJobTiming,
+  type NotificationGroupJSON,
+  GROUP_KEY_MAX,
 } from './store';
 export { encodeCursor } from '../paging';
 export { parseSearch, searchWords, type ParsedSearch } from './query';
@@ -60,6 +63,12 @@ export interface ListOptions {
   cursor?: string;
 }
 
+export interface NotificationGroupPage {
+  results: NotificationGroupJSON[];
+  next_cursor: string | null;
+  unread_count: number;
+}
+
 export interface NotificationPage {
   results: NotificationJSON[];
   next_cursor: string | null;
@@ -74,6 +83,9 @@ export interface BellView {
 
 /** The longest snooze. */
 export const SNOOZE_MAX_MS = 366 * 24 * 3600 * 1000;
+
+/** The most ids one state event carries (see #announce). */
+const ANNOUNCE_IDS = 500;
 
 /** How many notifications the bell's dropdown lists. */
 export const BELL_SIZE = 5;
@@ -135,19 +147,37 @@ export class NotificationService {
   }
 
   async list(userId: number, opts: ListOptions): Promise<NotificationPage> {
+    const rows = await this.#store.own(userId, this.#listQuery(opts));
+    // The cursor holds the last row's sort key (its id unless it woke from a snooze).
+    const page = keysetPage(rows, opts.limit, (r) => r.sortKey);
+    return { results: page.results.map((r) => r.n), next_cursor: page.nextCursor, unread_count: await this.unreadCount(userId) };
+  }
+
+  /**
+   * The same list as groups (same filters, same cursor form): each line a group of notifications of the same kind
+   * about the same thing, placed by its newest member; one statement per page (a second only for an empty page).
+   */
+  async listGroups(userId: number, opts: ListOptions): Promise<NotificationGroupPage> {
+    const { groups, unread } = await this.#store.groups(userId, this.#listQuery(opts));
+    const page = keysetPage(groups, opts.limit, (g) => g.sortKey);
+    return {
+      results: page.results.map((g) => g.group),
+      next_cursor: page.nextCursor,
+      unread_count: unread ?? (await this.unreadCount(userId)),
+    };
+  }
+
+  #listQuery(opts: ListOptions) {
     const search = parseSearch(opts.q);
     const types = [...(opts.type === undefined ? [] : [opts.type].flat()), ...search.types];
-    const rows = await this.#store.own(userId, {
+    return {
       status: opts.status,
       types,
       excludeTypes: [...(opts.excludeType ?? []), ...search.excludeTypes],
       q: search.text || undefined,
       before: opts.cursor ? decodeCursor(opts.cursor) : undefined,
       limit: opts.limit + 1,
-    });
-    // The cursor holds the last row's sort key (its id unless it woke from a snooze).
-    const page = keysetPage(rows, opts.limit, (r) => r.sortKey);
-    return { results: page.results.map((r) => r.n), next_cursor: page.nextCursor, unread_count: await this.unreadCount(userId) };
+    };
   }
 
   /** The bell: the latest notifications and the unread count in one statement. */
@@ -173,6 +203,14 @@ export class NotificationService {
   /** Everything a user missed after `sinceId`, oldest first (the socket's `?since=` replay), bounded. */
   since(userId: number, sinceId: number, limit = 200): Promise<NotificationJSON[]> {
     return this.#store.since(userId, sinceId, limit);
+  }
+
+  /**
+   * The group lines new notifications joined, by notification id, as each recipient's All list shows them: one
+   * statement for a batch; only groups of more than one (for the live `group_updated` frame).
+   */
+  groupsFor(ids: number[]): Promise<Map<number, NotificationGroupJSON>> {
+    return this.#store.groupsFor(ids);
   }
 
   unreadCount(userId: number): Promise<number> {
@@ -201,10 +239,11 @@ export class NotificationService {
 
   /**
    * One action over many of the user's notifications (the bulk endpoint, the page's selection): one statement.
-   * Ids that are not the user's are silently left alone and not counted. Answers how many changed.
+   * `groupKeys` add every member of those groups of the user's. Ids and keys that are not the user's are silently
+   * left alone and not counted. Answers how many changed.
    */
-  async bulk(userId: number, ids: number[], action: StateAction): Promise<number> {
-    const changed = await this.#store.transitions.apply(userId, [...new Set(ids)], action);
+  async bulk(userId: number, ids: number[], action: StateAction, groupKeys: string[] = []): Promise<number> {
+    const changed = await this.#store.transitions.apply(userId, [...new Set(ids)], action, groupKeys);
     if (changed.length > 0) this.#announce(userId, changed, action);
     return changed.length;
   }
@@ -238,11 +277,15 @@ export class NotificationService {
     return true;
   }
 
-  #announce(recipientId: number, ids: number[], action: StateAction): void {
-    // NOTIFY payloads are bounded (8 kB); the bulk endpoint's 500 ids fit in one event.
-    if (action === 'read') this.#events.publish({ type: 'notification.read', recipientId, ids });
-    else if (action === 'delete') this.#events.publish({ type: 'notification.deleted', recipientId, ids });
-    else this.#events.publish({ type: 'notification.state', recipientId, ids, state: action satisfies NotificationState });
+  #announce(recipientId: number, changed: number[], action: StateAction): void {
+    // NOTIFY payloads are bounded (8 kB): 500 ids fit in one event, and a group action may change more (a course's
+    // applications), so it goes out as several events of at most ANNOUNCE_IDS ids.
+    for (let i = 0; i < changed.length; i += ANNOUNCE_IDS) {
+      const ids = changed.slice(i, i + ANNOUNCE_IDS);
+      if (action === 'read') this.#events.publish({ type: 'notification.read', recipientId, ids });
+      else if (action === 'delete') this.#events.publish({ type: 'notification.deleted', recipientId, ids });
+      else this.#events.publish({ type: 'notification.state', recipientId, ids, state: action satisfies NotificationState });
+    }
   }
 
   async remove(userId: number, id: number): Promise<void> {

@@ -99,7 +99,7 @@ export interface paths {
         };
         /**
          * List or search my notifications, newest first
-         * @description Keyset pagination: pass the previous page’s `next_cursor` as `cursor`; any page costs what the first one costs. `unread_count` is the total unread, whatever the filter.
+         * @description Keyset pagination: pass the previous page’s `next_cursor` as `cursor`; any page costs what the first one costs. `unread_count` is the total unread, whatever the filter. With `group=true` each result is a `NotificationGroup`: notifications of the same kind about the same thing (applications to one course) as one line, placed by its newest member.
          *
          *     Any signed-in user.
          */
@@ -359,7 +359,7 @@ export interface paths {
         put?: never;
         /**
          * One action on many of my notifications
-         * @description At most 500 ids, one statement. Ids that are not yours are silently left alone and not counted.
+         * @description At most 500 ids and 500 group keys, one statement. Ids and groups that are not yours are silently left alone and not counted. A group key (from `GET /api/notifications/?group=true`) acts on every member of that group of yours, in any list: at most the applications one course received.
          *
          *     Any signed-in user.
          */
@@ -1474,6 +1474,25 @@ export interface components {
             next_cursor: string | null;
             unread_count: number;
         };
+        /** @description One line of the grouped list: its newest member and what the line says of the rest. */
+        NotificationGroup: {
+            /** @description `application_submitted:course:<id>` for applications to one course; `n:<id>` for a notification of its own. Pass it to the bulk endpoint’s `group_keys`. */
+            group_key: string;
+            /** @description Members in this list (status and filters applied). */
+            count: number;
+            /** @description Unread members in this list. */
+            unread_count: number;
+            /** @description Up to three distinct senders’ names, newest first. */
+            actors: string[];
+            latest: components["schemas"]["Notification"];
+        };
+        /** @description A page of groups, the newest group (by its newest member) first. */
+        NotificationGroupPage: {
+            results: components["schemas"]["NotificationGroup"][];
+            /** @description Pass as `cursor` (with `group=true`) for the next (older) page; null on the last page. */
+            next_cursor: string | null;
+            unread_count: number;
+        };
         /** @description How many of the user’s notifications are unread. */
         UnreadCount: {
             unread_count: number;
@@ -2331,6 +2350,8 @@ export interface operations {
                 q?: string;
                 limit?: number;
                 cursor?: string;
+                /** @description `true`: one line per group of notifications of the same kind about the same thing (applications to one course), placed by its newest member; the same filters and cursor form. `limit` then counts groups. */
+                group?: "true" | "false";
             };
             header?: never;
             path?: never;
@@ -2338,7 +2359,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page. */
+            /** @description A page of notifications, or of groups with `group=true`. */
             200: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -2347,7 +2368,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["NotificationPage"];
+                    "application/json": components["schemas"]["NotificationPage"] | components["schemas"]["NotificationGroupPage"];
                 };
             };
             /** @description A parameter is invalid. */
@@ -3074,6 +3095,8 @@ export interface operations {
                 q?: string;
                 limit?: number;
                 cursor?: string;
+                /** @description `true`: one line per group of notifications of the same kind about the same thing (applications to one course), placed by its newest member; the same filters and cursor form. `limit` then counts groups. */
+                group?: "true" | "false";
             };
             header?: never;
             path?: never;
@@ -3081,7 +3104,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page. */
+            /** @description A page of notifications, or of groups with `group=true`. */
             200: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -3090,7 +3113,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["NotificationPage"];
+                    "application/json": components["schemas"]["NotificationPage"] | components["schemas"]["NotificationGroupPage"];
                 };
             };
             /** @description A parameter is invalid. */
@@ -3616,8 +3639,16 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description At most 500. Ids that are not yours are left alone and not counted. */
-                    ids: number[];
+                    /**
+                     * @description At most 500. Ids that are not yours are left alone and not counted.
+                     * @default []
+                     */
+                    ids?: number[];
+                    /**
+                     * @description At most 500 `group_key`s from the grouped list: the action applies to every member of those groups of yours, in any list. Keys that name none of your notifications change nothing.
+                     * @default []
+                     */
+                    group_keys?: string[];
                     /** @enum {string} */
                     action: "read" | "unread" | "done" | "undone" | "delete";
                 };

@@ -4,7 +4,8 @@ import type { Page, PageRequest } from '../../paging';
 import { effectivePreferencesJoin } from '../../preferences/sql';
 import { batchJobsSql, DEFAULT_JOB_TIMING, noticeJobsSql, type NotificationJobTiming } from './jobs';
 import { audienceSql, type Audience } from './audience';
-import { NotificationReads } from './reads';
+import { groupsFor, ownGroups, type NotificationGroupJSON } from './groups';
+import { NotificationReads, type OwnListQuery } from './reads';
 import { NotificationStates } from './states';
 import { searchNotifications, type NotificationFilter } from './search';
 import { clippedTitle, insertNotificationsSql, intArray, type NotificationWithRecipient } from './shape';
@@ -12,6 +13,7 @@ import { clippedTitle, insertNotificationsSql, intArray, type NotificationWithRe
 export { LIST_STATUSES, NotificationReads, type BatchRow, type ListStatus, type OwnListQuery } from './reads';
 export { NotificationStates, STATE_ACTIONS, WAKE_TASK, wakeJobKey, type StateAction } from './states';
 export type { Audience } from './audience';
+export { GROUP_KEY_MAX, GROUP_KEY_RE, groupKeySql, parseGroupKeys, type NotificationGroupJSON } from './groups';
 export { DEFAULT_JOB_TIMING, type NotificationJobTiming } from './jobs';
 export { NOTIFICATION_SORTS, type NotificationFilter, type NotificationSort } from './search';
 export {
@@ -278,6 +280,16 @@ export class NotificationStore extends NotificationReads {
       { replacements: { ids: intArray(ids) }, type: QueryTypes.SELECT },
     );
     return rows.map((r) => ({ id: Number(r.id), recipientId: r.recipient_id }));
+  }
+
+  /** One page of the user's list as groups, newest group first (see groups.ts); `unread` null on an empty page. */
+  groups(userId: number, q: OwnListQuery): Promise<{ groups: Array<{ group: NotificationGroupJSON; sortKey: number }>; unread: number | null }> {
+    return ownGroups(this.db, userId, q);
+  }
+
+  /** The group lines these new notifications joined, by notification id (groups of more than one only). */
+  groupsFor(ids: number[]): Promise<Map<number, NotificationGroupJSON>> {
+    return groupsFor(this.db, ids);
   }
 
   /** Every user's notifications, filtered and offset-paged, with their recipients (moderation). */

@@ -37,13 +37,41 @@ export const IN_INBOX = (alias: string) => `${alias}.done_at IS NULL AND ${alias
 
 // Each list's condition matches the predicate of its partial index (see the inbox-states migration). Done and
 // snoozed rows are always read, so "read_at IS NULL" alone is the Unread tab (notifications_unread_idx).
-const LIST_WHERE: Record<ListStatus, string> = {
-  all: IN_INBOX('n'),
-  unread: `n.read_at IS NULL AND ${IN_INBOX('n')}`,
-  read: `n.read_at IS NOT NULL AND ${IN_INBOX('n')}`,
-  done: 'n.done_at IS NOT NULL',
-  snoozed: 'n.snoozed_until IS NOT NULL',
-};
+export function listWhere(status: ListStatus, a: string): string {
+  switch (status) {
+    case 'all':
+      return IN_INBOX(a);
+    case 'unread':
+      return `${a}.read_at IS NULL AND ${IN_INBOX(a)}`;
+    case 'read':
+      return `${a}.read_at IS NOT NULL AND ${IN_INBOX(a)}`;
+    case 'done':
+      return `${a}.done_at IS NOT NULL`;
+    case 'snoozed':
+      return `${a}.snoozed_until IS NOT NULL`;
+  }
+}
+
+/**
+ * The conditions of one user's list on alias `a` (status, types, search; not the cursor), adding their values to
+ * `replacements`: the plain list and the grouped one filter rows alike.
+ */
+export function ownListWhere(q: Omit<OwnListQuery, 'before' | 'limit'>, a: string, replacements: Record<string, unknown>): string[] {
+  const where = [`${a}.recipient_id = :userId`, listWhere(q.status, a)];
+  if (q.types?.length) {
+    where.push(`${a}.type IN (:types)`);
+    replacements.types = q.types;
+  }
+  if (q.excludeTypes?.length) {
+    where.push(`${a}.type NOT IN (:excludeTypes)`);
+    replacements.excludeTypes = q.excludeTypes;
+  }
+  if (q.q) {
+    where.push(matchesSql(a));
+    replacements.q = q.q;
+  }
+  return where;
+}
 
 /**
  * Every read of notification rows, each in the shape of `shape.ts`. Reads for many users (the realtime layer's)
@@ -68,20 +96,8 @@ export class NotificationReads {
 
   /** One list of the user's, by sort key (a woken row comes back on top); each row with its key for the cursor. */
   async own(userId: number, q: OwnListQuery): Promise<Array<{ n: NotificationJSON; sortKey: number }>> {
-    const where = ['n.recipient_id = :userId', LIST_WHERE[q.status]];
     const replacements: Record<string, unknown> = { userId, limit: q.limit };
-    if (q.types?.length) {
-      where.push('n.type IN (:types)');
-      replacements.types = q.types;
-    }
-    if (q.excludeTypes?.length) {
-      where.push('n.type NOT IN (:excludeTypes)');
-      replacements.excludeTypes = q.excludeTypes;
-    }
-    if (q.q) {
-      where.push(matchesSql('n'));
-      replacements.q = q.q;
-    }
+    const where = ownListWhere(q, 'n', replacements);
     if (q.before !== undefined) {
       where.push('n.sort_key < :before');
       replacements.before = q.before;

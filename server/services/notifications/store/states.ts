@@ -1,5 +1,6 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { enqueueJobSql } from '../../../jobs/sql';
+import { parseGroupKeys } from './groups';
 import { intArray } from './shape';
 
 /** What a user can do to their own notifications, one or many at once (the bulk endpoint takes the same words). */
@@ -37,12 +38,22 @@ export class NotificationStates {
     this.#db = sequelize;
   }
 
-  /** One statement; answers the ids it changed, ascending. */
-  async apply(userId: number, ids: number[], action: StateAction): Promise<number[]> {
-    if (ids.length === 0) return [];
-    const sql = ACTION_SQL[action].replace('%W', 'n.recipient_id = :userId AND n.id = ANY(CAST(:ids AS bigint[]))');
+  /**
+   * One statement; answers the ids it changed, ascending. `groupKeys` (see groups.ts) add every member of those
+   * groups of the user's, whatever list it is in: a shared key reaches the user's rows through
+   * notifications_group_idx, so another user's key finds only the caller's rows with that key (none or theirs).
+   */
+  async apply(userId: number, ids: number[], action: StateAction, groupKeys: readonly string[] = []): Promise<number[]> {
+    const named = parseGroupKeys(groupKeys);
+    const allIds = [...new Set([...ids, ...named.ids])];
+    if (allIds.length === 0 && named.keys.length === 0) return [];
+    const which = named.keys.length === 0
+      ? 'n.id = ANY(CAST(:ids AS bigint[]))'
+      : '(n.id = ANY(CAST(:ids AS bigint[])) OR n.group_key = ANY(CAST(:keys AS text[])))';
+    const sql = ACTION_SQL[action].replace('%W', `n.recipient_id = :userId AND ${which}`);
     const rows = await this.#db.query<{ id: string }>(sql, {
-      replacements: { userId, ids: intArray(ids) },
+      // Shared keys match SHARED_KEY (letters, digits, _ and :), so they make a plain array literal.
+      replacements: { userId, ids: intArray(allIds), keys: `{${named.keys.join(',')}}` },
       type: QueryTypes.SELECT,
     });
     return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
