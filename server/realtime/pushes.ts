@@ -44,8 +44,9 @@ export class Pushes {
         const row = byId.get(e.id);
         if (!row || row.recipient_id !== e.recipientId) continue; // deleted meanwhile, or a forged event: push nothing
         if (row.silent) continue;
-        const { recipient_id: _r, silent: _s, ...n } = row;
-        this.#pushNew(n, [{ id: e.id, recipientId: e.recipientId, readAt: null }], counts);
+        const { recipient_id: _r, silent: _s, position, ...n } = row;
+        // A woken row (notification.woken comes here too) goes out at its new position, above what arrived meanwhile.
+        this.#pushNew(n, [{ id: e.id, position, recipientId: e.recipientId, readAt: null }], counts);
       }
     }
     const now = Date.now();
@@ -63,26 +64,31 @@ export class Pushes {
     if (rows.length === 0 || !first) return;
     const counts = new Map<number, number>();
     for (const r of rows) counts.set(r.recipientId, r.unread);
-    this.#pushNew(first, rows, counts);
+    // A fan-out's rows are new: none has woken, so each one's position is its id.
+    this.#pushNew(first, rows.map((r) => ({ ...r, position: r.id })), counts);
   }
 
   /**
    * `n` as its recipients see it, one frame per protocol for them all; a row already read (`readAt`, rare: read
    * in another tab between its commit and this push) gets a frame of its own that says so.
    */
-  #pushNew(n: NotificationJSON, rows: Array<{ id: number; recipientId: number; readAt: string | null }>, counts: Map<number, number>): void {
+  #pushNew(
+    n: NotificationJSON,
+    rows: Array<{ id: number; position: number; recipientId: number; readAt: string | null }>,
+    counts: Map<number, number>,
+  ): void {
     const { hub, protocols, metrics } = this.#d;
     // Prepared on first need only: a process whose recipients all use the JSON protocol renders no HTML.
     const senders = new Map<Protocol, { send: NewNotificationSender; frames: number }>();
-    for (const { id, recipientId, readAt } of rows) {
+    for (const { id, position, recipientId, readAt } of rows) {
       const conns = hub.of(recipientId);
       if (!conns) continue;
       const unread = counts.get(recipientId) ?? 0;
       for (const c of conns) {
         let s = senders.get(c.protocol);
         if (!s) senders.set(c.protocol, (s = { send: protocols[c.protocol].newNotification(n), frames: 0 }));
-        if (readAt === null) s.frames += s.send(c, id, unread);
-        else s.frames += protocols[c.protocol].newNotification({ ...n, is_read: true, read_at: readAt })(c, id, unread);
+        if (readAt === null) s.frames += s.send(c, id, position, unread);
+        else s.frames += protocols[c.protocol].newNotification({ ...n, is_read: true, read_at: readAt })(c, id, position, unread);
       }
     }
     for (const [protocol, s] of senders) metrics.pushed.inc({ protocol }, s.frames);

@@ -6,10 +6,10 @@ import type { ApplicationWithCounts } from '../queries';
 
 /**
  * Sends one new notification to one recipient's connection: prepared once for a whole batch (rendered or
- * serialised once), then called per connection with that recipient's id and unread count. Returns the number of
- * frames pushed.
+ * serialised once), then called per connection with that recipient's id, its position (sort key: the id, or the
+ * key it took when it woke; replay points follow it) and unread count. Returns the number of frames pushed.
  */
-export type NewNotificationSender = (c: Connection, id: number, unreadCount: number) => number;
+export type NewNotificationSender = (c: Connection, id: number, position: number, unreadCount: number) => number;
 
 /**
  * Who an application push is for: the course's instructor (review row and counts), the candidate (everything that
@@ -38,8 +38,11 @@ export interface WireProtocol {
   stateChanged(view: BellView, ids: number[], state: NotificationState): string[];
   /** The first frame of a (re)connect. */
   snapshot(view: BellView): string;
-  /** One missed notification, replayed after the snapshot (`?since=`, a bus resync). None: the protocol never replays. */
-  replay?(n: NotificationJSON): string;
+  /**
+   * One missed notification at its position, replayed after the snapshot (`?since=`, a bus resync). None: the
+   * protocol never replays.
+   */
+  replay?(n: NotificationJSON, position: number): string;
   /** An application arrived or was decided. None: its sockets hear of it through the notification only. */
   application?(change: ApplicationWithCounts, audience: ApplicationAudience, inserted: boolean): string;
   /** The admin console's hint to refetch. None: its sockets are not the console. */
