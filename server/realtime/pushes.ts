@@ -3,7 +3,7 @@ import type { BellView, NotificationJSON, NotificationService } from '../service
 import type { CreatedItem } from './delivery';
 import type { Connection, Hub, Protocol } from './hub';
 import type { RealtimeMetrics } from './metrics';
-import type { ApplicationAudience, NewNotificationSender, Protocols } from './protocols';
+import type { ApplicationAudience, NewNotificationSender, Positioned, Protocols } from './protocols';
 import type { RealtimeQueries } from './queries';
 
 export interface PushDeps {
@@ -104,9 +104,24 @@ export class Pushes {
     return this.#toEveryTab(removal.recipientId, (p, view) => p.removed(view, removal.ids));
   }
 
-  /** Done, undone, unread or snoozed elsewhere: every tab of the user follows, with the fresh count (and bell). */
-  stateChanged(change: StateChange): Promise<void> {
-    return this.#toEveryTab(change.recipientId, (p, view) => p.stateChanged(view, change.ids, change.state));
+  /**
+   * Done, undone, unread or snoozed elsewhere: every tab of the user follows, with the fresh count (and bell). Undone
+   * and unread bring rows back to the inbox: a tab showing lists gets them too (one more read, for those tabs only),
+   * as they are now, so another tab's All list takes them in without a reload.
+   */
+  async stateChanged(change: StateChange): Promise<void> {
+    const { hub, notifications, protocols } = this.#d;
+    const { recipientId, ids, state } = change;
+    let returning: Positioned[] = [];
+    const showsLists = [...(hub.of(recipientId) ?? [])].some((c) => protocols[c.protocol].showsBell);
+    if (showsLists && (state === 'undone' || state === 'unread')) {
+      // As they are by now (a later change may have moved them on: its own push follows), only the user's own.
+      const rows = await notifications.byIds(ids);
+      returning = rows
+        .filter((r) => r.recipient_id === recipientId && r.done_at === null && r.snoozed_until === null)
+        .map(({ recipient_id: _r, silent: _s, position, ...n }) => ({ n, position }));
+    }
+    return this.#toEveryTab(recipientId, (p, view) => p.stateChanged(view, ids, state, returning));
   }
 
   /** One read for all the user's tabs (the bell's latest items only if a tab shows them), one frame set per protocol. */

@@ -170,8 +170,13 @@ export class Renderer {
    * The push after notifications changed state elsewhere (done, undone, snoozed, deleted: their rows leave the
    * list shown; unread: their rows show as unread), with the fresh bell. Also the answer to the page's own actions.
    */
-  statePush(view: BellView, ids: number[], state: 'unread' | 'done' | 'undone' | 'snoozed' | 'deleted'): string {
-    return this.bell(view, { oob: true }) + this.render('partials/push-state.njk', { ids, state });
+  statePush(
+    view: BellView,
+    ids: number[],
+    state: 'unread' | 'done' | 'undone' | 'snoozed' | 'deleted',
+    returning: ReadonlyArray<{ n: NotificationJSON; position: number }> = [],
+  ): string {
+    return this.bell(view, { oob: true }) + this.render('partials/push-state.njk', { ids, state, returning });
   }
 
   /** The push after notifications were read elsewhere: the fresh bell, and those cards shown as read. */

@@ -23,7 +23,7 @@ export function bellProtocol(renderer: Renderer): WireProtocol {
     },
     readState: (view, ids) => [renderer.readPush(view, ids)],
     removed: (view, ids) => [renderer.statePush(view, ids, 'deleted')],
-    stateChanged: (view, ids, state) => [renderer.statePush(view, ids, state)],
+    stateChanged: (view, ids, state, returning) => [renderer.statePush(view, ids, state, returning)],
     snapshot: (view) => renderer.bell(view, { oob: true }),
     // After the snapshot (which brought the bell): the notification list's missed cards, when the page asked.
     replay: (n, position) => renderer.replayPush(n, position),

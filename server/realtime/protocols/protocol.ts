@@ -9,6 +9,12 @@ import type { ApplicationWithCounts } from '../queries';
  * serialised once), then called per connection with that recipient's id, its position (sort key: the id, or the
  * key it took when it woke; replay points follow it) and unread count. Returns the number of frames pushed.
  */
+/** A notification with its position (sort key). */
+export interface Positioned {
+  n: NotificationJSON;
+  position: number;
+}
+
 export type NewNotificationSender = (c: Connection, id: number, position: number, unreadCount: number) => number;
 
 /**
@@ -34,8 +40,13 @@ export interface WireProtocol {
   readState(view: BellView, ids: number[] | 'all'): string[];
   /** Notifications were deleted (by the user elsewhere, or by a moderator): frames for each of the user's tabs. */
   removed(view: BellView, ids: number[]): string[];
-  /** Notifications were done, undone, marked unread or snoozed elsewhere: frames for each of the user's tabs. */
-  stateChanged(view: BellView, ids: number[], state: NotificationState): string[];
+  /**
+   * Notifications were done, undone, marked unread or snoozed elsewhere: frames for each of the user's tabs.
+   * `returning`: for undone and unread, those of them now back in the inbox, each with its position, so a tab's
+   * list that lacks them (it never had them, or showed them under Done) can take them in at their place. Read
+   * only for protocols that show lists (`showsBell`).
+   */
+  stateChanged(view: BellView, ids: number[], state: NotificationState, returning: Positioned[]): string[];
   /** The first frame of a (re)connect. */
   snapshot(view: BellView): string;
   /**
