@@ -187,7 +187,37 @@
       }
     }
   }
+  // A row back in the inbox (undone, or marked unread, in another tab) arrives on top marked data-return: it takes
+  // the place of a copy the list holds, or goes where its position puts it (positions: data-position, else the id),
+  // or leaves when this list does not take it in: the Done tab, a tab of the other read state, or below the last
+  // row while "Load more" would bring it.
+  const positionOf = (el) => Number(el.dataset.position || el.id.slice(el.id.lastIndexOf('-') + 1));
+  function placeReturning() {
+    const list = document.getElementById('notification-list');
+    if (!list) return;
+    for (const card of [...list.querySelectorAll(':scope > [data-return]')]) {
+      card.removeAttribute('data-return');
+      const copy = [...list.children].find((el) => el !== card && el.id === card.id);
+      const unread = card.querySelector('.notif-status.is-unread') !== null;
+      const status = list.dataset.status || 'all';
+      if (status === 'done' || (status === 'unread' && !unread) || (status === 'read' && unread)) {
+        card.remove();
+        if (status === 'done') copy?.remove(); // no longer done; a copy in the other read state stays, as on a click
+        continue;
+      }
+      if (copy) {
+        copy.replaceWith(card);
+        continue;
+      }
+      const at = positionOf(card);
+      const next = [...list.children].find((el) => el !== card && el.id && positionOf(el) < at);
+      if (next) list.insertBefore(card, next);
+      else if (document.querySelector('#notification-more a')) card.remove();
+      else list.append(card);
+    }
+  }
   document.addEventListener('htmx:ws:after:message:incoming', () => {
+    placeReturning();
     dedupeLists();
     syncMarkAll();
   });

@@ -27,14 +27,16 @@
   // The hx-ws connection (its socket and its pending retry), and whether its last close was final (4401, 1008).
   let liveConnection = null;
   let stopped = false;
-  // A page with a notification list asks the socket to replay what it missed (?since= the newest id it shows:
-  // the bell holds the latest ones), sent while the socket was down or between the render and the connect. The
-  // bell and the count come with every snapshot anyway, so other pages need no replay.
-  function newestShownId() {
+  // A page with a notification list asks the socket to replay what it missed (?since= the newest position it
+  // shows: the bell holds the latest ones), sent while the socket was down or between the render and the connect.
+  // A position is the id, or for a row that woke from snooze its later place (data-position, on pushed and
+  // replayed rows), so one that woke while the socket was down still comes. The bell and the count come with every
+  // snapshot anyway, so other pages need no replay.
+  function newestShownPosition() {
     let max = 0;
     for (const el of document.querySelectorAll('#bell-items > [id^="bell-item-"], #notification-list > [id^="notification-"]')) {
-      const id = Number(el.id.slice(el.id.lastIndexOf('-') + 1));
-      if (id > max) max = id;
+      const at = Number(el.dataset.position || el.id.slice(el.id.lastIndexOf('-') + 1));
+      if (at > max) max = at;
     }
     return max;
   }
@@ -42,7 +44,7 @@
     liveConnection = e.detail?.connection || null;
     if (liveConnection && document.getElementById('notification-list')) {
       const url = new URL(liveConnection.url);
-      url.searchParams.set('since', String(newestShownId()));
+      url.searchParams.set('since', String(newestShownPosition()));
       liveConnection.url = url.href;
     }
     const attempt = liveConnection?.attempt ?? 0;

@@ -42,12 +42,16 @@ export class Connection implements Identity {
   readonly socket: Socket;
   /** Its tab said it is on screen (`{"type":"visibility"}`); false until it says so. Web Push skips such users. */
   visible = false;
-  /** Highest notification id this connection has been sent (snapshot, replay or live): a resync replays after it. */
-  lastNotificationId = 0;
+  /**
+   * Highest position (a notification's sort key: its id, or the key it took when it woke) this connection has been
+   * sent (snapshot, replay or live): a resync replays after it. Positions, not ids, so a row that woke while this
+   * connection was queueing or away is still ahead of it.
+   */
+  lastPosition = 0;
   #ready = false;
   /** Live frames held until the snapshot went out; allocated only if one arrives meanwhile (most never do). */
   #pending: Array<[string, number | undefined]> | undefined;
-  /** Ids the snapshot carried, remembered for SEEN_TTL_MS; none (the usual case) allocates nothing. */
+  /** Positions the snapshot carried, remembered for SEEN_TTL_MS; none (the usual case) allocates nothing. */
   #seen: Set<number> | undefined;
   #seenUntil = 0;
   #closed = false;
@@ -78,42 +82,42 @@ export class Connection implements Identity {
   }
 
   /** Sends now, bypassing the pending queue: for the snapshot and replies to the client's own messages. */
-  sendNow(frame: string, notificationId?: number): void {
+  sendNow(frame: string, position?: number): void {
     if (this.#closed) return;
-    if (notificationId !== undefined && notificationId > this.lastNotificationId) this.lastNotificationId = notificationId;
+    if (position !== undefined && position > this.lastPosition) this.lastPosition = position;
     this.socket.send(frame);
   }
 
   /**
-   * A live push. `notificationId` marks frames that announce one notification, so a copy the snapshot already
-   * carried is dropped instead of shown twice.
+   * A live push. `position` marks frames that announce one notification at one place (its sort key), so a copy the
+   * snapshot already carried is dropped instead of shown twice, while the same row woken later (a new position) is not.
    */
-  push(frame: string, notificationId?: number): void {
+  push(frame: string, position?: number): void {
     if (this.#closed) return;
     if (!this.#ready) {
       const pending = (this.#pending ??= []);
       if (pending.length >= MAX_PENDING) return this.close(CloseCode.TryAgainLater, 'too far behind');
-      pending.push([frame, notificationId]);
+      pending.push([frame, position]);
       return;
     }
-    if (notificationId !== undefined && this.#seen) {
+    if (position !== undefined && this.#seen) {
       if (Date.now() >= this.#seenUntil) this.#seen = undefined;
-      else if (this.#seen.has(notificationId)) return;
+      else if (this.#seen.has(position)) return;
     }
-    this.sendNow(frame, notificationId);
+    this.sendNow(frame, position);
   }
 
   /**
    * Back to queueing until the next `open()`: a resync is rebuilding this connection's snapshot, and a live push
-   * sent meanwhile would advance `lastNotificationId` past notifications the replay has yet to send.
+   * sent meanwhile would advance `lastPosition` past notifications the replay has yet to send.
    */
   pause(): void {
     this.#ready = false;
   }
 
-  /** The snapshot went out (it carried `seenIds`): flush what queued up meanwhile and go live. */
-  open(seenIds: Iterable<number> = []): void {
-    const seen = new Set(seenIds);
+  /** The snapshot went out (it carried these positions): flush what queued up meanwhile and go live. */
+  open(seenPositions: Iterable<number> = []): void {
+    const seen = new Set(seenPositions);
     this.#seen = seen.size > 0 ? seen : undefined;
     this.#seenUntil = Date.now() + SEEN_TTL_MS;
     this.#ready = true;

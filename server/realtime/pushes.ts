@@ -3,7 +3,7 @@ import type { BellView, NotificationGroupJSON, NotificationJSON, NotificationSer
 import type { CreatedItem } from './delivery';
 import type { Connection, Hub, Protocol } from './hub';
 import type { RealtimeMetrics } from './metrics';
-import type { ApplicationAudience, NewNotificationSender, Protocols } from './protocols';
+import type { ApplicationAudience, NewNotificationSender, Positioned, Protocols } from './protocols';
 import type { RealtimeQueries } from './queries';
 
 export interface PushDeps {
@@ -27,7 +27,8 @@ export class Pushes {
   }
 
   /**
-   * New notifications, one per item, for recipients connected here: two queries for the whole batch. A silent one
+   * New notifications, one per item, for recipients connected here: two queries for the whole batch (three with
+   * group lines). A silent one
    * (in_app off) is never pushed; one read before its push went out still is, as read, so that a tab keeping a
    * list (or `?since=` later) misses nothing, and without an alert (see partials/push-new.njk).
    */
@@ -48,8 +49,9 @@ export class Pushes {
         const row = byId.get(e.id);
         if (!row || row.recipient_id !== e.recipientId) continue; // deleted meanwhile, or a forged event: push nothing
         if (row.silent) continue;
-        const { recipient_id: _r, silent: _s, ...n } = row;
-        this.#pushNew(n, [{ id: e.id, recipientId: e.recipientId, readAt: null }], counts);
+        const { recipient_id: _r, silent: _s, position, ...n } = row;
+        // A woken row (notification.woken comes here too) goes out at its new position, above what arrived meanwhile.
+        this.#pushNew(n, [{ id: e.id, position, recipientId: e.recipientId, readAt: null }], counts);
         const group = groups?.get(e.id);
         if (group) this.#pushGroup(e.recipientId, group);
       }
@@ -69,26 +71,31 @@ export class Pushes {
     if (rows.length === 0 || !first) return;
     const counts = new Map<number, number>();
     for (const r of rows) counts.set(r.recipientId, r.unread);
-    this.#pushNew(first, rows, counts);
+    // A fan-out's rows are new: none has woken, so each one's position is its id.
+    this.#pushNew(first, rows.map((r) => ({ ...r, position: r.id })), counts);
   }
 
   /**
    * `n` as its recipients see it, one frame per protocol for them all; a row already read (`readAt`, rare: read
    * in another tab between its commit and this push) gets a frame of its own that says so.
    */
-  #pushNew(n: NotificationJSON, rows: Array<{ id: number; recipientId: number; readAt: string | null }>, counts: Map<number, number>): void {
+  #pushNew(
+    n: NotificationJSON,
+    rows: Array<{ id: number; position: number; recipientId: number; readAt: string | null }>,
+    counts: Map<number, number>,
+  ): void {
     const { hub, protocols, metrics } = this.#d;
     // Prepared on first need only: a process whose recipients all use the JSON protocol renders no HTML.
     const senders = new Map<Protocol, { send: NewNotificationSender; frames: number }>();
-    for (const { id, recipientId, readAt } of rows) {
+    for (const { id, position, recipientId, readAt } of rows) {
       const conns = hub.of(recipientId);
       if (!conns) continue;
       const unread = counts.get(recipientId) ?? 0;
       for (const c of conns) {
         let s = senders.get(c.protocol);
         if (!s) senders.set(c.protocol, (s = { send: protocols[c.protocol].newNotification(n), frames: 0 }));
-        if (readAt === null) s.frames += s.send(c, id, unread);
-        else s.frames += protocols[c.protocol].newNotification({ ...n, is_read: true, read_at: readAt })(c, id, unread);
+        if (readAt === null) s.frames += s.send(c, id, position, unread);
+        else s.frames += protocols[c.protocol].newNotification({ ...n, is_read: true, read_at: readAt })(c, id, position, unread);
       }
     }
     for (const [protocol, s] of senders) metrics.pushed.inc({ protocol }, s.frames);
@@ -118,9 +125,24 @@ export class Pushes {
     return this.#toEveryTab(removal.recipientId, (p, view) => p.removed(view, removal.ids));
   }
 
-  /** Done, undone, unread or snoozed elsewhere: every tab of the user follows, with the fresh count (and bell). */
-  stateChanged(change: StateChange): Promise<void> {
-    return this.#toEveryTab(change.recipientId, (p, view) => p.stateChanged(view, change.ids, change.state));
+  /**
+   * Done, undone, unread or snoozed elsewhere: every tab of the user follows, with the fresh count (and bell). Undone
+   * and unread bring rows back to the inbox: a tab showing lists gets them too (one more read, for those tabs only),
+   * as they are now, so another tab's All list takes them in without a reload.
+   */
+  async stateChanged(change: StateChange): Promise<void> {
+    const { hub, notifications, protocols } = this.#d;
+    const { recipientId, ids, state } = change;
+    let returning: Positioned[] = [];
+    const showsLists = [...(hub.of(recipientId) ?? [])].some((c) => protocols[c.protocol].showsBell);
+    if (showsLists && (state === 'undone' || state === 'unread')) {
+      // As they are by now (a later change may have moved them on: its own push follows), only the user's own.
+      const rows = await notifications.byIds(ids);
+      returning = rows
+        .filter((r) => r.recipient_id === recipientId && r.done_at === null && r.snoozed_until === null)
+        .map(({ recipient_id: _r, silent: _s, position, ...n }) => ({ n, position }));
+    }
+    return this.#toEveryTab(recipientId, (p, view) => p.stateChanged(view, ids, state, returning));
   }
 
   /** One read for all the user's tabs (the bell's latest items only if a tab shows them), one frame set per protocol. */

@@ -26,11 +26,11 @@ export class RealtimeQueries {
     return this.#store.batchContent(batchId);
   }
 
-  states(userIds: number[]): Promise<Map<number, { unread: number; maxId: number }>> {
+  states(userIds: number[]): Promise<Map<number, { unread: number; maxPosition: number }>> {
     return this.#store.states(userIds);
   }
 
-  latestFor(userIds: number[], limit = 5): Promise<Map<number, NotificationJSON[]>> {
+  latestFor(userIds: number[], limit = 5): Promise<Map<number, Array<{ n: NotificationJSON; position: number }>>> {
     return this.#store.latestFor(userIds, limit);
   }
 

@@ -10,7 +10,7 @@ const REPLAY_LIMIT = 500;
 
 /** One snapshot under way for one connection; a newer one for the same connection supersedes it. */
 interface SnapshotPlan {
-  /** Replay after this id (protocols that replay); undefined: no replay, the client starts from now. */
+  /** Replay after this position (protocols that replay); undefined: no replay, the client starts from now. */
   from: number | undefined;
 }
 
@@ -23,7 +23,7 @@ interface SnapshotPlan {
  *
  * Before the first await every connection goes (back) to queueing and its replay point is fixed: a live push that
  * lands while the queries run waits behind the snapshot (and is dropped if the replay carried it) instead of
- * moving `lastNotificationId` past a notification the replay has yet to send. If the snapshot fails, its
+ * moving `lastPosition` past a notification the replay has yet to send. If the snapshot fails, its
  * connections are closed (1011: clients reconnect and get a new one) rather than left queueing for good.
  */
 export interface SnapshotDeps {
@@ -46,7 +46,7 @@ export class Snapshots {
     const live = conns.filter((c) => !c.closed);
     if (live.length === 0) return;
     const plans = new Map<Connection, SnapshotPlan>();
-    const replayFrom = new Map<number, number>(); // user -> smallest id to replay after
+    const replayFrom = new Map<number, number>(); // user -> smallest position to replay after
     for (const c of live) {
       const plan: SnapshotPlan = { from: this.#d.protocols[c.protocol].replay ? this.#replayPoint(c, since) : undefined };
       plans.set(c, plan);
@@ -72,8 +72,8 @@ export class Snapshots {
     // Its previous snapshot has not gone out yet (this one supersedes it): replay from where that one would have.
     const previous = this.#plans.get(c);
     if (previous) return previous.from;
-    // Open: it has seen everything up to lastNotificationId (0 too: the user had none when it connected).
-    return c.ready ? c.lastNotificationId : undefined;
+    // Open: it has seen everything up to lastPosition (0 too: the user had none when it connected).
+    return c.ready ? c.lastPosition : undefined;
   }
 
   async #send(plans: Map<Connection, SnapshotPlan>, replayFrom: Map<number, number>): Promise<void> {
@@ -96,27 +96,27 @@ export class Snapshots {
       this.#plans.delete(c);
       if (c.closed) continue;
       const p = protocols[c.protocol];
-      const state = states.get(c.userId) ?? { unread: 0, maxId: 0 };
+      const state = states.get(c.userId) ?? { unread: 0, maxPosition: 0 };
       const items = p.showsBell ? (latest.get(c.userId) ?? []) : [];
       const key = `${p.name}:${c.userId}`;
       let frame = frames.get(key);
-      if (frame === undefined) frames.set(key, (frame = p.snapshot({ unreadCount: state.unread, latest: items })));
+      if (frame === undefined) frames.set(key, (frame = p.snapshot({ unreadCount: state.unread, latest: items.map((i) => i.n) })));
       c.sendNow(frame);
       let sent = 1;
       // What this connection now shows: live copies of these are dropped (see Connection.open).
-      const seen = items.map((n) => n.id);
+      const seen = items.map((i) => i.position);
       const { from } = plan;
       if (from !== undefined && p.replay) {
         // Another tab of the user may have asked to replay from further back: skip what this one already has.
-        for (const n of replays.get(c.userId) ?? []) {
-          if (n.id <= from) continue;
-          c.sendNow(p.replay(n), n.id);
-          seen.push(n.id);
+        for (const { n, position } of replays.get(c.userId) ?? []) {
+          if (position <= from) continue;
+          c.sendNow(p.replay(n, position), position);
+          seen.push(position);
           sent += 1;
         }
       }
-      // Without a replay the client starts from "now": a later resync replays from the newest id at this moment.
-      if (p.replay && c.lastNotificationId < state.maxId && from === undefined) c.lastNotificationId = state.maxId;
+      // Without a replay the client starts from "now": a later resync replays from the newest position at this moment.
+      if (p.replay && c.lastPosition < state.maxPosition && from === undefined) c.lastPosition = state.maxPosition;
       c.open(seen);
       metrics.pushed.inc({ protocol: p.name }, sent);
     }

@@ -27,7 +27,7 @@ export interface EventStreams {
 
 /**
  * A server-sent event stream as the hub's `Socket`: the JSON protocol's frames, each as an event named by its
- * `type`, with `id:` = the notification id on notification frames (so a browser's EventSource resumes with
+ * `type`, with `id:` = the frame's position (`position`, else the notification id) on notification frames (so a browser's EventSource resumes with
  * Last-Event-ID by itself, exactly as `?since=` does on the socket). No second delivery path: the hub, the
  * ordered queue, snapshots and replay are the socket's. Closing sends a `close` event with the socket's code.
  */
@@ -71,9 +71,12 @@ class SseSocket implements Socket {
 
 /** One frame as one event. The frames are compact JSON (no newlines), so each is one `data:` line. */
 function eventOf(frame: string): string {
-  const parsed = JSON.parse(frame) as { type?: unknown; notification?: { id?: unknown } };
+  const parsed = JSON.parse(frame) as { type?: unknown; position?: unknown; notification?: { id?: unknown } };
   const type = typeof parsed.type === 'string' ? parsed.type : 'message';
-  const id = type === 'notification' && typeof parsed.notification?.id === 'number' ? `id: ${parsed.notification.id}\n` : '';
+  // The frame's position, else its notification id (the same number): a row that woke keeps its id but comes back
+  // further on, and Last-Event-ID must resume after that place.
+  const at = typeof parsed.position === 'number' ? parsed.position : parsed.notification?.id;
+  const id = type === 'notification' && typeof at === 'number' ? `id: ${at}\n` : '';
   return `${id}event: ${type}\ndata: ${frame}\n\n`;
 }
 

@@ -138,9 +138,11 @@ export const rejectBody = z.object({ reason: text(1000).optional().transform((r)
 
 /** Where a live stream resumes: after this notification id (a stream's `Last-Event-ID`, a socket's `?since=`). */
 const resumeId = z.string().regex(/^\d{1,15}$/, 'must be a notification id').transform(Number);
-export const streamQuery = z.object({ since: resumeId.optional().describe('Resume after this notification id.') });
+export const streamQuery = z.object({
+  since: resumeId.optional().describe('Resume after this position (the last event id received; a notification id for rows that never woke).'),
+});
 export const streamHeaders = z.object({
-  'Last-Event-ID': resumeId.optional().describe('The last notification id received; wins over `since`.'),
+  'Last-Event-ID': resumeId.optional().describe('The last event id received (a position); wins over `since`.'),
 });
 
 /** The bulk endpoint's most ids per call. */

@@ -14,17 +14,19 @@ export function bellProtocol(renderer: Renderer): WireProtocol {
     newNotification(n) {
       // Rendered once per batch (see Renderer.newNotificationPush); each copy only gets its id and badge.
       const frame = renderer.newNotificationPush(n);
-      return (c, id, unreadCount) => {
-        c.push(frame(id, unreadCount), id);
+      return (c, id, position, unreadCount) => {
+        // A woken row (its position past its id; one recipient, rare) is rendered on its own to carry its position,
+        // which live.js resumes from. A new row's position is its id: the card's id says it.
+        c.push(position === id ? frame(id, unreadCount) : renderer.newNotificationPush(n, position)(id, unreadCount), position);
         return 1;
       };
     },
     readState: (view, ids) => [renderer.readPush(view, ids)],
     removed: (view, ids) => [renderer.statePush(view, ids, 'deleted')],
-    stateChanged: (view, ids, state) => [renderer.statePush(view, ids, state)],
+    stateChanged: (view, ids, state, returning) => [renderer.statePush(view, ids, state, returning)],
     snapshot: (view) => renderer.bell(view, { oob: true }),
     // After the snapshot (which brought the bell): the notification list's missed cards, when the page asked.
-    replay: (n) => renderer.replayPush(n),
+    replay: (n, position) => renderer.replayPush(n, position),
     application(change, audience, inserted) {
       if (audience === 'instructor') return renderer.applicationPush(change.application, change, inserted);
       if (audience === 'candidate') return renderer.statusPush(change.application, change);

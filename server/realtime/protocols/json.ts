@@ -8,7 +8,13 @@ const unread = (n: number) => `{"type":"unread_count","unread_count":${n}}`;
 /** The inbox's one frame for every state change (issue 14); `all` only for "mark all as read". */
 const stateFrame = (ids: number[] | 'all', state: string) =>
   ids === 'all' ? `{"type":"notification_state","ids":[],"all":true,"state":"${state}"}` : JSON.stringify({ type: 'notification_state', ids, state });
-const notification = (n: NotificationJSON) => JSON.stringify({ type: 'notification', notification: n });
+/**
+ * A notification's place in delivery order is its sort key: the id for a row that never woke (nearly all: the frame
+ * then stays as it always was), a higher number for one that came back from snooze, which only then the frame
+ * carries as `position`. Clients resume with `?since=<highest position ?? notification.id seen>`.
+ */
+const notification = (n: NotificationJSON, position: number) =>
+  JSON.stringify(position === n.id ? { type: 'notification', notification: n } : { type: 'notification', notification: n, position });
 
 /** Errors are JSON on every protocol (hx-ws does not swap a frame without `content`). */
 export const jsonError = (code: string, message: string) => JSON.stringify({ type: 'error', code, message });
@@ -19,10 +25,11 @@ export const PONG = '{"type":"pong"}';
  * copy is the recipient's id between a fixed prefix and the serialised rest: built from the structure, with no
  * search through the text (user text can never take part), and two concatenations instead of a JSON.stringify.
  */
-function notificationFrameFactory(n: NotificationJSON): (id: number) => string {
+function notificationFrameFactory(n: NotificationJSON): (id: number, position: number) => string {
   const { id: _id, ...rest } = n;
   const tail = JSON.stringify(rest).slice(1); // drop the "{"; rest is never empty
-  return (id) => `{"type":"notification","notification":{"id":${id},${tail}}`;
+  return (id, position) =>
+    position === id ? `{"type":"notification","notification":{"id":${id},${tail}}` : `{"type":"notification","notification":{"id":${id},${tail},"position":${position}}`;
 }
 
 export const jsonProtocol: WireProtocol = {
@@ -33,10 +40,10 @@ export const jsonProtocol: WireProtocol = {
     const frame = notificationFrameFactory(n);
     // Most recipients of a fan-out share a handful of counts: one string per count, not one per recipient.
     const unreadFrames: string[] = [];
-    return (c, id, unreadCount) => {
+    return (c, id, position, unreadCount) => {
       // Both frames leave in one write: one syscall per recipient instead of two.
       c.cork();
-      c.push(frame(id), id);
+      c.push(frame(id, position), position);
       c.push((unreadFrames[unreadCount] ??= unread(unreadCount)));
       c.uncork();
       return 2;

@@ -6,10 +6,16 @@ import type { ApplicationWithCounts } from '../queries';
 
 /**
  * Sends one new notification to one recipient's connection: prepared once for a whole batch (rendered or
- * serialised once), then called per connection with that recipient's id and unread count. Returns the number of
- * frames pushed.
+ * serialised once), then called per connection with that recipient's id, its position (sort key: the id, or the
+ * key it took when it woke; replay points follow it) and unread count. Returns the number of frames pushed.
  */
-export type NewNotificationSender = (c: Connection, id: number, unreadCount: number) => number;
+/** A notification with its position (sort key). */
+export interface Positioned {
+  n: NotificationJSON;
+  position: number;
+}
+
+export type NewNotificationSender = (c: Connection, id: number, position: number, unreadCount: number) => number;
 
 /**
  * Who an application push is for: the course's instructor (review row and counts), the candidate (everything that
@@ -39,12 +45,20 @@ export interface WireProtocol {
   readState(view: BellView, ids: number[] | 'all'): string[];
   /** Notifications were deleted (by the user elsewhere, or by a moderator): frames for each of the user's tabs. */
   removed(view: BellView, ids: number[]): string[];
-  /** Notifications were done, undone, marked unread or snoozed elsewhere: frames for each of the user's tabs. */
-  stateChanged(view: BellView, ids: number[], state: NotificationState): string[];
+  /**
+   * Notifications were done, undone, marked unread or snoozed elsewhere: frames for each of the user's tabs.
+   * `returning`: for undone and unread, those of them now back in the inbox, each with its position, so a tab's
+   * list that lacks them (it never had them, or showed them under Done) can take them in at their place. Read
+   * only for protocols that show lists (`showsBell`).
+   */
+  stateChanged(view: BellView, ids: number[], state: NotificationState, returning: Positioned[]): string[];
   /** The first frame of a (re)connect. */
   snapshot(view: BellView): string;
-  /** One missed notification, replayed after the snapshot (`?since=`, a bus resync). None: the protocol never replays. */
-  replay?(n: NotificationJSON): string;
+  /**
+   * One missed notification at its position, replayed after the snapshot (`?since=`, a bus resync). None: the
+   * protocol never replays.
+   */
+  replay?(n: NotificationJSON, position: number): string;
   /** An application arrived or was decided. None: its sockets hear of it through the notification only. */
   application?(change: ApplicationWithCounts, audience: ApplicationAudience, inserted: boolean): string;
   /** The admin console's hint to refetch. None: its sockets are not the console. */

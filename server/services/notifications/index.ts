@@ -196,13 +196,16 @@ export class NotificationService {
    * Rows by id, whoever their recipient, each saying whether it is silent (written read: in_app off): for the
    * realtime layer, which routes each row to its recipient.
    */
-  byIds(ids: number[]): Promise<Array<NotificationJSON & { recipient_id: number; silent: boolean }>> {
+  byIds(ids: number[]): Promise<Array<NotificationJSON & { recipient_id: number; silent: boolean; position: number }>> {
     return this.#store.byIds(ids);
   }
 
-  /** Everything a user missed after `sinceId`, oldest first (the socket's `?since=` replay), bounded. */
-  since(userId: number, sinceId: number, limit = 200): Promise<NotificationJSON[]> {
-    return this.#store.since(userId, sinceId, limit);
+  /**
+   * Everything in the user's inbox after position `after` (a sort key: the socket's `?since=`, SSE's Last-Event-ID),
+   * in delivery order, bounded; each with its position. See NotificationReads.since.
+   */
+  since(userId: number, after: number, limit = 200): Promise<Array<{ n: NotificationJSON; position: number }>> {
+    return this.#store.since(userId, after, limit);
   }
 
   /**

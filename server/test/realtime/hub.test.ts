@@ -45,7 +45,7 @@ test('live pushes wait for the snapshot, and copies the snapshot already carried
   expect(f.sent).toEqual(['snapshot', 'replay-10', 'count', 'live-11']);
   c.push('live-10-again', 10);
   expect(f.sent).toHaveLength(4);
-  expect(c.lastNotificationId).toBe(11);
+  expect(c.lastPosition).toBe(11);
   c.close(1000, 'done');
   c.push('after close');
   expect(f.sent).toHaveLength(4);
@@ -59,7 +59,7 @@ test('pause() puts an open connection back to queueing until the next snapshot o
   c.pause(); // a resync begins
   c.push('live-12', 12);
   expect(f.sent).toEqual(['live-10']);
-  expect(c.lastNotificationId).toBe(10); // the replay point stays where the client really is
+  expect(c.lastPosition).toBe(10); // the replay point stays where the client really is
   c.sendNow('snapshot');
   c.sendNow('replay-11', 11);
   c.sendNow('replay-12', 12);

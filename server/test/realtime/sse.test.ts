@@ -140,6 +140,40 @@ test('resume with Last-Event-ID: the missed notifications first, oldest first, t
   await again.next((e) => e.event === 'notification' && e.id === String(live));
 });
 
+test('Last-Event-ID is a position: a notification that woke from snooze while the stream was down comes back once', async () => {
+  const user = await ctx.createUser('candidate');
+  const { token } = await ctx.services.tokens.create(user, { name: 'sse', scopes: ['notifications:read'], expiresInDays: null });
+  const auth = { authorization: `Bearer ${token}` };
+  const first = new Stream(auth);
+  await first.next((e) => e.event === 'connection_established');
+  const sleeper = await notify(user, 'sleeper');
+  const newer = await notify(user, 'newer');
+  const last = await first.next((e) => e.event === 'notification' && e.id === String(newer));
+  await ctx.services.notifications.snooze(user.id, sleeper, new Date(Date.now() + 3600_000));
+  first.stop();
+  // Its time comes while the stream is down: the wake-up job's work, with the time brought forward.
+  await ctx.sequelize.query('UPDATE notifications SET snoozed_until = now() WHERE id = :id', { replacements: { id: sleeper } });
+  expect(await ctx.services.notifications.wake(sleeper)).toBe(true);
+
+  const again = new Stream({ ...auth, 'last-event-id': last.id! });
+  await again.next((e) => e.event === 'connection_established');
+  const woke = await again.next((e) => e.event === 'notification');
+  expect(JSON.parse(woke.data).notification).toMatchObject({ id: sleeper, is_read: false });
+  expect(Number(woke.id)).toBeGreaterThan(newer); // its position, not its id
+  expect(JSON.parse(woke.data).position).toBe(Number(woke.id));
+  expect(JSON.parse(last.data).position).toBeUndefined(); // a row that never woke: its id is its position
+  await new Promise((r) => setTimeout(r, 300));
+  expect(again.events.filter((e) => e.event === 'notification')).toHaveLength(1);
+  again.stop();
+
+  // Resuming from the woken one's event id replays nothing more.
+  const third = new Stream({ ...auth, 'last-event-id': woke.id! });
+  await third.next((e) => e.event === 'connection_established');
+  await new Promise((r) => setTimeout(r, 300));
+  expect(third.events.filter((e) => e.event === 'notification')).toEqual([]);
+  third.stop();
+});
+
 test('without a session or with a token lacking notifications:read: 401 / 403, no stream', async () => {
   const anon = new Stream({});
   await anon.ended;

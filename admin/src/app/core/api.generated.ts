@@ -161,7 +161,7 @@ export interface paths {
         };
         /**
          * Follow my notifications as server-sent events
-         * @description For clients and networks where WebSockets are not possible. The JSON socket’s server messages, each as an event named by its `type` (`connection_established`, `notification`, `unread_count`, `notification_read`, ...) whose `data` is the same JSON. Notification events carry `id:` = the notification id: reconnect with `Last-Event-ID` (EventSource does it by itself) to first receive, oldest first, everything missed, exactly like the socket’s `?since=`. A comment line every 25 s keeps proxies open. When the server ends the stream (logout, token revoked: 4401) it sends a `close` event with the socket’s close code.
+         * @description For clients and networks where WebSockets are not possible. The JSON socket’s server messages, each as an event named by its `type` (`connection_established`, `notification`, `unread_count`, `notification_read`, ...) whose `data` is the same JSON. Notification events carry `id:` = the notification’s position in delivery order (its id, or for one that came back from snooze the frame’s `position`): reconnect with `Last-Event-ID` (EventSource does it by itself) to first receive, in order, everything missed, exactly like the socket’s `?since=`. A comment line every 25 s keeps proxies open. When the server ends the stream (logout, token revoked: 4401) it sends a `close` event with the socket’s close code.
          *
          *     Any signed-in user.
          */
@@ -2581,11 +2581,11 @@ export interface operations {
     streamNotifications: {
         parameters: {
             query?: {
-                /** @description Resume after this notification id. */
+                /** @description Resume after this position (the last event id received; a notification id for rows that never woke). */
                 since?: string;
             };
             header?: {
-                /** @description The last notification id received; wins over `since`. */
+                /** @description The last event id received (a position); wins over `since`. */
                 "Last-Event-ID"?: string;
             };
             path?: never;

@@ -130,23 +130,34 @@ export class NotificationReads {
     return row ? toNotificationJSON(row) : undefined;
   }
 
-  /** Rows by id, whoever their recipient, oldest first, each saying whether it is silent (see isSilentSql). */
-  async byIds(ids: number[]): Promise<Array<NotificationJSON & { recipient_id: number; silent: boolean }>> {
+  /**
+   * Rows by id, whoever their recipient, oldest first, each saying whether it is silent (see isSilentSql) and with
+   * its position (sort key: the id, or the key it took when it woke) for the live frame.
+   */
+  async byIds(ids: number[]): Promise<Array<NotificationJSON & { recipient_id: number; silent: boolean; position: number }>> {
     if (ids.length === 0) return [];
     const rows = await this.db.query<NotificationRow & { silent: boolean }>(
       `${selectNotifications(WITH_SILENT)} WHERE n.id = ANY(CAST(:ids AS bigint[])) ORDER BY n.id`,
       { replacements: { ids: intArray(ids) }, type: QueryTypes.SELECT },
     );
-    return rows.map((r) => ({ ...toNotificationJSON(r), recipient_id: r.recipient_id, silent: r.silent }));
+    return rows.map((r) => ({ ...toNotificationJSON(r), recipient_id: r.recipient_id, silent: r.silent, position: Number(r.sort_key) }));
   }
 
-  /** The user's notifications after `sinceId`, oldest first, at most `limit`. */
-  async since(userId: number, sinceId: number, limit: number): Promise<NotificationJSON[]> {
+  /**
+   * The replay of `?since=` / Last-Event-ID: the user's inbox rows whose position (sort key) is after `after`, in
+   * delivery order (oldest position first), at most `limit`. By position, not id: a row that woke while the client
+   * was away keeps its old id but took a new position, so it is replayed exactly once, where the live push put it.
+   * Done and snoozed rows are left out (notifications_inbox_idx, the same rows as the lists the replay feeds): a
+   * snoozed one is in no list until it wakes (its wake is then replayed), a done one lives under "Done", which a
+   * client reads when it opens it, like the bell and the All list that leave it out.
+   */
+  async since(userId: number, after: number, limit: number): Promise<Array<{ n: NotificationJSON; position: number }>> {
     const rows = await this.db.query<NotificationRow>(
-      `${selectNotifications()} WHERE n.recipient_id = :userId AND n.id > :sinceId ORDER BY n.id ASC LIMIT :limit`,
-      { replacements: { userId, sinceId, limit }, type: QueryTypes.SELECT },
+      `${selectNotifications()} WHERE n.recipient_id = :userId AND ${IN_INBOX('n')} AND n.sort_key > :after
+        ORDER BY n.sort_key ASC LIMIT :limit`,
+      { replacements: { userId, after, limit }, type: QueryTypes.SELECT },
     );
-    return rows.map(toNotificationJSON);
+    return rows.map((r) => ({ n: toNotificationJSON(r), position: Number(r.sort_key) }));
   }
 
   async unreadCount(userId: number): Promise<number> {
@@ -171,26 +182,27 @@ export class NotificationReads {
   }
 
   /**
-   * Each user's unread count and highest notification id, in one statement (both subqueries are index scans).
-   * The snapshot sends the count; the id is where a later resync replays from.
+   * Each user's unread count and newest position (the highest id, or a woken row's higher sort key) in one
+   * statement (index scans each). The snapshot sends the count; the position is where a later resync replays from.
    */
-  async states(userIds: number[]): Promise<Map<number, { unread: number; maxId: number }>> {
-    const out = new Map<number, { unread: number; maxId: number }>();
+  async states(userIds: number[]): Promise<Map<number, { unread: number; maxPosition: number }>> {
+    const out = new Map<number, { unread: number; maxPosition: number }>();
     if (userIds.length === 0) return out;
-    const rows = await this.db.query<{ uid: number; unread: string; max_id: string | null }>(
+    const rows = await this.db.query<{ uid: number; unread: string; max_position: string | null }>(
       `SELECT u.uid,
               (SELECT count(*) FROM notifications n WHERE n.recipient_id = u.uid AND n.read_at IS NULL) AS unread,
-              (SELECT max(n.id) FROM notifications n WHERE n.recipient_id = u.uid) AS max_id
+              GREATEST((SELECT max(n.id) FROM notifications n WHERE n.recipient_id = u.uid),
+                       (SELECT max(n.sort_key) FROM notifications n WHERE n.recipient_id = u.uid AND ${IN_INBOX('n')})) AS max_position
          FROM unnest(CAST(:ids AS integer[])) AS u(uid)`,
       { replacements: { ids: intArray(userIds) }, type: QueryTypes.SELECT },
     );
-    for (const r of rows) out.set(r.uid, { unread: Number(r.unread), maxId: Number(r.max_id ?? 0) });
+    for (const r of rows) out.set(r.uid, { unread: Number(r.unread), maxPosition: Number(r.max_position ?? 0) });
     return out;
   }
 
-  /** The latest `limit` notifications of each user, newest first, in one statement (LATERAL: an index scan each). */
-  async latestFor(userIds: number[], limit: number): Promise<Map<number, NotificationJSON[]>> {
-    const out = new Map<number, NotificationJSON[]>(userIds.map((id) => [id, []]));
+  /** The latest `limit` notifications of each user, newest first, each with its position, in one statement (LATERAL: an index scan each). */
+  async latestFor(userIds: number[], limit: number): Promise<Map<number, Array<{ n: NotificationJSON; position: number }>>> {
+    const out = new Map<number, Array<{ n: NotificationJSON; position: number }>>(userIds.map((id) => [id, []]));
     if (userIds.length === 0) return out;
     const rows = await this.db.query<NotificationRow>(
       `SELECT l.* FROM unnest(CAST(:ids AS integer[])) AS u(uid)
@@ -199,7 +211,7 @@ export class NotificationReads {
         ORDER BY l.recipient_id, l.sort_key DESC`,
       { replacements: { ids: intArray(userIds), limit }, type: QueryTypes.SELECT },
     );
-    for (const r of rows) out.get(r.recipient_id)?.push(toNotificationJSON(r));
+    for (const r of rows) out.get(r.recipient_id)?.push({ n: toNotificationJSON(r), position: Number(r.sort_key) });
     return out;
   }
 
