@@ -28,9 +28,8 @@ export class Pushes {
 
   /**
    * New notifications, one per item, for recipients connected here: two queries for the whole batch (three with
-   * group lines). A silent one
-   * (in_app off) is never pushed; one read before its push went out still is, as read, so that a tab keeping a
-   * list (or `?since=` later) misses nothing, and without an alert (see partials/push-new.njk).
+   * group lines). A silent one (in_app off) is never pushed; one read before its push went out still is, as read,
+   * so that a tab keeping a list (or `?since=` later) misses nothing, and without an alert (push-new.njk).
    */
   async created(batch: CreatedItem[]): Promise<void> {
     const { hub, notifications, protocols, metrics } = this.#d;
