@@ -202,10 +202,11 @@ describe('the indexes: the unread count and every list\'s first page stay index 
     expect(list.map((n) => n['Node Type'])).not.toContain('Sort');
     expect(list.find((n) => n['Relation Name'] === 'notifications')?.['Index Name']).toBe(index);
     const count = await explain(statements.find((s) => /count\(\*\)[^]*read_at IS NULL/.test(s))!);
-    expect(count.find((n) => n['Relation Name'] === 'notifications')).toMatchObject({
-      'Node Type': 'Index Only Scan',
-      'Index Name': 'notifications_unread_idx',
-    });
+    // The count reads the unread index, never the table. Index-only or through a bitmap is the planner's call: it
+    // needs an all-visible page map, which VACUUM cannot set while another session of this database (the server's
+    // job runner, under CI load) holds an older snapshot, and then a bitmap over the same index is cheaper.
+    expect(count.map((n) => n['Node Type'])).not.toContain('Seq Scan');
+    expect(count.find((n) => n['Index Name'] !== undefined)?.['Index Name']).toBe('notifications_unread_idx');
   });
 });
 
