@@ -1,4 +1,6 @@
-import type { Request, Response } from 'express';
+import type { Request, RequestParamHandler, Response } from 'express';
+import type { ZodType } from 'zod';
+import { NotFound } from '../errors';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { User } from '../models';
@@ -67,4 +69,17 @@ export async function sendPage(
 /** A fragment for htmx: one partial, same markup as on the page. */
 export function sendFragment(deps: WebDeps, req: Request, res: Response, template: string, ctx: object = {}, status = 200): void {
   res.status(status).type('html').send(renderView(deps, req, res, template, ctx));
+}
+
+/**
+ * A `router.param` handler: the value parsed by `schema` into `res.locals[name]`; one that does not parse is the same
+ * 404 as an unknown record (`what` names it).
+ */
+export function parsedParam<T>(name: string, schema: ZodType<T>, what: string): RequestParamHandler {
+  return (_req, res, next, raw) => {
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) throw new NotFound(what);
+    res.locals[name] = parsed.data;
+    next();
+  };
 }

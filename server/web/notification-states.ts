@@ -1,8 +1,8 @@
 import { Router, type Request, type Response } from 'express';
 import { currentUser, requireUser } from '../http/auth';
-import { NotFound, ValidationError } from '../errors';
+import { ValidationError } from '../errors';
 import type { StateAction } from '../services/notifications';
-import { type WebDeps, backTo, isHtmx } from './context';
+import { type WebDeps, backTo, isHtmx, parsedParam } from './context';
 import { bulkForm, notificationId, snoozeForm } from './forms';
 
 /**
@@ -16,12 +16,7 @@ export function notificationStateRoutes(web: WebDeps) {
   const { services, renderer } = web;
   router.use('/notifications', requireUser);
 
-  router.param('notificationId', (_req, res, next, raw) => {
-    const parsed = notificationId.safeParse(raw);
-    if (!parsed.success) throw new NotFound('Notification');
-    res.locals.notificationId = parsed.data;
-    next();
-  });
+  router.param('notificationId', parsedParam('notificationId', notificationId, 'Notification'));
 
   /** The answer to every action: back to the page, or the same fragments the other tabs receive. */
   async function answer(req: Request, res: Response, ids: number[], action: StateAction | 'snoozed') {

@@ -1,8 +1,7 @@
 import { Router } from 'express';
 import { currentUser, requireUser } from '../http/auth';
-import { NotFound } from '../errors';
 import { parseSearch, searchWords, type NotificationJSON } from '../services/notifications';
-import { type WebDeps, backTo, isHtmx, renderView, sendPage } from './context';
+import { type WebDeps, backTo, isHtmx, parsedParam, renderView, sendPage } from './context';
 import { notificationId, notificationsQuery } from './forms';
 import { notificationLink } from './render';
 
@@ -17,12 +16,7 @@ export function notificationRoutes(web: WebDeps) {
   const { services, renderer } = web;
   router.use('/notifications', requireUser);
 
-  router.param('notificationId', (_req, res, next, raw) => {
-    const parsed = notificationId.safeParse(raw);
-    if (!parsed.success) throw new NotFound('Notification');
-    res.locals.notificationId = parsed.data;
-    next();
-  });
+  router.param('notificationId', parsedParam('notificationId', notificationId, 'Notification'));
 
   router.get('/notifications', async function list(req, res) {
     const { status, cursor, q } = notificationsQuery.parse(req.query);

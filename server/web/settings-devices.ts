@@ -1,9 +1,8 @@
 import path from 'node:path';
 import { Router } from 'express';
-import { NotFound } from '../errors';
 import { currentUser, requireUser } from '../http/auth';
 import { id as deviceId } from '../api/schemas';
-import { type WebDeps, sendPage } from './context';
+import { type WebDeps, parsedParam, sendPage } from './context';
 
 const SERVICE_WORKER = path.join(__dirname, '..', '..', 'public', 'sw.js');
 
@@ -20,12 +19,7 @@ export function deviceRoutes(web: WebDeps) {
   });
 
   router.use('/settings/devices', requireUser);
-  router.param('deviceId', (_req, res, next, raw) => {
-    const parsed = deviceId.safeParse(raw);
-    if (!parsed.success) throw new NotFound('Device');
-    res.locals.deviceId = parsed.data;
-    next();
-  });
+  router.param('deviceId', parsedParam('deviceId', deviceId, 'Device'));
 
   router.get('/settings/devices', async function list(req, res) {
     const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
