@@ -3,6 +3,7 @@ import { notificationStateOperations } from '../../api/notification-states';
 import type { User } from '../../models';
 import { createApiContext, type ApiContext } from '../support/api';
 import type { Agent } from '../support/harness';
+import { vacuumedAtRest } from '../support/plans';
 
 let ctx: ApiContext;
 
@@ -189,7 +190,7 @@ describe('the indexes: the unread count and every list\'s first page stay index 
       { replacements: { u: user.id, noise: noise.id } },
     );
     // As autovacuum leaves a table: statistics, and a visibility map for index-only scans.
-    await ctx.sequelize.query('VACUUM ANALYZE notifications');
+    await vacuumedAtRest(ctx.sequelize, 'notifications');
     const { statements } = await ctx.countStatements(() => agent.get(`/api/notifications/?status=${status}`).expect(200));
     const explain = async (sql: string) => {
       const [{ 'QUERY PLAN': plan }] = await ctx.sequelize.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(

@@ -2,6 +2,7 @@ import { QueryTypes } from 'sequelize';
 import type { User } from '../../../models';
 import { NotificationStore, parseGroupKeys } from '../../../services/notifications/store';
 import { createTestContext, type TestContext } from '../../support/harness';
+import { vacuumedAtRest } from '../../support/plans';
 
 let ctx: TestContext;
 let store: NotificationStore;
@@ -68,7 +69,7 @@ describe('the plan: one statement, every read of notifications an index probe, b
     // 6,000 rows of the user's, two thirds of them applications to 4 courses, among 12,000 of someone else's.
     await seed(user, 6000, courses, 3);
     await seed(noise, 12000, courses, 1);
-    await ctx.sequelize.query('VACUUM ANALYZE notifications');
+    await vacuumedAtRest(ctx.sequelize, 'notifications');
 
     const { statements, result } = await ctx.countStatements(() => store.groups(user.id, { status, limit: 21 }));
     expect(statements).toHaveLength(1);
