@@ -1,9 +1,13 @@
 import os from 'node:os';
 import type { Config, EmailConfig } from '../config';
-import { createMailer, digestCron, emailTasks } from '../channels/email';
+import { createMailer, digestCron, emailTasks, type Mailer } from '../channels/email';
 import { pushChannelTasks } from '../channels/push';
 import { webhookChannelTasks } from '../channels/webhooks';
+import type { TaskList } from 'graphile-worker';
+import type { Sequelize } from 'sequelize';
+import type { Services } from '../services';
 import { startProcessRunner, type JobRunner } from '../jobs';
+import { notificationTasks } from '../services/notifications/tasks';
 import type { Logger } from '../logger';
 import { onShutdownSignal, openCore, publicUrl, type Core } from './core';
 
@@ -19,18 +23,13 @@ export interface ProcessJobs {
  * `herald-jobs:<pid>` in pg_stat_activity: which processes run jobs is visible in the database (and tested).
  */
 export async function startJobs(core: Core, config: Config, email: EmailConfig, logger: Logger): Promise<ProcessJobs> {
-  const { db, services } = core;
+  const { db } = core;
   const mailer = createMailer(email);
-  const policy = { allowPrivate: config.outboundAllowPrivate };
   const runner = await startProcessRunner({
     databaseUrl: db.url,
     applicationName: `herald-jobs:${process.pid}`,
     log: logger,
-    tasks: {
-      ...emailTasks({ sequelize: db.sequelize, mailer, site: { publicUrl: publicUrl(config), secret: config.sessionSecret } }),
-      ...pushChannelTasks({ sequelize: db.sequelize, subscriptions: services.pushSubscriptions, vapid: services.vapid, policy, logger }),
-      ...webhookChannelTasks({ sequelize: db.sequelize, notifications: services.notifications, policy, logger }),
-    },
+    tasks: processTasks({ sequelize: db.sequelize, services: core.services }, config, mailer, logger),
     cron: digestCron,
     // Checking twice per stale period keeps a dead runner's jobs waiting at most about 1.5 of it.
     recovery: { staleAfterSeconds: config.jobStaleSeconds, intervalMs: Math.min(30_000, config.jobStaleSeconds * 500) },
@@ -41,6 +40,26 @@ export async function startJobs(core: Core, config: Config, email: EmailConfig, 
       await runner.stop();
       mailer.close();
     },
+  };
+}
+
+/**
+ * Every durable job a production runner takes: the notifications' own (snooze wake-ups) and each channel's. One
+ * list, so a task that some statement enqueues cannot be missing here (server/test/process/tasks.test.ts).
+ */
+export function processTasks(
+  deps: { sequelize: Sequelize; services: Services },
+  config: Config,
+  mailer: Mailer,
+  logger: Logger,
+): TaskList {
+  const { sequelize, services } = deps;
+  const policy = { allowPrivate: config.outboundAllowPrivate };
+  return {
+    ...notificationTasks({ notifications: services.notifications }),
+    ...emailTasks({ sequelize, mailer, site: { publicUrl: publicUrl(config), secret: config.sessionSecret } }),
+    ...pushChannelTasks({ sequelize, subscriptions: services.pushSubscriptions, vapid: services.vapid, policy, logger }),
+    ...webhookChannelTasks({ sequelize, notifications: services.notifications, policy, logger }),
   };
 }
 
