@@ -1,6 +1,5 @@
 import {
   Logger as WorkerLogger,
-  makeWorkerUtils,
   run,
   runMigrations,
   type ParsedCronItem,
@@ -8,7 +7,6 @@ import {
   type TaskList,
   type TaskSpec,
   type WorkerEvents,
-  type WorkerUtils,
 } from 'graphile-worker';
 import { EventEmitter } from 'node:events';
 import type { Pool } from 'pg';
@@ -16,14 +14,13 @@ import { WorkerLiveness, type RecoveryOptions } from './liveness';
 
 export type { JobHelpers, Task, TaskList } from 'graphile-worker';
 
-/**
+/*
  * The durable job queue: graphile-worker on Herald's own PostgreSQL. Chosen over pg-boss because a job can be
  * added by SQL (`graphile_worker.add_job`) inside the very statement that writes the notifications, so a job
  * exists exactly when its rows were committed; it wakes workers with LISTEN/NOTIFY, takes jobs with
  * SKIP LOCKED (every process may run a runner, each job runs once), dedupes by job key and retries with
  * exponential backoff (exp(attempt) seconds: the first retries come within seconds).
  */
-export const JOB_SCHEMA = 'graphile_worker';
 
 /** The slice of a pino logger the queue writes to (the migrator passes a smaller one). */
 export interface JobLog {
@@ -36,7 +33,10 @@ export interface JobLog {
 /** graphile-worker's logger writing to ours, its scope (worker id, task, job id) as structured fields. */
 export function workerLogger(log: JobLog): WorkerLogger {
   return new WorkerLogger((scope) => (level, message, meta) => {
-    const fields = { ...scope, ...meta, component: 'jobs' };
+    // graphile-worker hands the whole job row as `job` (payload, timestamps, lock holder): one ~700-character log
+    // line per job run. Its id and task say which; the rest is in graphile_worker.jobs while it matters.
+    const { job, ...rest } = (meta ?? {}) as { job?: { id?: unknown; task_identifier?: unknown } };
+    const fields = { ...scope, ...rest, ...(job && { jobId: job.id, task: job.task_identifier }), component: 'jobs' };
     const name = String(level);
     if (name === 'error') (log.error ?? log.info).call(log, fields, message);
     else if (name === 'warning') (log.warn ?? log.info).call(log, fields, message);
@@ -115,11 +115,6 @@ export async function startJobRunner(opts: JobRunnerOptions): Promise<JobRunner>
       return stopping;
     },
   };
-}
-
-/** For processes that enqueue without running jobs (scripts, a web-only process). Call `release()` when done. */
-export async function createJobClient(connection: JobConnection, log?: JobLog): Promise<WorkerUtils> {
-  return makeWorkerUtils({ ...connection, logger: workerLogger(log ?? silent) });
 }
 
 export { enqueueJobSql, type EnqueueSql } from './sql';

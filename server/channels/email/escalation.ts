@@ -38,11 +38,6 @@ export function escalationEnqueueForIdsSql(idsExpr: string, delaySecondsExpr: st
   });
 }
 
-/** The next chunk to claim: still unread, wanting email when unread, not in quiet hours, not yet handled. */
-export function escalationSource(p: EscalatePayload, chunk: number): ClaimSource {
-  return selectionSource(p, ESCALATION, chunk);
-}
-
 export function escalationTasks(deps: EmailTaskDeps): TaskList {
   return { [ESCALATE_TASK]: claimAndSend(ESCALATE_TASK, ESCALATION, deps) };
 }

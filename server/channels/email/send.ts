@@ -1,5 +1,6 @@
 import type { DeliveryService } from '../../services/deliveries';
 import { classifySendError, type MailMessage, type Mailer } from './transport';
+import { eachLimited } from '../pool';
 
 /** A message and the deliveries it settles (one for a notification email, several for a digest). */
 export interface OutgoingEmail {
@@ -34,7 +35,7 @@ export async function sendEmails(
 ): Promise<SendReport> {
   const report: SendReport = { sent: [], failed: [], retry: [] };
   let lastTransient = '';
-  await forEachLimit(emails, deps.concurrency ?? 8, async (email) => {
+  await eachLimited(emails, deps.concurrency ?? 8, async (email) => {
     let providerMessageId: string;
     try {
       ({ providerMessageId } = await deps.mailer.send(email.message));
@@ -56,12 +57,4 @@ export async function sendEmails(
   });
   if (report.retry.length > 0) throw new TransientSendError(report, lastTransient);
   return report;
-}
-
-async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

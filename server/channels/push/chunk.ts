@@ -1,5 +1,6 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import type { PushSubscriptions, PushTarget } from '../../services/push-subscriptions';
+import { intArray } from '../../db/sql';
 import { noVisibleTab } from './decide';
 import { pushMessage, type PushMessage, type PushableNotification } from './message';
 import type { OriginHolds, PushOutcome, PushSend, PushSender } from './sender';
@@ -53,12 +54,14 @@ export async function pushChunk(
   const notes = await deps.sequelize.query<PushableNotification & { application_id: number | null; tab_visible: boolean }>(
     `SELECT n.id, n.type, n.title, n.message, n.application_id, NOT ${noVisibleTab('n.recipient_id')} AS tab_visible
        FROM notifications n WHERE n.id = ANY(CAST(:ids AS bigint[]))`,
-    { replacements: { ids: `{${claimed.map((c) => c.notificationId).join(',')}}` }, type: QueryTypes.SELECT },
+    { replacements: { ids: intArray(claimed.map((c) => c.notificationId)) }, type: QueryTypes.SELECT },
   );
   const byId = new Map(notes.map((n) => [Number(n.id), n]));
   const devices = new Map<number, PushTarget[]>();
   for (const t of await deps.subscriptions.targets([...new Set(claimed.map((c) => c.recipientId))])) {
-    devices.set(t.user_id, [...(devices.get(t.user_id) ?? []), t]);
+    let list = devices.get(t.user_id);
+    if (!list) devices.set(t.user_id, (list = []));
+    list.push(t);
   }
 
   const skipped: Array<{ id: number; error: string }> = [];
@@ -83,7 +86,11 @@ export async function pushChunk(
   });
   const outcomes = await deps.sender.sendAll(sends, holds);
   const perDelivery = new Map<number, PushOutcome[]>();
-  outcomes.forEach((o, k) => perDelivery.set(owners[k], [...(perDelivery.get(owners[k]) ?? []), o]));
+  outcomes.forEach((o, k) => {
+    let list = perDelivery.get(owners[k]);
+    if (!list) perDelivery.set(owners[k], (list = []));
+    list.push(o);
+  });
 
   const sent: Array<{ id: number; providerMessageId: null }> = [];
   const failed: Array<{ id: number; error: string }> = [];

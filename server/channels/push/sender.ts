@@ -4,7 +4,7 @@ import type { Logger } from '../../logger';
 import { assertSendable, guardedAgents, type OutboundPolicy } from '../../outbound';
 import type { PushSubscriptions, PushTarget, VapidKeys } from '../../services/push-subscriptions';
 import type { PushMessage } from './message';
-import { byOrigin, eachLimited } from './pool';
+import { byOrigin, eachLimited } from '../pool';
 import { VapidHeaders } from './vapid-header';
 
 /** What became of one send to many devices. Ids are subscription ids. */

@@ -1,5 +1,6 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { BadRequest, Conflict, NotFound } from '../../errors';
+import { intArray } from '../../db/sql';
 import { enqueueJobSql, type EnqueueSql } from '../../jobs';
 import { decodeCursor, keysetPage } from '../paging';
 
@@ -77,7 +78,7 @@ export class DeliveryService {
     const { sql, replacements } = Array.isArray(source)
       ? {
           sql: 'SELECT n.id AS notification_id, n.recipient_id FROM notifications n WHERE n.id = ANY(CAST(:claimIds AS bigint[]))',
-          replacements: { claimIds: `{${source.map((id) => Number(id)).filter(Number.isSafeInteger).join(',')}}` },
+          replacements: { claimIds: intArray(source.map(Number).filter(Number.isSafeInteger)) },
         }
       : source;
     const rows = await this.#db.query<{ id: string; notification_id: string; recipient_id: number; attempts: number }>(

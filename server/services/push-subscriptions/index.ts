@@ -1,5 +1,6 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { NotFound } from '../../errors';
+import { intArray } from '../../db/sql';
 import { checkTarget, type OutboundPolicy } from '../../outbound';
 
 export { VapidKeys, type VapidConfig, type VapidDetails } from './vapid';
@@ -98,7 +99,7 @@ export class PushSubscriptions {
     return this.#sequelize.query<PushTarget>(
       `SELECT id, user_id, endpoint, p256dh, auth, expiration_time FROM push_subscriptions
         WHERE user_id = ANY(CAST(:userIds AS integer[])) AND (expiration_time IS NULL OR expiration_time > now())`,
-      { replacements: { userIds: `{${userIds.join(',')}}` }, type: QueryTypes.SELECT },
+      { replacements: { userIds: intArray(userIds) }, type: QueryTypes.SELECT },
     );
   }
 
@@ -106,14 +107,14 @@ export class PushSubscriptions {
   async forget(ids: readonly number[]): Promise<void> {
     if (ids.length === 0) return;
     await this.#sequelize.query('DELETE FROM push_subscriptions WHERE id = ANY(CAST(:ids AS integer[]))', {
-      replacements: { ids: `{${ids.join(',')}}` },
+      replacements: { ids: intArray(ids) },
     });
   }
 
   async succeeded(ids: readonly number[]): Promise<void> {
     if (ids.length === 0) return;
     await this.#sequelize.query('UPDATE push_subscriptions SET last_success_at = now() WHERE id = ANY(CAST(:ids AS integer[]))', {
-      replacements: { ids: `{${ids.join(',')}}` },
+      replacements: { ids: intArray(ids) },
     });
   }
 }

@@ -1,6 +1,7 @@
 import { escalationEnqueueForIdsSql, escalationEnqueueSql } from '../../../channels/email/escalation';
 import { immediateEnqueueForIdsSql, immediateEnqueueSql } from '../../../channels/email/immediate';
 import { hasLiveDevice, pushEnqueueForIdsSql, pushEnqueueSql } from '../../../channels/push/source';
+import { effectivePreferencesJoin } from '../../preferences/sql';
 
 /** When the durable channels' jobs written with the notifications fall due. */
 export interface NotificationJobTiming {
@@ -30,7 +31,7 @@ export function noticeJobsSql(cte: string, timing: NotificationJobTiming): strin
              array_agg(c.id) FILTER (WHERE ep.email = 'immediate') AS immediate_ids,
              array_agg(c.id) FILTER (WHERE ep.push AND ${hasLiveDevice('c.recipient_id')}) AS push_ids
         FROM ${cte} c
-        JOIN effective_notification_preferences ep ON ep.user_id = c.recipient_id AND ep.type = c.type
+        ${effectivePreferencesJoin('ep', 'c.recipient_id', 'c.type')}
     ) a CROSS JOIN LATERAL (
       SELECT ${escalationEnqueueForIdsSql('a.unread_ids', delayLiteral(timing))} AS job WHERE a.unread_ids IS NOT NULL
       UNION ALL

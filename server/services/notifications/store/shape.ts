@@ -186,7 +186,4 @@ export function insertNotificationsSql(e: RowExpressions, from = ''): string {
      RETURNING id, recipient_id, type`;
 }
 
-/** Postgres array literal from trusted integers: one parameter instead of one per id. */
-export function intArray(ids: number[]): string {
-  return `{${ids.map((n) => Math.trunc(n)).join(',')}}`;
-}
+export { intArray } from '../../../db/sql';
