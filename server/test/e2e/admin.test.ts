@@ -133,6 +133,10 @@ test('an announcement to a course: the confirmation counts the enrolled, and a s
   await screenshot(adminPage, 'admin-compose-confirm-desktop');
   await dialog.getByRole('button', { name: 'Send' }).click();
   await adminPage.getByRole('status').filter({ hasText: 'was sent to 2 people' }).waitFor();
+  // 16.4: beside the success, the emptied form looks fresh, not failed: no field red, no "required".
+  await settled(adminPage, 'herald-compose');
+  expect(await adminPage.getByLabel('Title').inputValue()).toBe('');
+  expect(await adminPage.locator('mat-error, .mat-form-field-invalid, [aria-invalid="true"]').count()).toBe(0);
 
   await expectBadge(studentPage, '2');
   await studentPage.locator('#notification-list .notification-card', { hasText: 'Room change for Monday' }).waitFor();
