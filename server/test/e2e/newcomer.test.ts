@@ -70,6 +70,8 @@ test('16.12: a review row pushed for an application already on the page appears 
   const applicant = await ctx.createUser('candidate', { name: 'Dora Duplicate' });
   const a = await ctx.services.applications.apply(applicant, courseId, 'Rendered and pushed at once');
   const page = await pageAs(instructor);
+  const frames: string[] = [];
+  page.on('websocket', (ws) => ws.on('framereceived', (f) => frames.push(String(f.payload))));
   await page.goto(`${server.url}/instructor/applications`);
   await waitLive(page);
   // The push that raced the render: the same new application announced again once the page has it.
@@ -77,6 +79,9 @@ test('16.12: a review row pushed for an application already on the page appears 
   const other = await ctx.createUser('candidate', { name: 'Otto Other' });
   await ctx.services.applications.apply(other, courseId, 'Pushed after');
   await page.locator('#review-list .review-row', { hasText: 'Otto Other' }).waitFor();
+  // The repeated row did reach the page (pushes are in order, and Otto's came after it)...
+  expect(frames.some((f) => f.includes(`id="application-${a.id}"`))).toBe(true);
+  // ...and the page still shows it once.
   expect(await page.locator(`[id="application-${a.id}"]`).count()).toBe(1);
   await page.context().close();
 });
