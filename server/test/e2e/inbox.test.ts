@@ -63,7 +63,16 @@ test('j moves, e marks done: the row leaves both tabs and both badges follow, wi
   // "/" focuses the search field, and typing there is typing: no key acts on a row.
   await tabA.keyboard.press('/');
   expect(await tabA.evaluate(() => document.activeElement?.id)).toBe('inbox-q');
+  const currentBefore = await tabA.locator('#notification-list .is-current').getAttribute('id');
+  const writes: string[] = [];
+  const onRequest = (r: { method(): string; url(): string }) => void (r.method() !== 'GET' && writes.push(r.url()));
+  tabA.on('request', onRequest);
   await tabA.keyboard.type('jexu');
+  // One round trip after the keys: a request they had started (done, unread) would have been seen by now.
+  await tabA.evaluate(() => fetch('/healthz'));
+  tabA.off('request', onRequest);
+  expect(writes).toEqual([]);
+  expect(await tabA.locator('#notification-list .is-current').getAttribute('id')).toBe(currentBefore);
   expect(await tabA.inputValue('#inbox-q')).toBe('jexu');
   expect(await shown(tabA)).toHaveLength(2);
   expect(await tabA.locator('.row-select:checked').count()).toBe(0);
