@@ -3,6 +3,7 @@ import type { Services } from '../services';
 import { CloseCode } from './codes';
 import type { Hub } from './hub';
 import type { RealtimeQueries } from './queries';
+import { PRESENCE_EVERY_MS, PRESENCE_STALE_MS } from './presence';
 
 /**
  * The in-app channel's periodic chores, apart from delivery: re-checking the sessions (and access tokens) of open
@@ -22,13 +23,12 @@ export class SocketChores {
       logger: Logger;
       instanceId: string;
       sessionCheckMs: number;
-      presenceMs: number;
     },
   ) {}
 
   async start(): Promise<void> {
     this.#every(this.d.sessionCheckMs, () => this.checkSessions());
-    this.#every(this.d.presenceMs, () => this.d.queries.reportPresence(this.d.instanceId, this.d.hub.size));
+    this.#every(PRESENCE_EVERY_MS, () => this.d.queries.reportPresence(this.d.instanceId, this.d.hub.size));
     await this.d.queries.reportPresence(this.d.instanceId, 0).catch(() => undefined);
   }
 
@@ -44,8 +44,7 @@ export class SocketChores {
 
   /** Open sockets across all processes: ours live, the others' as last reported (stale reports are ignored). */
   async openSocketCount(): Promise<number> {
-    const staleMs = Math.max(15_000, 3 * this.d.presenceMs);
-    return this.d.hub.size + (await this.d.queries.otherSockets(this.d.instanceId, staleMs));
+    return this.d.hub.size + (await this.d.queries.otherSockets(this.d.instanceId, PRESENCE_STALE_MS));
   }
 
   /** Sessions (and access tokens, under `token:<id>`) that ended without an event (expiry, pruning) close too. */

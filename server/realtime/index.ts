@@ -45,8 +45,6 @@ export interface RealtimeDeps {
   sseLimits?: Partial<SseLimits>;
   /** How often open sockets' sessions are re-checked (expired or destroyed ones are closed). */
   sessionCheckMs?: number;
-  /** How often this process records its socket count for the cluster-wide total. */
-  presenceMs?: number;
   /** Node's default process metrics on /metrics (off in tests, which build many registries). */
   defaultMetrics?: boolean;
 }
@@ -104,7 +102,6 @@ export class Realtime implements Channel, ConnectionSink, EventStreams {
       logger: deps.logger,
       instanceId: this.instanceId,
       sessionCheckMs: deps.sessionCheckMs ?? 30_000,
-      presenceMs: deps.presenceMs ?? 5_000,
     });
   }
 

@@ -15,22 +15,12 @@ const tag = 'Admin';
  * `push:deliveries`, that row's notification to the recipient's live devices, keyed the same way. A channel
  * with no sending task yet (webhooks) cannot be retried: its row would wait for a job that never comes.
  */
-const RETRY_JOBS: Partial<Record<string, RetryJob>> = {
-  email: {
-    task: RETRY_TASK,
-    spec: {
-      payload: `json_build_object('deliveryIds', json_build_array(r.id))`,
-      jobKey: `'${RETRY_TASK}:' || r.id`,
-    },
-  },
-  push: {
-    task: PUSH_RETRY_TASK,
-    spec: {
-      payload: `json_build_object('deliveryIds', json_build_array(r.id))`,
-      jobKey: `'${PUSH_RETRY_TASK}:' || r.id`,
-    },
-  },
-};
+/** The admin retry job of a channel whose retry task takes `{deliveryIds}`, keyed per delivery. */
+const retryJob = (task: string): RetryJob => ({
+  task,
+  spec: { payload: `json_build_object('deliveryIds', json_build_array(r.id))`, jobKey: `'${task}:' || r.id` },
+});
+const RETRY_JOBS: Partial<Record<string, RetryJob>> = { email: retryJob(RETRY_TASK), push: retryJob(PUSH_RETRY_TASK) };
 
 // --- what each channel sent, failed or skipped
 

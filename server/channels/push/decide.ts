@@ -1,5 +1,4 @@
-/** A process's presence row older than this means the process is gone, and its visible tabs with it. */
-export const VISIBLE_STALE_SECONDS = 15;
+import { PRESENCE_STALE_MS } from '../../realtime/presence';
 
 /**
  * SQL condition, for a set-based statement, that the user in `userColumn` has no visible Herald tab on any live
@@ -14,5 +13,5 @@ export function noVisibleTab(userColumn: string): string {
   if (!/^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/.test(userColumn)) throw new Error(`Invalid column: ${userColumn}`);
   return `NOT EXISTS (
     SELECT 1 FROM realtime_visible v JOIN realtime_presence p ON p.instance_id = v.instance_id
-     WHERE v.user_id = ${userColumn} AND p.updated_at > now() - make_interval(secs => ${VISIBLE_STALE_SECONDS}))`;
+     WHERE v.user_id = ${userColumn} AND p.updated_at > now() - make_interval(secs => ${PRESENCE_STALE_MS / 1000}))`;
 }

@@ -1,7 +1,7 @@
 export { pushMessage, type PushMessage, type PushPayload, type PushableNotification } from './message';
 export { PushSender, retryAfterMs, type OriginHolds, type PushOutcome, type PushSend, type PushSenderDeps, type SendReport } from './sender';
 export { pushChunk, type PushChunkDeps } from './chunk';
-export { noVisibleTab, VISIBLE_STALE_SECONDS } from './decide';
+export { noVisibleTab } from './decide';
 export { PUSH_TASK, pushTasks, type ClaimedPush, type PushDeliveries, type PushJob, type PushSource, type PushTaskDeps } from './task';
 export { hasLiveDevice, pushEnqueueForIdsSql, pushEnqueueSql, pushLeaseEnd, pushQuietEnd, pushSource } from './source';
 export { pushChannelTasks } from './tasks';
