@@ -1,4 +1,5 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { sameSecret } from '../crypto';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { csrfSync } from 'csrf-sync';
@@ -113,9 +114,7 @@ function csrfValid(req: Request, config: Config): boolean {
   const value = anonymousValue(req);
   const given = tokenFromRequest(req);
   if (!value || typeof given !== 'string') return false;
-  const expected = Buffer.from(anonymousToken(config, value));
-  const actual = Buffer.from(given);
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
+  return sameSecret(given, anonymousToken(config, value));
 }
 
 /**
@@ -149,8 +148,7 @@ export function metricsAccess(config: Pick<Config, 'metricsToken'>): RequestHand
   const expected = config.metricsToken ? Buffer.from(`Bearer ${config.metricsToken}`) : undefined;
   return (req, res, next) => {
     if (!expected) return res.status(404).type('text').send('Not Found');
-    const given = Buffer.from(req.get('authorization') ?? '');
-    if (given.length === expected.length && timingSafeEqual(given, expected)) return next();
+    if (sameSecret(req.get('authorization') ?? '', expected)) return next();
     res.status(401).set('WWW-Authenticate', 'Bearer realm="metrics"').type('text').send('Unauthorized');
   };
 }

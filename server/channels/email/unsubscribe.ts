@@ -1,4 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { sameSecret } from '../../crypto';
 import { NOTIFICATION_TYPES, type NotificationType } from '../../models';
 
 /**
@@ -27,10 +28,7 @@ export function verifyUnsubscribeToken(secret: string, token: string): { userId:
   const [encoded, signature, extra] = token.split('.');
   if (!encoded || !signature || extra !== undefined) return null;
   const payload = Buffer.from(encoded, 'base64url').toString('utf8');
-  const given = Buffer.from(signature, 'base64url');
-  const expected = mac(secret, payload);
-  // Compare in constant time; the length check first because timingSafeEqual throws on a mismatch.
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+  if (!sameSecret(Buffer.from(signature, 'base64url'), mac(secret, payload))) return null;
   const m = /^([1-9]\d{0,9})\.([a-z_]+)$/.exec(payload);
   if (!m || !SCOPES.includes(m[2])) return null;
   return { userId: Number(m[1]), type: m[2] as UnsubscribeScope };
