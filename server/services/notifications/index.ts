@@ -226,11 +226,8 @@ export class NotificationService {
   }
 
   /** Marks one of the user's notifications read; idempotent. Another user's id is a 404. */
-  async markRead(userId: number, id: number): Promise<NotificationJSON> {
-    const changed = await this.#store.markRead(userId, id);
-    const notification = await this.get(userId, id);
-    if (changed) this.#events.publish({ type: 'notification.read', recipientId: userId, ids: [id] });
-    return notification;
+  markRead(userId: number, id: number): Promise<NotificationJSON> {
+    return this.act(userId, id, 'read');
   }
 
   /** One UPDATE for all of the user's unread notifications. */
@@ -291,8 +288,10 @@ export class NotificationService {
     }
   }
 
+  /** Deletes one of the user's notifications; another user's id (or one already gone) is a 404. */
   async remove(userId: number, id: number): Promise<void> {
-    if (!(await this.#store.removeOwn(userId, id))) throw new NotFound('Notification');
-    this.#events.publish({ type: 'notification.deleted', recipientId: userId, ids: [id] });
+    const changed = await this.#store.transitions.apply(userId, [id], 'delete');
+    if (changed.length === 0) throw new NotFound('Notification');
+    this.#announce(userId, changed, 'delete');
   }
 }

@@ -246,15 +246,6 @@ export class NotificationStore extends NotificationReads {
     return Number(row.n);
   }
 
-  /** Marks one of the user's notifications read; true when it was unread. */
-  async markRead(userId: number, id: number): Promise<boolean> {
-    const [updated] = (await this.db.query(
-      'UPDATE notifications SET read_at = now() WHERE id = :id AND recipient_id = :userId AND read_at IS NULL RETURNING id',
-      { replacements: { id, userId } },
-    )) as [Array<{ id: string }>, unknown];
-    return updated.length > 0;
-  }
-
   /** One UPDATE for all of the user's unread notifications; how many it marked. */
   async markAllRead(userId: number): Promise<number> {
     const [, affected] = (await this.db.query(
@@ -262,14 +253,6 @@ export class NotificationStore extends NotificationReads {
       { replacements: { userId }, type: QueryTypes.UPDATE },
     )) as [unknown, number];
     return Number(affected) || 0;
-  }
-
-  /** Deletes one of the user's notifications; false when it is not theirs or gone. */
-  async removeOwn(userId: number, id: number): Promise<boolean> {
-    const [rows] = (await this.db.query('DELETE FROM notifications WHERE id = :id AND recipient_id = :userId RETURNING id', {
-      replacements: { id, userId },
-    })) as [Array<{ id: string }>, unknown];
-    return rows.length > 0;
   }
 
   /** One DELETE for any users' notifications; answers what it deleted, whose each row was. */
