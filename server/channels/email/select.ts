@@ -1,6 +1,6 @@
 import type { Sequelize } from 'sequelize';
 import type { JobHelpers } from '../../jobs';
-import type { ClaimSource, DeliveryService } from '../../services/deliveries';
+import type { ClaimSource, DeliveryService, SqlSource } from '../../services/deliveries';
 import type { EmailSender } from './index';
 import { earliestQuietEnd, IN_QUIET_HOURS, lastLeaseEnd } from '../quiet-hours';
 
@@ -48,6 +48,12 @@ export function selectionSource(p: EmailJobPayload, s: EmailSelection, chunk: nu
   };
 }
 
+/** The payload's notifications read by now: an escalation's pending rows for them must not go out. */
+export function readSource(p: EmailJobPayload): SqlSource {
+  const { where, replacements } = scope(p);
+  return { sql: `SELECT n.id AS notification_id FROM notifications n WHERE ${where} AND n.read_at IS NOT NULL`, replacements };
+}
+
 /** The earliest end of quiet hours among the candidates held back by them, or null when none are. */
 export function nextQuietEnd(db: Sequelize, p: EmailJobPayload, s: EmailSelection): Promise<Date | null> {
   const { where, replacements } = scope(p);
@@ -86,6 +92,9 @@ export function claimAndSend(task: string, selection: EmailSelection, deps: Emai
       if (claimed.length === 0) break;
       sent += (await deps.sender.sendEach(claimed)).sent.length;
     }
+    // A row released by a transient failure waits, pending, for this job's retry; read meanwhile, the selection no
+    // longer picks it, and it would stay pending for good. Recorded as cancelled instead.
+    if (selection.unreadOnly) await deps.deliveries.cancel('email', readSource(payload), 'read before it was sent');
     const key = payload.batchId ?? (payload.notificationIds ?? []).join(',');
     const wakeAt = await nextQuietEnd(deps.sequelize, payload, selection);
     if (wakeAt) await helpers.addJob(task, payload, { runAt: wakeAt, jobKey: `${task}:quiet:${key}` });

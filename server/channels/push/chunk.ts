@@ -24,6 +24,8 @@ export interface PushDeliveries {
   markSent(rows: Array<{ id: number; providerMessageId: string | null }>): Promise<number>;
   markFailed(rows: Array<{ id: number; error: string }>): Promise<number>;
   markSkipped(rows: Array<{ id: number; error: string }>): Promise<number>;
+  /** The source's pending rows that no job holds become cancelled (they must no longer go out). */
+  cancel(channel: 'push', source: PushSource, reason: string): Promise<number>;
   /** With `until`, the row stays pending but nobody claims it before then (a push service's Retry-After). */
   release(rows: Array<{ id: number; error: string; until?: Date }>): Promise<number>;
 }

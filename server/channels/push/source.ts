@@ -47,6 +47,17 @@ function candidates(where: string): string {
                       AND NOT (d.status = 'pending' AND (d.claimed_until IS NULL OR d.claimed_until < now())))`;
 }
 
+/** The job's notifications that are no longer to be pushed at all (quiet hours only delay: they are not here). */
+export function pushUnwanted(job: PushJob): PushSource {
+  const { where, replacements } = scope(job);
+  return {
+    sql: `SELECT n.id AS notification_id FROM notifications n
+            LEFT JOIN effective_notification_preferences ep ON ep.user_id = n.recipient_id AND ep.type = n.type
+           WHERE ${where} AND NOT COALESCE(ep.push AND (n.read_at IS NULL OR NOT ep.in_app) AND ${hasLiveDevice('n.recipient_id')}, FALSE)`,
+    replacements,
+  };
+}
+
 /** The next chunk to claim: wanted now, outside quiet hours, not yet handled. */
 export function pushSource(job: PushJob, chunk: number): PushSource {
   const { where, replacements } = scope(job);

@@ -20,6 +20,12 @@ export interface PushTaskDeps extends PushChunkDeps {
   quietEnd?: (job: PushJob) => Promise<Date | null>;
   /** The last lease another job still holds on the job's rows: if that job died, a follow-up takes them over. */
   leaseEnd?: (job: PushJob) => Promise<Date | null>;
+  /**
+   * The job's notifications that must no longer be pushed (read since, push turned off, no device left): a row of
+   * theirs released by a busy push service waits, pending, for a run whose source no longer picks it, and would
+   * stay pending for good. Recorded as cancelled instead.
+   */
+  unwanted?: (job: PushJob) => PushSource;
 }
 
 /**
@@ -44,6 +50,7 @@ export function pushTasks(deps: PushTaskDeps) {
         sent += outcome.sent;
         if (outcome.heldUntil !== undefined) heldUntil = Math.min(heldUntil ?? Infinity, outcome.heldUntil);
       }
+      if (deps.unwanted) await deps.deliveries.cancel('push', deps.unwanted(job), 'no longer wanted: read, turned off or no device');
       const key = job.batchId ?? (job.notificationIds ?? []).join(',');
       // Just after the hold: the held rows' lease ends then, so the next run can claim them.
       const retryAt = heldUntil === undefined ? undefined : new Date(heldUntil + 1_000);

@@ -6,7 +6,7 @@ import type { OutboundPolicy } from '../../outbound';
 import { DeliveryService } from '../../services/deliveries';
 import type { PushSubscriptions, VapidKeys } from '../../services/push-subscriptions';
 import { PushSender } from './sender';
-import { pushLeaseEnd, pushQuietEnd, pushSource } from './source';
+import { pushLeaseEnd, pushQuietEnd, pushSource, pushUnwanted } from './source';
 import { pushRetryTasks } from './retry';
 import { pushTasks } from './task';
 
@@ -36,6 +36,7 @@ export function pushChannelTasks(deps: {
       subscriptions,
       sender,
       source: pushSource,
+      unwanted: pushUnwanted,
       quietEnd: (job) => pushQuietEnd(sequelize, job),
       leaseEnd: (job) => pushLeaseEnd(sequelize, job),
       chunk: deps.chunk,

@@ -37,7 +37,13 @@ export interface ClaimedDelivery {
  * replacements) yielding `notification_id` and `recipient_id` columns, so the choice of recipients and the claim
  * are one statement.
  */
-export type ClaimSource = number[] | { sql: string; replacements?: Record<string, unknown> };
+/** A SELECT of `notification_id` (and `recipient_id` to claim) with its replacements. */
+export interface SqlSource {
+  sql: string;
+  replacements?: Record<string, unknown>;
+}
+
+export type ClaimSource = number[] | SqlSource;
 
 export interface DeliveryListOptions {
   channel?: string;
@@ -153,16 +159,16 @@ export class DeliveryService {
   }
 
   /**
-   * Cancels what has not gone out yet for these notifications (they were read in time). A row leased by a job
-   * mid-send is cancelled too: the job's markSent then finds it no longer pending (the mail may already be out).
+   * What must no longer go out: the source's pending rows on this channel that no job holds (released after a
+   * transient failure, waiting for the job's retry) become cancelled, with the reason. A row leased by a job
+   * mid-send is left to that job. `source` selects `notification_id`.
    */
-  async cancel(notificationIds: number[], channel?: DeliveryChannel): Promise<number> {
-    if (notificationIds.length === 0) return 0;
+  async cancel(channel: DeliveryChannel, source: SqlSource, reason: string): Promise<number> {
     return this.#update(
-      `UPDATE deliveries SET status = 'cancelled', claimed_until = NULL, updated_at = now()
-        WHERE notification_id = ANY(CAST(:ids AS bigint[])) AND status = 'pending'
-          AND (CAST(:channel AS text) IS NULL OR channel = :channel)`,
-      { ids: notificationIds, channel: channel ?? null },
+      `UPDATE deliveries d SET status = 'cancelled', claimed_until = NULL, last_error = :reason, updated_at = now()
+        WHERE d.channel = :channel AND d.status = 'pending' AND (d.claimed_until IS NULL OR d.claimed_until < now())
+          AND d.notification_id IN (SELECT notification_id FROM (${source.sql}) AS src)`,
+      { ...source.replacements, channel, reason },
     );
   }
 
@@ -204,15 +210,12 @@ export class DeliveryService {
    * row as `r` (`r.id`, `r.notification_id`, `r.recipient_id`). Anything but a failed row is a 409: a sent one
    * must not go out twice.
    */
-  async retry(id: number, job?: RetryJob): Promise<Delivery> {
-    // With a job, the reset and its enqueue are one statement: a pending row never waits for a job that was lost.
-    const sql = job
-      ? `WITH r AS (UPDATE deliveries SET status = 'pending', claimed_until = NULL, updated_at = now()
-                     WHERE id = :id AND status = 'failed' RETURNING ${COLUMNS}),
-              job AS (SELECT ${enqueueJobSql(job.task, job.spec)} AS job_id FROM r)
-         SELECT r.*, (SELECT job_id FROM job) AS job_id FROM r`
-      : `UPDATE deliveries SET status = 'pending', claimed_until = NULL, updated_at = now()
-          WHERE id = :id AND status = 'failed' RETURNING ${COLUMNS}`;
+  async retry(id: number, job: RetryJob): Promise<Delivery> {
+    // The reset and its enqueue are one statement: a pending row never waits for a job that was lost.
+    const sql = `WITH r AS (UPDATE deliveries SET status = 'pending', claimed_until = NULL, updated_at = now()
+                             WHERE id = :id AND status = 'failed' RETURNING ${COLUMNS}),
+                      job AS (SELECT ${enqueueJobSql(job.task, job.spec)} AS job_id FROM r)
+                 SELECT r.*, (SELECT job_id FROM job) AS job_id FROM r`;
     const rows = await this.#db.query<Record<string, unknown>>(sql, { type: QueryTypes.SELECT, replacements: { id } });
     if (rows.length > 0) return toDelivery(rows[0]);
     const current = await this.get(id);

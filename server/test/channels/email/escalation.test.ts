@@ -99,4 +99,25 @@ describe('email escalation job (email: "unread")', () => {
     const list = await deliveries.list({ channel: 'email', status: 'sent' });
     expect(list.results).toHaveLength(4);
   });
+
+  test('a row released by a transient failure and read before the retry is cancelled, not left pending for good', async () => {
+    const u = await ctx.createUser('candidate');
+    await prefs.patch(u.id, { types: { announcement: { email: 'unread' } } });
+    const [[row]] = (await ctx.sequelize.query(
+      "INSERT INTO notifications (recipient_id, type, title) VALUES (:u, 'announcement', 'Room moved') RETURNING id",
+      { replacements: { u: u.id } },
+    )) as [Array<{ id: string }>, unknown];
+    const id = Number(row.id);
+    // The first try claimed it and the SMTP server answered 4xx: pending, free, for the job's retry.
+    const [claimed] = await deliveries.claim('email', [id]);
+    await deliveries.release([{ id: claimed.id, error: '451 try again later' }]);
+    await ctx.sequelize.query('UPDATE notifications SET read_at = now() WHERE id = :id', { replacements: { id } });
+
+    const before = smtp.received.length;
+    done.length = 0;
+    await runner.addJob(ESCALATE_TASK, { notificationIds: [id] });
+    await waitFor(() => done.includes(ESCALATE_TASK), 15_000);
+    expect(smtp.received).toHaveLength(before);
+    expect(await deliveries.get(claimed.id)).toMatchObject({ status: 'cancelled', last_error: 'read before it was sent' });
+  });
 });

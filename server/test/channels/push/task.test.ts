@@ -39,7 +39,14 @@ afterAll(async () => {
   await ctx.close();
 });
 
-function setup() {
+type Source = (job: PushJob) => { sql: string; replacements?: Record<string, unknown> };
+const byIds = (job: PushJob, extra = '') => ({
+  sql: `SELECT n.id AS notification_id, n.recipient_id FROM notifications n
+         WHERE n.id = ANY(CAST(:ids AS bigint[])) AND ${noVisibleTab('n.recipient_id')} ${extra}`,
+  replacements: { ids: `{${(job.notificationIds ?? []).join(',')}}` },
+});
+
+function setup(opts: { source?: Source; unwanted?: Source } = {}) {
   const sender = new PushSender({
     subscriptions: ctx.services.pushSubscriptions,
     vapid: ctx.services.vapid,
@@ -53,11 +60,8 @@ function setup() {
     subscriptions: ctx.services.pushSubscriptions,
     sender,
     // A bare source (ids, no visible tab); the channel's own pushSource is exercised end to end in wiring.test.ts.
-    source: (job: PushJob) => ({
-      sql: `SELECT n.id AS notification_id, n.recipient_id FROM notifications n
-             WHERE n.id = ANY(CAST(:ids AS bigint[])) AND ${noVisibleTab('n.recipient_id')}`,
-      replacements: { ids: `{${(job.notificationIds ?? []).join(',')}}` },
-    }),
+    source: opts.source ?? ((job: PushJob) => byIds(job)),
+    unwanted: opts.unwanted,
   });
   const added: Array<{ task: string; payload: unknown; spec: { runAt?: Date; jobKey?: string } }> = [];
   const helpers = {
@@ -109,6 +113,30 @@ test('a busy push service leaves the delivery pending and reschedules the job af
   await ctx.sequelize.query(`UPDATE deliveries SET claimed_until = now() - interval '1 second' WHERE notification_id = :id`, { replacements: { id } });
   await run({ notificationIds: [id] }); // the rescheduled job, after the Retry-After: accepted now
   expect(await status(id)).toBe('sent');
+});
+
+test('a held row read before the push service is free again is cancelled, not left pending for good', async () => {
+  const busy = await ctx.createUser('candidate');
+  const browser = service.subscribe();
+  await ctx.services.pushSubscriptions.save(busy.id, browser.json);
+  const id = await note(busy, 'Held, then read');
+  service.script(browser.endpoint, { status: 429, headers: { 'Retry-After': '60' } });
+  // The channel's rule (source.ts), narrowed to what this test changes: read ones are no longer picked, nor wanted.
+  const { run } = setup({
+    source: (job) => byIds(job, 'AND n.read_at IS NULL'),
+    unwanted: (job) => byIds(job, 'AND n.read_at IS NOT NULL'),
+  });
+  await run({ notificationIds: [id] });
+  expect(await status(id)).toBe('pending');
+  // While held, reading it cancels nothing yet (the row is leased until the Retry-After): the held run decides.
+  await ctx.sequelize.query('UPDATE notifications SET read_at = now() WHERE id = :id', { replacements: { id } });
+  await run({ notificationIds: [id] });
+  expect(await status(id)).toBe('pending');
+  await ctx.sequelize.query(`UPDATE deliveries SET claimed_until = now() - interval '1 second' WHERE notification_id = :id`, { replacements: { id } });
+  const asked = service.received.length + service.rejected.length;
+  await run({ notificationIds: [id] });
+  expect(await status(id)).toBe('cancelled');
+  expect(service.received.length + service.rejected.length).toBe(asked);
 });
 
 test('a user with a visible tab gets no push: the tab shows it itself', async () => {
