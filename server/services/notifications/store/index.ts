@@ -5,6 +5,7 @@ import { effectivePreferencesJoin } from '../../preferences/sql';
 import { batchJobsSql, DEFAULT_JOB_TIMING, noticeJobsSql, type NotificationJobTiming } from './jobs';
 import { audienceSql, type Audience } from './audience';
 import { groupsFor, ownGroups, type NotificationGroupJSON } from './groups';
+import { groupLines, type PlacedGroup } from './group-lines';
 import { NotificationReads, type OwnListQuery } from './reads';
 import { NotificationStates } from './states';
 import { searchNotifications, type NotificationFilter } from './search';
@@ -13,6 +14,7 @@ import { clippedTitle, insertNotificationsSql, intArray, type NotificationWithRe
 export { LIST_STATUSES, NotificationReads, type BatchRow, type ListStatus, type OwnListQuery } from './reads';
 export { NotificationStates, STATE_ACTIONS, WAKE_TASK, wakeJobKey, type StateAction } from './states';
 export type { Audience } from './audience';
+export type { PlacedGroup } from './group-lines';
 export { GROUP_KEY_MAX, GROUP_KEY_RE, groupKeySql, parseGroupKeys, type NotificationGroupJSON } from './groups';
 export { DEFAULT_JOB_TIMING, type NotificationJobTiming } from './jobs';
 export { NOTIFICATION_SORTS, type NotificationFilter, type NotificationSort } from './search';
@@ -265,11 +267,12 @@ export class NotificationStore extends NotificationReads {
   }
 
   /** Deletes one of the user's notifications; false when it is not theirs or gone. */
-  async removeOwn(userId: number, id: number): Promise<boolean> {
-    const [rows] = (await this.db.query('DELETE FROM notifications WHERE id = :id AND recipient_id = :userId RETURNING id', {
+  /** Deletes one of the user's rows; answers whether it did, and the shared group it was in (for the live lines). */
+  async removeOwn(userId: number, id: number): Promise<{ groupKey: string | null } | null> {
+    const [rows] = (await this.db.query('DELETE FROM notifications WHERE id = :id AND recipient_id = :userId RETURNING id, group_key', {
       replacements: { id, userId },
-    })) as [Array<{ id: string }>, unknown];
-    return rows.length > 0;
+    })) as [Array<{ id: string; group_key: string | null }>, unknown];
+    return rows.length > 0 ? { groupKey: rows[0].group_key } : null;
   }
 
   /** One DELETE for any users' notifications; answers what it deleted, whose each row was. */
@@ -285,6 +288,11 @@ export class NotificationStore extends NotificationReads {
   /** One page of the user's list as groups, newest group first (see groups.ts); `unread` null on an empty page. */
   groups(userId: number, q: OwnListQuery): Promise<{ groups: Array<{ group: NotificationGroupJSON; sortKey: number }>; unread: number | null }> {
     return ownGroups(this.db, userId, q);
+  }
+
+  /** One user's group lines after a state change (see group-lines.ts): each key's line in All, or null. */
+  groupLines(userId: number, ids: readonly number[], keys: readonly string[] = []): Promise<Map<string, PlacedGroup | null>> {
+    return groupLines(this.db, userId, ids, keys);
   }
 
   /** The group lines these new notifications joined, by notification id (groups of more than one only). */

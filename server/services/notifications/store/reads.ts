@@ -28,6 +28,8 @@ export interface OwnListQuery {
   excludeTypes?: NotificationType[];
   /** Full-text search (websearch syntax) over title, message, sender and course. */
   q?: string;
+  /** Only the members of this group (its key as groups.ts makes it: `n:<id>` or a shared key): a group expanded. */
+  groupKey?: string;
   before?: number;
   limit: number;
 }
@@ -69,6 +71,13 @@ export function ownListWhere(q: Omit<OwnListQuery, 'before' | 'limit'>, a: strin
   if (q.q) {
     where.push(matchesSql(a));
     replacements.q = q.q;
+  }
+  if (q.groupKey !== undefined) {
+    // A shared key reads notifications_group_idx (recipient, key, sort key); a single row's key is its id.
+    const single = /^n:(\d+)$/.exec(q.groupKey);
+    where.push(single ? `${a}.id = :groupId` : `${a}.group_key = :groupKey`);
+    if (single) replacements.groupId = Number(single[1]);
+    else replacements.groupKey = q.groupKey;
   }
   return where;
 }
