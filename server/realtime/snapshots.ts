@@ -1,4 +1,4 @@
-import { BELL_SIZE, type NotificationService } from '../services/notifications';
+import type { NotificationService } from '../services/notifications';
 import { CloseCode } from './codes';
 import type { Connection } from './hub';
 import type { RealtimeMetrics } from './metrics';
@@ -83,7 +83,8 @@ export class Snapshots {
     const bellUsers = [...new Set(conns.filter((c) => protocols[c.protocol].showsBell).map((c) => c.userId))];
     const [states, latest, replays] = await Promise.all([
       queries.states(users),
-      queries.latestFor(bellUsers, BELL_SIZE),
+      // The bell shows groups as one line (issue 14), as the page renders it: one statement per user (see bells).
+      notifications.bells(bellUsers),
       Promise.all(
         [...replayFrom].map(async ([uid, from]) => [uid, await notifications.since(uid, from, REPLAY_LIMIT)] as const),
       ).then((pairs) => new Map(pairs)),
@@ -97,14 +98,15 @@ export class Snapshots {
       if (c.closed) continue;
       const p = protocols[c.protocol];
       const state = states.get(c.userId) ?? { unread: 0, maxPosition: 0 };
-      const items = p.showsBell ? (latest.get(c.userId) ?? []) : [];
+      const bell = p.showsBell ? latest.get(c.userId) : undefined;
       const key = `${p.name}:${c.userId}`;
       let frame = frames.get(key);
-      if (frame === undefined) frames.set(key, (frame = p.snapshot({ unreadCount: state.unread, latest: items.map((i) => i.n) })));
+      // The count is the one read with the positions (states), so a snapshot never shows two different counts.
+      if (frame === undefined) frames.set(key, (frame = p.snapshot({ unreadCount: state.unread, latest: bell?.latest ?? [] })));
       c.sendNow(frame);
       let sent = 1;
       // What this connection now shows: live copies of these are dropped (see Connection.open).
-      const seen = items.map((i) => i.position);
+      const seen = [...(bell?.positions ?? [])];
       const { from } = plan;
       if (from !== undefined && p.replay) {
         // Another tab of the user may have asked to replay from further back: skip what this one already has.

@@ -40,6 +40,7 @@ export {
   type NotificationJobTiming,
   type NotificationGroupJSON,
   type PlacedGroup,
+  groupKeyOf,
   GROUP_KEY_MAX,
   GROUP_KEY_RE,
 } from './store';
@@ -224,6 +225,11 @@ export class NotificationService {
     return this.#store.groupLines(userId, ids, keys);
   }
 
+  /** Whether the user has a notification in the group `key` (a group's actions answer 404 otherwise). */
+  hasGroup(userId: number, key: string): Promise<boolean> {
+    return this.#store.hasGroup(userId, key);
+  }
+
   async get(userId: number, id: number): Promise<NotificationJSON> {
     const found = await this.#store.ownOne(userId, id);
     if (!found) throw new NotFound('Notification');
@@ -284,14 +290,17 @@ export class NotificationService {
    * left alone and not counted. Answers how many changed.
    */
   async bulk(userId: number, ids: number[], action: StateAction, groupKeys: string[] = []): Promise<number> {
-    return (await this.bulkChanged(userId, ids, action, groupKeys)).length;
+    return (await this.bulkChanged(userId, ids, action, groupKeys)).ids.length;
   }
 
-  /** `bulk`, answering the ids it changed (the page's answer removes or updates exactly those). */
-  async bulkChanged(userId: number, ids: number[], action: StateAction, groupKeys: string[] = []): Promise<number[]> {
+  /**
+   * `bulk`, answering the ids it changed and the shared groups they are (or were) in: the page's answer removes or
+   * updates exactly those rows and re-renders those groups' lines.
+   */
+  async bulkChanged(userId: number, ids: number[], action: StateAction, groupKeys: string[] = []): Promise<{ ids: number[]; keys: string[] }> {
     const changed = await this.#store.transitions.applyWithKeys(userId, [...new Set(ids)], action, groupKeys);
     if (changed.ids.length > 0) this.#announce(userId, changed.ids, action, changed.keys);
-    return changed.ids;
+    return changed;
   }
 
   /**

@@ -5,6 +5,16 @@ import { intArray, selectNotifications } from './shape';
 
 const SHARED = /^[a-z_]+:[a-z_]+:\d+$/;
 
+/**
+ * The shared group key a notification has, as the generated column `group_key` computes it (the
+ * notification-groups migration: applications to one course), for markup that must name a row's group without
+ * reading it (a pushed card, rendered once for a whole batch). Kept beside the column's rule in the migration:
+ * a new kind there is a new line here.
+ */
+export function groupKeyOf(n: { type: string; course_id: number | null }): string | null {
+  return n.type === 'application_submitted' && n.course_id ? `application_submitted:course:${Number(n.course_id)}` : null;
+}
+
 /** A group's line as the All list shows it now, with its place (its newest member's sort key). */
 export interface PlacedGroup {
   group: NotificationGroupJSON;

@@ -14,7 +14,7 @@ import { clippedTitle, insertNotificationsSql, intArray, type NotificationWithRe
 export { LIST_STATUSES, NotificationReads, type BatchRow, type ListStatus, type OwnListQuery } from './reads';
 export { NotificationStates, STATE_ACTIONS, WAKE_TASK, wakeJobKey, type StateAction } from './states';
 export type { Audience } from './audience';
-export type { PlacedGroup } from './group-lines';
+export { groupKeyOf, type PlacedGroup } from './group-lines';
 export { GROUP_KEY_MAX, GROUP_KEY_RE, groupKeySql, parseGroupKeys, type NotificationGroupJSON } from './groups';
 export { DEFAULT_JOB_TIMING, type NotificationJobTiming } from './jobs';
 export { NOTIFICATION_SORTS, type NotificationFilter, type NotificationSort } from './search';

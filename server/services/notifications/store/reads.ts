@@ -130,6 +130,16 @@ export class NotificationReads {
     return { unread: rows.length > 0 ? Number(rows[0].unread) : 0, latest: rows.map(toNotificationJSON) };
   }
 
+  /** Whether the user has any notification in the group `key` (groups.ts's form), in any list: its owner's check. */
+  async hasGroup(userId: number, key: string): Promise<boolean> {
+    const single = /^n:(\d+)$/.exec(key);
+    const rows = await this.db.query(
+      `SELECT 1 FROM notifications WHERE recipient_id = :userId AND ${single ? 'id = :id' : 'group_key = :key'} LIMIT 1`,
+      { replacements: { userId, key, id: single ? Number(single[1]) : null }, type: QueryTypes.SELECT },
+    );
+    return rows.length > 0;
+  }
+
   /** One of the user's notifications (undefined for another user's id as for a missing one). */
   async ownOne(userId: number, id: number): Promise<NotificationJSON | undefined> {
     const [row] = await this.db.query<NotificationRow>(`${selectNotifications()} WHERE n.id = :id AND n.recipient_id = :userId`, {
