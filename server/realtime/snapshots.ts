@@ -1,4 +1,4 @@
-import type { NotificationService } from '../services/notifications';
+import { groupKeyOf, type NotificationService, type PlacedGroup } from '../services/notifications';
 import { CloseCode } from './codes';
 import type { Connection } from './hub';
 import type { RealtimeMetrics } from './metrics';
@@ -89,6 +89,16 @@ export class Snapshots {
         [...replayFrom].map(async ([uid, from]) => [uid, await notifications.since(uid, from, REPLAY_LIMIT)] as const),
       ).then((pairs) => new Map(pairs)),
     ]);
+    // A protocol that shows a group as one line (the bell) replays a missed member as its group's line, not as a
+    // card: one more read per user whose replay holds grouped rows (only when such a tab replays).
+    const linesOf = new Map<number, Map<string, PlacedGroup | null>>();
+    const groupingUsers = new Set(conns.filter((c) => protocols[c.protocol].newGroupMember && protocols[c.protocol].replay).map((c) => c.userId));
+    await Promise.all(
+      [...replays].map(async ([uid, rows]) => {
+        const keys = [...new Set(rows.map((r) => groupKeyOf(r.n)).filter((k): k is string => k !== null))];
+        if (keys.length > 0 && groupingUsers.has(uid)) linesOf.set(uid, await notifications.groupLines(uid, [], keys));
+      }),
+    );
     /** One snapshot frame per user and protocol, however many tabs. */
     const frames = new Map<string, string>();
     for (const [c, plan] of plans) {
@@ -110,10 +120,16 @@ export class Snapshots {
       const { from } = plan;
       if (from !== undefined && p.replay) {
         // Another tab of the user may have asked to replay from further back: skip what this one already has.
+        const lines = p.newGroupMember ? linesOf.get(c.userId) : undefined;
         for (const { n, position } of replays.get(c.userId) ?? []) {
           if (position <= from) continue;
-          c.sendNow(p.replay(n, position), position);
           seen.push(position);
+          if (lines?.has(groupKeyOf(n) ?? '')) continue; // within its group's line, below
+          c.sendNow(p.replay(n, position), position);
+          sent += 1;
+        }
+        if (lines && p.groupLines) {
+          for (const f of p.groupLines(lines)) c.sendNow(f, Math.max(0, ...[...lines.values()].map((l) => l?.position ?? 0)));
           sent += 1;
         }
       }

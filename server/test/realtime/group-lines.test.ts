@@ -66,7 +66,7 @@ test('bell protocol: the second application replaces the group line (page and be
   expect(html).toContain('2 notifications');
   expect(html).toContain('2 unread');
   // Whatever the list showed of the group leaves, and the line comes in its place (placed by position).
-  expect(html).toContain(`hx-swap-oob="delete:#notification-list[data-grouped] &gt; [data-group=&quot;${key}&quot;]"`);
+  expect(html).toContain(`hx-swap-oob="delete:#notification-list[data-grouped] > [data-group=&quot;${key}&quot;]"`);
   expect(html).toContain('hx-swap-oob="afterbegin:#notification-list[data-grouped]"');
   // The bell: re-rendered with the group as one line, no item of its own for Dario's; the badge says 2.
   expect(html).toContain(`id="bell-group-${domId(key)}"`);
@@ -86,6 +86,7 @@ test('read, done, undone and delete of a member: both protocols get the group li
   await apply(course, 'Ben');
   const c = await apply(course, 'Cleo');
   await json.next((f) => f.json?.type === 'group_updated' && (f.json.group as { count: number }).count === 3);
+  await bell.next((f) => f.text.includes('3 notifications'));
 
   const lineAfter = async (from: number, check: (g: Record<string, unknown>) => boolean) => {
     const f = await json.next((x) => x.json?.type === 'group_updated' && check(x.json.group as Record<string, unknown>), { from });
@@ -127,6 +128,7 @@ test('a group action that empties the inbox of the group: group_removed on JSON,
   await apply(course, 'Dora');
   await apply(course, 'Emil');
   await json.next((f) => f.json?.type === 'group_updated');
+  await bell.next((f) => f.text.includes('2 notifications'));
   const mark = json.frames.length;
   const bellMark = bell.frames.length;
   const res = await api(ctx.srv.url, who, 'POST', '/api/notifications/bulk/', { group_keys: [key], action: 'done' });
