@@ -26,7 +26,7 @@ export interface Woken {
 export interface Removal {
   recipientId: number;
   ids: number[];
-  /** The shared groups the rows were in, when known (the user's own deletes): their lines follow. */
+  /** The shared groups the rows were in (the first event of a delete carries them): their lines follow. */
   groupKeys?: string[];
 }
 

@@ -146,7 +146,7 @@ export class Pushes {
 
   /** Deleted elsewhere (or by a moderator): every tab of the user drops those rows and gets the fresh count (and bell). */
   async removed(removal: Removal): Promise<void> {
-    // The rows are gone: their groups are the ones the event names (a moderator's delete names none).
+    // The rows are gone: their groups are the ones the event names.
     const lines = removal.groupKeys?.length ? await this.#groupLines(removal.recipientId, [], removal.groupKeys) : undefined;
     await this.#toEveryTab(removal.recipientId, (p, view) => p.removed(view, removal.ids));
     this.#pushLines(removal.recipientId, lines);

@@ -64,6 +64,7 @@ test('bell protocol: the second application replaces the group line (page and be
   const html = frame.text;
   expect(html).toContain('Dario and Camille applied to PostgreSQL in Practice');
   expect(html).toContain('2 notifications');
+  expect(html).toContain('Mark 2 read'); // the page line's control; the bell's line says '2 unread'
   expect(html).toContain('2 unread');
   // Whatever the list showed of the group leaves, and the line comes in its place (placed by position).
   expect(html).toContain(`hx-swap-oob="delete:#notification-list[data-grouped] > [data-group=&quot;${key}&quot;]"`);
@@ -102,7 +103,7 @@ test('read, done, undone and delete of a member: both protocols get the group li
   const types = json.frames.slice(mark).map((f) => f.json?.type);
   expect(types.indexOf('group_updated')).toBeGreaterThan(types.indexOf('unread_count'));
   const bellLine = await bell.next((f) => f.text.includes(`id="group-${domId(key)}"`) && f.text.includes('data-return'), { from: bellMark });
-  expect(bellLine.text).toContain('2 unread');
+  expect(bellLine.text).toContain('Mark 2 read');
 
   // Done with the newest: 2 members left, Ben's the newest now.
   mark = json.frames.length;
@@ -170,4 +171,16 @@ test('a snooze of a group from the page reaches the other tabs: every member sno
     body: new URLSearchParams({ _csrf: who.csrf }).toString(),
   });
   expect(other.status).toBe(404);
+});
+
+test("a moderator's delete names the groups too: the member's tabs get the line with one fewer", async () => {
+  const { json, course } = await instructorTabs();
+  await apply(course, 'Hugo');
+  await apply(course, 'Iris');
+  const jo = await apply(course, 'Jo');
+  await json.next((f) => f.json?.type === 'group_updated' && (f.json.group as { count: number }).count === 3);
+  const mark = json.frames.length;
+  expect(await ctx.services.moderation.removeMany([jo])).toBe(1);
+  const f = await json.next((x) => x.json?.type === 'group_updated', { from: mark });
+  expect(f.json!.group).toMatchObject({ count: 2, actors: ['Iris', 'Hugo'] });
 });

@@ -55,7 +55,7 @@ test('All shows a group as one line (escaped), the bell too; a group of one stay
   expect(html).toContain(`id="group-application_submitted-course-${course.id}"`);
   expect(html).toContain('Gia, Farid, Ewa and 2 others applied to PostgreSQL &lt;in&gt; Practice');
   expect(html).toContain('5 notifications');
-  expect(html).toContain('5 unread');
+  expect(html).toContain('Mark 5 read');
   for (const id of apps) expect(html).not.toContain(`id="notification-${id}"`);
   expect(html).toContain(`id="notification-${message}"`);
   // Selecting the line selects the group; its controls act on the group, with CSRF.

@@ -275,14 +275,14 @@ export class NotificationStore extends NotificationReads {
     return rows.length > 0 ? { groupKey: rows[0].group_key } : null;
   }
 
-  /** One DELETE for any users' notifications; answers what it deleted, whose each row was. */
-  async removeMany(ids: number[]): Promise<Array<{ id: number; recipientId: number }>> {
+  /** One DELETE for any users' notifications; answers what it deleted, whose each row was and its shared group. */
+  async removeMany(ids: number[]): Promise<Array<{ id: number; recipientId: number; groupKey: string | null }>> {
     if (ids.length === 0) return [];
-    const rows = await this.db.query<{ id: string; recipient_id: number }>(
-      'DELETE FROM notifications WHERE id = ANY(CAST(:ids AS bigint[])) RETURNING id, recipient_id',
+    const rows = await this.db.query<{ id: string; recipient_id: number; group_key: string | null }>(
+      'DELETE FROM notifications WHERE id = ANY(CAST(:ids AS bigint[])) RETURNING id, recipient_id, group_key',
       { replacements: { ids: intArray(ids) }, type: QueryTypes.SELECT },
     );
-    return rows.map((r) => ({ id: Number(r.id), recipientId: r.recipient_id }));
+    return rows.map((r) => ({ id: Number(r.id), recipientId: r.recipient_id, groupKey: r.group_key }));
   }
 
   /** One page of the user's list as groups, newest group first (see groups.ts); `unread` null on an empty page. */
