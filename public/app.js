@@ -222,6 +222,12 @@
     syncMarkAll();
   });
   document.addEventListener('htmx:after:swap', syncMarkAll);
+  // A group action's own answer brings the group's fresh line marked data-return too (push-group.njk), as the push
+  // to the other tabs does.
+  document.addEventListener('htmx:after:swap', () => {
+    placeReturning();
+    dedupeLists();
+  });
 
   // --- toasts: errors from htmx requests arrive as out-of-band toasts; they leave on their own
   function toast(message, tone) {

@@ -108,6 +108,28 @@
     e.preventDefault();
   });
 
+  // A group line's "Show all" loads its members in place (the link alone is a page of them, without JavaScript);
+  // pressed again it folds them away. "More of this group" replaces itself with the next members (keyset).
+  // Handled here rather than with hx-get: group lines are pushed too, and pushed markup carries no nonce.
+  list.addEventListener('click', (e) => {
+    const link = e.target instanceof Element && e.target.closest('a[data-group-expand], a[data-group-more]');
+    if (!link || e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey || !window.htmx) return;
+    e.preventDefault();
+    if (link.matches('[data-group-more]')) {
+      htmx.ajax('GET', link.getAttribute('href'), { target: link.parentElement, swap: 'outerHTML' });
+      return;
+    }
+    const box = document.getElementById(link.getAttribute('aria-controls'));
+    if (!box) return;
+    if (link.getAttribute('aria-expanded') === 'true') {
+      box.replaceChildren();
+      link.setAttribute('aria-expanded', 'false');
+      return;
+    }
+    link.setAttribute('aria-expanded', 'true');
+    htmx.ajax('GET', link.getAttribute('href'), { target: box, swap: 'innerHTML' });
+  });
+
   // A click in a row makes it the current one, so the keys continue from where the pointer was.
   list.addEventListener('click', (e) => {
     const row = e.target instanceof Element && e.target.closest('.notification-card');

@@ -34,7 +34,9 @@
   // snapshot anyway, so other pages need no replay.
   function newestShownPosition() {
     let max = 0;
-    for (const el of document.querySelectorAll('#bell-items > [id^="bell-item-"], #notification-list > [id^="notification-"]')) {
+    // A group's line (issue 14) stands at its newest member's position, which it always carries.
+    const rows = '#bell-items > [id^="bell-item-"], #notification-list > [id^="notification-"], #bell-items > [data-group][data-position], #notification-list > [data-group][data-position]';
+    for (const el of document.querySelectorAll(rows)) {
       const at = Number(el.dataset.position || el.id.slice(el.id.lastIndexOf('-') + 1));
       if (at > max) max = at;
     }

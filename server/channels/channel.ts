@@ -26,6 +26,8 @@ export interface Woken {
 export interface Removal {
   recipientId: number;
   ids: number[];
+  /** The shared groups the rows were in (the first event of a delete carries them): their lines follow. */
+  groupKeys?: string[];
 }
 
 /** An application arrived or was decided; carries the two people it concerns. */

@@ -93,7 +93,7 @@ function route(c: Channel, e: HeraldEvent, at: number): void {
     case 'notification.read_all':
       return c.readStateChanged({ recipientId: e.recipientId, ids: 'all' }, at);
     case 'notification.deleted':
-      return c.removed({ recipientId: e.recipientId, ids: e.ids }, at);
+      return c.removed({ recipientId: e.recipientId, ids: e.ids, groupKeys: e.groupKeys }, at);
     case 'notification.state':
       return c.stateChanged?.({ recipientId: e.recipientId, ids: e.ids, state: e.state }, at);
     case 'notification.woken':

@@ -1,10 +1,14 @@
 import type { ApplicationChange, ReadStateChange, Removal, StateChange } from '../channels/channel';
-import type { BellView, NotificationGroupJSON, NotificationJSON, NotificationService } from '../services/notifications';
+import type { BellView, NotificationGroupJSON, NotificationJSON, NotificationService, PlacedGroup } from '../services/notifications';
+import { groupKeyOf } from '../services/notifications';
 import type { CreatedItem } from './delivery';
 import type { Connection, Hub, Protocol } from './hub';
 import type { RealtimeMetrics } from './metrics';
 import type { ApplicationAudience, NewNotificationSender, Positioned, Protocols } from './protocols';
 import type { RealtimeQueries } from './queries';
+
+/** Whether a protocol shows groups at all (and so whether a batch's group lines are worth reading). */
+const showsGroups = (p: Protocols[Protocol]) => p.groupUpdated !== undefined || p.newGroupMember !== undefined;
 
 export interface PushDeps {
   hub: Hub;
@@ -36,22 +40,30 @@ export class Pushes {
     const mine = batch.filter((e) => hub.hasUser(e.recipientId));
     if (mine.length > 0) {
       // The group lines are read (with the rows, one statement for the batch) only when a tab speaks a protocol
-      // that shows groups; each follows its notification's frames.
-      const grouping = mine.filter((e) => [...(hub.of(e.recipientId) ?? [])].some((c) => protocols[c.protocol].groupUpdated));
+      // that shows groups. JSON: each follows its notification's frames. The bell: the line replaces the
+      // notification's own pieces, with the recipient's fresh bell (read once per recipient of the batch whose row
+      // joined a group, after the rows: only those recipients need it).
+      const grouping = mine.filter((e) => this.#conns(e.recipientId).some((c) => showsGroups(protocols[c.protocol])));
       const [rows, counts, groups] = await Promise.all([
         notifications.byIds(mine.map((e) => e.id)),
         notifications.unreadCounts([...new Set(mine.map((e) => e.recipientId))]),
         grouping.length > 0 ? notifications.groupsFor(grouping.map((e) => e.id)) : undefined,
       ]);
       const byId = new Map(rows.map((r) => [r.id, r]));
+      const bellUsers = new Set<number>();
+      for (const e of mine) {
+        if (groups?.has(e.id) && this.#conns(e.recipientId).some((c) => protocols[c.protocol].newGroupMember)) bellUsers.add(e.recipientId);
+      }
+      const bells = bellUsers.size > 0 ? await notifications.bells([...bellUsers]) : undefined;
       for (const e of mine) {
         const row = byId.get(e.id);
         if (!row || row.recipient_id !== e.recipientId) continue; // deleted meanwhile, or a forged event: push nothing
         if (row.silent) continue;
         const { recipient_id: _r, silent: _s, position, ...n } = row;
-        // A woken row (notification.woken comes here too) goes out at its new position, above what arrived meanwhile.
-        this.#pushNew(n, [{ id: e.id, position, recipientId: e.recipientId, readAt: null }], counts);
         const group = groups?.get(e.id);
+        const view = bells?.get(e.recipientId);
+        // A woken row (notification.woken comes here too) goes out at its new position, above what arrived meanwhile.
+        this.#pushNew(n, [{ id: e.id, position, recipientId: e.recipientId, readAt: null }], counts, group && view ? { group, view } : undefined);
         if (group) this.#pushGroup(e.recipientId, group);
       }
     }
@@ -82,6 +94,7 @@ export class Pushes {
     n: NotificationJSON,
     rows: Array<{ id: number; position: number; recipientId: number; readAt: string | null }>,
     counts: Map<number, number>,
+    joined?: { group: NotificationGroupJSON; view: BellView; frames?: Map<Protocol, string> },
   ): void {
     const { hub, protocols, metrics } = this.#d;
     // Prepared on first need only: a process whose recipients all use the JSON protocol renders no HTML.
@@ -91,6 +104,15 @@ export class Pushes {
       if (!conns) continue;
       const unread = counts.get(recipientId) ?? 0;
       for (const c of conns) {
+        // It joined a group this protocol shows as one line: the line instead (one recipient: rendered here, once).
+        const member = joined && protocols[c.protocol].newGroupMember;
+        if (member) {
+          let frame = joined.frames?.get(c.protocol);
+          if (frame === undefined) (joined.frames ??= new Map()).set(c.protocol, (frame = member(n, position, joined.group, joined.view)));
+          c.push(frame, position);
+          metrics.pushed.inc({ protocol: c.protocol });
+          continue;
+        }
         let s = senders.get(c.protocol);
         if (!s) senders.set(c.protocol, (s = { send: protocols[c.protocol].newNotification(n), frames: 0 }));
         if (readAt === null) s.frames += s.send(c, id, position, unread);
@@ -115,13 +137,19 @@ export class Pushes {
   }
 
   /** Read elsewhere: every tab of the user gets the new read state and count. */
-  readState(change: ReadStateChange): Promise<void> {
-    return this.#toEveryTab(change.recipientId, (p, view) => p.readState(view, change.ids));
+  async readState(change: ReadStateChange): Promise<void> {
+    // "All read" re-renders no line: every line's unread control turns to "Read" with the cards' (push-read.njk).
+    const lines = change.ids === 'all' ? undefined : await this.#groupLines(change.recipientId, change.ids);
+    await this.#toEveryTab(change.recipientId, (p, view) => p.readState(view, change.ids));
+    this.#pushLines(change.recipientId, lines);
   }
 
   /** Deleted elsewhere (or by a moderator): every tab of the user drops those rows and gets the fresh count (and bell). */
-  removed(removal: Removal): Promise<void> {
-    return this.#toEveryTab(removal.recipientId, (p, view) => p.removed(view, removal.ids));
+  async removed(removal: Removal): Promise<void> {
+    // The rows are gone: their groups are the ones the event names.
+    const lines = removal.groupKeys?.length ? await this.#groupLines(removal.recipientId, [], removal.groupKeys) : undefined;
+    await this.#toEveryTab(removal.recipientId, (p, view) => p.removed(view, removal.ids));
+    this.#pushLines(removal.recipientId, lines);
   }
 
   /**
@@ -134,14 +162,49 @@ export class Pushes {
     const { recipientId, ids, state } = change;
     let returning: Positioned[] = [];
     const showsLists = [...(hub.of(recipientId) ?? [])].some((c) => protocols[c.protocol].showsBell);
-    if (showsLists && (state === 'undone' || state === 'unread')) {
-      // As they are by now (a later change may have moved them on: its own push follows), only the user's own.
-      const rows = await notifications.byIds(ids);
+    const returns = showsLists && (state === 'undone' || state === 'unread');
+    const [rows, lines] = await Promise.all([returns ? notifications.byIds(ids) : [], this.#groupLines(recipientId, ids)]);
+    if (returns) {
+      // As they are by now (a later change may have moved them on: its own push follows), only the user's own; a
+      // row of a group comes back within its group's line (below), not as a card of its own.
       returning = rows
         .filter((r) => r.recipient_id === recipientId && r.done_at === null && r.snoozed_until === null)
+        .filter((r) => !lines?.has(groupKeyOf(r) ?? ''))
         .map(({ recipient_id: _r, silent: _s, position, ...n }) => ({ n, position }));
     }
-    return this.#toEveryTab(recipientId, (p, view) => p.stateChanged(view, ids, state, returning));
+    await this.#toEveryTab(recipientId, (p, view) => p.stateChanged(view, ids, state, returning));
+    this.#pushLines(recipientId, lines);
+  }
+
+  /** The connections of a user here (none: empty). */
+  #conns(userId: number): Connection[] {
+    return [...(this.#d.hub.of(userId) ?? [])];
+  }
+
+  /**
+   * The lines of the user's groups that `ids` (or the deleted rows' `keys`) are in, read only when a tab of the
+   * user shows groups after a state change, and only the groups touched (one or two statements, see groupLines).
+   */
+  async #groupLines(userId: number, ids: number[], keys: string[] = []): Promise<Map<string, PlacedGroup | null> | undefined> {
+    const { notifications, protocols } = this.#d;
+    if (!this.#conns(userId).some((c) => protocols[c.protocol].groupLines)) return undefined;
+    const lines = await notifications.groupLines(userId, ids, keys);
+    return lines.size > 0 ? lines : undefined;
+  }
+
+  /** Those lines to every tab of the user whose protocol shows groups, after the change's own frames. */
+  #pushLines(userId: number, lines: Map<string, PlacedGroup | null> | undefined): void {
+    const { protocols, metrics } = this.#d;
+    if (!lines) return;
+    const byProtocol = new Map<Protocol, string[]>();
+    for (const c of this.#conns(userId)) {
+      const render = protocols[c.protocol].groupLines;
+      if (!render) continue;
+      let list = byProtocol.get(c.protocol);
+      if (!list) byProtocol.set(c.protocol, (list = render(lines)));
+      for (const f of list) c.push(f);
+      metrics.pushed.inc({ protocol: c.protocol }, list.length);
+    }
   }
 
   /** One read for all the user's tabs (the bell's latest items only if a tab shows them), one frame set per protocol. */

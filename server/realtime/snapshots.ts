@@ -1,4 +1,4 @@
-import { BELL_SIZE, type NotificationService } from '../services/notifications';
+import { groupKeyOf, type NotificationService, type PlacedGroup } from '../services/notifications';
 import { CloseCode } from './codes';
 import type { Connection } from './hub';
 import type { RealtimeMetrics } from './metrics';
@@ -83,11 +83,22 @@ export class Snapshots {
     const bellUsers = [...new Set(conns.filter((c) => protocols[c.protocol].showsBell).map((c) => c.userId))];
     const [states, latest, replays] = await Promise.all([
       queries.states(users),
-      queries.latestFor(bellUsers, BELL_SIZE),
+      // The bell shows groups as one line (issue 14), as the page renders it: one statement per user (see bells).
+      notifications.bells(bellUsers),
       Promise.all(
         [...replayFrom].map(async ([uid, from]) => [uid, await notifications.since(uid, from, REPLAY_LIMIT)] as const),
       ).then((pairs) => new Map(pairs)),
     ]);
+    // A protocol that shows a group as one line (the bell) replays a missed member as its group's line, not as a
+    // card: one more read per user whose replay holds grouped rows (only when such a tab replays).
+    const linesOf = new Map<number, Map<string, PlacedGroup | null>>();
+    const groupingUsers = new Set(conns.filter((c) => protocols[c.protocol].newGroupMember && protocols[c.protocol].replay).map((c) => c.userId));
+    await Promise.all(
+      [...replays].map(async ([uid, rows]) => {
+        const keys = [...new Set(rows.map((r) => groupKeyOf(r.n)).filter((k): k is string => k !== null))];
+        if (keys.length > 0 && groupingUsers.has(uid)) linesOf.set(uid, await notifications.groupLines(uid, [], keys));
+      }),
+    );
     /** One snapshot frame per user and protocol, however many tabs. */
     const frames = new Map<string, string>();
     for (const [c, plan] of plans) {
@@ -97,21 +108,28 @@ export class Snapshots {
       if (c.closed) continue;
       const p = protocols[c.protocol];
       const state = states.get(c.userId) ?? { unread: 0, maxPosition: 0 };
-      const items = p.showsBell ? (latest.get(c.userId) ?? []) : [];
+      const bell = p.showsBell ? latest.get(c.userId) : undefined;
       const key = `${p.name}:${c.userId}`;
       let frame = frames.get(key);
-      if (frame === undefined) frames.set(key, (frame = p.snapshot({ unreadCount: state.unread, latest: items.map((i) => i.n) })));
+      // The count is the one read with the positions (states), so a snapshot never shows two different counts.
+      if (frame === undefined) frames.set(key, (frame = p.snapshot({ unreadCount: state.unread, latest: bell?.latest ?? [] })));
       c.sendNow(frame);
       let sent = 1;
       // What this connection now shows: live copies of these are dropped (see Connection.open).
-      const seen = items.map((i) => i.position);
+      const seen = [...(bell?.positions ?? [])];
       const { from } = plan;
       if (from !== undefined && p.replay) {
         // Another tab of the user may have asked to replay from further back: skip what this one already has.
+        const lines = p.newGroupMember ? linesOf.get(c.userId) : undefined;
         for (const { n, position } of replays.get(c.userId) ?? []) {
           if (position <= from) continue;
-          c.sendNow(p.replay(n, position), position);
           seen.push(position);
+          if (lines?.has(groupKeyOf(n) ?? '')) continue; // within its group's line, below
+          c.sendNow(p.replay(n, position), position);
+          sent += 1;
+        }
+        if (lines && p.groupLines) {
+          for (const f of p.groupLines(lines)) c.sendNow(f, Math.max(0, ...[...lines.values()].map((l) => l?.position ?? 0)));
           sent += 1;
         }
       }

@@ -16,7 +16,8 @@ export type HeraldEvent =
     }
   | { type: 'notification.read'; recipientId: number; ids: number[] }
   | { type: 'notification.read_all'; recipientId: number }
-  | { type: 'notification.deleted'; recipientId: number; ids: number[] }
+  // groupKeys: the shared groups the deleted rows were in (they can no longer say it), for the live group lines.
+  | { type: 'notification.deleted'; recipientId: number; ids: number[]; groupKeys?: string[] }
   /** Done, undone, marked unread or snoozed (read and deleted keep their own events above). */
   | { type: 'notification.state'; recipientId: number; ids: number[]; state: NotificationState }
   /** A snoozed notification's time came: it is unread again, on top. Announced like a new one, by id. */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { storable } from '../http/input';
 import { BROADCAST_TYPES } from '../models';
 import { BULK_MAX_IDS } from '../api/schemas';
-import { STATE_ACTIONS } from '../services/notifications';
+import { GROUP_KEY_MAX, GROUP_KEY_RE, STATE_ACTIONS } from '../services/notifications';
 import { SNOOZE_PRESETS } from '../services/preferences';
 
 /**
@@ -50,16 +50,30 @@ export const notificationsQuery = z.object({
   status: z.enum(['all', 'unread', 'read', 'done']).catch('all'),
   q: text(200, 'Search').optional().catch(undefined),
   cursor: z.string().max(40).optional().catch(undefined),
+  /** One group's members (a group line expanded); a malformed key is ignored like any bad filter. */
+  group: z.string().max(GROUP_KEY_MAX).regex(GROUP_KEY_RE).optional().catch(undefined),
 });
 
-/** The page's selection: `ids` repeated (one checkbox each), one action button. */
-export const bulkForm = z.object({
-  ids: z
+/** A group line's key in a path (`application_submitted:course:12`); anything else names no group of the user's. */
+export const groupKeyParam = z.string().max(GROUP_KEY_MAX).regex(GROUP_KEY_RE);
+
+const repeated = <T extends z.ZodType<unknown, string>>(item: T) =>
+  z
     .union([z.string(), z.array(z.string())])
     .transform((v) => (Array.isArray(v) ? v : [v]))
-    .pipe(z.array(z.string().regex(/^\d{1,15}$/).transform(Number)).min(1).max(BULK_MAX_IDS)),
-  action: z.enum(STATE_ACTIONS),
-});
+    .pipe(z.array(item).max(BULK_MAX_IDS));
+
+/**
+ * The page's selection: `ids` repeated (one checkbox each) and `group_keys` (a group line's checkbox: the whole
+ * group), at least one of them, one action button.
+ */
+export const bulkForm = z
+  .object({
+    ids: repeated(z.string().regex(/^\d{1,15}$/).transform(Number)).default([]),
+    group_keys: repeated(z.string().max(GROUP_KEY_MAX).regex(GROUP_KEY_RE)).default([]),
+    action: z.enum(STATE_ACTIONS),
+  })
+  .refine((f) => f.ids.length + f.group_keys.length > 0);
 
 /** `YYYY-MM-DDTHH:MM` that names a real calendar time (no 30 February), as a datetime-local field sends it. */
 const wallClock = z

@@ -18,13 +18,27 @@ export function notificationRoutes(web: WebDeps) {
 
   router.param('notificationId', parsedParam('notificationId', notificationId, 'Notification'));
 
+  /**
+   * The list. All / Unread / Read show groups as one line (issue 14: applications to one course); Done, search
+   * results and one group's members (`group`, a line expanded) list notifications one by one.
+   */
   router.get('/notifications', async function list(req, res) {
-    const { status, cursor, q } = notificationsQuery.parse(req.query);
-    const page = await services.notifications.list(currentUser(req).id, { status, limit: PAGE_SIZE, cursor, q: q || undefined });
+    const { status, cursor, q, group } = notificationsQuery.parse(req.query);
+    const userId = currentUser(req).id;
     const words = searchWords(parseSearch(q).text);
-    const ctx = { status, q, words, notifications: page.results, nextCursor: page.next_cursor, unreadCount: page.unread_count };
-    // htmx asks for the next page ("load more"): the cards plus a fresh "load more" button, out of band.
-    if (isHtmx(req)) return res.type('html').send(renderView(web, req, res, 'partials/notification-page.njk', ctx));
+    const opts = { status, limit: PAGE_SIZE, cursor, q: q || undefined };
+    const grouped = !q && !group && status !== 'done';
+    const page = grouped
+      ? await services.notifications.listGroups(userId, opts)
+      : await services.notifications.list(userId, { ...opts, groupKey: group });
+    const rows = grouped ? { lines: page.results } : { notifications: page.results };
+    const ctx = { status, q, group, words, ...rows, nextCursor: page.next_cursor, unreadCount: page.unread_count };
+    // htmx asks for a group's members (its line's "Show all", then "More of this group") or the next page ("load
+    // more": the rows plus a fresh "load more" button, out of band).
+    if (isHtmx(req)) {
+      const partial = group ? 'partials/notification-members.njk' : 'partials/notification-page.njk';
+      return res.type('html').send(renderView(web, req, res, partial, ctx));
+    }
     await sendPage(web, req, res, 'pages/notifications.njk', { title: 'Notifications', ...ctx });
   });
 

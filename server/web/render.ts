@@ -1,7 +1,7 @@
 import path from 'node:path';
 import nunjucks from 'nunjucks';
 import type { ApplicationJSON } from '../services/applications';
-import type { BellView, NotificationJSON } from '../services/notifications';
+import { groupKeyOf, type BellView, type NotificationGroupJSON, type NotificationJSON, type PlacedGroup } from '../services/notifications';
 import { APPLICATION_STATUS_LABELS, BROADCAST_OPTIONS, ICONS, NOTIFICATION_TYPE_META } from './notification-types';
 
 export const VIEWS_DIR = path.join(__dirname, '..', '..', 'views');
@@ -37,6 +37,28 @@ export function notificationLink(n: Pick<NotificationJSON, 'type' | 'application
   return '/notifications';
 }
 
+/** A group key as an element id's tail (`application_submitted:course:12` -> `application_submitted-course-12`). */
+export const groupDomId = (key: string) => key.replace(/[^A-Za-z0-9_-]/g, '-');
+
+/** "Camille", "Camille and Dario", "Camille, Dario and Ewa", "Camille, Dario, Ewa and 39 others". */
+export function actorsPhrase(actors: readonly string[], count: number): string {
+  const names = actors.slice(0, 3);
+  const others = count - names.length;
+  if (names.length === 0) return `${count} people`;
+  if (others <= 0) return names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+  return `${names.join(', ')} and ${others} ${others === 1 ? 'other' : 'others'}`;
+}
+
+/**
+ * What a group's line says: "Camille and 41 others applied to PostgreSQL in Practice". Applications are the one
+ * kind grouped today; another kind reads as its newest member's title and how many more there are.
+ */
+export function groupTitle(g: Pick<NotificationGroupJSON, 'actors' | 'count' | 'latest'>): string {
+  const n = g.latest;
+  if (n.type === 'application_submitted') return `${actorsPhrase(g.actors, g.count)} applied to ${n.course_title ?? 'your course'}`;
+  return g.count > 1 ? `${n.title} (and ${g.count - 1} more)` : n.title;
+}
+
 /**
  * Where the id goes in a fan-out's push, which is rendered once for every recipient. It is passed to the template
  * as markup (a SafeString), and it starts with `<`: autoescaping turns every `<` of user text into `&lt;`, so the
@@ -60,6 +82,9 @@ export function createViews(viewsDir = VIEWS_DIR): nunjucks.Environment {
   env.addFilter('exactTime', exactTime);
   env.addFilter('timeAgo', (iso: string) => timeAgo(iso));
   env.addGlobal('notificationLink', notificationLink);
+  env.addGlobal('groupKeyOf', groupKeyOf);
+  env.addFilter('groupDomId', groupDomId);
+  env.addFilter('groupTitle', groupTitle);
   env.addFilter('highlight', (text: string, words?: string[]) => new nunjucks.runtime.SafeString(highlight(text, words)));
   return env;
 }
@@ -177,6 +202,24 @@ export class Renderer {
     returning: ReadonlyArray<{ n: NotificationJSON; position: number }> = [],
   ): string {
     return this.bell(view, { oob: true }) + this.render('partials/push-state.njk', { ids, state, returning });
+  }
+
+  /**
+   * A new notification joined a group of more than one (bell protocol): instead of its own card and bell item,
+   * the fresh bell (groups as one line) and the group's line on top of a grouped list, replacing the group's line
+   * or the member's card the list shows; the new one is announced as any new notification is. Per recipient (a
+   * grouped row has one), never for a fan-out.
+   */
+  groupMemberPush(view: BellView, n: NotificationJSON, group: NotificationGroupJSON, position: number): string {
+    return this.bell(view, { oob: true }) + this.render('partials/push-group.njk', { lines: [{ key: group.group_key, line: { group, position } }], announce: n });
+  }
+
+  /**
+   * The lines of groups a state change touched: each group's fresh line (or its one member's card) where a grouped
+   * list shows the group, or nothing when it left the inbox (`null`). Placed by position (public/app.js).
+   */
+  groupLinesPush(lines: ReadonlyMap<string, PlacedGroup | null>): string {
+    return this.render('partials/push-group.njk', { lines: [...lines].map(([key, line]) => ({ key, line })) });
   }
 
   /** The push after notifications were read elsewhere: the fresh bell, and those cards shown as read. */

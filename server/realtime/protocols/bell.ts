@@ -21,6 +21,10 @@ export function bellProtocol(renderer: Renderer): WireProtocol {
         return 1;
       };
     },
+    // Groups (issue 14): a new member replaces its group's line (bell and page list) instead of adding a card; state
+    // changes re-render the lines they touched, or remove them.
+    newGroupMember: (n, position, group, view) => renderer.groupMemberPush(view, n, group, position),
+    groupLines: (lines) => [renderer.groupLinesPush(lines)],
     readState: (view, ids) => [renderer.readPush(view, ids)],
     removed: (view, ids) => [renderer.statePush(view, ids, 'deleted')],
     stateChanged: (view, ids, state, returning) => [renderer.statePush(view, ids, state, returning)],

@@ -61,6 +61,9 @@ export const jsonProtocol: WireProtocol = {
   removed: (view, ids) => [stateFrame(ids, 'deleted'), unread(view.unreadCount)],
   stateChanged: (view, ids, state) => [stateFrame(ids, state), unread(view.unreadCount)],
   groupUpdated: (group) => JSON.stringify({ type: 'group_updated', group }),
+  // After a state change: the lines of the groups it touched; a group that left the inbox says so by its key.
+  groupLines: (lines) =>
+    [...lines].map(([key, l]) => (l ? JSON.stringify({ type: 'group_updated', group: l.group }) : JSON.stringify({ type: 'group_removed', group_key: key }))),
   snapshot: (view) => `{"type":"connection_established","unread_count":${view.unreadCount}}`,
   replay: notification,
   adminHint: (event) => JSON.stringify({ type: 'admin_event', event }),

@@ -1,4 +1,4 @@
-import type { BellView, NotificationGroupJSON, NotificationJSON } from '../../services/notifications';
+import type { BellView, NotificationGroupJSON, NotificationJSON, PlacedGroup } from '../../services/notifications';
 import type { NotificationState } from '../../services/events';
 import type { AdminEventName } from '../admin-hints';
 import type { Connection, Protocol } from '../hub';
@@ -41,6 +41,17 @@ export interface WireProtocol {
    * None: the protocol shows every notification on its own (its sockets get nothing, and no group is read).
    */
   groupUpdated?(group: NotificationGroupJSON): string;
+  /**
+   * A new notification joined a group of more than one, for a protocol that shows the group's line INSTEAD of the
+   * notification (the bell: one line, moved to the top, never a second card). `view` is the recipient's fresh bell.
+   * Rendered per recipient: a grouped row has one recipient (a fan-out's rows are never grouped).
+   */
+  newGroupMember?(n: NotificationJSON, position: number, group: NotificationGroupJSON, view: BellView): string;
+  /**
+   * After a state change (read, done, undone, unread, snoozed, deleted) touched groups: each group's fresh line as
+   * All shows it, or null when none of its members is left in the inbox. None: the protocol shows no groups.
+   */
+  groupLines?(lines: ReadonlyMap<string, PlacedGroup | null>): string[];
   /** Notifications were read elsewhere (`all`: every one): frames for each of the user's tabs. */
   readState(view: BellView, ids: number[] | 'all'): string[];
   /** Notifications were deleted (by the user elsewhere, or by a moderator): frames for each of the user's tabs. */

@@ -15,6 +15,7 @@ import {
   type NotificationGroupJSON,
   type ListStatus,
   type StateAction,
+  type PlacedGroup,
 } from './store';
 
 export {
@@ -38,7 +39,10 @@ export {
   type NotificationWithRecipient,
   type NotificationJobTiming,
   type NotificationGroupJSON,
+  type PlacedGroup,
+  groupKeyOf,
   GROUP_KEY_MAX,
+  GROUP_KEY_RE,
 } from './store';
 export { encodeCursor } from '../paging';
 export { parseSearch, searchWords, type ParsedSearch } from './query';
@@ -59,6 +63,8 @@ export interface ListOptions {
   excludeType?: NotificationType[];
   /** Search text; `type:x` and `-type:x` in it filter by type too (see parseSearch). */
   q?: string;
+  /** Only the members of this group (a group line expanded; its key as `group_key` says it). */
+  groupKey?: string;
   limit: number;
   cursor?: string;
 }
@@ -78,8 +84,17 @@ export interface NotificationPage {
 /** What the bell shows: the badge and the latest few. Pages, htmx answers and socket pushes all render it. */
 export interface BellView {
   unreadCount: number;
-  latest: NotificationJSON[];
+  /**
+   * The latest lines, newest first: each a notification, with `group` when it is the newest of a group of more
+   * than one in the inbox (the line then speaks for the group: partials/bell-group.njk).
+   */
+  latest: BellLine[];
+  /** Each line's position (its sort key), where known: what a socket's snapshot carried. */
+  positions?: number[];
 }
+
+/** One line of the bell: a notification, or the newest member of a group standing for it. */
+export type BellLine = NotificationJSON & { group?: NotificationGroupJSON };
 
 /** The longest snooze. */
 export const SNOOZE_MAX_MS = 366 * 24 * 3600 * 1000;
@@ -175,15 +190,44 @@ export class NotificationService {
       types,
       excludeTypes: [...(opts.excludeType ?? []), ...search.excludeTypes],
       q: search.text || undefined,
+      groupKey: opts.groupKey,
       before: opts.cursor ? decodeCursor(opts.cursor) : undefined,
       limit: opts.limit + 1,
     };
   }
 
-  /** The bell: the latest notifications and the unread count in one statement. */
+  /**
+   * The bell: its latest lines (groups as one line, like the page's All list) and the unread count, in one
+   * statement (ownGroups; an empty inbox has nothing unread: unread rows are always in the inbox).
+   */
   async bell(userId: number): Promise<BellView> {
-    const { unread, latest } = await this.#store.latestWithUnread(userId, BELL_SIZE);
-    return { unreadCount: unread, latest };
+    const { groups, unread } = await this.#store.groups(userId, { status: 'all', limit: BELL_SIZE });
+    return {
+      unreadCount: unread ?? 0,
+      latest: groups.map(({ group }) => (group.count > 1 ? { ...group.latest, group } : group.latest)),
+      positions: groups.map((g) => g.sortKey),
+    };
+  }
+
+  /**
+   * Bells of many users (a socket snapshot, a bus resync). One statement per user, run side by side: the grouped
+   * bell has no set-based form yet (ownGroups is per user), and the snapshots of one connect burst are few.
+   */
+  async bells(userIds: number[]): Promise<Map<number, BellView>> {
+    return new Map(await Promise.all(userIds.map(async (id) => [id, await this.bell(id)] as const)));
+  }
+
+  /**
+   * The lines of the user's groups that the rows `ids` (and the deleted rows' groups `keys`) are in, as All shows
+   * them now; null for a group no longer in the inbox. For the live lines after a state change.
+   */
+  groupLines(userId: number, ids: readonly number[], keys: readonly string[] = []): Promise<Map<string, PlacedGroup | null>> {
+    return this.#store.groupLines(userId, ids, keys);
+  }
+
+  /** Whether the user has a notification in the group `key` (a group's actions answer 404 otherwise). */
+  hasGroup(userId: number, key: string): Promise<boolean> {
+    return this.#store.hasGroup(userId, key);
   }
 
   async get(userId: number, id: number): Promise<NotificationJSON> {
@@ -243,9 +287,31 @@ export class NotificationService {
    * left alone and not counted. Answers how many changed.
    */
   async bulk(userId: number, ids: number[], action: StateAction, groupKeys: string[] = []): Promise<number> {
-    const changed = await this.#store.transitions.apply(userId, [...new Set(ids)], action, groupKeys);
-    if (changed.length > 0) this.#announce(userId, changed, action);
-    return changed.length;
+    return (await this.bulkChanged(userId, ids, action, groupKeys)).ids.length;
+  }
+
+  /**
+   * `bulk`, answering the ids it changed and the shared groups they are (or were) in: the page's answer removes or
+   * updates exactly those rows and re-renders those groups' lines.
+   */
+  async bulkChanged(userId: number, ids: number[], action: StateAction, groupKeys: string[] = []): Promise<{ ids: number[]; keys: string[] }> {
+    const changed = await this.#store.transitions.applyWithKeys(userId, [...new Set(ids)], action, groupKeys);
+    if (changed.ids.length > 0) this.#announce(userId, changed.ids, action, changed.keys);
+    return changed;
+  }
+
+  /**
+   * Snoozes whole groups of the user's (a group line's snooze; `groupKeys` as `group_key` says them) until `until`:
+   * every member in the inbox, each with its wake-up job, in one statement. Answers the ids snoozed (none: the
+   * keys name nothing of the user's in the inbox).
+   */
+  async snoozeGroups(userId: number, groupKeys: string[], until: Date): Promise<number[]> {
+    this.#checkSnooze(until);
+    const ids = await this.#store.transitions.snoozeMany(userId, [], groupKeys, until);
+    for (let i = 0; i < ids.length; i += ANNOUNCE_IDS) {
+      this.#events.publish({ type: 'notification.state', recipientId: userId, ids: ids.slice(i, i + ANNOUNCE_IDS), state: 'snoozed' });
+    }
+    return ids;
   }
 
   /** One action on one of the user's notifications; idempotent; another user's id is a 404. */
@@ -261,12 +327,16 @@ export class NotificationService {
    * (not a timer: it survives restarts) wakes it, unread and on top. Any future time up to a year ahead.
    */
   async snooze(userId: number, id: number, until: Date): Promise<NotificationJSON> {
-    const now = Date.now();
-    if (!(until.getTime() > now)) throw new ValidationError('Choose a time in the future.', { field: 'until' });
-    if (until.getTime() > now + SNOOZE_MAX_MS) throw new ValidationError('Snooze for at most a year.', { field: 'until' });
+    this.#checkSnooze(until);
     if (!(await this.#store.transitions.snooze(userId, id, until))) throw new NotFound('Notification');
     this.#events.publish({ type: 'notification.state', recipientId: userId, ids: [id], state: 'snoozed' });
     return this.get(userId, id);
+  }
+
+  #checkSnooze(until: Date): void {
+    const now = Date.now();
+    if (!(until.getTime() > now)) throw new ValidationError('Choose a time in the future.', { field: 'until' });
+    if (until.getTime() > now + SNOOZE_MAX_MS) throw new ValidationError('Snooze for at most a year.', { field: 'until' });
   }
 
   /** The wake-up job's work: announces the notification again when it woke (a stale job changes nothing). */
@@ -277,21 +347,24 @@ export class NotificationService {
     return true;
   }
 
-  #announce(recipientId: number, changed: number[], action: StateAction): void {
+  #announce(recipientId: number, changed: number[], action: StateAction, groupKeys: string[] = []): void {
     // NOTIFY payloads are bounded (8 kB): 500 ids fit in one event, and a group action may change more (a course's
     // applications), so it goes out as several events of at most ANNOUNCE_IDS ids.
     for (let i = 0; i < changed.length; i += ANNOUNCE_IDS) {
       const ids = changed.slice(i, i + ANNOUNCE_IDS);
       if (action === 'read') this.#events.publish({ type: 'notification.read', recipientId, ids });
-      else if (action === 'delete') this.#events.publish({ type: 'notification.deleted', recipientId, ids });
+      // Deleted rows no longer say which group they were in: the first event carries the groups (a few keys).
+      else if (action === 'delete') {
+        this.#events.publish({ type: 'notification.deleted', recipientId, ids, ...(i === 0 && groupKeys.length > 0 ? { groupKeys } : {}) });
+      }
       else this.#events.publish({ type: 'notification.state', recipientId, ids, state: action satisfies NotificationState });
     }
   }
 
   /** Deletes one of the user's notifications; another user's id (or one already gone) is a 404. */
   async remove(userId: number, id: number): Promise<void> {
-    const changed = await this.#store.transitions.apply(userId, [id], 'delete');
-    if (changed.length === 0) throw new NotFound('Notification');
-    this.#announce(userId, changed, 'delete');
+    const changed = await this.#store.transitions.applyWithKeys(userId, [id], 'delete');
+    if (changed.ids.length === 0) throw new NotFound('Notification');
+    this.#announce(userId, changed.ids, 'delete', changed.keys);
   }
 }

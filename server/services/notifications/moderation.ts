@@ -39,16 +39,19 @@ export class ModerationService {
   /** Deletes, then tells each recipient's open bells which of their rows went away. */
   async #delete(ids: number[]): Promise<number> {
     const rows = await this.#store.removeMany(ids);
-    const byRecipient = new Map<number, number[]>();
+    const byRecipient = new Map<number, { ids: number[]; keys: Set<string> }>();
     for (const r of rows) {
-      const list = byRecipient.get(r.recipientId) ?? [];
-      list.push(r.id);
-      byRecipient.set(r.recipientId, list);
+      let theirs = byRecipient.get(r.recipientId);
+      if (!theirs) byRecipient.set(r.recipientId, (theirs = { ids: [], keys: new Set() }));
+      theirs.ids.push(r.id);
+      if (r.groupKey) theirs.keys.add(r.groupKey);
     }
-    for (const [recipientId, theirs] of byRecipient) {
+    for (const [recipientId, { ids: theirs, keys }] of byRecipient) {
       theirs.sort((a, b) => a - b);
       for (let i = 0; i < theirs.length; i += DELETED_IDS_PER_EVENT) {
-        this.#events.publish({ type: 'notification.deleted', recipientId, ids: theirs.slice(i, i + DELETED_IDS_PER_EVENT) });
+        // The first event names the groups the rows were in (a deleted row no longer can): their lines follow.
+        const groupKeys = i === 0 && keys.size > 0 ? { groupKeys: [...keys] } : {};
+        this.#events.publish({ type: 'notification.deleted', recipientId, ids: theirs.slice(i, i + DELETED_IDS_PER_EVENT), ...groupKeys });
       }
     }
     return rows.length;

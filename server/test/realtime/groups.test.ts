@@ -57,7 +57,7 @@ test('the second application to a course: notification, unread_count, then group
       latest: (notification as { notification: unknown }).notification,
     },
   });
-  // The bell (htmx) shows notifications one by one for now: no group frame reaches it.
+  // The bell (htmx) gets no JSON frame: its group line is HTML, in place of the card (group-lines.test.ts).
   expect(bell.frames.some((f) => f.text.includes('group_updated'))).toBe(false);
 });
 

@@ -93,8 +93,8 @@ test(`${Math.round(RUNS * 0.4)} generated WebSocket frames on both endpoints: an
         // Every answer is a JSON frame of a known kind, or (bell) an HTML fragment.
         if (r.startsWith('<')) continue;
         const msg = JSON.parse(r);
-        // (notification_state and group_updated: the inbox's frames, #14; a mark_as_read sends notification_state too.)
-        expect(['pong', 'error', 'notification_read', 'notification_state', 'unread_count', 'connection_established', 'notification', 'group_updated']).toContain(msg.type);
+        // (notification_state, group_updated and group_removed: the inbox's frames, #14; a mark_as_read sends notification_state too.)
+        expect(['pong', 'error', 'notification_read', 'notification_state', 'unread_count', 'connection_established', 'notification', 'group_updated', 'group_removed']).toContain(msg.type);
       }
       if (c.closeCode !== null) {
         // Only the two named closes a hostile frame may cause; anything else is a bug.

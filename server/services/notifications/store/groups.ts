@@ -39,7 +39,7 @@ export interface NotificationGroupJSON {
   latest: NotificationJSON;
 }
 
-interface GroupRow extends NotificationRow {
+export interface GroupRow extends NotificationRow {
   g_key: string;
   g_count: string;
   g_unread: string;
@@ -52,7 +52,7 @@ interface GroupRow extends NotificationRow {
  * for alias `a` to be a member of `p`'s group in the list at hand; the page's shared groups alone are read, from
  * notifications_group_idx.
  */
-function groupLineSql(inGroup: (a: string) => string): SelectExtras {
+export function groupLineSql(inGroup: (a: string) => string): SelectExtras {
   const newestSender = (a: string, not: string) =>
     `(SELECT ${a}.sender_id FROM notifications ${a} WHERE ${inGroup(a)} AND ${a}.sender_id IS NOT NULL ${not}
        ORDER BY ${a}.sort_key DESC LIMIT 1)`;
@@ -79,7 +79,7 @@ function groupLineSql(inGroup: (a: string) => string): SelectExtras {
   };
 }
 
-const toGroupJSON = (r: GroupRow): NotificationGroupJSON => ({
+export const toGroupJSON = (r: GroupRow): NotificationGroupJSON => ({
   group_key: r.g_key,
   count: Number(r.g_count),
   unread_count: Number(r.g_unread),

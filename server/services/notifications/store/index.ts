@@ -5,6 +5,7 @@ import { effectivePreferencesJoin } from '../../preferences/sql';
 import { batchJobsSql, DEFAULT_JOB_TIMING, noticeJobsSql, type NotificationJobTiming } from './jobs';
 import { audienceSql, type Audience } from './audience';
 import { groupsFor, ownGroups, type NotificationGroupJSON } from './groups';
+import { groupLines, type PlacedGroup } from './group-lines';
 import { NotificationReads, type OwnListQuery } from './reads';
 import { NotificationStates } from './states';
 import { searchNotifications, type NotificationFilter } from './search';
@@ -13,6 +14,7 @@ import { clippedTitle, insertNotificationsSql, intArray, type NotificationWithRe
 export { LIST_STATUSES, NotificationReads, type BatchRow, type ListStatus, type OwnListQuery } from './reads';
 export { NotificationStates, STATE_ACTIONS, WAKE_TASK, wakeJobKey, type StateAction } from './states';
 export type { Audience } from './audience';
+export { groupKeyOf, type PlacedGroup } from './group-lines';
 export { GROUP_KEY_MAX, GROUP_KEY_RE, groupKeySql, parseGroupKeys, type NotificationGroupJSON } from './groups';
 export { DEFAULT_JOB_TIMING, type NotificationJobTiming } from './jobs';
 export { NOTIFICATION_SORTS, type NotificationFilter, type NotificationSort } from './search';
@@ -255,19 +257,24 @@ export class NotificationStore extends NotificationReads {
     return Number(affected) || 0;
   }
 
-  /** One DELETE for any users' notifications; answers what it deleted, whose each row was. */
-  async removeMany(ids: number[]): Promise<Array<{ id: number; recipientId: number }>> {
+  /** One DELETE for any users' notifications; answers what it deleted, whose each row was and its shared group. */
+  async removeMany(ids: number[]): Promise<Array<{ id: number; recipientId: number; groupKey: string | null }>> {
     if (ids.length === 0) return [];
-    const rows = await this.db.query<{ id: string; recipient_id: number }>(
-      'DELETE FROM notifications WHERE id = ANY(CAST(:ids AS bigint[])) RETURNING id, recipient_id',
+    const rows = await this.db.query<{ id: string; recipient_id: number; group_key: string | null }>(
+      'DELETE FROM notifications WHERE id = ANY(CAST(:ids AS bigint[])) RETURNING id, recipient_id, group_key',
       { replacements: { ids: intArray(ids) }, type: QueryTypes.SELECT },
     );
-    return rows.map((r) => ({ id: Number(r.id), recipientId: r.recipient_id }));
+    return rows.map((r) => ({ id: Number(r.id), recipientId: r.recipient_id, groupKey: r.group_key }));
   }
 
   /** One page of the user's list as groups, newest group first (see groups.ts); `unread` null on an empty page. */
   groups(userId: number, q: OwnListQuery): Promise<{ groups: Array<{ group: NotificationGroupJSON; sortKey: number }>; unread: number | null }> {
     return ownGroups(this.db, userId, q);
+  }
+
+  /** One user's group lines after a state change (see group-lines.ts): each key's line in All, or null. */
+  groupLines(userId: number, ids: readonly number[], keys: readonly string[] = []): Promise<Map<string, PlacedGroup | null>> {
+    return groupLines(this.db, userId, ids, keys);
   }
 
   /** The group lines these new notifications joined, by notification id (groups of more than one only). */

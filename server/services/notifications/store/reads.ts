@@ -28,6 +28,8 @@ export interface OwnListQuery {
   excludeTypes?: NotificationType[];
   /** Full-text search (websearch syntax) over title, message, sender and course. */
   q?: string;
+  /** Only the members of this group (its key as groups.ts makes it: `n:<id>` or a shared key): a group expanded. */
+  groupKey?: string;
   before?: number;
   limit: number;
 }
@@ -69,6 +71,13 @@ export function ownListWhere(q: Omit<OwnListQuery, 'before' | 'limit'>, a: strin
   if (q.q) {
     where.push(matchesSql(a));
     replacements.q = q.q;
+  }
+  if (q.groupKey !== undefined) {
+    // A shared key reads notifications_group_idx (recipient, key, sort key); a single row's key is its id.
+    const single = /^n:(\d+)$/.exec(q.groupKey);
+    where.push(single ? `${a}.id = :groupId` : `${a}.group_key = :groupKey`);
+    if (single) replacements.groupId = Number(single[1]);
+    else replacements.groupKey = q.groupKey;
   }
   return where;
 }
@@ -119,6 +128,16 @@ export class NotificationReads {
       { replacements: { userId, limit }, type: QueryTypes.SELECT },
     );
     return { unread: rows.length > 0 ? Number(rows[0].unread) : 0, latest: rows.map(toNotificationJSON) };
+  }
+
+  /** Whether the user has any notification in the group `key` (groups.ts's form), in any list: its owner's check. */
+  async hasGroup(userId: number, key: string): Promise<boolean> {
+    const single = /^n:(\d+)$/.exec(key);
+    const rows = await this.db.query(
+      `SELECT 1 FROM notifications WHERE recipient_id = :userId AND ${single ? 'id = :id' : 'group_key = :key'} LIMIT 1`,
+      { replacements: { userId, key, id: single ? Number(single[1]) : null }, type: QueryTypes.SELECT },
+    );
+    return rows.length > 0;
   }
 
   /** One of the user's notifications (undefined for another user's id as for a missing one). */

@@ -21,14 +21,30 @@ export const wakeJobKey = (id: number | string) => `notification-wake:${id}`;
  *   "silent" (isSilentSql) only if it was written so.
  */
 const ACTION_SQL: Record<StateAction, string> = {
-  read: 'UPDATE notifications n SET read_at = now() WHERE %W AND n.read_at IS NULL RETURNING n.id',
+  read: 'UPDATE notifications n SET read_at = now() WHERE %W AND n.read_at IS NULL RETURNING n.id, n.group_key',
   unread: `UPDATE notifications n SET read_at = NULL, done_at = NULL, snoozed_until = NULL
-            WHERE %W AND (n.read_at IS NOT NULL OR n.done_at IS NOT NULL OR n.snoozed_until IS NOT NULL) RETURNING n.id`,
+            WHERE %W AND (n.read_at IS NOT NULL OR n.done_at IS NOT NULL OR n.snoozed_until IS NOT NULL) RETURNING n.id, n.group_key`,
   done: `UPDATE notifications n SET done_at = now(), read_at = COALESCE(n.read_at, now()), snoozed_until = NULL
-          WHERE %W AND n.done_at IS NULL RETURNING n.id`,
-  undone: 'UPDATE notifications n SET done_at = NULL WHERE %W AND n.done_at IS NOT NULL RETURNING n.id',
-  delete: 'DELETE FROM notifications n WHERE %W RETURNING n.id',
+          WHERE %W AND n.done_at IS NULL RETURNING n.id, n.group_key`,
+  undone: 'UPDATE notifications n SET done_at = NULL WHERE %W AND n.done_at IS NOT NULL RETURNING n.id, n.group_key',
+  delete: 'DELETE FROM notifications n WHERE %W RETURNING n.id, n.group_key',
 };
+
+/** Which rows of the user's an action names: `ids`, and the members of the shared groups `keys` (may be none). */
+const whichRows = (keys: readonly string[]) =>
+  keys.length === 0 ? 'n.id = ANY(CAST(:ids AS bigint[]))' : '(n.id = ANY(CAST(:ids AS bigint[])) OR n.group_key = ANY(CAST(:keys AS text[])))';
+
+/**
+ * The wake-up job of every row the CTE `s` (id, snoozed_until) snoozed, at its time; the job key makes a second
+ * snooze move the job (mode replace), so the job exists exactly when the snooze does.
+ */
+const wakeJobsSql = (s: string) => `SELECT ${enqueueJobSql(WAKE_TASK, {
+  payload: `json_build_object('id', ${s}.id)`,
+  runAt: `${s}.snoozed_until`,
+  jobKey: `'${wakeJobKey('')}' || ${s}.id`,
+  jobKeyMode: 'replace',
+  maxAttempts: 10,
+})} AS job FROM ${s}`;
 
 /** State changes of a user's own notifications. Another user's ids are never touched and never counted. */
 export class NotificationStates {
@@ -44,18 +60,52 @@ export class NotificationStates {
    * notifications_group_idx, so another user's key finds only the caller's rows with that key (none or theirs).
    */
   async apply(userId: number, ids: number[], action: StateAction, groupKeys: readonly string[] = []): Promise<number[]> {
+    return (await this.applyWithKeys(userId, ids, action, groupKeys)).ids;
+  }
+
+  /**
+   * `apply`, also answering the shared group keys of the rows it changed: a deleted row can no longer say which
+   * group it was in, and the live pushes re-render those groups' lines.
+   */
+  async applyWithKeys(
+    userId: number,
+    ids: number[],
+    action: StateAction,
+    groupKeys: readonly string[] = [],
+  ): Promise<{ ids: number[]; keys: string[] }> {
     const named = parseGroupKeys(groupKeys);
     const allIds = [...new Set([...ids, ...named.ids])];
-    if (allIds.length === 0 && named.keys.length === 0) return [];
-    const which = named.keys.length === 0
-      ? 'n.id = ANY(CAST(:ids AS bigint[]))'
-      : '(n.id = ANY(CAST(:ids AS bigint[])) OR n.group_key = ANY(CAST(:keys AS text[])))';
-    const sql = ACTION_SQL[action].replace('%W', `n.recipient_id = :userId AND ${which}`);
-    const rows = await this.#db.query<{ id: string }>(sql, {
+    if (allIds.length === 0 && named.keys.length === 0) return { ids: [], keys: [] };
+    const sql = ACTION_SQL[action].replace('%W', `n.recipient_id = :userId AND ${whichRows(named.keys)}`);
+    const rows = await this.#db.query<{ id: string; group_key: string | null }>(sql, {
       // Shared keys match SHARED_KEY (letters, digits, _ and :), so they make a plain array literal.
       replacements: { userId, ids: intArray(allIds), keys: `{${named.keys.join(',')}}` },
       type: QueryTypes.SELECT,
     });
+    const keys = new Set<string>();
+    for (const r of rows) if (r.group_key) keys.add(r.group_key);
+    return { ids: rows.map((r) => Number(r.id)).sort((a, b) => a - b), keys: [...keys] };
+  }
+
+  /**
+   * Snoozes the user's rows among `ids` and every member in the inbox of the groups `groupKeys` (a group line's
+   * snooze) until `until`, each with its own wake-up job (same key rule as `snooze`), in one statement. Answers
+   * the ids it snoozed. Rows done or already gone are left alone: a snoozed group comes back as it was in the inbox.
+   */
+  async snoozeMany(userId: number, ids: number[], groupKeys: readonly string[], until: Date): Promise<number[]> {
+    const named = parseGroupKeys(groupKeys);
+    const allIds = [...new Set([...ids, ...named.ids])];
+    if (allIds.length === 0 && named.keys.length === 0) return [];
+    const rows = await this.#db.query<{ id: string }>(
+      `WITH s AS (
+         UPDATE notifications n SET snoozed_until = :until, read_at = COALESCE(n.read_at, now())
+          WHERE n.recipient_id = :userId AND ${whichRows(named.keys)} AND n.done_at IS NULL
+         RETURNING n.id, n.snoozed_until
+       ),
+       job AS (${wakeJobsSql('s')})
+       SELECT s.id, (SELECT count(*) FROM job) AS jobs FROM s`,
+      { replacements: { userId, until, ids: intArray(allIds), keys: `{${named.keys.join(',')}}` }, type: QueryTypes.SELECT },
+    );
     return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
   }
 
@@ -70,15 +120,7 @@ export class NotificationStates {
           WHERE n.id = :id AND n.recipient_id = :userId
          RETURNING n.id, n.snoozed_until
        ),
-       job AS (
-         SELECT ${enqueueJobSql(WAKE_TASK, {
-           payload: "json_build_object('id', s.id)",
-           runAt: 's.snoozed_until',
-           jobKey: `'${wakeJobKey('')}' || s.id`,
-           jobKeyMode: 'replace',
-           maxAttempts: 10,
-         })} AS job FROM s
-       )
+       job AS (${wakeJobsSql('s')})
        SELECT s.id, (SELECT count(*) FROM job) AS jobs FROM s`,
       { replacements: { userId, id, until }, type: QueryTypes.SELECT },
     );
