@@ -34,6 +34,10 @@ export class RealtimeQueries {
     return this.#store.latestFor(userIds, limit);
   }
 
+  unreadFor(userIds: number[], limit = 5): Promise<Map<number, NotificationJSON[]>> {
+    return this.#store.unreadFor(userIds, limit);
+  }
+
   /**
    * One application (joined to its course and candidate, no actor scope: delivery decides who hears of it) with
    * its course's enrolled and pending counts: everything an `application.changed` push renders, in one statement.

@@ -1,4 +1,4 @@
-import { BELL_SIZE, type NotificationService } from '../services/notifications';
+import { BELL_SIZE, olderUnreadOf, type NotificationService } from '../services/notifications';
 import { CloseCode } from './codes';
 import type { Connection } from './hub';
 import type { RealtimeMetrics } from './metrics';
@@ -17,7 +17,7 @@ interface SnapshotPlan {
 /**
  * Snapshots for connections that just opened (`since` from the URL) or that may have missed events (a bus
  * reconnect: replay after the last id each was sent). Set-based: one statement for all counts and one for all
- * bells, plus one replay query per user that asked for one.
+ * bells (their latest and their newest unread), plus one replay query per user that asked for one.
  *
  * Order on a replaying protocol: the snapshot frame, then the missed notifications oldest first, then live frames.
  *
@@ -81,9 +81,10 @@ export class Snapshots {
     const conns = [...plans.keys()];
     const users = [...new Set(conns.map((c) => c.userId))];
     const bellUsers = [...new Set(conns.filter((c) => protocols[c.protocol].showsBell).map((c) => c.userId))];
-    const [states, latest, replays] = await Promise.all([
+    const [states, latest, unread, replays] = await Promise.all([
       queries.states(users),
       queries.latestFor(bellUsers, BELL_SIZE),
+      queries.unreadFor(bellUsers, BELL_SIZE),
       Promise.all(
         [...replayFrom].map(async ([uid, from]) => [uid, await notifications.since(uid, from, REPLAY_LIMIT)] as const),
       ).then((pairs) => new Map(pairs)),
@@ -100,7 +101,11 @@ export class Snapshots {
       const items = p.showsBell ? (latest.get(c.userId) ?? []) : [];
       const key = `${p.name}:${c.userId}`;
       let frame = frames.get(key);
-      if (frame === undefined) frames.set(key, (frame = p.snapshot({ unreadCount: state.unread, latest: items.map((i) => i.n) })));
+      if (frame === undefined) {
+        const shown = items.map((i) => i.n);
+        const olderUnread = p.showsBell ? olderUnreadOf(shown, unread.get(c.userId) ?? []) : [];
+        frames.set(key, (frame = p.snapshot({ unreadCount: state.unread, latest: shown, olderUnread })));
+      }
       c.sendNow(frame);
       let sent = 1;
       // What this connection now shows: live copies of these are dropped (see Connection.open).

@@ -78,7 +78,22 @@ export interface NotificationPage {
 /** What the bell shows: the badge and the latest few. Pages, htmx answers and socket pushes all render it. */
 export interface BellView {
   unreadCount: number;
+  /** The latest few (the All tab), newest first. */
   latest: NotificationJSON[];
+  /**
+   * Unread ones older than all of `latest`, newest first, so that `latest` followed by these holds the newest
+   * unread ones too (the Unread tab): as many as `latest` lacks. Empty when `latest` holds them all.
+   */
+  olderUnread: NotificationJSON[];
+}
+
+/**
+ * The bell's `olderUnread` from its latest few and the user's newest unread ones: those not among the latest. Every
+ * unread row is in the inbox, so any of them missing from the latest few is older than all of them.
+ */
+export function olderUnreadOf(latest: readonly NotificationJSON[], newestUnread: readonly NotificationJSON[]): NotificationJSON[] {
+  const shown = new Set(latest.map((n) => n.id));
+  return newestUnread.filter((n) => !shown.has(n.id));
 }
 
 /** The longest snooze. */
@@ -180,10 +195,16 @@ export class NotificationService {
     };
   }
 
-  /** The bell: the latest notifications and the unread count in one statement. */
+  /**
+   * The bell: the latest notifications and the unread count in one statement; a second only when the latest hold
+   * fewer unread ones than the Unread tab lists and older unread ones exist.
+   */
   async bell(userId: number): Promise<BellView> {
-    const { unread, latest } = await this.#store.latestWithUnread(userId, BELL_SIZE);
-    return { unreadCount: unread, latest };
+    const { unread, latest, lastKey } = await this.#store.latestWithUnread(userId, BELL_SIZE);
+    const shownUnread = latest.filter((n) => !n.is_read).length;
+    const missing = Math.min(BELL_SIZE, unread) - shownUnread;
+    const olderUnread = missing > 0 && lastKey !== undefined ? await this.#store.unreadBefore(userId, lastKey, missing) : [];
+    return { unreadCount: unread, latest, olderUnread };
   }
 
   async get(userId: number, id: number): Promise<NotificationJSON> {

@@ -109,8 +109,11 @@ export class NotificationReads {
     return rows.map((r) => ({ n: toNotificationJSON(r), sortKey: Number(r.sort_key) }));
   }
 
-  /** The latest `limit` and the unread count in one statement. No row means no notification, so none unread. */
-  async latestWithUnread(userId: number, limit: number): Promise<{ unread: number; latest: NotificationJSON[] }> {
+  /**
+   * The latest `limit` and the unread count in one statement. No row means no notification, so none unread.
+   * `lastKey`: the sort key of the oldest of them, where the bell's older unread ones start (unreadBefore).
+   */
+  async latestWithUnread(userId: number, limit: number): Promise<{ unread: number; latest: NotificationJSON[]; lastKey?: number }> {
     const rows = await this.db.query<NotificationRow & { unread: string }>(
       `SELECT l.*, (SELECT count(*) FROM notifications u WHERE u.recipient_id = :userId AND u.read_at IS NULL) AS unread
          FROM (${selectNotifications()} WHERE n.recipient_id = :userId AND ${IN_INBOX('n')}
@@ -118,7 +121,22 @@ export class NotificationReads {
         ORDER BY l.sort_key DESC`,
       { replacements: { userId, limit }, type: QueryTypes.SELECT },
     );
-    return { unread: rows.length > 0 ? Number(rows[0].unread) : 0, latest: rows.map(toNotificationJSON) };
+    const last = rows.at(-1);
+    return { unread: last ? Number(last.unread) : 0, latest: rows.map(toNotificationJSON), lastKey: last ? Number(last.sort_key) : undefined };
+  }
+
+  /**
+   * The user's newest unread ones placed below `before` (a sort key), at most `limit`: the bell's Unread tab when
+   * the latest few do not hold enough unread ones. Unread rows are never done nor snoozed (both mark read), so this
+   * is notifications_unread_idx alone.
+   */
+  async unreadBefore(userId: number, before: number, limit: number): Promise<NotificationJSON[]> {
+    const rows = await this.db.query<NotificationRow>(
+      `${selectNotifications()} WHERE n.recipient_id = :userId AND n.read_at IS NULL AND n.sort_key < :before
+        ORDER BY n.sort_key DESC LIMIT :limit`,
+      { replacements: { userId, before, limit }, type: QueryTypes.SELECT },
+    );
+    return rows.map(toNotificationJSON);
   }
 
   /** One of the user's notifications (undefined for another user's id as for a missing one). */
@@ -212,6 +230,24 @@ export class NotificationReads {
       { replacements: { ids: intArray(userIds), limit }, type: QueryTypes.SELECT },
     );
     for (const r of rows) out.get(r.recipient_id)?.push({ n: toNotificationJSON(r), position: Number(r.sort_key) });
+    return out;
+  }
+
+  /**
+   * The newest `limit` unread notifications of each user, newest first, in one statement (an index scan of
+   * notifications_unread_idx each): the bell's Unread tab in a snapshot. Unread rows are never done nor snoozed.
+   */
+  async unreadFor(userIds: number[], limit: number): Promise<Map<number, NotificationJSON[]>> {
+    const out = new Map<number, NotificationJSON[]>(userIds.map((id) => [id, []]));
+    if (userIds.length === 0) return out;
+    const rows = await this.db.query<NotificationRow>(
+      `SELECT l.* FROM unnest(CAST(:ids AS integer[])) AS u(uid)
+         CROSS JOIN LATERAL (${selectNotifications()} WHERE n.recipient_id = u.uid AND n.read_at IS NULL
+                             ORDER BY n.sort_key DESC LIMIT :limit) l
+        ORDER BY l.recipient_id, l.sort_key DESC`,
+      { replacements: { ids: intArray(userIds), limit }, type: QueryTypes.SELECT },
+    );
+    for (const r of rows) out.get(r.recipient_id)?.push(toNotificationJSON(r));
     return out;
   }
 
