@@ -195,16 +195,10 @@ export class NotificationService {
     };
   }
 
-  /**
-   * The bell: the latest notifications and the unread count in one statement; a second only when the latest hold
-   * fewer unread ones than the Unread tab lists and older unread ones exist.
-   */
+  /** The bell: the latest notifications, the newest unread ones and the unread count, in one statement. */
   async bell(userId: number): Promise<BellView> {
-    const { unread, latest, lastKey } = await this.#store.latestWithUnread(userId, BELL_SIZE);
-    const shownUnread = latest.filter((n) => !n.is_read).length;
-    const missing = Math.min(BELL_SIZE, unread) - shownUnread;
-    const olderUnread = missing > 0 && lastKey !== undefined ? await this.#store.unreadBefore(userId, lastKey, missing) : [];
-    return { unreadCount: unread, latest, olderUnread };
+    const { unread, latest, newestUnread } = await this.#store.latestWithUnread(userId, BELL_SIZE);
+    return { unreadCount: unread, latest, olderUnread: olderUnreadOf(latest, newestUnread) };
   }
 
   async get(userId: number, id: number): Promise<NotificationJSON> {

@@ -110,33 +110,26 @@ export class NotificationReads {
   }
 
   /**
-   * The latest `limit` and the unread count in one statement. No row means no notification, so none unread.
-   * `lastKey`: the sort key of the oldest of them, where the bell's older unread ones start (unreadBefore).
+   * The bell in one statement: the latest `limit` of the inbox, the newest `limit` unread ones (the Unread tab;
+   * unread rows are never done nor snoozed, so notifications_unread_idx alone) and the unread count. Two short
+   * index scans; a row in both comes twice, tagged, and the caller keeps one. No row means none unread.
    */
-  async latestWithUnread(userId: number, limit: number): Promise<{ unread: number; latest: NotificationJSON[]; lastKey?: number }> {
-    const rows = await this.db.query<NotificationRow & { unread: string }>(
+  async latestWithUnread(userId: number, limit: number): Promise<{ unread: number; latest: NotificationJSON[]; newestUnread: NotificationJSON[] }> {
+    const rows = await this.db.query<NotificationRow & { unread: string; part: 'latest' | 'unread' }>(
       `SELECT l.*, (SELECT count(*) FROM notifications u WHERE u.recipient_id = :userId AND u.read_at IS NULL) AS unread
-         FROM (${selectNotifications()} WHERE n.recipient_id = :userId AND ${IN_INBOX('n')}
-                ORDER BY n.sort_key DESC LIMIT :limit) l
+         FROM ((${selectNotifications({ columns: ["'latest' AS part"] })} WHERE n.recipient_id = :userId AND ${IN_INBOX('n')}
+                 ORDER BY n.sort_key DESC LIMIT :limit)
+               UNION ALL
+               (${selectNotifications({ columns: ["'unread' AS part"] })} WHERE n.recipient_id = :userId AND n.read_at IS NULL
+                 ORDER BY n.sort_key DESC LIMIT :limit)) l
         ORDER BY l.sort_key DESC`,
       { replacements: { userId, limit }, type: QueryTypes.SELECT },
     );
-    const last = rows.at(-1);
-    return { unread: last ? Number(last.unread) : 0, latest: rows.map(toNotificationJSON), lastKey: last ? Number(last.sort_key) : undefined };
-  }
-
-  /**
-   * The user's newest unread ones placed below `before` (a sort key), at most `limit`: the bell's Unread tab when
-   * the latest few do not hold enough unread ones. Unread rows are never done nor snoozed (both mark read), so this
-   * is notifications_unread_idx alone.
-   */
-  async unreadBefore(userId: number, before: number, limit: number): Promise<NotificationJSON[]> {
-    const rows = await this.db.query<NotificationRow>(
-      `${selectNotifications()} WHERE n.recipient_id = :userId AND n.read_at IS NULL AND n.sort_key < :before
-        ORDER BY n.sort_key DESC LIMIT :limit`,
-      { replacements: { userId, before, limit }, type: QueryTypes.SELECT },
-    );
-    return rows.map(toNotificationJSON);
+    return {
+      unread: rows.length > 0 ? Number(rows[0].unread) : 0,
+      latest: rows.filter((r) => r.part === 'latest').map(toNotificationJSON),
+      newestUnread: rows.filter((r) => r.part === 'unread').map(toNotificationJSON),
+    };
   }
 
   /** One of the user's notifications (undefined for another user's id as for a missing one). */
