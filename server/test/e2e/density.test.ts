@@ -152,7 +152,7 @@ test('the bell’s Unread tab lists the latest unread ones, older ones included,
   await tabA.context().close();
 });
 
-test('an item’s actions in the bell, on hover and from the keyboard: done and read, followed by the other tab', async () => {
+test('an item’s actions in the bell, on hover and from the keyboard: done, read and snooze, followed by the other tab', async () => {
   const user = await ctx.createUser('candidate', { name: 'Dana Done' });
   const first = await notify(user, 'Reading list for week one');
   const second = await notify(user, 'Room change for Monday');
@@ -188,5 +188,13 @@ test('an item’s actions in the bell, on hover and from the keyboard: done and 
   await tabA.waitForFunction(() => document.activeElement?.textContent?.trim() === 'Mark unread: Reading list for week one');
   expect(await tabA.locator('#bell-menu:popover-open').count()).toBe(1);
   await screenshot(tabA, 'density-bell-actions');
+
+  // Snooze: its presets open as a line of the item; one of them takes it out of the bell and off the other tab.
+  await tabA.click(`#bell-item-${first} summary[data-bell-action="snooze"]`);
+  await screenshot(tabA, 'density-bell-snooze');
+  await tabA.locator(`#bell-item-${first} .bell-snooze-options button`, { hasText: 'In an hour' }).click();
+  await tabA.locator(`#bell-item-${first}`).waitFor({ state: 'detached' });
+  await tabB.locator(`#notification-${first}`).waitFor({ state: 'detached' });
+  expect(await tabA.locator('#bell-menu:popover-open').count()).toBe(1);
   await tabA.context().close();
 });
