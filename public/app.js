@@ -253,14 +253,63 @@
   });
 
   // --- the bell: a pushed bell replaces the open popover; keep it open across the swap
+  // All / Unread: the choice is kept on .bell-slot (data-bell-show; the layout's, never swapped), which the CSS reads; a pushed
+  // bell comes with All pressed, so the buttons are put back in step after every swap.
+  function syncBellTabs() {
+    const tab = document.querySelector('.bell-slot')?.dataset.bellShow || 'all';
+    for (const b of document.querySelectorAll('[data-bell-tab]')) b.setAttribute('aria-pressed', String(b.dataset.bellTab === tab));
+  }
+  document.addEventListener('click', (e) => {
+    const b = e.target.closest?.('[data-bell-tab]');
+    const slot = b && b.closest('.bell-slot');
+    if (!slot) return;
+    slot.dataset.bellShow = b.dataset.bellTab;
+    syncBellTabs();
+  });
+  // Focus inside the bell (an item's action, a tab) is lost with the element a push replaces: remember what had it
+  // and give it back to the same control in the new bell, or to the same action of the item now in that place
+  // (the one marked done left), or to the current tab.
+  let bellFocus = null;
+  function rememberBellFocus() {
+    const el = document.activeElement;
+    if (!el || !el.closest?.('#bell')) return;
+    const item = el.closest('.bell-item');
+    const items = [...document.querySelectorAll('#bell-items > .bell-item')].filter((li) => li.getClientRects().length > 0);
+    bellFocus = { itemId: item?.id, index: items.indexOf(item), action: el.dataset.bellAction, tab: el.dataset.bellTab };
+  }
+  function restoreBellFocus() {
+    const f = bellFocus;
+    if (!f || (document.activeElement && document.activeElement !== document.body && document.activeElement.isConnected)) return;
+    bellFocus = null;
+    const items = [...document.querySelectorAll('#bell-items > .bell-item')].filter((li) => li.getClientRects().length > 0);
+    const item = (f.itemId && document.getElementById(f.itemId)?.getClientRects().length ? document.getElementById(f.itemId) : null) ||
+      items[Math.min(Math.max(f.index, 0), items.length - 1)];
+    const target = (f.action && item?.querySelector(`[data-bell-action="${f.action}"]`)) ||
+      (f.tab && document.querySelector(`[data-bell-tab="${f.tab}"]`)) ||
+      document.querySelector('[data-bell-tab][aria-pressed="true"]');
+    target?.focus();
+  }
   let bellWasOpen = false;
   document.addEventListener('htmx:before:swap', () => {
     bellWasOpen = !!document.querySelector('#bell-menu:popover-open');
+    rememberBellFocus();
   });
-  document.addEventListener('htmx:after:swap', () => {
+  function afterBellSwap() {
     const menu = document.getElementById('bell-menu');
     if (bellWasOpen && menu && !menu.matches(':popover-open')) menu.showPopover();
+    syncBellTabs();
+    if (menu?.matches(':popover-open')) restoreBellFocus();
+    else bellFocus = null;
+  }
+  document.addEventListener('htmx:after:swap', () => {
+    afterBellSwap();
     refreshTimes();
+  });
+  // htmx fires after:swap on the element that made the request: a form inside the bell is gone by then (the
+  // answer replaced the bell), so the event never reaches the document. The bell's own replacement does.
+  document.addEventListener('DOMContentLoaded', () => {
+    const slot = document.querySelector('.bell-slot');
+    if (slot) new MutationObserver(afterBellSwap).observe(slot, { childList: true });
   });
 
   // --- the account menu closes on Escape and on a click elsewhere, like the bell's popover

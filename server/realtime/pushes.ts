@@ -215,7 +215,7 @@ export class Pushes {
     const showsBell = [...conns].some((c) => protocols[c.protocol].showsBell);
     const view: BellView = showsBell
       ? await notifications.bell(userId)
-      : { unreadCount: await notifications.unreadCount(userId), latest: [] };
+      : { unreadCount: await notifications.unreadCount(userId), latest: [], olderUnread: [] };
     const byProtocol = new Map<Protocol, string[]>();
     for (const c of hub.of(userId) ?? []) {
       let list = byProtocol.get(c.protocol);

@@ -30,10 +30,6 @@ export class RealtimeQueries {
     return this.#store.states(userIds);
   }
 
-  latestFor(userIds: number[], limit = 5): Promise<Map<number, Array<{ n: NotificationJSON; position: number }>>> {
-    return this.#store.latestFor(userIds, limit);
-  }
-
   /**
    * One application (joined to its course and candidate, no actor scope: delivery decides who hears of it) with
    * its course's enrolled and pending counts: everything an `application.changed` push renders, in one statement.

@@ -17,7 +17,7 @@ interface SnapshotPlan {
 /**
  * Snapshots for connections that just opened (`since` from the URL) or that may have missed events (a bus
  * reconnect: replay after the last id each was sent). Set-based: one statement for all counts and one for all
- * bells, plus one replay query per user that asked for one.
+ * bells (their latest and their newest unread), plus one replay query per user that asked for one.
  *
  * Order on a replaying protocol: the snapshot frame, then the missed notifications oldest first, then live frames.
  *
@@ -112,7 +112,9 @@ export class Snapshots {
       const key = `${p.name}:${c.userId}`;
       let frame = frames.get(key);
       // The count is the one read with the positions (states), so a snapshot never shows two different counts.
-      if (frame === undefined) frames.set(key, (frame = p.snapshot({ unreadCount: state.unread, latest: bell?.latest ?? [] })));
+      if (frame === undefined) {
+        frames.set(key, (frame = p.snapshot({ unreadCount: state.unread, latest: bell?.latest ?? [], olderUnread: bell?.olderUnread ?? [] })));
+      }
       c.sendNow(frame);
       let sent = 1;
       // What this connection now shows: live copies of these are dropped (see Connection.open).

@@ -20,6 +20,10 @@ export const ICONS = {
     'M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1ZM20.6 2.6l-1.4 1.4A9.9 9.9 0 0 1 22 11h2a11.9 11.9 0 0 0-3.4-8.4ZM4.8 4 3.4 2.6A11.9 11.9 0 0 0 0 11h2a9.9 9.9 0 0 1 2.8-7Z',
   search: 'M15.5 14h-.8l-.3-.3A6.5 6.5 0 1 0 14 15.5l.3.3v.8l5 5 1.5-1.5zm-6 0a4.5 4.5 0 1 1 0-9 4.5 4.5 0 0 1 0 9z',
   sparkle: 'M12 2l2.4 7.6L22 12l-7.6 2.4L12 22l-2.4-7.6L2 12l7.6-2.4z',
+  // The bell's item actions: snooze, mark unread (a closed envelope), mark read (an open one).
+  clock: 'M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm0 18a8 8 0 1 1 0-16 8 8 0 0 1 0 16zm.5-13H11v6l5.2 3.2.8-1.3-4.5-2.7z',
+  mail: 'M20 4H4a2 2 0 0 0-2 2v12a2 2 0 0 0 2 2h16a2 2 0 0 0 2-2V6a2 2 0 0 0-2-2zm0 4-8 5-8-5V6l8 5 8-5z',
+  mailOpen: 'M22 8.94a2 2 0 0 0-.94-1.7L12 2 2.94 7.24A2 2 0 0 0 2 8.94V18a2 2 0 0 0 2 2h16a2 2 0 0 0 2-2zM12 13 3.74 7.84 12 3l8.26 4.84z',
 } as const;
 
 /** How each notification type looks everywhere (bell, page, pushes): a label, an icon and a colour. */

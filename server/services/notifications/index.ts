@@ -7,6 +7,7 @@ import { decodeCursor, keysetPage } from '../paging';
 import { parseSearch } from './query';
 import {
   NotificationStore,
+  groupKeyOf,
   type Audience,
   type BroadcastJSON,
   type FanOutContent,
@@ -91,6 +92,21 @@ export interface BellView {
   latest: BellLine[];
   /** Each line's position (its sort key), where known: what a socket's snapshot carried. */
   positions?: number[];
+  /**
+   * Unread ones older than all of `latest` and not standing in one of its group lines, newest first, so that
+   * `latest` followed by these holds the newest unread ones too (the Unread tab). Empty when `latest` holds them all.
+   */
+  olderUnread: NotificationJSON[];
+}
+
+/**
+ * The bell's `olderUnread` from its latest lines and the user's newest unread ones: those neither shown nor in a
+ * shown group's line. Every unread row is in the inbox, so any of them missing from the latest is older than all.
+ */
+export function olderUnreadOf(latest: readonly BellLine[], newestUnread: readonly NotificationJSON[]): NotificationJSON[] {
+  const shown = new Set(latest.map((n) => n.id));
+  const groups = new Set(latest.map((n) => n.group?.group_key).filter((k): k is string => k !== undefined));
+  return newestUnread.filter((n) => !shown.has(n.id) && !groups.has(groupKeyOf(n) ?? ''));
 }
 
 /** One line of the bell: a notification, or the newest member of a group standing for it. */
@@ -197,15 +213,21 @@ export class NotificationService {
   }
 
   /**
-   * The bell: its latest lines (groups as one line, like the page's All list) and the unread count, in one
-   * statement (ownGroups; an empty inbox has nothing unread: unread rows are always in the inbox).
+   * The bell: its latest lines (groups as one line, like the page's All list) and the unread count in one statement
+   * (ownGroups; an empty inbox has nothing unread: unread rows are always in the inbox), beside the newest unread
+   * ones for the Unread tab.
    */
   async bell(userId: number): Promise<BellView> {
-    const { groups, unread } = await this.#store.groups(userId, { status: 'all', limit: BELL_SIZE });
+    const [{ groups, unread }, newestUnread] = await Promise.all([
+      this.#store.groups(userId, { status: 'all', limit: BELL_SIZE }),
+      this.#store.unreadFor([userId], BELL_SIZE).then((m) => m.get(userId) ?? []),
+    ]);
+    const latest: BellLine[] = groups.map(({ group }) => (group.count > 1 ? { ...group.latest, group } : group.latest));
     return {
       unreadCount: unread ?? 0,
-      latest: groups.map(({ group }) => (group.count > 1 ? { ...group.latest, group } : group.latest)),
+      latest,
       positions: groups.map((g) => g.sortKey),
+      olderUnread: olderUnreadOf(latest, newestUnread),
     };
   }
 

@@ -302,14 +302,27 @@ test('every notification endpoint, under both vocabularies, answered 2xx in this
 });
 
 describe('NotificationService.bell', () => {
-  test('the latest five, newest first, and the unread count, in one statement', async () => {
+  test('the latest five lines, newest first, the unread count and the older unread ones, in two statements side by side', async () => {
     const user = await ctx.createUser('candidate');
     const ids = await seed(user, 7, { readEvery: 3 }); // the 3rd and 6th are read
     const { result, statements } = await ctx.countStatements(() => ctx.services.notifications.bell(user.id));
     expect(result.unreadCount).toBe(5);
     expect(result.latest.map((n) => n.id)).toEqual(ids.slice(2).reverse());
     expect(result.latest.map((n) => n.is_read)).toEqual([false, true, false, false, true]);
-    expect(statements).toHaveLength(1);
-    expect(await ctx.services.notifications.bell((await ctx.createUser('candidate')).id)).toEqual({ unreadCount: 0, latest: [] });
+    // The Unread tab's five unread: three among the latest, then these two older ones.
+    expect(result.olderUnread.map((n) => n.id)).toEqual([ids[1], ids[0]]);
+    // The grouped lines with the count (ownGroups), and the newest unread ones (the Unread tab), run together.
+    expect(statements).toHaveLength(2);
+    expect(await ctx.services.notifications.bell((await ctx.createUser('candidate')).id)).toEqual({ unreadCount: 0, latest: [], positions: [], olderUnread: [] });
+  });
+
+  test('older unread ones fill the Unread tab up to five, no more, and none when the latest hold five', async () => {
+    const user = await ctx.createUser('candidate');
+    const ids = await seed(user, 12);
+    await ctx.services.notifications.bulk(user.id, ids.slice(7), 'read'); // the latest five are read
+    const { olderUnread } = await ctx.services.notifications.bell(user.id);
+    expect(olderUnread.map((n) => n.id)).toEqual(ids.slice(2, 7).reverse());
+    await ctx.services.notifications.bulk(user.id, ids.slice(7), 'unread');
+    expect((await ctx.services.notifications.bell(user.id)).olderUnread).toEqual([]);
   });
 });

@@ -132,8 +132,8 @@ describe('escaping and pushed HTML', () => {
     const [n] = (await ctx.services.notifications.bell(user.id)).latest;
     const pushes = [
       renderer.newNotificationPush(n)(n.id, 3),
-      renderer.bell({ unreadCount: 150, latest: [n] }, { oob: true }),
-      renderer.readPush({ unreadCount: 0, latest: [n] }, [n.id]),
+      renderer.bell({ unreadCount: 150, latest: [n], olderUnread: [] }, { oob: true }),
+      renderer.readPush({ unreadCount: 0, latest: [n], olderUnread: [] }, [n.id]),
     ];
     for (const html of pushes) {
       expect(html).not.toContain('<img src=x');

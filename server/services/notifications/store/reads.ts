@@ -118,18 +118,6 @@ export class NotificationReads {
     return rows.map((r) => ({ n: toNotificationJSON(r), sortKey: Number(r.sort_key) }));
   }
 
-  /** The latest `limit` and the unread count in one statement. No row means no notification, so none unread. */
-  async latestWithUnread(userId: number, limit: number): Promise<{ unread: number; latest: NotificationJSON[] }> {
-    const rows = await this.db.query<NotificationRow & { unread: string }>(
-      `SELECT l.*, (SELECT count(*) FROM notifications u WHERE u.recipient_id = :userId AND u.read_at IS NULL) AS unread
-         FROM (${selectNotifications()} WHERE n.recipient_id = :userId AND ${IN_INBOX('n')}
-                ORDER BY n.sort_key DESC LIMIT :limit) l
-        ORDER BY l.sort_key DESC`,
-      { replacements: { userId, limit }, type: QueryTypes.SELECT },
-    );
-    return { unread: rows.length > 0 ? Number(rows[0].unread) : 0, latest: rows.map(toNotificationJSON) };
-  }
-
   /** Whether the user has any notification in the group `key` (groups.ts's form), in any list: its owner's check. */
   async hasGroup(userId: number, key: string): Promise<boolean> {
     const single = /^n:(\d+)$/.exec(key);
@@ -219,18 +207,21 @@ export class NotificationReads {
     return out;
   }
 
-  /** The latest `limit` notifications of each user, newest first, each with its position, in one statement (LATERAL: an index scan each). */
-  async latestFor(userIds: number[], limit: number): Promise<Map<number, Array<{ n: NotificationJSON; position: number }>>> {
-    const out = new Map<number, Array<{ n: NotificationJSON; position: number }>>(userIds.map((id) => [id, []]));
+  /**
+   * The newest `limit` unread notifications of each user, newest first, in one statement (an index scan of
+   * notifications_unread_idx each): the bell's Unread tab in a snapshot. Unread rows are never done nor snoozed.
+   */
+  async unreadFor(userIds: number[], limit: number): Promise<Map<number, NotificationJSON[]>> {
+    const out = new Map<number, NotificationJSON[]>(userIds.map((id) => [id, []]));
     if (userIds.length === 0) return out;
     const rows = await this.db.query<NotificationRow>(
       `SELECT l.* FROM unnest(CAST(:ids AS integer[])) AS u(uid)
-         CROSS JOIN LATERAL (${selectNotifications()} WHERE n.recipient_id = u.uid AND ${IN_INBOX('n')}
+         CROSS JOIN LATERAL (${selectNotifications()} WHERE n.recipient_id = u.uid AND n.read_at IS NULL
                              ORDER BY n.sort_key DESC LIMIT :limit) l
         ORDER BY l.recipient_id, l.sort_key DESC`,
       { replacements: { ids: intArray(userIds), limit }, type: QueryTypes.SELECT },
     );
-    for (const r of rows) out.get(r.recipient_id)?.push({ n: toNotificationJSON(r), position: Number(r.sort_key) });
+    for (const r of rows) out.get(r.recipient_id)?.push(toNotificationJSON(r));
     return out;
   }
 

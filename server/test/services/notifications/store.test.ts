@@ -103,14 +103,14 @@ test('every read answers the same shape for the same row', async () => {
   );
   const [{ n: own }] = await store.own(user.id, { status: 'all', limit: 1 });
   const [byId] = await store.byIds([id]);
-  const [latest] = (await store.latestFor([user.id], 1)).get(user.id)!;
+  const [unread] = (await store.unreadFor([user.id], 1)).get(user.id)!;
   const [replayed] = await store.since(user.id, id - 1, 1);
   const { recipient, ...moderated } = (await store.withRecipient(id))!;
   expect(own).toMatchObject({ id, title: 'same', data: { k: 1 }, sender: { id: instructor.id } });
   // The realtime layer's reads also say whether the row is silent (written read: in_app off) and its position
   // (sort key: the id of a row that never woke).
   expect(byId).toEqual({ ...own, recipient_id: user.id, silent: false, position: id });
-  expect(latest).toEqual({ n: own, position: id });
+  expect(unread).toEqual(own);
   expect(replayed).toEqual({ n: own, position: id });
   expect(moderated).toEqual(own);
   expect(recipient).toEqual({ id: user.id, name: user.name, email: user.email, role: 'candidate' });
