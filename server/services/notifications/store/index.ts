@@ -15,7 +15,13 @@ export { NotificationStates, STATE_ACTIONS, WAKE_TASK, wakeJobKey, type StateAct
 export type { Audience } from './audience';
 export { GROUP_KEY_MAX, GROUP_KEY_RE, groupKeySql, parseGroupKeys, type NotificationGroupJSON } from './groups';
 export { DEFAULT_JOB_TIMING, type NotificationJobTiming } from './jobs';
-export { NOTIFICATION_SORTS, type NotificationFilter, type NotificationSort } from './search';
+export {
+  MODERATION_STATES,
+  NOTIFICATION_SORTS,
+  type ModerationState,
+  type NotificationFilter,
+  type NotificationSort,
+} from './search';
 export {
   clippedTitle,
   insertNotificationsSql,
