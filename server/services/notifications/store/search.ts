@@ -125,9 +125,20 @@ export async function searchNotifications(
   const dir = f.order === 'asc' ? 'ASC' : 'DESC';
   // Ties broken by id in the same direction, so a row never appears on two pages.
   const orderSql = `ORDER BY ${SORT_COLUMNS[f.sort ?? 'created_at']} ${dir}, n.id ${dir}`;
+  // The page's ids and the total come first, from narrow rows; only those ids are joined to the full shape.
+  // count(*) OVER () needs every match before the first row, but PostgreSQL costs the window as if LIMIT stopped
+  // early: with a search it walked notifications_created_idx backwards, testing each of the table's rows against
+  // the text (600 ms on 300,000 rows for a common word). Filtering first behind a fence (OFFSET 0 keeps the
+  // subquery from being pulled up) makes it read the matches from the GIN index instead. Counting narrow rows
+  // keeps the window's buffer in memory (the full shape, 600 bytes a row, spilled to disk at 15,000 matches).
+  const source = f.q ? `(SELECT * FROM notifications n ${where.sql} OFFSET 0)` : 'notifications';
   const rows = await db.query<RecipientRow & { total: string }>(
-    `${selectNotifications({ columns: ['count(*) OVER () AS total'] }, WITH_RECIPIENT)}
-     ${where.sql} ${orderSql} LIMIT :limit OFFSET :offset`,
+    `WITH page AS (
+       SELECT n.id, count(*) OVER () AS total
+         FROM ${source} n JOIN users r ON r.id = n.recipient_id
+        ${f.q ? '' : where.sql} ${orderSql} LIMIT :limit OFFSET :offset)
+     ${selectNotifications({ columns: ['page.total'], joins: ['JOIN page ON page.id = n.id'] }, WITH_RECIPIENT)}
+     ${orderSql}`,
     { replacements: { ...where.replacements, limit: p.pageSize, offset: offsetOf(p) }, type: QueryTypes.SELECT },
   );
   return offsetPage(p, rows, toNotificationWithRecipient, async () => {

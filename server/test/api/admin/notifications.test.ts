@@ -1,8 +1,10 @@
+import { QueryTypes } from 'sequelize';
 import type { User } from '../../../models';
 import type { HeraldEvent } from '../../../services/events';
 import { createApiContext, type ApiContext } from '../../support/api';
 import { type Agent } from '../../support/harness';
 import { insertNotification } from '../../support/admin-fixtures';
+import { vacuumedAtRest } from '../../support/plans';
 
 let ctx: ApiContext;
 let admin: User;
@@ -224,6 +226,42 @@ describe('listing', () => {
     expect(new Set(seen).size).toBe(6);
     expect(await list({ page: 9, page_size: 2 })).toEqual({ results: [], total: 6, page: 9, page_size: 2, words: [] });
     expect((await list({ page_size: 100 })).page_size).toBe(100);
+  });
+});
+
+describe('search plan', () => {
+  interface PlanNode {
+    'Node Type': string;
+    'Index Name'?: string;
+    Plans?: PlanNode[];
+  }
+  const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)];
+
+  test('q reads the GIN index, even for a word in one row of seven (not the date index, row by row)', async () => {
+    // count(*) OVER () must see every match, yet PostgreSQL costs it as if LIMIT stopped early; without the fence
+    // in store/search.ts this plan walked notifications_created_idx backwards through the whole table.
+    const reader = await ctx.createUser('candidate');
+    await ctx.sequelize.query(
+      `INSERT INTO notifications (recipient_id, type, title, message, created_at, search_vector)
+       SELECT :u, 'message', 'Note ' || i, m, now() - make_interval(secs => i), to_tsvector('english', 'Note ' || i || ' ' || m)
+         FROM generate_series(1, 20000) AS i, LATERAL (SELECT CASE WHEN i % 7 = 0 THEN 'exam' ELSE 'body' END AS m) AS x`,
+      { replacements: { u: reader.id } },
+    );
+    try {
+      await vacuumedAtRest(ctx.sequelize, 'notifications');
+      const { statements, result } = await ctx.countStatements(() => list({ q: 'exam', page_size: 5 }));
+      expect(result.total).toBe(2857 + 1); // and a2, "Exam graded"
+      const sql = statements.find((s) => s.includes('websearch_to_tsquery'))!.replace(/^Executing \([^)]*\): /, '');
+      const [{ 'QUERY PLAN': plan }] = await ctx.sequelize.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
+        `EXPLAIN (FORMAT JSON) ${sql}`,
+        { type: QueryTypes.SELECT },
+      );
+      const indexes = nodes(plan[0].Plan).map((n) => n['Index Name']);
+      expect(indexes).toContain('notifications_search_idx');
+      expect(indexes).not.toContain('notifications_created_idx');
+    } finally {
+      await ctx.sequelize.query('DELETE FROM notifications WHERE recipient_id = :u', { replacements: { u: reader.id } });
+    }
   });
 });
 
