@@ -1,6 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ensureAdminBuild } from '../../../admin/scripts/build-if-stale';
 import type { User } from '../../models';
+import { auditPage } from '../support/audit';
 import { createTestContext, PASSWORD, type TestContext } from '../support/harness';
 import { expectBadge, LiveServer, loginAs, newUserContext, screenshot, startBrowser, waitLive, type Problems } from '../support/browser';
 
@@ -87,8 +88,9 @@ test('the notifications table filters by type and by text', async () => {
   await adminPage.waitForURL(/\/admin\/notifications$/);
   await expectRows(adminPage, ['Library closed on Friday', 'Office hours moved', 'Midterm results are out']);
 
-  await adminPage.getByRole('combobox', { name: 'Type' }).click();
+  await adminPage.getByRole('combobox', { name: 'Types' }).click();
   await adminPage.getByRole('option', { name: 'Exam result' }).click();
+  await adminPage.keyboard.press('Escape'); // a multiple select stays open for more
   await expectRows(adminPage, ['Midterm results are out']);
   await expect(adminPage.locator('tr.clickable').first().textContent()).resolves.toContain('Sam Student');
 
@@ -102,13 +104,52 @@ test('the notifications table filters by type and by text', async () => {
     return { truncated: label.scrollWidth > label.clientWidth, underIcon: label.getBoundingClientRect().right > icon.left };
   });
   expect(search).toEqual({ truncated: false, underIcon: false });
-  await adminPage.getByLabel('Search title or message').fill('thursday');
+  await adminPage.getByLabel('Search', { exact: true }).fill('thursday');
   await expectRows(adminPage, ['Office hours moved']);
-  await adminPage.getByLabel('Search title or message').fill('no such words');
+  await adminPage.getByLabel('Search', { exact: true }).fill('no such words');
   await adminPage.getByText('No notifications match these filters.').waitFor();
-  await adminPage.getByRole('button', { name: 'Clear filters' }).click();
+  await adminPage.getByRole('button', { name: 'Clear filters' }).first().click();
   await expectRows(adminPage, ['Library closed on Friday', 'Office hours moved', 'Midterm results are out']);
   await screenshot(adminPage, 'admin-notifications-desktop');
+});
+
+test('search and filters: full text with an exclusion, state, marked words, and a link that reopens the view', async () => {
+  // The sender's name is searched too (every row is from Ines); -type: leaves the announcement out.
+  await adminPage.getByLabel('Search', { exact: true }).fill('ines -type:announcement');
+  await expectRows(adminPage, ['Office hours moved', 'Midterm results are out']);
+  await adminPage.getByRole('combobox', { name: 'Course' }).click();
+  await adminPage.getByRole('option', { name: 'Realtime Web' }).click();
+  await adminPage.getByRole('combobox', { name: 'State' }).click();
+  await adminPage.getByRole('option', { name: 'Unread' }).click();
+  await adminPage.getByLabel('Search', { exact: true }).fill('thursday ines');
+  await expectRows(adminPage, ['Office hours moved']);
+  expect(await adminPage.locator('tr.clickable mark').allTextContents()).toEqual(['Thursday']);
+  await adminPage.waitForURL((url) => url.searchParams.get('q') === 'thursday ines');
+  const shared = new URL(adminPage.url());
+  expect(Object.fromEntries(shared.searchParams)).toEqual({ q: 'thursday ines', course: String(courseId), status: 'unread' });
+
+  // Another moderator opens the link: the same view, at phone width, with nothing sideways and nothing for axe.
+  const other = await adm.context.newPage();
+  try {
+    await other.setViewportSize({ width: 390, height: 844 });
+    await other.goto(shared.toString());
+    await expectRows(other, ['Office hours moved']);
+    expect(await other.getByLabel('Search', { exact: true }).inputValue()).toBe('thursday ines');
+    await expect(other.getByRole('combobox', { name: 'State' }).textContent()).resolves.toContain('Unread');
+    expect(await auditPage(other, 'admin-notifications-search')).toEqual([]);
+
+    // A state with no such rows: the empty state, and its own way out.
+    await other.getByRole('combobox', { name: 'State' }).click();
+    await other.getByRole('option', { name: 'Done (archived)' }).click();
+    await other.getByText('No notifications match these filters.').waitFor();
+    await other.locator('td.empty').getByRole('button', { name: 'Clear filters' }).click();
+    await expectRows(other, ['Library closed on Friday', 'Office hours moved', 'Midterm results are out']);
+    await other.waitForURL((url) => url.search === '');
+  } finally {
+    await other.close();
+  }
+  await adminPage.getByRole('button', { name: 'Clear filters' }).first().click();
+  await expectRows(adminPage, ['Library closed on Friday', 'Office hours moved', 'Midterm results are out']);
 });
 
 test('an announcement to a course: the confirmation counts the enrolled, and a student’s bell gets it live', async () => {
