@@ -15,15 +15,19 @@ const list = operation({
   operationId: 'adminListNotifications',
   tag,
   summary: 'Every user’s notifications, filtered, sorted and paged',
-  description: 'Filters combine with AND. `%` and `_` in text filters are literal characters. Empty values are ignored.',
+  description:
+    'Filters combine with AND. `q` is the full-text search of the user’s own list (same index and syntax). ' +
+    '`words` are the search words to highlight in the results. `%` and `_` in `recipient` and `sender` are ' +
+    'literal characters. Empty values are ignored.',
   access: ['admin'],
   scopes: ['admin'],
   query: admin.listNotificationsQuery,
   blankQueryIsAbsent: true,
   responses: { 200: { description: 'A page.', schema: AdminNotificationPageSchema } },
   handler: async function list({ services, query }, res) {
-    const { page, page_size, to, ...filter } = query;
-    res.json(toAdminPage(await services.moderation.search({ ...filter, ...to }, { page, pageSize: page_size }), (n) => n));
+    const { page, page_size, to, course, exclude_type: excludeType, ...filter } = query;
+    const found = await services.moderation.search({ ...filter, ...to, courseId: course, excludeType }, { page, pageSize: page_size });
+    res.json({ ...toAdminPage(found.page, (n) => n), words: found.words });
   },
 });
 

@@ -45,7 +45,12 @@ export const AdminNotificationSchema = z
   .meta({ id: 'AdminNotification', description: 'Any user’s notification, with its recipient.' });
 
 export const AdminNotificationPageSchema = z
-  .strictObject(page(AdminNotificationSchema))
+  .strictObject({
+    ...page(AdminNotificationSchema),
+    words: z
+      .array(z.string())
+      .describe('The words of `q` (without operators and `type:` filters), for highlighting what matched; empty without `q`.'),
+  })
   .meta({ id: 'AdminNotificationPage', description: 'A page of notifications of every user.' });
 
 export const AdminApplicationSchema = z

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { APPLICATION_STATUSES, BROADCAST_TYPES, NOTIFICATION_TYPES, ROLES } from '../../models';
-import { NOTIFICATION_SORTS } from '../../services/notifications';
-import { id, notificationData, text } from '.';
+import { MODERATION_STATES, NOTIFICATION_SORTS } from '../../services/notifications';
+import { id, notificationData, text, typeList } from '.';
 
 /** Request schemas of /api/admin. Query values arrive as strings; bad ones are a 400, never a 500. */
 
@@ -14,13 +14,22 @@ const paging = {
 const isoDate = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
 const DAY_MS = 86_400_000;
 
+/** A user id, or text found (case-insensitively, `%` and `_` literal) in a person's email or name. */
+const person = text(254).transform((r) => (/^\d{1,9}$/.test(r) ? Number(r) : r || undefined));
+
 export const listNotificationsQuery = z.object({
-  recipient: text(254)
-    .transform((r) => (/^\d{1,9}$/.test(r) ? Number(r) : r || undefined))
-    .optional()
-    .describe('A user id, or text found (case-insensitively) in the recipient’s email or name.'),
-  type: z.enum(NOTIFICATION_TYPES).optional(),
-  status: z.enum(['all', 'unread', 'read']).default('all').describe('Read state.'),
+  recipient: person.optional().describe('The recipient: a user id, or text found (case-insensitively) in their email or name.'),
+  sender: person.optional().describe('The sender: a user id, or text found (case-insensitively) in their email or name.'),
+  type: typeList.optional().describe('One type, or several separated by commas (any of them).'),
+  exclude_type: typeList.optional().describe('Types to leave out, separated by commas.'),
+  course: id.optional().describe('Only notifications about this course (by id).'),
+  status: z
+    .enum(MODERATION_STATES)
+    .default('all')
+    .describe(
+      'Each notification is in exactly one state: `unread`; `read` (and neither done nor snoozed); `done` ' +
+        '(archived by its recipient); `snoozed` (hidden from its recipient until a time). `all`: any of them.',
+    ),
   from: isoDate
     .transform((d) => new Date(d))
     .optional()
@@ -30,7 +39,12 @@ export const listNotificationsQuery = z.object({
     .transform((d) => (d.length === 10 ? { until: new Date(Date.parse(d) + DAY_MS) } : { to: new Date(d) }))
     .optional()
     .describe('Created at or before: an ISO 8601 instant with offset, or a date (that whole UTC day).'),
-  q: text(200).optional().describe('Text found (case-insensitively) in the title or the message.'),
+  q: text(200)
+    .optional()
+    .describe(
+      'Full-text search over title, message, sender and course, as in the user’s own list ("quoted phrase", or, ' +
+        '-word); `type:x` and `-type:x` in it filter by type as `type` and `exclude_type` do.',
+    ),
   sort: z.enum(NOTIFICATION_SORTS).default('created_at').describe('`recipient` sorts by the recipient’s name.'),
   order: z.enum(['asc', 'desc']).default('desc'),
   ...paging,

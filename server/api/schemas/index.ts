@@ -65,7 +65,7 @@ export const notificationData = z
   .optional();
 
 /** `a,b,c`: notification types, each known. */
-const typeList = z
+export const typeList = z
   .string()
   .max(500)
   .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))

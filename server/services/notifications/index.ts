@@ -26,6 +26,8 @@ export {
   type ListStatus,
   type StateAction,
   NOTIFICATION_SORTS,
+  MODERATION_STATES,
+  type ModerationState,
   type BatchRow,
   type BroadcastJSON,
   NotificationStore,

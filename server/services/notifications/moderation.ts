@@ -1,7 +1,22 @@
 import { NotFound } from '../../errors';
 import type { EventPublisher } from '../events';
 import type { Page, PageRequest } from '../paging';
+import type { NotificationType } from '../../models';
+import { parseSearch, searchWords } from './query';
 import type { NotificationFilter, NotificationStore, NotificationWithRecipient } from './store';
+
+/** What a moderator asks for: the store's filter, with the search box's text as typed (`-type:x` and all). */
+export interface ModerationQuery extends Omit<NotificationFilter, 'q' | 'types' | 'excludeTypes'> {
+  q?: string;
+  type?: NotificationType[];
+  excludeType?: NotificationType[];
+}
+
+/** A page of the search, and the words to highlight in it (the search text without its operators). */
+export interface ModerationPage {
+  page: Page<NotificationWithRecipient>;
+  words: string[];
+}
 
 // A PostgreSQL NOTIFY payload is limited to 8 kB; 500 bigint ids stay well below it.
 const DELETED_IDS_PER_EVENT = 500;
@@ -16,9 +31,24 @@ export class ModerationService {
     this.#events = deps.events;
   }
 
-  /** One statement: the page and the total (count(*) OVER ()) together; a second only for a page past the end. */
-  search(f: NotificationFilter, p: PageRequest): Promise<Page<NotificationWithRecipient>> {
-    return this.#store.search(f, p);
+  /**
+   * The inbox's search over every user: `type:x` / `-type:x` in the text join `type` / `exclude_type`, the rest is
+   * full text on the same index. One statement: the page and the total (count(*) OVER ()) together; a second only
+   * for a page past the end.
+   */
+  async search(query: ModerationQuery, p: PageRequest): Promise<ModerationPage> {
+    const { q, type = [], excludeType = [], ...rest } = query;
+    const parsed = parseSearch(q);
+    const page = await this.#store.search(
+      {
+        ...rest,
+        types: [...type, ...parsed.types],
+        excludeTypes: [...excludeType, ...parsed.excludeTypes],
+        q: parsed.text || undefined,
+      },
+      p,
+    );
+    return { page, words: searchWords(parsed.text) };
   }
 
   async get(id: number): Promise<NotificationWithRecipient> {

@@ -839,7 +839,7 @@ export interface paths {
         };
         /**
          * Every user’s notifications, filtered, sorted and paged
-         * @description Filters combine with AND. `%` and `_` in text filters are literal characters. Empty values are ignored.
+         * @description Filters combine with AND. `q` is the full-text search of the user’s own list (same index and syntax). `words` are the search words to highlight in the results. `%` and `_` in `recipient` and `sender` are literal characters. Empty values are ignored.
          *
          *     Roles: admin.
          */
@@ -1732,6 +1732,8 @@ export interface components {
             total: number;
             page: number;
             page_size: number;
+            /** @description The words of `q` (without operators and `type:` filters), for highlighting what matched; empty without `q`. */
+            words: string[];
         };
         /** @description An application as the admin table lists it. */
         AdminApplication: {
@@ -5940,16 +5942,23 @@ export interface operations {
     adminListNotifications: {
         parameters: {
             query?: {
-                /** @description A user id, or text found (case-insensitively) in the recipient’s email or name. */
+                /** @description The recipient: a user id, or text found (case-insensitively) in their email or name. */
                 recipient?: string;
-                type?: "application_submitted" | "application_approved" | "application_rejected" | "course_enrollment" | "session_start" | "exam_result" | "message" | "announcement" | "course_update";
-                /** @description Read state. */
-                status?: "all" | "unread" | "read";
+                /** @description The sender: a user id, or text found (case-insensitively) in their email or name. */
+                sender?: string;
+                /** @description One type, or several separated by commas (any of them). */
+                type?: string;
+                /** @description Types to leave out, separated by commas. */
+                exclude_type?: string;
+                /** @description Only notifications about this course (by id). */
+                course?: number;
+                /** @description Each notification is in exactly one state: `unread`; `read` (and neither done nor snoozed); `done` (archived by its recipient); `snoozed` (hidden from its recipient until a time). `all`: any of them. */
+                status?: "all" | "unread" | "read" | "done" | "snoozed";
                 /** @description Created at or after: an ISO 8601 instant with offset, or a date (its 00:00 UTC). */
                 from?: string;
                 /** @description Created at or before: an ISO 8601 instant with offset, or a date (that whole UTC day). */
                 to?: string;
-                /** @description Text found (case-insensitively) in the title or the message. */
+                /** @description Full-text search over title, message, sender and course, as in the user’s own list ("quoted phrase", or, -word); `type:x` and `-type:x` in it filter by type as `type` and `exclude_type` do. */
                 q?: string;
                 /** @description `recipient` sorts by the recipient’s name. */
                 sort?: "created_at" | "title" | "type" | "recipient";

@@ -1,7 +1,11 @@
 import { HarnessLoader } from '@angular/cdk/testing';
 import { HttpRequest } from '@angular/common/http';
 import { HttpTestingController } from '@angular/common/http/testing';
-import { ComponentFixture } from '@angular/core/testing';
+import { ComponentFixture, TestBed } from '@angular/core/testing';
+import { TestbedHarnessEnvironment } from '@angular/cdk/testing/testbed';
+import { MatDateRangeInputHarness } from '@angular/material/datepicker/testing';
+import { Router } from '@angular/router';
+import { RouterTestingHarness } from '@angular/router/testing';
 import { MatButtonHarness } from '@angular/material/button/testing';
 import { MatCheckboxHarness } from '@angular/material/checkbox/testing';
 import { MatDialogHarness } from '@angular/material/dialog/testing';
@@ -11,12 +15,23 @@ import { MatSelectHarness } from '@angular/material/select/testing';
 import { MatSnackBarHarness } from '@angular/material/snack-bar/testing';
 import { MatSortHarness } from '@angular/material/sort/testing';
 import { MatTableHarness } from '@angular/material/table/testing';
-import { latestRequest, nextRequest, paramsOf, settle, setupScreen } from '../../testing/helpers';
+import { latestRequest, nextRequest, paramsOf, provideTestApp, settle, setupScreen } from '../../testing/helpers';
 import { AdminNotification } from '../core/api.types';
 import { FILTER_DEBOUNCE_MS, Notifications } from './notifications';
 
+// This screen has a dozen form fields and each harness step waits for them all; on a shared 2-core machine a
+// step has taken over a second, so the 5 s default failed tests that were only slow.
+vi.setConfig({ testTimeout: 20_000, hookTimeout: 20_000 });
+
 const isListing = (req: HttpRequest<unknown>) =>
   req.method === 'GET' && req.url === '/api/admin/notifications';
+const COURSES = {
+  results: [
+    { id: 4, title: 'Algebra' },
+    { id: 7, title: 'PostgreSQL in Practice' },
+  ],
+};
+const emptyPage = { results: [], total: 0, page: 1, page_size: 25, words: [] };
 
 function notification(id: number, overrides: Partial<AdminNotification> = {}): AdminNotification {
   return {
@@ -47,6 +62,8 @@ describe('Notifications', () => {
 
   beforeEach(async () => {
     ({ fixture, loader, root, http } = await setupScreen(Notifications));
+    // The first render of a screen full of form fields is slow on a busy machine: wait longer for it.
+    (await nextRequest(http, '/api/courses/', 15_000)).flush(COURSES);
 
     const first = await nextRequest(http, isListing);
     expect(paramsOf(first)).toEqual({
@@ -64,6 +81,7 @@ describe('Notifications', () => {
       total: 60,
       page: 1,
       page_size: 25,
+      words: [],
     });
     await settle(fixture);
   });
@@ -88,12 +106,14 @@ describe('Notifications', () => {
     const paging = (await loader.getHarness(MatPaginatorHarness)).goToNextPage();
     const second = await nextRequest(http, isListing);
     expect(paramsOf(second)['page']).toBe('2');
-    second.flush({ results: [], total: 60, page: 2, page_size: 25 });
+    second.flush({ ...emptyPage, total: 60, page: 2 });
     await paging;
     await settle(fixture);
 
     await (await loader.getHarness(MatInputHarness.with({ selector: '[formControlName=recipient]' }))).setValue('ada@example.com');
-    await (await loader.getHarness(MatSelectHarness.with({ selector: '[formControlName=type]' }))).clickOptions({ text: 'Exam result' });
+    const types = await loader.getHarness(MatSelectHarness.with({ selector: '[formControlName=type]' }));
+    await types.clickOptions({ text: 'Exam result' });
+    await types.close();
     await (await loader.getHarness(MatSelectHarness.with({ selector: '[formControlName=status]' }))).clickOptions({ text: 'Unread' });
     await (await loader.getHarness(MatInputHarness.with({ selector: '[formControlName=q]' }))).setValue('  final  ');
 
@@ -109,7 +129,7 @@ describe('Notifications', () => {
       page: '1',
       page_size: '25',
     });
-    filtered.flush({ results: [notification(3, { type: 'exam_result' })], total: 1, page: 1, page_size: 25 });
+    filtered.flush({ results: [notification(3, { type: 'exam_result' })], total: 1, page: 1, page_size: 25, words: ['final'] });
     await settle(fixture);
     expect((await (await loader.getHarness(MatTableHarness)).getRows()).length).toBe(1);
   });
@@ -120,7 +140,7 @@ describe('Notifications', () => {
     const clicked = title.click();
     const sorted = await nextRequest(http, isListing);
     expect(paramsOf(sorted)).toMatchObject({ sort: 'title', order: 'asc', page: '1' });
-    sorted.flush({ results: [], total: 0, page: 1, page_size: 25 });
+    sorted.flush(emptyPage);
     await clicked;
     await settle(fixture);
   });
@@ -139,7 +159,7 @@ describe('Notifications', () => {
     expect(bulk.request.method).toBe('POST');
     expect(bulk.request.body).toEqual({ ids: [1, 2] });
     bulk.flush({ deleted: 2 });
-    (await nextRequest(http, isListing)).flush({ results: [], total: 0, page: 1, page_size: 25 });
+    (await nextRequest(http, isListing)).flush(emptyPage);
     await confirmed;
     await settle(fixture);
 
@@ -157,7 +177,7 @@ describe('Notifications', () => {
       { error: { code: 'not_found', message: 'Notification 1 no longer exists', details: null } },
       { status: 404, statusText: 'Not Found' },
     );
-    (await nextRequest(http, isListing)).flush({ results: [], total: 0, page: 1, page_size: 25 });
+    (await nextRequest(http, isListing)).flush(emptyPage);
     await confirmed;
     await settle(fixture);
 
@@ -178,5 +198,135 @@ describe('Notifications', () => {
     const dialog = await root.getHarness(MatDialogHarness);
     expect(await dialog.getTitleText()).toContain('Welcome');
     expect(await dialog.getContentText()).toContain('/courses/4');
+  });
+
+  it('sends every filter: several types, left-out types, course, state, dates, sender', async () => {
+    const types = await loader.getHarness(MatSelectHarness.with({ selector: '[formControlName=type]' }));
+    await types.clickOptions({ text: 'Message' });
+    await types.clickOptions({ text: 'Announcement' });
+    await types.close();
+    const left = await loader.getHarness(MatSelectHarness.with({ selector: '[formControlName=exclude_type]' }));
+    await left.clickOptions({ text: 'Course update' });
+    await left.close();
+    await (await loader.getHarness(MatSelectHarness.with({ selector: '[formControlName=course]' }))).clickOptions({ text: 'PostgreSQL in Practice' });
+    await (await loader.getHarness(MatSelectHarness.with({ selector: '[formControlName=status]' }))).clickOptions({ text: 'Done (archived)' });
+    const range = await loader.getHarness(MatDateRangeInputHarness);
+    await (await range.getStartInput()).setValue('3/2/2026');
+    await (await range.getEndInput()).setValue('3/4/2026');
+    await (await loader.getHarness(MatInputHarness.with({ selector: '[formControlName=sender]' }))).setValue('camille');
+    await (await loader.getHarness(MatInputHarness.with({ selector: '[formControlName=q]' }))).setValue('room -type:message');
+
+    await new Promise((resolve) => setTimeout(resolve, FILTER_DEBOUNCE_MS));
+    const filtered = await latestRequest(http, isListing);
+    expect(paramsOf(filtered)).toEqual({
+      sender: 'camille',
+      type: 'message,announcement',
+      exclude_type: 'course_update',
+      course: '7',
+      status: 'done',
+      from: new Date(2026, 2, 2).toISOString(),
+      to: new Date(2026, 2, 4, 23, 59, 59, 999).toISOString(),
+      q: 'room -type:message',
+      sort: 'created_at',
+      order: 'desc',
+      page: '1',
+      page_size: '25',
+    });
+    filtered.flush(emptyPage);
+    await settle(fixture);
+
+    // The view is in the address, local days and all, so the link can be shared.
+    const url = new URL(TestBed.inject(Router).url, 'http://x');
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      q: 'room -type:message',
+      sender: 'camille',
+      type: 'message,announcement',
+      exclude_type: 'course_update',
+      course: '7',
+      status: 'done',
+      from: '2026-03-02',
+      to: '2026-03-04',
+    });
+    expect(fixture.nativeElement.querySelector('td.empty').textContent).toContain('No notifications match these filters.');
+
+    // Clearing empties the form, the request and the address.
+    await (await loader.getHarness(MatButtonHarness.with({ text: 'Clear filters', selector: 'form button' }))).click();
+    await new Promise((resolve) => setTimeout(resolve, FILTER_DEBOUNCE_MS));
+    const cleared = await latestRequest(http, isListing);
+    expect(paramsOf(cleared)).toEqual({ status: 'all', sort: 'created_at', order: 'desc', page: '1', page_size: '25' });
+    cleared.flush(emptyPage);
+    await settle(fixture);
+    expect(TestBed.inject(Router).url).toBe('/');
+  });
+
+  it('marks the searched words the server names in titles and messages, as text', async () => {
+    await (await loader.getHarness(MatInputHarness.with({ selector: '[formControlName=q]' }))).setValue('welcome');
+    await new Promise((resolve) => setTimeout(resolve, FILTER_DEBOUNCE_MS));
+    (await latestRequest(http, isListing)).flush({
+      ...emptyPage,
+      total: 1,
+      results: [notification(1, { title: 'Welcome <b>aboard</b>', message: 'You are welcome, welcomed' })],
+      words: ['welcome'],
+    });
+    await settle(fixture);
+    const cell: HTMLElement = fixture.nativeElement.querySelector('td.title-cell');
+    expect([...cell.querySelectorAll('mark')].map((m) => m.textContent)).toEqual(['Welcome', 'welcome', 'welcome']);
+    expect(cell.querySelector('b')).toBeNull();
+    expect(cell.textContent).toContain('Welcome <b>aboard</b>');
+  });
+
+  it('shows the server’s message in the page when the search is refused', async () => {
+    await (await loader.getHarness(MatInputHarness.with({ selector: '[formControlName=q]' }))).setValue('x');
+    await new Promise((resolve) => setTimeout(resolve, FILTER_DEBOUNCE_MS));
+    (await latestRequest(http, isListing)).flush(
+      { error: { code: 'validation', message: 'q: Too big', details: [{ field: 'q', message: 'Too big' }] } },
+      { status: 400, statusText: 'Bad Request' },
+    );
+    await settle(fixture);
+    const alert: HTMLElement = fixture.nativeElement.querySelector('[role=alert]');
+    expect(alert.textContent).toContain('q: Too big');
+    const retried = (await loader.getHarness(MatButtonHarness.with({ text: 'Try again' }))).click();
+    (await nextRequest(http, isListing)).flush(emptyPage);
+    await retried;
+    await settle(fixture);
+    expect(fixture.nativeElement.querySelector('[role=alert]')).toBeNull();
+  });
+});
+
+describe('Notifications opened from a shared link', () => {
+  it('starts from the query parameters, dropping what it cannot show', async () => {
+    TestBed.configureTestingModule({
+      providers: provideTestApp([{ path: 'notifications', component: Notifications }]),
+    });
+    const http = TestBed.inject(HttpTestingController);
+    const harness = await RouterTestingHarness.create();
+    const opening = harness.navigateByUrl(
+      '/notifications?q=room&type=message,nope&exclude_type=announcement&course=7&status=snoozed' +
+        '&from=2026-03-02&to=2026-02-30&sender=ada&sort=title&order=asc',
+    );
+    (await nextRequest(http, '/api/courses/')).flush(COURSES);
+    const first = await nextRequest(http, isListing);
+    expect(paramsOf(first)).toEqual({
+      q: 'room',
+      sender: 'ada',
+      type: 'message',
+      exclude_type: 'announcement',
+      course: '7',
+      status: 'snoozed',
+      from: new Date(2026, 2, 2).toISOString(),
+      sort: 'title',
+      order: 'asc',
+      page: '1',
+      page_size: '25',
+    });
+    first.flush(emptyPage);
+    await opening;
+    const loader = TestbedHarnessEnvironment.loader(harness.fixture);
+    expect(await (await loader.getHarness(MatInputHarness.with({ selector: '[formControlName=q]' }))).getValue()).toBe('room');
+    expect(await (await loader.getHarness(MatSelectHarness.with({ selector: '[formControlName=course]' }))).getValueText()).toBe(
+      'PostgreSQL in Practice',
+    );
+    expect(await (await loader.getHarness(MatSelectHarness.with({ selector: '[formControlName=status]' }))).getValueText()).toBe('Snoozed');
+    http.verify();
   });
 });

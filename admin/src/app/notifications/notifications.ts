@@ -1,5 +1,6 @@
 import { BreakpointObserver } from '@angular/cdk/layout';
 import { DatePipe } from '@angular/common';
+import { HttpErrorResponse } from '@angular/common/http';
 import { HttpClient, httpResource } from '@angular/common/http';
 import {
   ChangeDetectionStrategy,
@@ -9,8 +10,9 @@ import {
   linkedSignal,
   signal,
 } from '@angular/core';
-import { takeUntilDestroyed, toSignal } from '@angular/core/rxjs-interop';
+import { takeUntilDestroyed, toObservable, toSignal } from '@angular/core/rxjs-interop';
 import { FormBuilder, ReactiveFormsModule } from '@angular/forms';
+import { ActivatedRoute, Router } from '@angular/router';
 import { MatButtonModule } from '@angular/material/button';
 import { MatCheckboxModule } from '@angular/material/checkbox';
 import { MatChipsModule } from '@angular/material/chips';
@@ -25,18 +27,30 @@ import { MatSelectModule } from '@angular/material/select';
 import { MatSortModule, Sort } from '@angular/material/sort';
 import { MatTableModule } from '@angular/material/table';
 import { MatTooltipModule } from '@angular/material/tooltip';
-import { asyncScheduler, debounceTime, filter, firstValueFrom, map, throttleTime } from 'rxjs';
-import { AdminNotification, NotificationType, Page } from '../core/api.types';
+import { asyncScheduler, debounceTime, filter, firstValueFrom, map, skip, throttleTime } from 'rxjs';
+import { AdminNotification, ApiErrorBody, Course, NotificationType, Page } from '../core/api.types';
 import { Notifier } from '../core/errors';
 import { Live } from '../core/live';
 import { confirm } from '../shared/confirm-dialog';
 import { NOTIFICATION_TYPE_KEYS, NOTIFICATION_TYPES } from '../shared/notification-types';
 import { lastValue, Pager, queryParams } from '../shared/resources';
+import { Highlight } from '../shared/highlight';
 import { TypeIcon } from '../shared/type-icon';
+import {
+  EMPTY_FILTERS,
+  FilterValue,
+  filtersFromUrl,
+  filtersToUrl,
+  hasFilters,
+  requestFilters,
+  SortKey,
+  SortValue,
+  STATES,
+} from './notification-filters';
 import { NotificationDetail, NotificationDetailResult } from './notification-detail';
 
-type SortKey = 'created_at' | 'title' | 'type' | 'recipient';
-type ReadState = 'all' | 'unread' | 'read';
+/** The page answer: the notifications, and the searched words to mark in them. */
+type NotificationPage = Page<AdminNotification> & { words: string[] };
 
 /** Typing in a text filter should not send a request per keystroke. */
 export const FILTER_DEBOUNCE_MS = 300;
@@ -60,6 +74,7 @@ export const FILTER_DEBOUNCE_MS = 300;
     MatTooltipModule,
     MatProgressBarModule,
     TypeIcon,
+    Highlight,
   ],
   templateUrl: './notifications.html',
   styleUrl: './notifications.scss',
@@ -85,44 +100,42 @@ export class Notifications {
       : ['select', 'type', 'title', 'recipient', 'status', 'created_at', 'actions'],
   );
 
-  protected readonly filters = inject(FormBuilder).group({
-    recipient: [''],
-    type: ['' as NotificationType | ''],
-    status: ['all' as ReadState],
-    from: [null as Date | null],
-    to: [null as Date | null],
-    q: [''],
+  private readonly router = inject(Router);
+  private readonly route = inject(ActivatedRoute);
+  /** A shared link opens the view it was copied from: the form starts from the page's query parameters. */
+  private readonly initial = filtersFromUrl(this.route.snapshot.queryParams);
+  protected readonly states = STATES;
+  protected readonly courses = httpResource<{ results: Course[] }>(() => '/api/courses/');
+
+  protected readonly filters = inject(FormBuilder).nonNullable.group({
+    q: [this.initial.filters.q],
+    recipient: [this.initial.filters.recipient],
+    sender: [this.initial.filters.sender],
+    type: [this.initial.filters.type],
+    exclude_type: [this.initial.filters.exclude_type],
+    course: [this.initial.filters.course],
+    status: [this.initial.filters.status],
+    from: [this.initial.filters.from],
+    to: [this.initial.filters.to],
   });
   private readonly filterValues = toSignal(
     this.filters.valueChanges.pipe(
       debounceTime(FILTER_DEBOUNCE_MS),
-      map(() => this.filters.getRawValue()),
+      map((): FilterValue => this.filters.getRawValue()),
     ),
-    { initialValue: this.filters.getRawValue() },
+    { initialValue: this.filters.getRawValue() as FilterValue },
   );
-  protected readonly hasFilters = computed(() => {
-    const f = this.filterValues();
-    return !!(f.recipient || f.type || f.status !== 'all' || f.from || f.to || f.q);
-  });
+  protected readonly hasFilters = computed(() => hasFilters(this.filterValues()));
 
-  protected readonly sort = signal<{ active: SortKey; direction: 'asc' | 'desc' }>({
-    active: 'created_at',
-    direction: 'desc',
-  });
+  protected readonly sort = signal<SortValue>(this.initial.sort);
   protected readonly pager = new Pager(() => [this.filterValues(), this.sort()]);
 
-  protected readonly listing = httpResource<Page<AdminNotification>>(() => {
-    const f = this.filterValues();
+  protected readonly listing = httpResource<NotificationPage>(() => {
     const sort = this.sort();
     return {
       url: '/api/admin/notifications',
       params: queryParams({
-        recipient: f.recipient?.trim(),
-        type: f.type,
-        status: f.status,
-        from: f.from ? startOfDay(f.from).toISOString() : null,
-        to: f.to ? endOfDay(f.to).toISOString() : null,
-        q: f.q?.trim(),
+        ...requestFilters(this.filterValues()),
         sort: sort.active,
         order: sort.direction,
         page: this.pager.index() + 1,
@@ -130,9 +143,17 @@ export class Notifications {
       }),
     };
   });
+  /** The server's own words for a failed search (a 400 names the field); the interceptor shows the rest. */
+  protected readonly loadError = computed(() => {
+    const error = this.listing.error();
+    if (!error) return null;
+    const body = error instanceof HttpErrorResponse ? (error.error as ApiErrorBody | null) : null;
+    return body?.error?.message ?? 'The notifications could not be loaded.';
+  });
   private readonly page = lastValue(this.listing);
   protected readonly rows = computed(() => this.page()?.results ?? []);
   protected readonly total = computed(() => this.page()?.total ?? 0);
+  protected readonly words = computed(() => this.page()?.words ?? []);
 
   /** Ids ticked on this page; rows that leave the page after a reload drop out of it. */
   protected readonly selected = linkedSignal<AdminNotification[], ReadonlySet<number>>({
@@ -149,6 +170,13 @@ export class Notifications {
   protected readonly busy = signal(false);
 
   constructor() {
+    // The view lives in the URL, so a moderator can share it; replaceUrl keeps typing out of the history.
+    // The first values are the URL's own: writing them back would only normalise a link the reader just opened.
+    toObservable(computed(() => filtersToUrl(this.filterValues(), this.sort())))
+      .pipe(skip(1), takeUntilDestroyed())
+      .subscribe((queryParams) => {
+        void this.router.navigate([], { relativeTo: this.route, queryParams, replaceUrl: true });
+      });
     // New notifications only show on the first page of the default order; elsewhere a
     // refetch would just shuffle the rows under the reader.
     inject(Live)
@@ -165,6 +193,13 @@ export class Notifications {
     return NOTIFICATION_TYPES[type as NotificationType]?.label ?? type;
   }
 
+  /** Each row is in one state; done and snoozed rows are read underneath, so they say what they are. */
+  protected stateLabel(row: AdminNotification): string {
+    if (row.done_at) return 'Done';
+    if (row.snoozed_until) return 'Snoozed';
+    return row.is_read ? 'Read' : 'Unread';
+  }
+
   protected onSort(sort: Sort): void {
     this.sort.set({
       active: (sort.active as SortKey) || 'created_at',
@@ -173,7 +208,7 @@ export class Notifications {
   }
 
   protected clearFilters(): void {
-    this.filters.reset({ recipient: '', type: '', status: 'all', from: null, to: null, q: '' });
+    this.filters.setValue({ ...EMPTY_FILTERS });
   }
 
   protected toggle(id: number): void {
@@ -241,13 +276,4 @@ export class Notifications {
       this.listing.reload();
     }
   }
-}
-
-function startOfDay(d: Date): Date {
-  return new Date(d.getFullYear(), d.getMonth(), d.getDate());
-}
-
-/** The range picker selects whole days, so "to" includes all of its last day. */
-function endOfDay(d: Date): Date {
-  return new Date(d.getFullYear(), d.getMonth(), d.getDate(), 23, 59, 59, 999);
 }

@@ -17,7 +17,13 @@ export type { Audience } from './audience';
 export { groupKeyOf, type PlacedGroup } from './group-lines';
 export { GROUP_KEY_MAX, GROUP_KEY_RE, groupKeySql, parseGroupKeys, type NotificationGroupJSON } from './groups';
 export { DEFAULT_JOB_TIMING, type NotificationJobTiming } from './jobs';
-export { NOTIFICATION_SORTS, type NotificationFilter, type NotificationSort } from './search';
+export {
+  MODERATION_STATES,
+  NOTIFICATION_SORTS,
+  type ModerationState,
+  type NotificationFilter,
+  type NotificationSort,
+} from './search';
 export {
   clippedTitle,
   insertNotificationsSql,
