@@ -37,14 +37,16 @@ export function createApi(deps: ApiDeps, operations: readonly ApiOperation[] = a
     }),
   );
   const csrf = csrfProtection(config);
+  // A bearer token is never sent by a browser on its own: no cookie, no forgery, no CSRF token to ask for.
+  const csrfUnlessToken: RequestHandler = (req, res, next) => (req.token ? next() : csrf(req, res, next));
   api.use(
+    // Whose budget a request spends depends on its token; every guard after the limit answers with its headers.
+    bearerAuth(deps.services.tokens),
+    apiRateLimit(deps.services.apiRateLimits, config.apiRateLimitPerMinute),
     requireJson,
     express.json({ limit: '64kb' }),
     refuseUnstorable,
-    bearerAuth(deps.services.tokens),
-    apiRateLimit(deps.services.apiRateLimits, config.apiRateLimitPerMinute),
-    // A bearer token is never sent by a browser on its own: no cookie, no forgery, no CSRF token to ask for.
-    (req, res, next) => (req.token ? next() : csrf(req, res, next)),
+    csrfUnlessToken,
   );
 
   api.use(operationsRouter(operations, deps));

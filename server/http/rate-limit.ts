@@ -1,4 +1,4 @@
-import type { Request, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { HttpError } from '../errors';
 import type { ApiRateLimits } from '../services/tokens/rate-limits';
 
@@ -16,9 +16,14 @@ function keyOf(req: Request): string {
  * The /api rate limit, readable by clients: every answer says the budget (`RateLimit-Limit`), what is left of it
  * (`RateLimit-Remaining`) and the seconds until it is whole again (`RateLimit-Reset`), the IETF draft's fields.
  * Past the budget: 429 with `Retry-After`. The count lives in PostgreSQL, so every process spends one budget.
+ *
+ * Mount it right after bearer authentication and before every other guard, so that their refusals (a body that is
+ * not JSON, too large, unstorable; a missing CSRF token) carry the headers the OpenAPI document promises. The
+ * first handler is for the one refusal that comes before it, an unknown token's 401: that request still spends
+ * (its session's or its address's) budget and says so, and keeps its 401.
  */
-export function apiRateLimit(limits: ApiRateLimits, perMinute: number): RequestHandler {
-  return async (req, res, next) => {
+export function apiRateLimit(limits: ApiRateLimits, perMinute: number): [ErrorRequestHandler, RequestHandler] {
+  const spend = async (req: Request, res: Response) => {
     const { used, resetAt } = await limits.hit(keyOf(req));
     const reset = Math.max(1, Math.ceil((resetAt - Date.now()) / 1000));
     res.set({
@@ -26,11 +31,21 @@ export function apiRateLimit(limits: ApiRateLimits, perMinute: number): RequestH
       'RateLimit-Remaining': String(Math.max(0, perMinute - used)),
       'RateLimit-Reset': String(reset),
     });
-    if (used > perMinute) {
-      throw new HttpError(429, 'rate_limited', `Too many requests: at most ${perMinute} a minute. Try again in ${reset} s.`, { retry_after: reset }, {
-        'Retry-After': String(reset),
-      });
-    }
-    next();
+    return { over: used > perMinute, reset };
   };
+  return [
+    async (err, req, res, next) => {
+      await spend(req, res);
+      next(err);
+    },
+    async (req, res, next) => {
+      const { over, reset } = await spend(req, res);
+      if (over) {
+        throw new HttpError(429, 'rate_limited', `Too many requests: at most ${perMinute} a minute. Try again in ${reset} s.`, { retry_after: reset }, {
+          'Retry-After': String(reset),
+        });
+      }
+      next();
+    },
+  ];
 }

@@ -22,6 +22,8 @@ export function webhookChannelTasks(deps: {
   logger: Pick<Logger, 'warn' | 'info'>;
   disableAfterMs?: number;
   retryWindows?: readonly RetryWindow[];
+  /** How long one try may take (`WebhookSender`'s default, 10 s, unless given); tests shorten it. */
+  timeoutMs?: number;
 }): TaskList {
-  return webhookTasks({ ...deps, sender: new WebhookSender({ policy: deps.policy }) });
+  return webhookTasks({ ...deps, sender: new WebhookSender({ policy: deps.policy, timeoutMs: deps.timeoutMs }) });
 }

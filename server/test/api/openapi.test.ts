@@ -145,3 +145,76 @@ describe('the OpenAPI document', () => {
     expect(() => ctx.contract.check('put', '/api/auth/me', res)).toThrow(/Undocumented endpoint/);
   });
 });
+
+describe('the rate-limit headers it documents (issue 15)', () => {
+  const RATE = ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'];
+  type Response = { headers?: Record<string, { $ref: string }> };
+
+  test('every /api operation documents them on every answer, and a 429 that adds Retry-After', () => {
+    const { doc } = ctx.contract;
+    for (const name of [...RATE, 'Retry-After']) expect(doc.components.headers[name].schema).toEqual({ type: 'integer' });
+    let answers = 0;
+    for (const { method, path, op } of ctx.contract.operations()) {
+      const responses = op.responses as Record<string, Response>;
+      expect([method, path, Object.keys(responses)]).toEqual([method, path, expect.arrayContaining(['429'])]);
+      for (const [status, r] of Object.entries(responses)) {
+        const names = Object.keys(r.headers ?? {});
+        const expected = status === '429' ? [...RATE, 'Retry-After'] : RATE;
+        expect([method, path, status, names.sort()]).toEqual([method, path, status, [...expected].sort()]);
+        for (const name of names) expect(r.headers![name]).toEqual({ $ref: `#/components/headers/${name}` });
+        answers += 1;
+      }
+    }
+    expect(answers).toBeGreaterThan(100);
+  });
+
+  // The names a client reads come from the document; a real answer of each kind the API gives (the handler's own,
+  // and every guard's in front of it) must carry them, and carry no rate header the document does not name.
+  test('real answers carry the headers the document names, whatever the status and whoever refused', async () => {
+    const { doc } = ctx.contract;
+    const anon = await ctx.anonymous();
+    const user = await ctx.createUser('candidate');
+    const member = await ctx.login(user);
+    // A token whose minute is spent (as 600 requests would spend it): the next request is over the limit.
+    const { id, token } = await ctx.services.tokens.create(user, { name: 'spent', scopes: ['notifications:read'], expiresInDays: null });
+    await request(ctx.app).get('/api/notifications/unread_count/').set('Authorization', `Bearer ${token}`).expect(200);
+    await ctx.sequelize.query('UPDATE rate_limits SET points = :limit WHERE key = :key', {
+      replacements: { limit: ctx.config.apiRateLimitPerMinute, key: `api:t:${id}` },
+    });
+    const json = (t: request.Test) => t.set('X-CSRF-Token', anon.csrf).set('Content-Type', 'application/json');
+    const probes: Array<[string, string, number, () => request.Test]> = [
+      ['get', '/auth/csrf', 200, () => request(ctx.app).get('/api/auth/csrf')],
+      ['post', '/auth/login', 400, () => json(anon.http.post('/api/auth/login')).send('{"email":')], // not JSON
+      ['get', '/notifications/{id}', 400, () => member.http.get('/api/notifications/1%00/')], // NUL in the path
+      ['post', '/auth/login', 413, () => json(anon.http.post('/api/auth/login')).send(JSON.stringify({ email: 'a'.repeat(70_000) }))],
+      ['post', '/auth/login', 415, () => anon.http.post('/api/auth/login').set('X-CSRF-Token', anon.csrf).set('Content-Type', 'text/plain').send('x')],
+      ['get', '/notifications', 401, () => request(ctx.app).get('/api/notifications/')], // no login
+      ['get', '/notifications', 401, () => request(ctx.app).get('/api/notifications/').set('Authorization', 'Bearer hrld_unknown')],
+      ['post', '/notifications/mark_all_read', 403, () => member.http.post('/api/notifications/mark_all_read/').send({})], // no CSRF token
+      ['get', '/notifications/{id}', 404, () => member.http.get('/api/notifications/999999/')],
+      ['get', '/notifications', 429, () => request(ctx.app).get('/api/notifications/').set('Authorization', `Bearer ${token}`)],
+    ];
+    const seen: unknown[] = [];
+    for (const [method, path, status, send] of probes) {
+      const res = await send();
+      const documented = Object.keys(doc.paths[path][method].responses[status]?.headers ?? {});
+      const carried = Object.keys(res.headers).filter((h) => /^ratelimit|^retry-after$/i.test(h));
+      seen.push([
+        method,
+        path,
+        res.status,
+        documented.map((name) => [name, /^\d+$/.test(res.headers[name.toLowerCase()] ?? '')]),
+        carried.filter((h) => !documented.some((d) => d.toLowerCase() === h)),
+      ]);
+    }
+    expect(seen).toEqual(
+      probes.map(([method, path, status]) => [
+        method,
+        path,
+        status,
+        (status === 429 ? [...RATE, 'Retry-After'] : RATE).map((name) => [name, true]),
+        [],
+      ]),
+    );
+  });
+});

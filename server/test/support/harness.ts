@@ -85,6 +85,8 @@ export async function createTestContext(
     pushAgent?: https.Agent;
     /** With `jobs`: when failed webhook tries come again (production's day-long schedule unless given). */
     webhookRetryWindows?: readonly RetryWindow[];
+    /** With `jobs`: how long one webhook try may take (production's 10 s unless given). */
+    webhookTimeoutMs?: number;
   } = {},
 ): Promise<TestContext> {
   const baseUrl = opts.pg?.url ?? process.env.HERALD_TEST_PG_URL!;
@@ -159,6 +161,7 @@ export async function createTestContext(
           policy: { allowPrivate: config.outboundAllowPrivate },
           logger,
           retryWindows: opts.webhookRetryWindows,
+          timeoutMs: opts.webhookTimeoutMs,
         }),
       },
       pollInterval: 200,
