@@ -14,7 +14,9 @@ export function inboxTargetRows(r: Json | undefined): string[][] {
   };
   return Object.entries(r.targets as Json).map(([k, t]: [string, Json]) => {
     const [shape, ...rest] = k.split('_');
-    return ['8', `${label[rest.join('_')] ?? rest.join('_')}, ${shape} user`, t.target, t.measured, mark(t.met)];
+    // The load average beside each figure: on a shared machine it says more about the figure than the code does.
+    const load = r.environment?.loadavg_at_start?.[0];
+    return ['8', `${label[rest.join('_')] ?? rest.join('_')}, ${shape} user`, t.target, `${t.measured} (load average ${load})`, mark(t.met)];
   });
 }
 
