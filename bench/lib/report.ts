@@ -1,15 +1,16 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { inboxSection, inboxTargetRows } from './report-inbox';
 import { jobWorkersSection } from './report-job-workers';
 import { RESULTS_DIR } from './results';
 import { ROOT } from './server';
 
 type Json = Record<string, any>;
 
-const ORDER = ['fanout', 'connections', 'latency', 'queries', 'pages', 'email', 'push', 'push-fanout', 'profile'];
+const ORDER = ['fanout', 'connections', 'latency', 'queries', 'pages', 'email', 'push', 'push-fanout', 'inbox', 'profile'];
 /** Extra fan-out runs (`bench:fanout -- --email off|unread`, issue 12), shown beside the plain one when present. */
 const FANOUT_EMAIL = ['fanout-email-off', 'fanout-email-unread'];
-const NUMBER: Record<string, string> = { fanout: '1', connections: '2', latency: '3', queries: '4', pages: '5', email: '6', push: '7', 'push-fanout': '7' };
+const NUMBER: Record<string, string> = { fanout: '1', connections: '2', latency: '3', queries: '4', pages: '5', email: '6', push: '7', 'push-fanout': '7', inbox: '8' };
 const TITLES: Record<string, string> = {
   fanout: '1. Fan-out',
   'fanout-email-off': '1b. Fan-out, every student on email off (override rows)',
@@ -21,6 +22,7 @@ const TITLES: Record<string, string> = {
   email: '6. Escalation emails to a local SMTP sink',
   push: '7. Web Push to a local push service',
   'push-fanout': '7b. Socket fan-out while pushes go out (A/B, interleaved)',
+  inbox: '8. The inbox at 5,000,000 rows (issue 14)',
   profile: 'Where the time goes (CPU profiles)',
 };
 
@@ -188,6 +190,9 @@ function section(name: string, r: Json): string {
       );
       if (r.missing?.length) out.push('', `Not measured: ${r.missing.join('; ')}.`);
       break;
+    case 'inbox':
+      out.push(...inboxSection(r, table));
+      break;
     case 'profile':
       for (const k of ['approvals', 'queries']) {
         const p = r[k];
@@ -283,6 +288,7 @@ export function writeReport(extra: { totalSeconds?: number } = {}): string {
   const pf = results['push-fanout']?.targets ?? {};
   add('7', 'Socket fan-out, POST -> last frame p50, while pushes go out vs quiet', pf.fanout_p50_unchanged_while_pushing);
   add('7', 'Pushes per second while socket fan-outs run (slowest batch)', pf.push_per_second_while_fanning_out);
+  rows.push(...inboxTargetRows(results.inbox));
   for (const n of ORDER.filter((x) => x !== 'profile')) {
     const r = results[n];
     if (!r) rows.push([NUMBER[n], n, '-', 'not run', '-']);

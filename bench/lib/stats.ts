@@ -11,6 +11,7 @@ export function summary(samples: number[]) {
     n: samples.length,
     p50: round(percentile(samples, 50)),
     p90: round(percentile(samples, 90)),
+    p95: round(percentile(samples, 95)),
     p99: round(percentile(samples, 99)),
     max: round(samples.length ? Math.max(...samples) : NaN),
     mean: round(samples.length ? samples.reduce((a, b) => a + b, 0) / samples.length : NaN),

@@ -103,3 +103,27 @@ test('the page: a search box, results with the matched words marked, user text s
   expect(minus).toContain('<mark>Application</mark> approved');
   expect(listOf(minus)).not.toContain('applications were reviewed');
 });
+
+test('a search page joins the newest rows read in order and the older matches from the index, and pages on', async () => {
+  // 1,100 rows: the newest 1,000 (what a search reads in order first, SEARCH_HEAD_ROWS) hold 5 matches, the 100
+  // older ones 30: page 1 must be those 5 then the 15 newest older ones, page 2 the other 15, and no page 3.
+  const reader = await ctx.createUser('candidate');
+  await ctx.sequelize.query(
+    `INSERT INTO notifications (recipient_id, type, title, message, search_vector)
+     SELECT :u, 'message', t, 'body', to_tsvector('english', t)
+       FROM generate_series(1, 1100) AS i, LATERAL (SELECT CASE WHEN i <= 30 OR (i > 100 AND i % 200 = 0)
+                                                             THEN 'Kiwi ' || i ELSE 'Note ' || i END AS t) x
+      ORDER BY i`,
+    { replacements: { u: reader.id } },
+  );
+  const readerAgent = await ctx.loginChecked(reader);
+  const page = async (cursor?: string) =>
+    (await readerAgent.get(`/api/notifications/?q=kiwi&limit=20${cursor ? `&cursor=${cursor}` : ''}`).expect(200)).body;
+  const kiwis = (...ns: number[]) => ns.map((n) => `Kiwi ${n}`);
+  const range = (from: number, to: number) => Array.from({ length: from - to + 1 }, (_, k) => from - k);
+  const p1 = await page();
+  expect(p1.results.map((n: { title: string }) => n.title)).toEqual(kiwis(1000, 800, 600, 400, 200, ...range(30, 16)));
+  const p2 = await page(p1.next_cursor);
+  expect(p2.results.map((n: { title: string }) => n.title)).toEqual(kiwis(...range(15, 1)));
+  expect(p2.next_cursor).toBeNull();
+});

@@ -19,3 +19,41 @@ export function searchVectorSql(e: { title: string; message: string; senderId: s
 
 /** The condition for search text `:q` on alias `n` (websearch syntax: "quoted phrases", or, -word). */
 export const matchesSql = (alias: string) => `${alias}.search_vector @@ websearch_to_tsquery('${SEARCH_CONFIG}', :q)`;
+
+/**
+ * How many of the newest rows of a list a search reads in order before it falls back to the index (see below).
+ * About sqrt(page * rows of a big inbox): 21 * 100,000 -> ~1,450; a round 1,000 keeps the head cheap.
+ */
+export const SEARCH_HEAD_ROWS = 1000;
+
+/**
+ * The ids and sort keys of one page of a user's search (`:q` over `list(a)`, the list's conditions on alias `a`
+ * with its cursor; `:limit` rows), newest first, as CTEs ending in `page`. Two ways to find them, the cheaper one
+ * chosen by the data rather than by an estimate the planner cannot make:
+ * - the head: the list's newest SEARCH_HEAD_ROWS rows in sort order (its partial index), matched one by one and
+ *   stopping at a full page. A common word (an instructor's course name) fills it after a few dozen rows;
+ * - the tail, only when the head did not fill the page and the list goes on past it: the GIN index, restricted to
+ *   rows older than the head. What is left to read is bounded by how rare the word is: a rare word has few rows.
+ * The GIN index alone reads every match of the user before sorting them (14,000 heap rows for a course name among
+ * 100,000: 0.7-3 s on a busy machine; the planner cannot know that a word rare in the table is common for this
+ * user), and the index order alone reads the whole list for a word that is not there. Measured: bench/inbox.ts.
+ */
+export function searchPageSql(list: (a: string) => string): string {
+  return `hits AS MATERIALIZED (
+      SELECT h.id, h.sort_key FROM (
+        SELECT m.id, m.sort_key, m.search_vector FROM notifications m WHERE ${list('m')}
+         ORDER BY m.sort_key DESC LIMIT ${SEARCH_HEAD_ROWS}) h
+       WHERE ${matchesSql('h')} ORDER BY h.sort_key DESC LIMIT :limit
+    ),
+    edge AS (
+      SELECT e.sort_key FROM notifications e WHERE ${list('e')} ORDER BY e.sort_key DESC OFFSET ${SEARCH_HEAD_ROWS - 1} LIMIT 1
+    ),
+    page AS (
+      SELECT id, sort_key FROM hits
+      UNION ALL
+      (SELECT t.id, t.sort_key FROM notifications t
+        WHERE ${list('t')} AND ${matchesSql('t')} AND (SELECT count(*) FROM hits) < :limit
+          AND t.sort_key < (SELECT sort_key FROM edge)
+        ORDER BY t.sort_key DESC LIMIT :limit)
+    )`;
+}

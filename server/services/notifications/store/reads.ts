@@ -13,7 +13,7 @@ import {
   type NotificationWithRecipient,
   type RecipientRow,
 } from './shape';
-import { matchesSql } from './fulltext';
+import { matchesSql, searchPageSql } from './fulltext';
 
 /** Which of a user's lists: the inbox (All / Unread / Read: neither done nor snoozed), Done, Snoozed. */
 export const LIST_STATUSES = ['all', 'unread', 'read', 'done', 'snoozed'] as const;
@@ -106,15 +106,20 @@ export class NotificationReads {
   /** One list of the user's, by sort key (a woken row comes back on top); each row with its key for the cursor. */
   async own(userId: number, q: OwnListQuery): Promise<Array<{ n: NotificationJSON; sortKey: number }>> {
     const replacements: Record<string, unknown> = { userId, limit: q.limit };
-    const where = ownListWhere(q, 'n', replacements);
-    if (q.before !== undefined) {
-      where.push('n.sort_key < :before');
-      replacements.before = q.before;
-    }
-    const rows = await this.db.query<NotificationRow>(
-      `${selectNotifications()} WHERE ${where.join(' AND ')} ORDER BY n.sort_key DESC LIMIT :limit`,
-      { replacements, type: QueryTypes.SELECT },
-    );
+    if (q.before !== undefined) replacements.before = q.before;
+    const list = (a: string, search = true) => {
+      const where = ownListWhere({ ...q, q: search ? q.q : undefined }, a, replacements);
+      if (q.before !== undefined) where.push(`${a}.sort_key < :before`);
+      return where.join(' AND ');
+    };
+    // A search finds its page's ids first (see searchPageSql), then reads only those rows in the shape.
+    const sql = q.q
+      ? `WITH ${searchPageSql((a) => list(a, false))}
+         ${selectNotifications({ joins: ['JOIN page p ON p.id = n.id'] })}
+         WHERE n.recipient_id = :userId ORDER BY n.sort_key DESC LIMIT :limit`
+      : `${selectNotifications()} WHERE ${list('n')} ORDER BY n.sort_key DESC LIMIT :limit`;
+    if (q.q) replacements.q = q.q;
+    const rows = await this.db.query<NotificationRow>(sql, { replacements, type: QueryTypes.SELECT });
     return rows.map((r) => ({ n: toNotificationJSON(r), sortKey: Number(r.sort_key) }));
   }
 
