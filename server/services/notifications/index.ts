@@ -131,10 +131,12 @@ export class NotificationService {
    */
   async fanOut(audience: Audience, content: FanOutContent, opts: { idempotencyKey?: string } = {}): Promise<FanOutResult> {
     const batch = { batchId: randomUUID(), idempotencyKey: opts.idempotencyKey ?? null };
-    // The one place both senders (admin compose, instructors' notify-students) pass through, and the store already
-    // counts audiences here: the count stops at SEND_INLINE_MAX + 1, so deciding costs at most that, never a
-    // million. Above it the send is recorded and answered at once; a queued job writes it in chunks (SendService).
-    if (await this.#sends.exceeds(audience, this.#inlineMax)) {
+    // The decision sits in the fan-out statement itself (it counts the audience up to SEND_INLINE_MAX + 1, never a
+    // million), so an inline send stays one statement; both senders (admin compose, notify-students) pass here.
+    // Above it the statement wrote nothing: the send is recorded and answered at once, and a queued job writes it
+    // in chunks (SendService).
+    const inline = await this.#store.insertForAudience(audience, content, { ...batch, inlineMax: this.#inlineMax });
+    if (inline.tooLarge) {
       const { send, replayed } = await this.#sends.record(audience, content, batch);
       if (!replayed) {
         const { id: batchId, status, recipients, total, senderId, courseId } = send;
@@ -142,7 +144,6 @@ export class NotificationService {
       }
       return { recipients: send.recipients, batchId: send.id, replayed, recorded: send.recorded ? send : null };
     }
-    const inline = await this.#store.insertForAudience(audience, content, batch);
     // A key first used by a recorded send (the audience has shrunk since) answers that send, progress and all.
     const first = inline.replayed ? await this.#sends.get(inline.batchId) : undefined;
     if (first?.recorded) return { recipients: first.recipients, batchId: first.id, replayed: true, recorded: first };

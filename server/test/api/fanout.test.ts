@@ -51,9 +51,7 @@ test('notify-students to 10,000 students: the same statements as to 10, each stu
   expect(toSmall.result.body).toEqual({ recipients: 10, batch_id: expect.any(String), replayed: false });
   expect(toBig.result.body).toEqual({ recipients: 10_000, batch_id: expect.any(String), replayed: false });
   expect(toBig.statements.length).toBe(toSmall.statements.length);
-  // Four, plus the inline-or-recorded decision (issue 17): a count that stops at SEND_INLINE_MAX + 1, whatever the size.
-  expect(toBig.statements.length).toBeLessThanOrEqual(5);
-  expect(toBig.statements.filter((s) => /LIMIT/.test(s) && /count\(\*\)/.test(s))).toHaveLength(1);
+  expect(toBig.statements.length).toBeLessThanOrEqual(4);
   // The rows are written by exactly one INSERT ... SELECT.
   expect(toBig.statements.filter((s) => /INSERT INTO notifications/.test(s))).toHaveLength(1);
   expect(toBig.statements.find((s) => /INSERT INTO notifications/.test(s))).toMatch(/SELECT/);

@@ -2,7 +2,7 @@ import { QueryTypes, type Sequelize } from 'sequelize';
 import type { NotificationType } from '../../../models';
 import { enqueueJobSql } from '../../../jobs/sql';
 import { effectivePreferencesJoin } from '../../preferences/sql';
-import { audienceSql, fixedAudienceSql, type Audience } from './audience';
+import { fixedAudienceSql, type Audience } from './audience';
 import { batchJobsSql, type NotificationJobTiming } from './jobs';
 import { clippedTitle, insertNotificationsSql } from './shape';
 
@@ -102,16 +102,6 @@ export class SendStore {
   constructor(db: Sequelize, timing: NotificationJobTiming) {
     this.#db = db;
     this.#timing = timing;
-  }
-
-  /** Whether the audience reaches more than `n` users now: counts at most n + 1 of them, whatever its size. */
-  async exceeds(audience: Audience, n: number): Promise<boolean> {
-    const { sql, params } = audienceSql(audience);
-    const [row] = await this.#db.query<{ n: string }>(`SELECT count(*) AS n FROM (${sql} LIMIT :cap) AS r(id)`, {
-      replacements: { ...params, cap: n + 1 },
-      type: QueryTypes.SELECT,
-    });
-    return Number(row.n) > n;
   }
 
   /**
