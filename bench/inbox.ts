@@ -16,6 +16,8 @@ import { Client } from 'pg';
 import { createSequelize } from '../server/db';
 import { NotificationService, type ListOptions } from '../server/services/notifications';
 import { NotificationStore } from '../server/services/notifications/store';
+import { DEFAULT_JOB_TIMING } from '../server/services/notifications/store/jobs';
+import { SendStore } from '../server/services/notifications/store/sends';
 import { intArg, parseArgs } from './lib/args';
 import { createBenchDatabase, openTarget, serverSettings, withBenchDatabase, type PgTarget } from './lib/database';
 import { agent, expectStatus, request } from './lib/http';
@@ -79,7 +81,11 @@ function probes(course: string): Probe[] {
 async function inProcess(url: string, users: InboxUser[], list: Probe[], samples: number) {
   let captured: string[] = [];
   const sequelize = createSequelize({ url, poolMax: 1, onQuery: (sql) => captured.push(sql.replace(/^Executing \([^)]*\): /, '')) });
-  const service = new NotificationService({ store: new NotificationStore(sequelize), events: { publish: () => undefined } as never });
+  const service = new NotificationService({
+    store: new NotificationStore(sequelize),
+    events: { publish: () => undefined } as never,
+    sends: new SendStore(sequelize, DEFAULT_JOB_TIMING),
+  });
   const pg = new Client({ connectionString: url });
   await pg.connect();
   const out: Record<string, Record<string, { service: ReturnType<typeof summary>; plans: string[] }>> = {};

@@ -30,6 +30,10 @@ const EnvSchema = z.object({
   JOB_NICE: z.coerce.number().int().min(0).max(19).default(0),
   /** A job locked this long by a runner whose process died is taken over (graphile-worker alone waits 4 hours). */
   JOB_STALE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  /** A send to at most this many users is one statement (all or none); above it, recorded and written in chunks. */
+  SEND_INLINE_MAX: z.coerce.number().int().min(1).default(10_000),
+  /** Recipients per chunk of a recorded send (one transaction each). */
+  SEND_CHUNK_SIZE: z.coerce.number().int().min(1).max(100_000).default(1_000),
   TRUST_PROXY: boolish.default(false),
   /** Lifts the private-network rule for outbound requests (push endpoints, webhooks): tests, private deployments. */
   OUTBOUND_ALLOW_PRIVATE: boolish.default(false),
@@ -74,6 +78,8 @@ export interface Config {
   jobNice: number;
   /** After how long a dead runner's jobs are freed for another runner. */
   jobStaleSeconds: number;
+  /** SEND_INLINE_MAX, SEND_CHUNK_SIZE: where sends go out in recorded chunks, and how big those are. */
+  sendLimits: { inlineMax: number; chunkSize: number };
   trustProxy: boolean;
   /** Requests to user-chosen URLs may reach private and loopback addresses (never in a public deployment). */
   outboundAllowPrivate: boolean;
@@ -131,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobWorkers: e.JOB_WORKERS,
     jobNice: e.JOB_NICE,
     jobStaleSeconds: e.JOB_STALE_SECONDS,
+    sendLimits: { inlineMax: e.SEND_INLINE_MAX, chunkSize: e.SEND_CHUNK_SIZE },
     trustProxy: e.TRUST_PROXY,
     outboundAllowPrivate: e.OUTBOUND_ALLOW_PRIVATE,
     metricsToken: e.METRICS_TOKEN,

@@ -88,6 +88,7 @@ const notifyStudents = operation({
   idempotent: (first) => ({ status: 200, body: { ...(first.body as object), replayed: true } }),
   responses: {
     201: { description: 'Sent.', schema: NotifyStudentsResultSchema },
+    202: { description: 'Above SEND_INLINE_MAX: recorded; a queued job writes it in chunks (`send.status_url`).', schema: NotifyStudentsResultSchema },
     200: { description: 'Already sent with this Idempotency-Key: the first result, nothing sent now.', schema: NotifyStudentsResultSchema },
   },
   handler: async function notifyStudents({ services, user, params, body, idempotencyKey }, res) {
@@ -98,7 +99,7 @@ const notifyStudents = operation({
       data: body.data,
       idempotencyKey,
     });
-    res.status(result.replayed ? 200 : 201).json(result);
+    res.status(result.send && !result.replayed ? 202 : result.replayed ? 200 : 201).json(result);
   },
 });
 

@@ -7,6 +7,7 @@ import { notificationOperations } from './notifications';
 import { notificationStateOperations } from './notification-states';
 import { preferenceOperations } from './preferences';
 import { pushOperations } from './push';
+import { sendOperations } from './sends';
 import type { ApiOperation } from './operation';
 import { tokenOperations } from './tokens';
 import { webhookOperations } from './webhooks';
@@ -24,6 +25,7 @@ export const operations: readonly ApiOperation[] = [
   ...applicationOperations,
   ...pushOperations,
   ...docsOperations,
+  ...sendOperations,
   ...adminOperations,
   ...tokenOperations,
   ...webhookOperations,

@@ -1,7 +1,20 @@
 import type { HeraldEvent, NotificationState } from '../services/events';
 
 /** New notifications: one for one recipient, or a whole fan-out batch (one statement wrote a row per recipient). */
-export type NewNotifications = { recipientId: number; id: number } | { batchId: string };
+export type NewNotifications =
+  | { recipientId: number; id: number }
+  /** A fan-out; `range`: one chunk of a recorded send, its recipients with ids in (after, upTo] only. */
+  | { batchId: string; range?: { after: number; upTo: number } };
+
+/** A recorded send's progress (issue 17): how many rows so far of how many, and its state. */
+export interface SendProgress {
+  batchId: string;
+  status: 'queued' | 'running' | 'finished' | 'cancelled';
+  recipients: number;
+  total: number | null;
+  senderId: number | null;
+  courseId: number | null;
+}
 
 /** Notifications of one user were read: these ids, or all of them ("mark all as read"). */
 export interface ReadStateChange {
@@ -62,6 +75,8 @@ export interface Channel {
   /** A snoozed notification is back: channels that show a list show it again (not a new delivery). */
   woken?(woken: Woken, publishedAt: number): void;
   applicationChanged(change: ApplicationChange, publishedAt: number): void;
+  /** A recorded send moved (its sender's progress); channels with nothing to show for it ignore it. */
+  sendProgress?(progress: SendProgress, publishedAt: number): void;
   /** Channels that hold connections for a session close them; the others ignore it. */
   sessionsEnded?(ended: SessionsEnded, publishedAt: number): void;
   /** The bus reconnected: events may have been missed. Channels that keep clients up to date send the truth again. */

@@ -87,7 +87,7 @@ function route(c: Channel, e: HeraldEvent, at: number): void {
     case 'notification.created':
       return c.notify({ recipientId: e.recipientId, id: e.id }, at);
     case 'notification.fanout':
-      return c.notify({ batchId: e.batchId }, at);
+      return c.notify(e.range ? { batchId: e.batchId, range: e.range } : { batchId: e.batchId }, at);
     case 'notification.read':
       return c.readStateChanged({ recipientId: e.recipientId, ids: e.ids }, at);
     case 'notification.read_all':
@@ -101,6 +101,10 @@ function route(c: Channel, e: HeraldEvent, at: number): void {
     case 'application.changed': {
       const { type: _type, ...change } = e;
       return c.applicationChanged(change, at);
+    }
+    case 'broadcast.progress': {
+      const { type: _type, ...progress } = e;
+      return c.sendProgress?.(progress, at);
     }
     case 'session.ended':
       return c.sessionsEnded?.({ sessionIds: e.sessionIds }, at);

@@ -26,6 +26,7 @@ export async function openCore(config: Config, email: EmailConfig, logger: Logge
     events: bus,
     push: { vapid: config.vapid, outbound: { allowPrivate: config.outboundAllowPrivate } },
     jobTiming: { unreadDelaySeconds: email.unreadDelaySeconds },
+    sendLimits: config.sendLimits,
   });
   // The VAPID pair exists before anyone asks for it: GET /api/push/vapid-public-key and the push jobs then only read.
   await services.vapid.get();

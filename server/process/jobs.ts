@@ -56,7 +56,7 @@ export function processTasks(
   const { sequelize, services } = deps;
   const policy = { allowPrivate: config.outboundAllowPrivate };
   return {
-    ...notificationTasks({ notifications: services.notifications }),
+    ...notificationTasks({ notifications: services.notifications, sends: services.sends }),
     ...emailTasks({ sequelize, mailer, site: { publicUrl: publicUrl(config), secret: config.sessionSecret } }),
     ...pushChannelTasks({ sequelize, subscriptions: services.pushSubscriptions, vapid: services.vapid, policy, logger }),
     ...webhookChannelTasks({ sequelize, notifications: services.notifications, policy, logger }),

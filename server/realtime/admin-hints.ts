@@ -3,7 +3,7 @@ import type { RealtimeMetrics } from './metrics';
 import type { Protocols } from './protocols';
 
 /** What the admin console is told to refetch. Names only: the console reloads through the admin API. */
-export type AdminEventName = 'notification.created' | 'application.changed' | 'stats.changed';
+export type AdminEventName = 'notification.created' | 'application.changed' | 'stats.changed' | 'send.progress';
 
 /** Hints of one name go out at most once per this interval (a fan-out storm is one refresh). */
 const ADMIN_COALESCE_MS = 1_000;

@@ -114,8 +114,13 @@ export class Realtime implements Channel, ConnectionSink, EventStreams {
     }
     this.#inOrder('notification.fanout', publishedAt, async () => {
       this.#hints.hint('notification.created');
-      await this.#pushes.fanout(n.batchId);
+      await this.#pushes.fanout(n.batchId, n.range);
     });
+  }
+
+  /** A recorded send moved: admins' consoles refetch its progress (a hint, coalesced like the others). */
+  sendProgress(): void {
+    this.#hints.hint('send.progress');
   }
 
   readStateChanged(change: ReadStateChange, publishedAt: number): void {

@@ -10,6 +10,9 @@ import type { RealtimeQueries } from './queries';
 /** Whether a protocol shows groups at all (and so whether a batch's group lines are worth reading). */
 const showsGroups = (p: Protocols[Protocol]) => p.groupUpdated !== undefined || p.newGroupMember !== undefined;
 
+/** How many chunk keys a process remembers: a republished chunk arrives right after the original, never later. */
+const CHUNKS_REMEMBERED = 10_000;
+
 export interface PushDeps {
   hub: Hub;
   notifications: NotificationService;
@@ -25,6 +28,8 @@ export interface PushDeps {
  */
 export class Pushes {
   readonly #d: PushDeps;
+  /** The recorded sends' chunks pushed lately, oldest first (a Set keeps insertion order). */
+  readonly #chunksSeen = new Set<string>();
 
   constructor(deps: PushDeps) {
     this.#d = deps;
@@ -75,10 +80,18 @@ export class Pushes {
    * A fan-out: ONE query for this process's connected recipients' rows of the batch with their unread counts, and
    * (at the same time) one for the shared content; then each protocol prepares its frame once for all of them.
    */
-  async fanout(batchId: string): Promise<void> {
+  async fanout(batchId: string, range?: { after: number; upTo: number }): Promise<void> {
     const { hub, queries } = this.#d;
+    if (range) {
+      // A recorded send's chunk may be published twice (its job died between publishing and recording that it
+      // had, and the resumed job publishes again); this process pushes each chunk once.
+      const key = `${batchId}:${range.after}:${range.upTo}`;
+      if (this.#chunksSeen.has(key)) return;
+      this.#chunksSeen.add(key);
+      if (this.#chunksSeen.size > CHUNKS_REMEMBERED) this.#chunksSeen.delete(this.#chunksSeen.values().next().value!);
+    }
     if (hub.userCount === 0) return;
-    const [rows, first] = await Promise.all([queries.batchRows(batchId, hub.userIds()), queries.batchContent(batchId)]);
+    const [rows, first] = await Promise.all([queries.batchRows(batchId, hub.userIds(), range), queries.batchContent(batchId)]);
     if (rows.length === 0 || !first) return;
     const counts = new Map<number, number>();
     for (const r of rows) counts.set(r.recipientId, r.unread);

@@ -18,8 +18,8 @@ export class RealtimeQueries {
 
   // Notification reads are the store's; delivery keeps calling them here, set-based as before.
 
-  batchRows(batchId: string, userIds: number[]): Promise<BatchRow[]> {
-    return this.#store.batchRows(batchId, userIds);
+  batchRows(batchId: string, userIds: number[], range?: { after: number; upTo: number }): Promise<BatchRow[]> {
+    return this.#store.batchRows(batchId, userIds, range);
   }
 
   batchContent(batchId: string): Promise<NotificationJSON | undefined> {

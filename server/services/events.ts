@@ -13,6 +13,18 @@ export type HeraldEvent =
       count: number;
       courseId: number | null;
       notificationType: NotificationType;
+      /** A chunk of a recorded send: only its recipients, ids in (after, upTo], get frames. Absent: the whole batch. */
+      range?: { after: number; upTo: number };
+    }
+  /** A recorded send moved: started, a chunk committed, finished or cancelled (the sender's progress). */
+  | {
+      type: 'broadcast.progress';
+      batchId: string;
+      status: 'queued' | 'running' | 'finished' | 'cancelled';
+      recipients: number;
+      total: number | null;
+      senderId: number | null;
+      courseId: number | null;
     }
   | { type: 'notification.read'; recipientId: number; ids: number[] }
   | { type: 'notification.read_all'; recipientId: number }

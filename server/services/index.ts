@@ -8,6 +8,9 @@ import type { EventPublisher } from './events';
 import { NotificationService, NotificationStore, type NotificationJobTiming } from './notifications';
 import { ComposeService } from './notifications/compose';
 import { ModerationService } from './notifications/moderation';
+import { DEFAULT_SEND_LIMITS, SendService, type SendLimits } from './notifications/sends';
+import { SendStore } from './notifications/store/sends';
+import { DEFAULT_JOB_TIMING } from './notifications/store/jobs';
 import { StatsService } from './stats';
 import { UserService } from './users';
 import { IdempotencyKeys } from './idempotency';
@@ -27,6 +30,8 @@ export interface Services {
   moderation: ModerationService;
   /** Admins' sends to a user, a course, a role or everyone. */
   compose: ComposeService;
+  /** Recorded sends (above SEND_INLINE_MAX): the chunked job's work, their progress and cancel. */
+  sends: SendService;
   courses: CourseService;
   applications: ApplicationService;
   stats: StatsService;
@@ -58,10 +63,14 @@ export function createServices(deps: {
   push?: { vapid?: VapidConfig; outbound?: OutboundPolicy };
   /** When the email jobs written with notifications fall due (EMAIL_UNREAD_DELAY_SECONDS); default 600 s. */
   jobTiming?: NotificationJobTiming;
+  /** SEND_INLINE_MAX and SEND_CHUNK_SIZE; default 10,000 and 1,000. */
+  sendLimits?: SendLimits;
 }): Services {
   const { sequelize, models, events } = deps;
   const store = new NotificationStore(sequelize, deps.jobTiming);
-  const notifications = new NotificationService({ store, events });
+  const limits = deps.sendLimits ?? DEFAULT_SEND_LIMITS;
+  const sendStore = new SendStore(sequelize, deps.jobTiming ?? DEFAULT_JOB_TIMING);
+  const notifications = new NotificationService({ store, events, sends: sendStore, limits });
   const auth = new AuthService({ sequelize, models, events, limits: deps.authLimits });
   const tokens = new TokenService({ sequelize, models, events });
   return {
@@ -70,6 +79,7 @@ export function createServices(deps: {
     notifications,
     moderation: new ModerationService({ store, events }),
     compose: new ComposeService({ models, notifications }),
+    sends: new SendService({ store: sendStore, events, limits }),
     courses: new CourseService({ sequelize, models, notifications }),
     applications: new ApplicationService({ sequelize, events, store }),
     stats: new StatsService({ sequelize }),

@@ -63,7 +63,10 @@ export function courseRoutes(web: WebDeps) {
       title: course.title,
       canManage: manage,
       ownCourse: course.instructor.id === user.id,
-      notifyResult: Number.isInteger(sent) && sent >= 0 && req.query.notified !== undefined ? { recipients: sent } : null,
+      notifyResult:
+        req.query.sending === '1'
+          ? { sending: true }
+          : Number.isInteger(sent) && sent >= 0 && req.query.notified !== undefined ? { recipients: sent } : null,
       ...(manage ? await notifyPanel(user, course) : {}),
     });
   });
@@ -108,16 +111,20 @@ export function courseRoutes(web: WebDeps) {
       return sendPage(web, req, res, 'pages/course.njk', { ...ctx, title: course.title, canManage: true, ownCourse: course.instructor.id === user.id }, 422);
     }
     const input = 'type' in parsed.data ? parsed.data : { ...parsed.data, type: parsed.data.notification_type };
-    const { recipients, replayed } = await services.courses.notifyStudents(user, course.id, {
+    const { recipients, replayed, send } = await services.courses.notifyStudents(user, course.id, {
       type: input.type,
       title: input.title,
       message: input.message,
       idempotencyKey: key.data.idempotency_key,
     });
-    if (!isHtmx(req)) return res.redirect(303, `/courses/${course.id}?notified=${recipients}#notify-${course.id}`);
+    // Above SEND_INLINE_MAX the send was only recorded: a job writes it in parts, "Recently sent" shows how far.
+    const sending = send !== undefined && send.status !== 'finished';
+    if (!isHtmx(req)) {
+      return res.redirect(303, `/courses/${course.id}?${sending ? 'sending=1' : `notified=${recipients}`}#notify-${course.id}`);
+    }
     sendFragment(web, req, res, 'partials/notify-panel.njk', {
       course,
-      notifyResult: { recipients, title: input.title, replayed },
+      notifyResult: { recipients, title: input.title, replayed, sending },
       ...(await notifyPanel(user, course)),
     });
   });

@@ -4,6 +4,8 @@ import { operation } from '../operation';
 import * as admin from '../schemas/admin';
 import { AudienceCountSchema } from '../schemas/admin-responses';
 import { RecipientsSchema } from '../schemas/responses';
+import { SendSchema } from '../sends';
+import { toSendJSON } from '../../services/notifications/sends';
 
 const tag = 'Admin';
 
@@ -28,18 +30,24 @@ const send = operation({
   tag,
   summary: 'Send a notification to a user, a course’s students, a role or everyone',
   description:
-    'One set-based insert whatever the audience size; only active users receive it; the sender is the admin. ' +
+    'Up to SEND_INLINE_MAX recipients one set-based insert (all or none, 200); above it the send is recorded and ' +
+    'answered 202 at once, its audience fixed then (users created later get nothing), and a queued job writes it ' +
+    'in chunks. Only active users receive it; the sender is the admin. ' +
     'A course audience links the notification to the course.',
   access: ['admin'],
   scopes: ['admin'],
   body: admin.sendBody,
-  responses: { 200: { description: 'How many people received it.', schema: RecipientsSchema } },
+  responses: {
+    200: { description: 'Sent (up to SEND_INLINE_MAX recipients, all or none): how many people received it.', schema: RecipientsSchema },
+    202: { description: 'Above SEND_INLINE_MAX: recorded, written by a queued job in chunks; `status_url` tells how far.', schema: SendSchema },
+  },
   errors: { 404: 'The audience’s user or course does not exist.' },
   idempotent: true,
   handler: async function send({ services, user, body, idempotencyKey }, res) {
     const content = { type: body.notification_type, title: body.title, message: body.message, data: body.data };
-    const recipients = await services.compose.send(user, toAudience(body.audience), content, { idempotencyKey });
-    res.json({ recipients });
+    const sent = await services.compose.send(user, toAudience(body.audience), content, { idempotencyKey });
+    if (sent.recorded) res.status(202).json(toSendJSON(sent.recorded));
+    else res.json({ recipients: sent.recipients });
   },
 });
 

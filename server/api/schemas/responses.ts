@@ -13,6 +13,8 @@ import type { BroadcastJSON, NotificationJSON } from '../../services/notificatio
  */
 export const components = z.globalRegistry;
 
+import { SendSchema } from '../sends';
+
 const int = z.number().int();
 const timestamp = z.iso.datetime();
 
@@ -135,6 +137,7 @@ export const NotifyStudentsResultSchema = z
     recipients: int.describe('How many students received the notification.'),
     batch_id: z.uuid().describe('The send’s id: the `id` of its entry in the course’s broadcasts.'),
     replayed: z.boolean().describe('True when this answers an earlier send with the same Idempotency-Key: nothing was sent now.'),
+    send: SendSchema.optional().describe('Above SEND_INLINE_MAX (answered 202): the recorded send and its `status_url`.'),
   })
   .meta({ id: 'NotifyStudentsResult', description: 'The result of notifying a course’s students.' });
 

@@ -1,6 +1,6 @@
 import type { Sequelize } from 'sequelize';
 import type { Logger } from '../../logger';
-import type { ApplicationChange, Channel, NewNotifications, ReadStateChange } from '../channel';
+import type { ApplicationChange, Channel, NewNotifications, ReadStateChange, SendProgress } from '../channel';
 import { enqueueWebhookEvent } from './enqueue';
 import { applicationEvent, notificationEvent, readEvent, type WebhookEvent } from './events';
 
@@ -22,7 +22,14 @@ export class WebhookChannel implements Channel {
   }
 
   notify(n: NewNotifications, publishedAt: number): void {
+    // A recorded send's chunks are not the broadcast: it is announced once, whole, when it finishes (below).
+    if ('range' in n && n.range) return;
     this.#enqueue(notificationEvent(n, publishedAt));
+  }
+
+  /** A recorded send that finished is `broadcast.sent`, with every recipient counted (same event id as inline). */
+  sendProgress(p: SendProgress, publishedAt: number): void {
+    if (p.status === 'finished') this.#enqueue(notificationEvent({ batchId: p.batchId }, publishedAt));
   }
 
   readStateChanged(change: ReadStateChange, publishedAt: number): void {

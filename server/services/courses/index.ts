@@ -3,6 +3,7 @@ import { likePattern } from '../../db/sql';
 import type { Models, NotificationType, User } from '../../models';
 import { NotFound } from '../../errors';
 import type { BroadcastJSON, NotificationService } from '../notifications';
+import { toSendJSON, type SendJSON } from '../notifications/sends';
 
 export interface CourseJSON {
   id: number;
@@ -66,6 +67,8 @@ export interface NotifyStudentsResult {
   recipients: number;
   batch_id: string;
   replayed: boolean;
+  /** Above SEND_INLINE_MAX: the recorded send a queued job now writes, and where to follow it. */
+  send?: SendJSON;
 }
 
 /** The catalogue, enrollments and the instructor's broadcast to a course. */
@@ -164,10 +167,10 @@ export class CourseService {
     });
   }
 
-  /** The instructor's broadcast: one set-based INSERT for every enrolled student. */
+  /** The instructor's broadcast: one set-based INSERT for every enrolled student (recorded chunks above SEND_INLINE_MAX). */
   async notifyStudents(actor: User, courseId: number, input: NotifyStudentsInput): Promise<NotifyStudentsResult> {
     await this.#managed(actor, courseId);
-    const { recipients, batchId, replayed } = await this.#notifications.fanOut(
+    const { recipients, batchId, replayed, recorded } = await this.#notifications.fanOut(
       { kind: 'course', courseId },
       {
         type: input.type,
@@ -179,7 +182,7 @@ export class CourseService {
       },
       { idempotencyKey: input.idempotencyKey },
     );
-    return { recipients, batch_id: batchId, replayed };
+    return { recipients, batch_id: batchId, replayed, ...(recorded && { send: toSendJSON(recorded) }) };
   }
 
   /** What was sent to the course's students lately (by anyone allowed to), so its managers see what went out. */

@@ -1,6 +1,6 @@
 import type { Models, NotificationType, User } from '../../models';
 import { NotFound } from '../../errors';
-import type { Audience, NotificationService } from '.';
+import type { Audience, FanOutResult, NotificationService } from '.';
 
 /** What an admin composes; the sender is always the admin who sends it. */
 export interface ComposedNotification {
@@ -30,12 +30,12 @@ export class ComposeService {
   }
 
   /**
-   * Sends and answers how many received it. With an idempotency key a repeated send writes nothing (the
-   * broadcast row carries the key) and answers the first count.
+   * Sends and answers how many received it, or (above SEND_INLINE_MAX) the recorded send a job now writes. With an
+   * idempotency key a repeated send writes nothing (the broadcast row carries the key) and answers the first send.
    */
-  async send(sender: User, audience: Audience, n: ComposedNotification, opts: { idempotencyKey?: string } = {}): Promise<number> {
+  async send(sender: User, audience: Audience, n: ComposedNotification, opts: { idempotencyKey?: string } = {}): Promise<FanOutResult> {
     await this.#requireAudienceExists(audience);
-    const { recipients } = await this.#notifications.fanOut(audience, {
+    return this.#notifications.fanOut(audience, {
       type: n.type,
       title: n.title,
       message: n.message,
@@ -44,7 +44,6 @@ export class ComposeService {
       // A course announcement links to its course, as the instructor's notify-students does.
       courseId: audience.kind === 'course' ? audience.courseId : null,
     }, opts);
-    return recipients;
   }
 
   /** A course or user that does not exist is a 404, not a silent "0 recipients". */

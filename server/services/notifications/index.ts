@@ -5,6 +5,8 @@ import { NotFound, ValidationError } from '../../errors';
 import type { EventPublisher, NotificationState } from '../events';
 import { decodeCursor, keysetPage } from '../paging';
 import { parseSearch } from './query';
+import { DEFAULT_SEND_LIMITS, type SendLimits } from './sends';
+import type { SendRecord, SendStore } from './store/sends';
 import {
   NotificationStore,
   groupKeyOf,
@@ -52,10 +54,13 @@ export { parseSearch, searchWords, type ParsedSearch } from './query';
 
 /** What a fan-out did. `batchId` is also the id of its broadcast row. */
 export interface FanOutResult {
+  /** Rows written: all of them for an inline send, so far (0 when just recorded) for a recorded one. */
   recipients: number;
   batchId: string;
   /** True when an earlier send with the same idempotency key answered instead: nothing was sent this time. */
   replayed: boolean;
+  /** Above SEND_INLINE_MAX: the recorded send a job is writing (its status, progress); null for an inline send. */
+  recorded: SendRecord | null;
 }
 
 export interface ListOptions {
@@ -131,9 +136,14 @@ export class NotificationService {
   readonly #store: NotificationStore;
   readonly #events: EventPublisher;
 
-  constructor(deps: { store: NotificationStore; events: EventPublisher }) {
+  readonly #sends: SendStore;
+  readonly #inlineMax: number;
+
+  constructor(deps: { store: NotificationStore; events: EventPublisher; sends: SendStore; limits?: SendLimits }) {
     this.#store = deps.store;
     this.#events = deps.events;
+    this.#sends = deps.sends;
+    this.#inlineMax = (deps.limits ?? DEFAULT_SEND_LIMITS).inlineMax;
   }
 
   /**
@@ -153,10 +163,24 @@ export class NotificationService {
    * lost answer never delivers a second copy.
    */
   async fanOut(audience: Audience, content: FanOutContent, opts: { idempotencyKey?: string } = {}): Promise<FanOutResult> {
-    const result = await this.#store.insertForAudience(audience, content, {
-      batchId: randomUUID(),
-      idempotencyKey: opts.idempotencyKey ?? null,
-    });
+    const batch = { batchId: randomUUID(), idempotencyKey: opts.idempotencyKey ?? null };
+    // The decision sits in the fan-out statement itself (it counts the audience up to SEND_INLINE_MAX + 1, never a
+    // million), so an inline send stays one statement; both senders (admin compose, notify-students) pass here.
+    // Above it the statement wrote nothing: the send is recorded and answered at once, and a queued job writes it
+    // in chunks (SendService).
+    const inline = await this.#store.insertForAudience(audience, content, { ...batch, inlineMax: this.#inlineMax });
+    if (inline.tooLarge) {
+      const { send, replayed } = await this.#sends.record(audience, content, batch);
+      if (!replayed) {
+        const { id: batchId, status, recipients, total, senderId, courseId } = send;
+        this.#events.publish({ type: 'broadcast.progress', batchId, status, recipients, total, senderId, courseId });
+      }
+      return { recipients: send.recipients, batchId: send.id, replayed, recorded: send.recorded ? send : null };
+    }
+    // A key first used by a recorded send (the audience has shrunk since) answers that send, progress and all.
+    const first = inline.replayed ? await this.#sends.get(inline.batchId) : undefined;
+    if (first?.recorded) return { recipients: first.recipients, batchId: first.id, replayed: true, recorded: first };
+    const result = { ...inline, recorded: null };
     if (!result.replayed && result.recipients > 0) {
       this.#events.publish({
         type: 'notification.fanout',

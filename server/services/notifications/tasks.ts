@@ -1,17 +1,38 @@
 import type { Task, TaskList } from 'graphile-worker';
 import { WAKE_TASK } from './store';
+import { SEND_TASK, type SendService } from './sends';
 import type { NotificationService } from './index';
 
+/** The most times a recorded send's job re-queues itself after an error before it is left failed. */
+const SEND_RETRIES = 20;
+
 /**
- * The notifications' own durable jobs: the snooze wake-up. Enqueued by the snooze statement itself (one job per
- * notification, keyed, so a new snooze moves it), run by whichever process's runner is free when it falls due,
- * so a restart in between loses nothing. The work is idempotent: a job for a row no longer snoozed does nothing.
+ * The notifications' own durable jobs: the snooze wake-up and a recorded send's chunks. Enqueued by the statement
+ * that needs them (keyed, so a duplicate is a no-op), run by whichever process's runner is free, so a restart in
+ * between loses nothing. Both are idempotent: a stale wake-up changes nothing, a send resumes from its cursor.
  */
-export function notificationTasks(deps: { notifications: NotificationService }): TaskList {
+export function notificationTasks(deps: { notifications: NotificationService; sends: SendService }): TaskList {
   const wake: Task = async (payload) => {
     const id = Number((payload as { id?: unknown } | null)?.id);
     if (!Number.isSafeInteger(id) || id <= 0) return; // malformed: nothing to retry
     await deps.notifications.wake(id);
   };
-  return { [WAKE_TASK]: wake };
+  const send: Task = async (payload, helpers) => {
+    const { batchId, retry = 0 } = (payload ?? {}) as { batchId?: unknown; retry?: number };
+    if (typeof batchId !== 'string') return; // malformed: nothing to retry
+    try {
+      await deps.sends.run(batchId);
+    } catch (err) {
+      // graphile-worker would wait exp(attempts) seconds (20 s by the third failure, minutes later) while the
+      // sender watches a stalled progress bar; a database blip deserves a prompt retry. The follow-up takes the
+      // send's key (this job, locked, gives it up) and resumes from the last committed chunk.
+      if (retry >= SEND_RETRIES) throw err;
+      helpers.logger.error(`send ${batchId} failed, retrying: ${String(err)}`);
+      await helpers.addJob(SEND_TASK, { batchId, retry: retry + 1 }, {
+        jobKey: `${SEND_TASK}:${batchId}`,
+        runAt: new Date(Date.now() + Math.min(1_000 * 2 ** retry, 30_000)),
+      });
+    }
+  };
+  return { [WAKE_TASK]: wake, [SEND_TASK]: send };
 }

@@ -32,7 +32,7 @@ export interface JobWorld {
   close(): Promise<void>;
 }
 
-export async function startJobWorld(env: Record<string, string>): Promise<JobWorld> {
+export async function startJobWorld(env: Record<string, string>, opts: { readyTimeoutMs?: number } = {}): Promise<JobWorld> {
   // A database and services for fixtures only (no runner in this process); loopback push endpoints allowed.
   const ctx = await createTestContext({ env: { OUTBOUND_ALLOW_PRIVATE: 'true' } });
   const service = await startPushService({ vapidPublicKey: async () => (await ctx.services.vapid.get()).publicKey });
@@ -40,6 +40,7 @@ export async function startJobWorld(env: Record<string, string>): Promise<JobWor
   writeFileSync(path.join(caDir, 'ca.pem'), service.ca);
   const server = await spawnServer({
     databaseUrl: ctx.dbUrl,
+    readyTimeoutMs: opts.readyTimeoutMs,
     env: {
       // graphile-worker logs each completed job at info, with the pid of the process that ran it.
       LOG_LEVEL: 'info',

@@ -125,6 +125,7 @@ export async function createTestContext(
     authLimits: opts.authLimits,
     push: { vapid: config.vapid, outbound: { allowPrivate: config.outboundAllowPrivate } },
     jobTiming: { unreadDelaySeconds: email.unreadDelaySeconds },
+    sendLimits: config.sendLimits,
   });
   // As main.ts does at boot: the VAPID pair exists before a request asks for it, so a GET never writes.
   await services.vapid.get();
@@ -145,7 +146,7 @@ export async function createTestContext(
       databaseUrl: dbUrl,
       log: { info: () => undefined },
       tasks: {
-        ...notificationTasks({ notifications: services.notifications }),
+        ...notificationTasks({ notifications: services.notifications, sends: services.sends }),
         ...emailTasks({ sequelize, mailer, site: { publicUrl: 'https://herald.test.example', secret: config.sessionSecret } }),
         ...pushChannelTasks({
           sequelize,

@@ -121,6 +121,34 @@ describe('Compose', () => {
     expect(await role.getText()).toContain('A role');
   });
 
+  it('a large send (202) shows its progress from the status URL until it finished', async () => {
+    await chooseAudience('A role');
+    await (await input('title')).setValue('To everyone');
+    await (await input('message')).setValue('Big news.');
+    const sending = (await loader.getHarness(MatButtonHarness.with({ text: /Send to every candidate/ }))).click();
+    (await nextRequest(http, '/api/admin/audience/count')).flush({ count: 20000 });
+    await settle(fixture);
+    const confirmed = (await (await root.getHarness(MatDialogHarness)).getHarness(MatButtonHarness.with({ text: 'Send' }))).click();
+    const id = '0b9d2f4e-3c1a-4a57-9f43-5b6f3f0c2a11';
+    const send = {
+      id, status: 'queued', title: 'To everyone', recipients: 0, total: null, created_at: '2026-11-29T12:00:00.000Z',
+      started_at: null, finished_at: null, status_url: `/api/sends/${id}`,
+    };
+    (await nextRequest(http, '/api/admin/notifications/send')).flush(send, { status: 202, statusText: 'Accepted' });
+    await confirmed;
+    await sending;
+    await settle(fixture);
+    const text = () => (fixture.nativeElement as HTMLElement).querySelector('.result')?.textContent ?? '';
+    expect(text()).toContain('is going out in parts: 0 of 20000 people so far');
+
+    (await nextRequest(http, `/api/sends/${id}`)).flush({ ...send, status: 'running', recipients: 8000, total: 20000 });
+    await settle(fixture);
+    expect(text()).toContain('8000 of 20000 people so far');
+    (await nextRequest(http, `/api/sends/${id}`)).flush({ ...send, status: 'finished', recipients: 20000, total: 20000 });
+    await settle(fixture);
+    expect(text()).toContain('was sent to 20000 people');
+  });
+
   it('sends nothing when the confirmation is cancelled', async () => {
     await chooseAudience('A course');
     await (await loader.getHarness(MatSelectHarness.with({ selector: '[formControlName=courseId]' }))).clickOptions({ text: /Databases/ });

@@ -1,5 +1,5 @@
 import { HttpClient, httpResource } from '@angular/common/http';
-import { ChangeDetectionStrategy, Component, computed, inject, signal, viewChild } from '@angular/core';
+import { ChangeDetectionStrategy, Component, computed, DestroyRef, inject, signal, viewChild } from '@angular/core';
 import { toSignal } from '@angular/core/rxjs-interop';
 import { FormBuilder, FormGroupDirective, ReactiveFormsModule, Validators } from '@angular/forms';
 import { MatAutocompleteModule, MatAutocompleteSelectedEvent } from '@angular/material/autocomplete';
@@ -21,6 +21,7 @@ import {
   Page,
   Role,
   ROLES,
+  SendStatus,
 } from '../core/api.types';
 import { Auth } from '../core/auth';
 import { Notifier } from '../core/errors';
@@ -33,6 +34,17 @@ type AudienceKind = Audience['kind'];
 /** The send endpoint's limits. */
 export const TITLE_MAX = 200;
 export const MESSAGE_MAX = 5000;
+
+/** How often the page reads a recorded send's progress while it runs. */
+const FOLLOW_MS = 1_000;
+
+interface SendResult {
+  title: string;
+  recipients: number;
+  /** A recorded send only: its audience's size (null until counted) and its state. */
+  total?: number | null;
+  status?: SendStatus['status'];
+}
 
 @Component({
   selector: 'herald-compose',
@@ -57,6 +69,8 @@ export class Compose {
   private readonly http = inject(HttpClient);
   private readonly dialog = inject(MatDialog);
   private readonly notifier = inject(Notifier);
+  // Leaving the page stops following a send's progress.
+  private readonly stopFollowing = inject(DestroyRef).onDestroy(() => (this.#destroyed = true));
   protected readonly me = inject(Auth).user;
 
   protected readonly types = BROADCAST_TYPE_KEYS;
@@ -140,7 +154,9 @@ export class Compose {
   });
 
   protected readonly sending = signal(false);
-  protected readonly result = signal<{ recipients: number; title: string } | null>(null);
+  /** The last send: inline ones are done (no status); a recorded one (above SEND_INLINE_MAX) moves until it ends. */
+  protected readonly result = signal<SendResult | null>(null);
+  #destroyed = false;
 
   protected displayUser = (user: AdminUser | string | null): string =>
     typeof user === 'string' ? user : user ? `${user.name} <${user.email}>` : '';
@@ -176,16 +192,24 @@ export class Compose {
         disabled: count === 0,
       });
       if (!ok) return;
-      const { recipients } = await firstValueFrom(
-        this.http.post<{ recipients: number }>('/api/admin/notifications/send', {
+      const sent = await firstValueFrom(
+        this.http.post<{ recipients: number } | SendStatus>('/api/admin/notifications/send', {
           audience,
           notification_type: type,
           title: title.trim(),
           message: message.trim(),
         }),
       );
-      this.result.set({ recipients, title: title.trim() });
-      this.notifier.info(`Sent to ${recipients.toLocaleString()} ${recipients === 1 ? 'person' : 'people'}.`);
+      if ('status_url' in sent) {
+        // 202: recorded, a job writes it in chunks. Follow its status until it ends.
+        this.result.set({ title: title.trim(), recipients: sent.recipients, total: sent.total ?? count, status: sent.status });
+        this.notifier.info(`Sending to ${count.toLocaleString()} people in parts.`);
+        void this.follow(sent.status_url, title.trim());
+      } else {
+        const { recipients } = sent;
+        this.result.set({ recipients, title: title.trim() });
+        this.notifier.info(`Sent to ${recipients.toLocaleString()} ${recipients === 1 ? 'person' : 'people'}.`);
+      }
       // Keep the audience and type: admins often send a follow-up to the same people. resetForm (not reset) also
       // forgets the submit, so the emptied required fields do not turn red beside the success message.
       this.formDir().resetForm({ ...this.form.getRawValue(), title: '', message: '' });
@@ -193,6 +217,21 @@ export class Compose {
       // The error interceptor has shown the server's message.
     } finally {
       this.sending.set(false);
+    }
+  }
+
+  /** Reads a recorded send's status once a second until it finished or was cancelled (or the page is left). */
+  private async follow(url: string, title: string): Promise<void> {
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, FOLLOW_MS));
+      if (this.#destroyed || this.result()?.title !== title) return;
+      try {
+        const s = await firstValueFrom(this.http.get<SendStatus>(url));
+        this.result.set({ title, recipients: s.recipients, total: s.total, status: s.status });
+        if (s.status === 'finished' || s.status === 'cancelled') return;
+      } catch {
+        return; // the error interceptor has said why
+      }
     }
   }
 }

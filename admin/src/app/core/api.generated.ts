@@ -808,6 +808,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sends/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A send’s progress
+         * @description Recipients written so far of the total, when it started and finished, and its status. A send above SEND_INLINE_MAX is answered 202 with this URL and written by a queued job in chunks. Admins see every send, instructors their own; another’s is a 404.
+         *
+         *     Roles: admin, instructor.
+         */
+        get: operations["getSend"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sends/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop a send
+         * @description No chunk is written after this answer; what was written stays. A send already finished is answered as it is.
+         *
+         *     Roles: admin, instructor.
+         */
+        post: operations["cancelSend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/stats": {
         parameters: {
             query?: never;
@@ -911,7 +955,7 @@ export interface paths {
         put?: never;
         /**
          * Send a notification to a user, a course’s students, a role or everyone
-         * @description One set-based insert whatever the audience size; only active users receive it; the sender is the admin. A course audience links the notification to the course.
+         * @description Up to SEND_INLINE_MAX recipients one set-based insert (all or none, 200); above it the send is recorded and answered 202 at once, its audience fixed then (users created later get nothing), and a queued job writes it in chunks. Only active users receive it; the sender is the admin. A course audience links the notification to the course.
          *
          *     Roles: admin.
          */
@@ -1431,6 +1475,31 @@ export interface webhooks {
 }
 export interface components {
     schemas: {
+        /** @description A send and how far it got. */
+        Send: {
+            /**
+             * Format: uuid
+             * @description The send’s id (its broadcast’s, and every notification’s `batch_id`).
+             */
+            id: string;
+            /**
+             * @description queued (recorded, not started), running, finished or cancelled.
+             * @enum {string}
+             */
+            status: "queued" | "running" | "finished" | "cancelled";
+            title: string;
+            /** @description Recipients written so far. */
+            recipients: number;
+            /** @description The audience’s size as of the send’s record; null until the job counted it. */
+            total: number | null;
+            /** Format: date-time */
+            created_at: string;
+            started_at: string | null;
+            /** @description When it finished or was cancelled. */
+            finished_at: string | null;
+            /** @description Where to read this again: `GET` it. */
+            status_url: string;
+        };
         /** @description A user as the API shows it (never the password hash). */
         User: {
             id: number;
@@ -1604,6 +1673,8 @@ export interface components {
             batch_id: string;
             /** @description True when this answers an earlier send with the same Idempotency-Key: nothing was sent now. */
             replayed: boolean;
+            /** @description Above SEND_INLINE_MAX (answered 202): the recorded send and its `status_url`. */
+            send?: components["schemas"]["Send"];
         };
         /** @description One notification sent to a course’s students, as its senders see it. */
         Broadcast: {
@@ -4712,6 +4783,18 @@ export interface operations {
                     "application/json": components["schemas"]["NotifyStudentsResult"];
                 };
             };
+            /** @description Above SEND_INLINE_MAX: recorded; a queued job writes it in chunks (`send.status_url`). */
+            202: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotifyStudentsResult"];
+                };
+            };
             /** @description The body is not valid JSON, or a field is invalid. */
             400: {
                 headers: {
@@ -5879,6 +5962,202 @@ export interface operations {
             };
         };
     };
+    getSend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The send. */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Send"];
+                };
+            };
+            /** @description A parameter is invalid. */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in. Or: The bearer token is unknown, revoked or expired (`invalid_token`). */
+            401: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Only for: admin, instructor. Or: The bearer token lacks the scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found, or not yours. */
+            404: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit (`rate_limited`): wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    cancelSend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The send, cancelled (or already over). */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Send"];
+                };
+            };
+            /** @description The body is not valid JSON, or a field is invalid. */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not logged in. Or: The bearer token is unknown, revoked or expired (`invalid_token`). */
+            401: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Only for: admin, instructor. Or: The bearer token lacks the scope (`insufficient_scope`). Or: The CSRF token is missing or wrong, or the request came from a foreign origin. */
+            403: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found, or not yours. */
+            404: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than 64 KB. */
+            413: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit (`rate_limited`): wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     adminGetStats: {
         parameters: {
             query?: never;
@@ -6376,7 +6655,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description How many people received it. */
+            /** @description Sent (up to SEND_INLINE_MAX recipients, all or none): how many people received it. */
             200: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -6386,6 +6665,18 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Recipients"];
+                };
+            };
+            /** @description Above SEND_INLINE_MAX: recorded, written by a queued job in chunks; `status_url` tells how far. */
+            202: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Send"];
                 };
             };
             /** @description The body is not valid JSON, or a field is invalid. */

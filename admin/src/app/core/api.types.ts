@@ -44,6 +44,8 @@ export type WebhookDeliveryList = Schemas['WebhookDeliveryList'];
 
 /** Who receives a composed notification. */
 export type Audience = JsonBody<'adminSendNotification'>['audience'];
+/** A recorded send's progress (the 202 of a large send, and its status URL). */
+export type SendStatus = Schemas['Send'];
 
 /** A page of a server-side paginated admin listing. */
 export type Page<T> = Omit<Schemas['AdminUserPage'], 'results'> & { results: T[] };

@@ -24,3 +24,38 @@ export function audienceSql(a: Audience): { sql: string; params: Record<string, 
       return { sql: 'SELECT id FROM users WHERE is_active', params: {} };
   }
 }
+
+/** Where a recorded send's audience stops: fixed when the send is recorded (see migration chunked-sends). */
+export interface AudienceBounds {
+  /** The highest user id when the send was recorded: every user created afterwards is above it. */
+  maxId: number;
+  /** The record time: users (and a course's enrolments) created later are out. */
+  asOf: Date;
+}
+
+/**
+ * The audience of a recorded send as of its record time, in user id order after `:afterId` (a keyset), optionally
+ * at most `:limit` of them: one chunk. Activity is read as it is when the chunk runs (an account deactivated
+ * meanwhile receives nothing, like everywhere else).
+ */
+export function fixedAudienceSql(a: Audience, opts: { limit: boolean }): { sql: string; params: Record<string, unknown> } {
+  const tail = opts.limit ? 'LIMIT :limit' : '';
+  const bounded = (col: string) => `${col} > :afterId AND ${col} <= :audienceMaxId`;
+  switch (a.kind) {
+    case 'course':
+      return {
+        sql: `SELECT e.student_id AS id FROM enrollments e
+                JOIN users u ON u.id = e.student_id AND u.is_active AND u.created_at <= :audienceAsOf
+               WHERE e.course_id = :audienceCourseId AND e.created_at <= :audienceAsOf AND ${bounded('e.student_id')}
+               ORDER BY e.student_id ${tail}`,
+        params: { audienceCourseId: a.courseId },
+      };
+    case 'user':
+    case 'role':
+    case 'all': {
+      const { sql, params } = audienceSql(a);
+      // Each of these is `SELECT id FROM users WHERE ...`: the bounds are more conditions on the same scan.
+      return { sql: `${sql} AND created_at <= :audienceAsOf AND ${bounded('id')} ORDER BY id ${tail}`, params };
+    }
+  }
+}

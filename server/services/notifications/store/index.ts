@@ -151,27 +151,33 @@ export class NotificationStore extends NotificationReads {
    * each only when someone wants it), so they too exist exactly when the rows do.
    *
    * With an `idempotencyKey` (per sender) a repeated send writes nothing and answers the first send's batch with
-   * `replayed: true`.
+   * `replayed: true`. An audience above `inlineMax` writes nothing and answers `tooLarge` (record it instead).
    */
   async insertForAudience(
     audience: Audience,
     content: FanOutContent,
-    batch: { batchId: string; idempotencyKey: string | null },
-  ): Promise<{ recipients: number; batchId: string; replayed: boolean }> {
+    batch: { batchId: string; idempotencyKey: string | null; inlineMax?: number },
+  ): Promise<{ recipients: number; batchId: string; replayed: boolean; tooLarge?: true }> {
     const { sql, params } = audienceSql(audience);
     const { batchId, idempotencyKey } = batch;
+    const inlineMax = batch.inlineMax ?? 2 ** 31 - 2;
     let rows: Array<{ recipients: number }>;
     try {
       rows = await this.db.query<{ recipients: number }>(
+        // `big`: more than `inlineMax` recipients (counting stops there, whatever the size): this statement then
+        // writes nothing and answers no row, and the caller records the send for the chunked job instead. Deciding
+        // inside the statement keeps an inline send at one statement.
         // `aud` reads each recipient's effective preferences for the type with one join (hashed, not a lookup per
         // row), once: the INSERT takes in_app from it (off: written already read) and the jobs ask it whether
         // anyone wants email, or push, at all.
-        `WITH aud AS MATERIALIZED (
+        `WITH big AS MATERIALIZED (SELECT count(*) > :inlineMax AS big FROM (${sql} LIMIT :inlineCap) AS r(id)),
+         aud AS MATERIALIZED (
            SELECT r.id, ep.in_app, ep.email, ep.push
              FROM (${sql}) AS r(id) LEFT ${effectivePreferencesJoin('ep', 'r.id', ':type')}
              -- A key already used: skip the rows (the broadcast INSERT below then fails on the key) rather than
              -- write thousands only to roll them back.
             WHERE NOT EXISTS (SELECT 1 FROM broadcasts b WHERE b.sender_id = :senderId AND b.idempotency_key = :idempotencyKey)
+              AND NOT (SELECT big FROM big)
          ),
          sent AS (
            ${insertNotificationsSql(
@@ -193,6 +199,7 @@ export class NotificationStore extends NotificationReads {
          SELECT CAST(:batchId AS uuid), :senderId, :courseId, CAST(:audience AS jsonb), :type,
                 ${clippedTitle('CAST(:title AS text)')}, count(*), :idempotencyKey
            FROM sent
+         HAVING NOT (SELECT big FROM big)
          RETURNING recipients, (SELECT count(*) FROM jobs) AS jobs`,
         {
           replacements: {
@@ -206,6 +213,8 @@ export class NotificationStore extends NotificationReads {
             batchId,
             audience: JSON.stringify(audience),
             idempotencyKey,
+            inlineMax,
+            inlineCap: inlineMax + 1,
           },
           type: QueryTypes.SELECT,
         },
@@ -221,6 +230,7 @@ export class NotificationStore extends NotificationReads {
       if (!first) throw err;
       return { recipients: first.recipients, batchId: first.id, replayed: true };
     }
+    if (rows.length === 0) return { recipients: 0, batchId, replayed: false, tooLarge: true };
     return { recipients: rows[0].recipients, batchId, replayed: false };
   }
 

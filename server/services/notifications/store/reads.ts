@@ -235,15 +235,17 @@ export class NotificationReads {
    * one statement (the count is an index-only scan of notifications_unread_idx per recipient). Silent rows are left
    * out; a row read before its push went out is in it, with its read time (the tab still lists it, as read).
    */
-  async batchRows(batchId: string, userIds: number[]): Promise<BatchRow[]> {
+  async batchRows(batchId: string, userIds: number[], range?: { after: number; upTo: number }): Promise<BatchRow[]> {
     if (userIds.length === 0) return [];
+    // A recorded send's chunk: its recipients only (the unique (batch_id, recipient_id) index serves the range).
+    const inRange = range ? 'AND b.recipient_id > :after AND b.recipient_id <= :upTo' : '';
     const rows = await this.db.query<{ id: string; recipient_id: number; unread: string; read_at: Date | null }>(
       `SELECT b.id, b.recipient_id, b.read_at,
               (SELECT count(*) FROM notifications u WHERE u.recipient_id = b.recipient_id AND u.read_at IS NULL) AS unread
          FROM notifications b
-        WHERE b.batch_id = CAST(:batchId AS uuid) AND b.recipient_id = ANY(CAST(:ids AS integer[]))
+        WHERE b.batch_id = CAST(:batchId AS uuid) AND b.recipient_id = ANY(CAST(:ids AS integer[])) ${inRange}
           AND NOT ${isSilentSql('b')}`,
-      { replacements: { batchId, ids: intArray(userIds) }, type: QueryTypes.SELECT },
+      { replacements: { batchId, ids: intArray(userIds), after: range?.after ?? 0, upTo: range?.upTo ?? 0 }, type: QueryTypes.SELECT },
     );
     const out = new Array<BatchRow>(rows.length);
     for (let i = 0; i < rows.length; i++) {

@@ -20,7 +20,7 @@ async function startRunner(): Promise<JobRunner> {
   const runner = await startProcessRunner({
     databaseUrl: ctx.dbUrl,
     log: { info: () => undefined },
-    tasks: notificationTasks({ notifications: ctx.services.notifications }),
+    tasks: notificationTasks({ notifications: ctx.services.notifications, sends: ctx.services.sends }),
     pollInterval: 100,
   });
   runners.push(runner);
