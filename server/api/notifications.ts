@@ -35,8 +35,8 @@ const list = operation({
   query: schemas.listNotificationsQuery,
   responses: { 200: { description: 'A page of notifications, or of groups with `group=true`.', schema: NotificationListSchema } },
   handler: async function list({ services, user, query }, res) {
-    const { exclude_type: excludeType, group, ...rest } = query;
-    const opts = { ...rest, excludeType };
+    const { exclude_type: excludeType, group, course, to, ...rest } = query;
+    const opts = { ...rest, ...to, excludeType, courseId: course };
     res.json(group ? await services.notifications.listGroups(user.id, opts) : await services.notifications.list(user.id, opts));
   },
 });

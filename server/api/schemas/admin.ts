@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { APPLICATION_STATUSES, BROADCAST_TYPES, NOTIFICATION_TYPES, ROLES } from '../../models';
 import { MODERATION_STATES, NOTIFICATION_SORTS } from '../../services/notifications';
-import { id, notificationData, text, typeList } from '.';
+import { createdFrom, createdTo, id, notificationData, text, typeList } from '.';
 
 /** Request schemas of /api/admin. Query values arrive as strings; bad ones are a 400, never a 500. */
 
@@ -10,9 +10,6 @@ const paging = {
   page_size: z.coerce.number().int().min(1).max(100).default(25).describe('Rows per page, at most 100.'),
 };
 
-/** An ISO 8601 instant with its offset, or a plain date meaning that UTC day. */
-const isoDate = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
-const DAY_MS = 86_400_000;
 
 /** A user id, or text found (case-insensitively, `%` and `_` literal) in a person's email or name. */
 const person = text(254).transform((r) => (/^\d{1,9}$/.test(r) ? Number(r) : r || undefined));
@@ -30,15 +27,8 @@ export const listNotificationsQuery = z.object({
       'Each notification is in exactly one state: `unread`; `read` (and neither done nor snoozed); `done` ' +
         '(archived by its recipient); `snoozed` (hidden from its recipient until a time). `all`: any of them.',
     ),
-  from: isoDate
-    .transform((d) => new Date(d))
-    .optional()
-    .describe('Created at or after: an ISO 8601 instant with offset, or a date (its 00:00 UTC).'),
-  // Inclusive either way: an instant is the last moment included, a plain date includes that whole UTC day.
-  to: isoDate
-    .transform((d) => (d.length === 10 ? { until: new Date(Date.parse(d) + DAY_MS) } : { to: new Date(d) }))
-    .optional()
-    .describe('Created at or before: an ISO 8601 instant with offset, or a date (that whole UTC day).'),
+  from: createdFrom.optional(),
+  to: createdTo.optional(),
   q: text(200)
     .optional()
     .describe(

@@ -71,6 +71,23 @@ export const typeList = z
   .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
   .pipe(z.array(z.enum(NOTIFICATION_TYPES)).min(1).max(NOTIFICATION_TYPES.length * 2));
 
+/** An ISO 8601 instant with its offset, or a plain date meaning that UTC day. */
+const isoDate = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
+const DAY_MS = 86_400_000;
+
+/** `from=`: created at or after. */
+export const createdFrom = isoDate
+  .transform((d) => new Date(d))
+  .describe('Created at or after: an ISO 8601 instant with offset, or a date (its 00:00 UTC).');
+
+/**
+ * `to=`: created at or before, inclusive either way: an instant is the last moment included (`{to}`), a plain date
+ * includes that whole UTC day (`{until}` the next midnight, excluded).
+ */
+export const createdTo = isoDate
+  .transform((d): { until: Date } | { to: Date } => (d.length === 10 ? { until: new Date(Date.parse(d) + DAY_MS) } : { to: new Date(d) }))
+  .describe('Created at or before: an ISO 8601 instant with offset, or a date (that whole UTC day).');
+
 export const listNotificationsQuery = z.object({
   status: z
     .enum(LIST_STATUSES)
@@ -78,6 +95,9 @@ export const listNotificationsQuery = z.object({
     .describe('`all`, `unread` and `read` are the inbox (neither done nor snoozed); `done` and `snoozed` the others.'),
   type: typeList.optional().describe('One type, or several separated by commas (any of them).'),
   exclude_type: typeList.optional().describe('Types to leave out, separated by commas.'),
+  course: id.optional().describe('Only notifications about this course (by id).'),
+  from: createdFrom.optional(),
+  to: createdTo.optional(),
   q: text(200)
     .optional()
     .describe(

@@ -73,6 +73,14 @@ export interface ListOptions {
   q?: string;
   /** Only the members of this group (a group line expanded; its key as `group_key` says it). */
   groupKey?: string;
+  /** Only notifications about this course. */
+  courseId?: number;
+  /** created_at >= from */
+  from?: Date;
+  /** created_at <= to */
+  to?: Date;
+  /** created_at < until (a whole day given as a date ends at the next midnight) */
+  until?: Date;
   limit: number;
   cursor?: string;
 }
@@ -233,6 +241,10 @@ export class NotificationService {
       excludeTypes: [...(opts.excludeType ?? []), ...search.excludeTypes],
       q: search.text || undefined,
       groupKey: opts.groupKey,
+      courseId: opts.courseId,
+      from: opts.from,
+      to: opts.to,
+      until: opts.until,
       before: opts.cursor ? decodeCursor(opts.cursor) : undefined,
       limit: opts.limit + 1,
     };

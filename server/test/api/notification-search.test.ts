@@ -51,6 +51,36 @@ test('full text over title, message, sender and course, with stemming; only the 
   expect(await titles('q=nothing-like-this')).toEqual([]);
 });
 
+test('course=, and from= / to= as instants or whole UTC days; grouped lists take the same filters; bad values are 400s', async () => {
+  const [room] = await ctx.sequelize.query<{ course_id: number }>(
+    "SELECT course_id FROM notifications WHERE recipient_id = :u AND title = 'Room change'",
+    { replacements: { u: student.id }, type: QueryTypes.SELECT },
+  );
+  expect(await titles(`course=${room.course_id}`)).toEqual(['Room change']);
+  expect(await titles('course=2147483647')).toEqual([]);
+  // Dates: move two rows into the past, then ask for a day, a range of instants and an open end.
+  await ctx.sequelize.query(
+    `UPDATE notifications SET created_at = CASE title WHEN 'Lunch menu' THEN TIMESTAMPTZ '2026-03-10 23:30:00+00'
+                                                     ELSE TIMESTAMPTZ '2026-03-11 00:30:00+00' END
+      WHERE recipient_id = :u AND title IN ('Lunch menu', 'Application approved')`,
+    { replacements: { u: student.id } },
+  );
+  expect(await titles('from=2026-03-10&to=2026-03-10')).toEqual(['Lunch menu']);
+  expect(await titles('from=2026-03-11&to=2026-03-11')).toEqual(['Application approved']);
+  expect(await titles(`from=${encodeURIComponent('2026-03-10T23:00:00+00:00')}&to=${encodeURIComponent('2026-03-11T00:30:00Z')}`)).toEqual([
+    'Application approved',
+    'Lunch menu',
+  ]);
+  expect(await titles('to=2026-03-10')).toEqual(['Lunch menu']);
+  expect((await titles('from=2026-03-12')).sort()).toEqual(['Room change', 'Your applications were reviewed']);
+  const grouped = (await agent.get('/api/notifications/?group=true&to=2026-03-11').expect(200)).body.results;
+  expect(grouped.map((g: { latest: { title: string } }) => g.latest.title)).toEqual(['Application approved', 'Lunch menu']);
+  for (const bad of ['from=yesterday', 'to=2026-13-01', 'course=abc', `from=${encodeURIComponent('2026-03-10T10:00:00')}`]) {
+    const res = await agent.get(`/api/notifications/?${bad}`).expect(400);
+    expect(res.body.error.details).toEqual([expect.objectContaining({ field: bad.split('=')[0] })]);
+  }
+});
+
 test('type=a,b, exclude_type=a,b, and type:x / -type:x typed in the search text', async () => {
   expect(await titles('type=announcement,application_approved')).toEqual(['Application approved', 'Room change']);
   expect(await titles('exclude_type=message,announcement')).toEqual(['Application approved']);

@@ -2419,6 +2419,12 @@ export interface operations {
                 type?: string;
                 /** @description Types to leave out, separated by commas. */
                 exclude_type?: string;
+                /** @description Only notifications about this course (by id). */
+                course?: number;
+                /** @description Created at or after: an ISO 8601 instant with offset, or a date (its 00:00 UTC). */
+                from?: string;
+                /** @description Created at or before: an ISO 8601 instant with offset, or a date (that whole UTC day). */
+                to?: string;
                 /** @description Full-text search over title, message, sender and course ("quoted phrase", or, -word); `type:x` and `-type:x` in it filter by type as `type` and `exclude_type` do. */
                 q?: string;
                 limit?: number;
@@ -3164,6 +3170,12 @@ export interface operations {
                 type?: string;
                 /** @description Types to leave out, separated by commas. */
                 exclude_type?: string;
+                /** @description Only notifications about this course (by id). */
+                course?: number;
+                /** @description Created at or after: an ISO 8601 instant with offset, or a date (its 00:00 UTC). */
+                from?: string;
+                /** @description Created at or before: an ISO 8601 instant with offset, or a date (that whole UTC day). */
+                to?: string;
                 /** @description Full-text search over title, message, sender and course ("quoted phrase", or, -word); `type:x` and `-type:x` in it filter by type as `type` and `exclude_type` do. */
                 q?: string;
                 limit?: number;

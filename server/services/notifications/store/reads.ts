@@ -30,6 +30,12 @@ export interface OwnListQuery {
   q?: string;
   /** Only the members of this group (its key as groups.ts makes it: `n:<id>` or a shared key): a group expanded. */
   groupKey?: string;
+  /** Only notifications about this course. */
+  courseId?: number;
+  /** created_at >= from; created_at <= to; created_at < until (a whole day's end, excluded). */
+  from?: Date;
+  to?: Date;
+  until?: Date;
   before?: number;
   limit: number;
 }
@@ -71,6 +77,16 @@ export function ownListWhere(q: Omit<OwnListQuery, 'before' | 'limit'>, a: strin
   if (q.q) {
     where.push(matchesSql(a));
     replacements.q = q.q;
+  }
+  if (q.courseId !== undefined) {
+    where.push(`${a}.course_id = :courseId`);
+    replacements.courseId = q.courseId;
+  }
+  for (const [key, op] of [['from', '>='], ['to', '<='], ['until', '<']] as const) {
+    const at = q[key];
+    if (at === undefined) continue;
+    where.push(`${a}.created_at ${op} :${key}`);
+    replacements[key] = at;
   }
   if (q.groupKey !== undefined) {
     // A shared key reads notifications_group_idx (recipient, key, sort key); a single row's key is its id.
