@@ -12,6 +12,7 @@ let server: LiveServer;
 let browser: Browser;
 let instructor: User;
 let candidate: User;
+let admin: User;
 let courseId: number;
 const seen: Problems[] = [];
 
@@ -19,6 +20,7 @@ beforeAll(async () => {
   ctx = await createTestContext();
   instructor = await ctx.createUser('instructor', { name: 'Ines Instructor' });
   candidate = await ctx.createUser('candidate', { name: 'Camille Candidate' });
+  admin = await ctx.createUser('admin', { name: 'Ada Admin' });
   courseId = (await ctx.createCourse(instructor, { title: 'Realtime Web', students: [candidate] })).id;
   live = await startBrowser(ctx);
   ({ server, browser } = live);
@@ -146,4 +148,32 @@ test('16.5: at 390 px "Desktop alerts" and "Live" keep visible labels and matchi
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
   await screenshot(page, 'topbar-390');
   await page.context().close();
+});
+
+test('16.9: an instructor or admin opening /applications lands on the review page, not a 403', async () => {
+  const applicant = await ctx.createUser('candidate', { name: 'Pia Pending' });
+  await ctx.services.applications.apply(applicant, courseId, 'Waiting for a decision');
+  for (const [user, phone] of [[instructor, false], [admin, true]] as const) {
+    const page = await pageAs(user, { phone });
+    // As a person does: the address typed in (an old bookmark, a link from a candidate's view), filter kept.
+    const statuses: number[] = [];
+    page.on('response', (r) => {
+      if (r.request().isNavigationRequest()) statuses.push(r.status());
+    });
+    const res = await page.goto(`${server.url}/applications?status=pending`);
+    expect(res?.status()).toBe(200);
+    expect(statuses).toEqual([303, 200]);
+    const landed = new URL(page.url());
+    expect(landed.pathname + landed.search).toBe('/instructor/applications?status=pending');
+    expect(await page.locator('main h1').innerText()).toBe('Applications');
+    await page.locator('#review-list .review-row', { hasText: 'Pia Pending' }).waitFor();
+    await waitLive(page);
+    await page.context().close();
+  }
+  // The candidate keeps their own page there.
+  const own = await pageAs(candidate);
+  expect((await own.goto(`${server.url}/applications`))?.status()).toBe(200);
+  expect(new URL(own.url()).pathname).toBe('/applications');
+  expect(await own.locator('main h1').innerText()).toBe('My applications');
+  await own.context().close();
 });

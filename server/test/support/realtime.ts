@@ -88,15 +88,18 @@ export async function startServer(ctx: TestContext, opts: ServerOptions = {}): P
   };
 }
 
-/** Logs in over real HTTP and returns what a browser would hold: the cookie header and the CSRF token. */
-export async function login(baseUrl: string, user: Pick<User, 'email'>): Promise<{ cookie: string; csrf: string }> {
+/**
+ * Logs in over real HTTP and returns what a browser would hold: the cookie header and the CSRF token (`password`:
+ * the harness's unless given, e.g. the demo logins').
+ */
+export async function login(baseUrl: string, user: Pick<User, 'email'>, password = PASSWORD): Promise<{ cookie: string; csrf: string }> {
   const a = await fetch(`${baseUrl}/api/auth/csrf`);
   let cookie = cookiesOf(a);
   const { csrf_token } = (await a.json()) as { csrf_token: string };
   const b = await fetch(`${baseUrl}/api/auth/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-csrf-token': csrf_token, cookie },
-    body: JSON.stringify({ email: user.email, password: PASSWORD }),
+    body: JSON.stringify({ email: user.email, password }),
   });
   if (b.status !== 200) throw new Error(`login failed: ${b.status} ${await b.text()}`);
   cookie = mergeCookies(cookie, cookiesOf(b));
