@@ -84,14 +84,18 @@ export class WebhookSender {
           'webhook-signature': sign(target.secret, message.id, timestamp, message.body),
         },
       });
+      // Until an answer's status line arrives, running out of time is a timeout; after it, the status counts (a 2xx
+      // within the limit is a success) and only the reading of the body is cut short.
+      let outOfTime = () => finish({ statusCode: null, responseExcerpt: null, error: `no answer within ${this.#timeoutMs} ms` });
       const timer = setTimeout(() => {
         req.destroy();
-        finish({ statusCode: null, responseExcerpt: null, error: `no answer within ${this.#timeoutMs} ms` });
+        outOfTime();
       }, this.#timeoutMs);
       req.on('error', (err) => finish({ statusCode: null, responseExcerpt: null, error: err.message }));
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
+        outOfTime = () => end();
         const end = () => {
           // PostgreSQL text cannot hold NUL; a binary answer is only an excerpt anyway.
           const excerpt = Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString('utf8').replace(/\0/g, '');
