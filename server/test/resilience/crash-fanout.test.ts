@@ -27,7 +27,7 @@ let courseId: number;
 let instructorEmail: string;
 const sampleStudents: string[] = [];
 /** The fan-out statement as pg_stat_activity shows it: the audience CTE, then the notifications INSERT. */
-const FANOUT_SQL_LIKE = 'WITH aud AS MATERIALIZED (%sent AS (%INSERT INTO notifications%';
+const FANOUT_SQL_LIKE = 'WITH big AS MATERIALIZED (%aud AS MATERIALIZED (%sent AS (%INSERT INTO notifications%';
 
 /** notify-students with an Idempotency-Key (the realtime support's `api` sends no extra headers). */
 async function notify(who: { cookie: string; csrf: string }, title: string, key: string) {

@@ -99,7 +99,8 @@ export function mutatingApiOps(): Array<{ method: string; path: string; roles: s
 
 /** A documented path with real ids: the caller's own objects, or the victim's. */
 export function fill(p: string, which: 'own' | 'victim'): string {
-  const ids: Record<string, [number, number]> = {
+  const ids: Record<string, [number | string, number | string]> = {
+    sends: [world.sends.own, world.sends.foreign],
     notifications: [world.notifications.candidate[0], world.notifications.victim[0]],
     applications: [world.applications.victimOwn, world.applications.candidateForeign],
     courses: [world.courses.own, world.courses.foreign],

@@ -21,6 +21,8 @@ export interface World {
   courses: { own: number; foreign: number };
   applications: { victimOwn: number; candidateForeign: number };
   notifications: { candidate: number[]; victim: number[] };
+  /** A send (its broadcast id) of each instructor's, each to themselves: only its sender (or an admin) may see it. */
+  sends: { own: string; foreign: string };
 }
 
 export async function buildWorld(ctx: TestContext): Promise<World> {
@@ -46,8 +48,16 @@ export async function buildWorld(ctx: TestContext): Promise<World> {
     );
     return rows.map((r) => Number(r.id));
   };
+  const send = async (sender: User) =>
+    (
+      await ctx.services.notifications.fanOut(
+        { kind: 'user', userId: sender.id },
+        { type: 'message', title: 'A send', message: 'to myself', senderId: sender.id, courseId: null },
+      )
+    ).batchId;
   return {
     users,
+    sends: { own: await send(users.instructor), foreign: await send(users.instructor2) },
     courses: { own: own.id, foreign: foreign.id },
     applications: { victimOwn: victimOwn.id, candidateForeign: candidateForeign.id },
     notifications: { candidate: await notes(users.candidate, 6), victim: await notes(users.victim, 4) },
