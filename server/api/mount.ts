@@ -1,4 +1,5 @@
 import { Router, type RequestHandler } from 'express';
+import { z } from 'zod';
 import { HttpError, ServiceUnavailable } from '../errors';
 import { currentUser, requireRole, requireUser } from '../http/auth';
 import { sameAnswer, underIdempotencyKey } from '../http/idempotency';
@@ -79,7 +80,9 @@ function withoutBlanks(query: Record<string, unknown>): Record<string, unknown> 
 
 /** The operation's inputs, each parsed with its own schema; a failure is a 400 naming the field. */
 function inputsOf(op: ApiOperation, req: Parameters<RequestHandler>[0]) {
-  const params = Object.fromEntries(Object.entries(op.params ?? {}).map(([name, s]) => [name, parse(s, req.params[name])]));
+  // As one object, so that a bad one is named (`id`), as query and body fields are.
+  const names = Object.keys(op.params ?? {});
+  const params = names.length === 0 ? {} : parse(z.object(op.params!), Object.fromEntries(names.map((n) => [n, req.params[n]])));
   const query = op.query && parse(op.query, op.blankQueryIsAbsent ? withoutBlanks(req.query) : req.query);
   const headers =
     op.headers && parse(op.headers, Object.fromEntries(Object.keys(op.headers.shape).map((h) => [h, req.get(h)])));

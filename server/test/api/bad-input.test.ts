@@ -241,6 +241,13 @@ test('garbage ids in every path', async () => {
         const res = await (agent as any)[method](url);
         expectHandled(res, `${method.toUpperCase()} ${url}`);
         if (![400, 403, 404].includes(res.status)) throw new Error(`${method.toUpperCase()} ${url} -> ${res.status}`);
+        // A 400 names the path parameter that was wrong, as it would a query or body field.
+        const names = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+        if (res.status === 400 && res.body.error.code === 'validation_error') {
+          const fields = (res.body.error.details as Array<{ field: string }>).map((d) => d.field);
+          // (The input guard refuses a NUL anywhere in the path before any operation: it says `(path)`.)
+          if (!fields.every((f) => names.includes(f) || f === '(path)')) throw new Error(`${method.toUpperCase()} ${url} named ${fields.join(', ')}, not ${names.join(', ')}`);
+        }
       });
     }
   }
