@@ -9,7 +9,7 @@ import { groupLines, type PlacedGroup } from './group-lines';
 import { NotificationReads, type OwnListQuery } from './reads';
 import { NotificationStates } from './states';
 import { searchNotifications, type NotificationFilter } from './search';
-import { clippedTitle, insertNotificationsSql, intArray, type NotificationWithRecipient } from './shape';
+import { clippedTitle, insertNotificationsSql, insertSendRowsSql, intArray, type NotificationWithRecipient } from './shape';
 
 export { LIST_STATUSES, NotificationReads, type BatchRow, type ListStatus, type OwnListQuery } from './reads';
 export { NotificationStates, STATE_ACTIONS, WAKE_TASK, wakeJobKey, type StateAction } from './states';
@@ -180,20 +180,7 @@ export class NotificationStore extends NotificationReads {
               AND NOT (SELECT big FROM big)
          ),
          sent AS (
-           ${insertNotificationsSql(
-             {
-               recipientId: 'a.id',
-               senderId: 'CAST(:senderId AS integer)',
-               type: ':type',
-               title: 'CAST(:title AS text)',
-               message: ':message',
-               data: 'CAST(:data AS jsonb)',
-               courseId: 'CAST(:courseId AS integer)',
-               batchId: 'CAST(:batchId AS uuid)',
-               readAt: 'CASE WHEN a.in_app IS FALSE THEN now() END',
-             },
-             'FROM aud a',
-           )}),
+           ${insertSendRowsSql('CAST(:batchId AS uuid)')}),
          jobs AS (${batchJobsSql('aud', 'sent', 'CAST(:batchId AS text)', this.#timing)})
          INSERT INTO broadcasts (id, sender_id, course_id, audience, type, title, recipients, idempotency_key)
          SELECT CAST(:batchId AS uuid), :senderId, :courseId, CAST(:audience AS jsonb), :type,

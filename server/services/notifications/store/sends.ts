@@ -4,7 +4,7 @@ import { enqueueJobSql } from '../../../jobs/sql';
 import { effectivePreferencesJoin } from '../../preferences/sql';
 import { fixedAudienceSql, type Audience } from './audience';
 import { batchJobsSql, type NotificationJobTiming } from './jobs';
-import { clippedTitle, insertNotificationsSql } from './shape';
+import { clippedTitle, insertSendRowsSql } from './shape';
 
 /** The queued job that writes a recorded send in chunks; keyed `notifications:send:<id>`, one per send. */
 export const SEND_TASK = 'notifications:send';
@@ -215,20 +215,7 @@ export class SendStore {
            SELECT r.id, ep.in_app, ep.email, ep.push FROM ids r LEFT ${effectivePreferencesJoin('ep', 'r.id', ':type')}
          ),
          sent AS (
-           ${insertNotificationsSql(
-             {
-               recipientId: 'a.id',
-               senderId: 'CAST(:senderId AS integer)',
-               type: ':type',
-               title: 'CAST(:title AS text)',
-               message: 'CAST(:message AS text)',
-               data: 'CAST(:data AS jsonb)',
-               courseId: 'CAST(:courseId AS integer)',
-               batchId: 'CAST(:id AS uuid)',
-               readAt: 'CASE WHEN a.in_app IS FALSE THEN now() END',
-             },
-             'FROM aud a ON CONFLICT (batch_id, recipient_id) WHERE batch_id IS NOT NULL DO NOTHING',
-           )}),
+           ${insertSendRowsSql('CAST(:id AS uuid)', 'ON CONFLICT (batch_id, recipient_id) WHERE batch_id IS NOT NULL DO NOTHING')}),
          jobs AS (${batchJobsSql('aud', 'sent', 'CAST(:id AS text)', this.#timing)}),
          counts AS (SELECT (SELECT count(*) FROM sent) AS inserted, (SELECT count(*) FROM aud) AS found,
                            (SELECT max(id) FROM aud) AS last, (SELECT count(*) FROM jobs) AS jobs)

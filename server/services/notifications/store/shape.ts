@@ -187,3 +187,25 @@ export function insertNotificationsSql(e: RowExpressions, from = ''): string {
 }
 
 export { intArray } from '../../../db/sql';
+
+/**
+ * A send's rows, one per recipient of the CTE `aud` (`id`, `in_app`), with the content of the replacements
+ * `:senderId`, `:type`, `:title`, `:message`, `:data`, `:courseId`; written already read when the recipient has the
+ * type's in_app off (a silent row). The inline fan-out and every chunk of a recorded send write exactly this.
+ */
+export function insertSendRowsSql(batchIdExpr: string, conflict = ''): string {
+  return insertNotificationsSql(
+    {
+      recipientId: 'a.id',
+      senderId: 'CAST(:senderId AS integer)',
+      type: ':type',
+      title: 'CAST(:title AS text)',
+      message: 'CAST(:message AS text)',
+      data: 'CAST(:data AS jsonb)',
+      courseId: 'CAST(:courseId AS integer)',
+      batchId: batchIdExpr,
+      readAt: 'CASE WHEN a.in_app IS FALSE THEN now() END',
+    },
+    `FROM aud a${conflict ? ` ${conflict}` : ''}`,
+  );
+}
