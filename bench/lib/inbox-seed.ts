@@ -115,8 +115,10 @@ export async function seedInbox(url: string, opts: SessionOptions & { total: num
     log(`  rebuilding ${idx.length} indexes`);
     for (const i of idx) await db.query(i.indexdef);
     await db.query('SET session_replication_role = DEFAULT');
+    // The rows went in without triggers (replica): the per-group counters are rebuilt from them.
+    await db.query('SELECT notification_group_counts_rebuild()');
     await db.query('VACUUM (ANALYZE) notifications');
-    await db.query('ANALYZE users; ANALYZE courses');
+    await db.query('ANALYZE users; ANALYZE courses; ANALYZE notification_group_counts');
 
     const { rows: counts } = await db.query<{ who: string; what: string; n: string }>(
       `SELECT CASE recipient_id WHEN $1 THEN 'mix' ELSE 'extreme' END AS who, what, count(*) AS n FROM (

@@ -47,7 +47,10 @@ export async function groupLines(
   for (const k of wanted) if (!SHARED.test(k)) wanted.delete(k); // a single row's `n:<id>` is no line of its own
   const out = new Map<string, PlacedGroup | null>([...wanted].map((k) => [k, null]));
   if (wanted.size === 0) return out;
-  const line = groupLineSql((a) => `${a}.recipient_id = :userId AND ${IN_INBOX(a)} AND ${a}.group_key = p.group_key`);
+  const line = groupLineSql((a) => `${a}.recipient_id = :userId AND ${IN_INBOX(a)} AND ${a}.group_key = p.group_key`, {
+    status: 'all',
+    recipient: ':userId',
+  });
   const rows = await db.query<GroupRow>(
     `WITH p AS (
        SELECT h.id, k.key AS group_key FROM unnest(CAST(:keys AS text[])) AS k(key) CROSS JOIN LATERAL (

@@ -1,4 +1,5 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
+import { counted, countedStatus, groupCountsJoin, totalUnreadSql, type CountedStatus } from './group-counts';
 import { IN_INBOX, ownListWhere, type OwnListQuery } from './reads';
 import { intArray, selectNotifications, toNotificationJSON, type NotificationJSON, type NotificationRow, type SelectExtras } from './shape';
 
@@ -50,23 +51,27 @@ export interface GroupRow extends NotificationRow {
  * What a line says about its group, as extra columns and joins on the shape's SELECT over a CTE `p` (id, group_key:
  * NULL for a single row): its count, unread count and three newest distinct senders. `inGroup(a)` is the condition
  * for alias `a` to be a member of `p`'s group in the list at hand; the page's shared groups alone are read, from
- * notifications_group_idx.
+ * notifications_group_idx. With `counts` (an unfiltered inbox list, see countedStatus) the counts are the group's
+ * counter row of the recipient `counts.recipient`; without, its members in the list are counted.
  */
-export function groupLineSql(inGroup: (a: string) => string): SelectExtras {
+export function groupLineSql(inGroup: (a: string) => string, counts?: { status: CountedStatus; recipient: string }): SelectExtras {
+  const c = counts && counted(counts.status, 'gc');
   const newestSender = (a: string, not: string) =>
     `(SELECT ${a}.sender_id FROM notifications ${a} WHERE ${inGroup(a)} AND ${a}.sender_id IS NOT NULL ${not}
        ORDER BY ${a}.sort_key DESC LIMIT 1)`;
   return {
     columns: [
       `${groupKeySql('n')} AS g_key`,
-      'CASE WHEN p.group_key IS NULL THEN 1 ELSE agg.members END AS g_count',
-      'CASE WHEN p.group_key IS NULL THEN CAST(n.read_at IS NULL AS integer) ELSE agg.unread END AS g_unread',
+      `CASE WHEN p.group_key IS NULL THEN 1 ELSE ${c ? `COALESCE(${c.members}, 0)` : 'agg.members'} END AS g_count`,
+      `CASE WHEN p.group_key IS NULL THEN CAST(n.read_at IS NULL AS integer) ELSE ${c ? `COALESCE(${c.unread}, 0)` : 'agg.unread'} END AS g_unread`,
       `CASE WHEN p.group_key IS NULL THEN ARRAY_REMOVE(ARRAY[s.name], NULL)
             ELSE ARRAY(SELECT u.name FROM unnest(ARRAY[act.s1, act.s2, act.s3]) WITH ORDINALITY AS t(uid, i)
                         JOIN users u ON u.id = t.uid ORDER BY t.i) END AS g_actors`,
     ],
     joins: [
-      `LEFT JOIN LATERAL (
+      counts
+        ? groupCountsJoin('gc', counts.recipient, 'p.group_key')
+        : `LEFT JOIN LATERAL (
          SELECT count(*) AS members, count(*) FILTER (WHERE gm.read_at IS NULL) AS unread FROM notifications gm
           WHERE p.group_key IS NOT NULL AND ${inGroup('gm')}) agg ON TRUE`,
       // The three newest distinct senders: each the newest member whose sender the previous ones are not.
@@ -95,6 +100,9 @@ export const toGroupJSON = (r: GroupRow): NotificationGroupJSON => ({
  * - `grouped`: each shared group's newest member in the list (one index probe each), kept when below the cursor;
  * - `singles`: the list's ungrouped rows in sort order (notifications_single_*_idx), at most a page of them;
  * - the page's shared groups alone get their counts and their three newest distinct senders, from the same index.
+ * An unfiltered inbox list (All, Unread, Read) takes its keys and counts from the group counters instead (one row
+ * per group: group-counts.ts), so a group of 10,000 members costs what a group of 2 does; the unread total too is
+ * mostly counters (totalUnreadSql).
  * A group's newest member is chosen over the whole list, never below the cursor, so each group has one place in
  * the order and pages neither repeat nor skip one.
  */
@@ -115,16 +123,20 @@ export async function ownGroups(
   const below = (a: string) => (q.before === undefined ? 'TRUE' : `${a}.sort_key < :before`);
   if (q.before !== undefined) replacements.before = q.before;
   // The members of the page's group `p.group_key`, in the list, on alias `a`.
-  const line = groupLineSql((a) => `${shared(a)} AND ${a}.group_key = p.group_key`);
+  const status = countedStatus(q);
+  const line = groupLineSql((a) => `${shared(a)} AND ${a}.group_key = p.group_key`, status && { status, recipient: ':userId' });
+  // The user's shared keys (with their type, for the type filters): the groups the list counts, or every one.
+  const keys = status
+    ? `SELECT gc.group_key, CAST(NULL AS text) FROM notification_group_counts gc
+        WHERE gc.recipient_id = :userId AND ${counted(status, 'gc').has}`
+    : `(SELECT g.group_key, g.type FROM notifications g WHERE g.recipient_id = :userId AND g.group_key IS NOT NULL
+         ORDER BY g.group_key LIMIT 1)
+       UNION ALL
+       SELECT nx.group_key, nx.type FROM keys CROSS JOIN LATERAL (
+         SELECT g.group_key, g.type FROM notifications g WHERE g.recipient_id = :userId AND g.group_key > keys.k
+          ORDER BY g.group_key LIMIT 1) nx`;
   const sql = `
-    WITH RECURSIVE keys(k, t) AS (
-      (SELECT g.group_key, g.type FROM notifications g WHERE g.recipient_id = :userId AND g.group_key IS NOT NULL
-        ORDER BY g.group_key LIMIT 1)
-      UNION ALL
-      SELECT nx.group_key, nx.type FROM keys CROSS JOIN LATERAL (
-        SELECT g.group_key, g.type FROM notifications g WHERE g.recipient_id = :userId AND g.group_key > keys.k
-         ORDER BY g.group_key LIMIT 1) nx
-    ),
+    WITH RECURSIVE keys(k, t) AS (${keys}),
     grouped AS (
       SELECT h.id, h.sort_key, keys.k AS group_key
         FROM keys CROSS JOIN LATERAL (
@@ -141,7 +153,7 @@ export async function ownGroups(
       (SELECT * FROM grouped g WHERE ${below('g')} UNION ALL SELECT * FROM singles) ORDER BY sort_key DESC LIMIT :limit
     )
     ${selectNotifications({
-      columns: [...line.columns!, '(SELECT count(*) FROM notifications u WHERE u.recipient_id = :userId AND u.read_at IS NULL) AS total_unread'],
+      columns: [...line.columns!, `${totalUnreadSql(':userId')} AS total_unread`],
       joins: ['JOIN page p ON p.id = n.id', ...line.joins!],
     })}
     WHERE n.recipient_id = :userId
@@ -162,7 +174,10 @@ export async function ownGroups(
 export async function groupsFor(db: Sequelize, ids: number[]): Promise<Map<number, NotificationGroupJSON>> {
   const out = new Map<number, NotificationGroupJSON>();
   if (ids.length === 0) return out;
-  const line = groupLineSql((a) => `${a}.recipient_id = p.recipient_id AND ${IN_INBOX(a)} AND ${a}.group_key = p.group_key`);
+  const line = groupLineSql((a) => `${a}.recipient_id = p.recipient_id AND ${IN_INBOX(a)} AND ${a}.group_key = p.group_key`, {
+    status: 'all',
+    recipient: 'p.recipient_id',
+  });
   const rows = await db.query<GroupRow & { for_ids: string[] }>(
     `WITH t AS (
        SELECT recipient_id, group_key, array_agg(id) AS ids FROM notifications

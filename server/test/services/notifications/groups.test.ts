@@ -22,6 +22,8 @@ interface PlanNode {
   Plans?: PlanNode[];
 }
 const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)];
+/** The nodes that are not under a count (an Aggregate, such as the unread total's count of the single unread rows). */
+const walks = (n: PlanNode): PlanNode[] => (n['Node Type'] === 'Aggregate' ? [] : [n, ...(n.Plans ?? []).flatMap(walks)]);
 
 /** `count` rows for `user` in one statement: every `singleEvery`-th a message, the rest applications spread over `courses`. */
 async function seed(user: User, count: number, courses: number[], singleEvery: number): Promise<void> {
@@ -88,7 +90,7 @@ describe('the plan: one statement, every read of notifications an index probe, b
     // The members of the page's groups are counted without visiting the table.
     for (const n of reads.filter((r) => r['Index Name'] === 'notifications_group_idx')) expect(n['Node Type']).toBe('Index Only Scan');
     // The singles walk stops at a page: it reads at most limit rows, however many applications sit between them.
-    const singles = reads.find((n) => n['Index Name']?.startsWith('notifications_single_'))!;
+    const singles = walks(plan[0].Plan).find((n) => n['Index Name']?.startsWith('notifications_single_'))!;
     expect(singles['Actual Rows']).toBeLessThanOrEqual(21);
   });
 });
