@@ -183,31 +183,20 @@ export class NotificationService {
     };
   }
 
-  /**
-   * The bell: its latest lines (groups as one line, like the page's All list) and the unread count in one statement
-   * (ownGroups; an empty inbox has nothing unread: unread rows are always in the inbox), beside the newest unread
-   * ones for the Unread tab.
-   */
+  /** The bell: its latest lines (groups as one line, like the page's All list), the unread count, the newest unread. */
   async bell(userId: number): Promise<BellView> {
-    const [{ groups, unread }, newestUnread] = await Promise.all([
-      this.#store.groups(userId, { status: 'all', limit: BELL_SIZE }),
-      this.#store.unreadFor([userId], BELL_SIZE).then((m) => m.get(userId) ?? []),
-    ]);
-    const latest: BellLine[] = groups.map(({ group }) => (group.count > 1 ? { ...group.latest, group } : group.latest));
-    return {
-      unreadCount: unread ?? 0,
-      latest,
-      positions: groups.map((g) => g.sortKey),
-      olderUnread: olderUnreadOf(latest, newestUnread),
-    };
+    return (await this.bells([userId])).get(userId)!;
   }
 
-  /**
-   * Bells of many users (a socket snapshot, a bus resync). One statement per user, run side by side: the grouped
-   * bell has no set-based form yet (ownGroups is per user), and the snapshots of one connect burst are few.
-   */
+  /** Bells of many users (a socket snapshot, a bus resync, a fan-out's bell tabs): one statement for all of them. */
   async bells(userIds: number[]): Promise<Map<number, BellView>> {
-    return new Map(await Promise.all(userIds.map(async (id) => [id, await this.bell(id)] as const)));
+    const rows = await this.#store.bells(userIds, BELL_SIZE);
+    const out = new Map<number, BellView>();
+    for (const [id, { groups, unread, newestUnread }] of rows) {
+      const latest: BellLine[] = groups.map(({ group }) => (group.count > 1 ? { ...group.latest, group } : group.latest));
+      out.set(id, { unreadCount: unread, latest, positions: groups.map((g) => g.sortKey), olderUnread: olderUnreadOf(latest, newestUnread) });
+    }
+    return out;
   }
 
   /**

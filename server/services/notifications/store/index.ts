@@ -4,6 +4,7 @@ import type { Page, PageRequest } from '../../paging';
 import { effectivePreferencesJoin } from '../../preferences/sql';
 import { batchJobsSql, DEFAULT_JOB_TIMING, noticeJobsSql, type NotificationJobTiming } from './jobs';
 import { audienceSql, type Audience } from './audience';
+import { bells, type BellRows } from './bells';
 import { groupsFor, ownGroups, type NotificationGroupJSON } from './groups';
 import { groupLines, type PlacedGroup } from './group-lines';
 import { NotificationReads, type OwnListQuery } from './reads';
@@ -14,6 +15,7 @@ import { clippedTitle, insertNotificationsSql, insertSendRowsSql, intArray, type
 export { LIST_STATUSES, NotificationReads, type BatchRow, type ListStatus, type OwnListQuery } from './reads';
 export { NotificationStates, STATE_ACTIONS, WAKE_TASK, wakeJobKey, type StateAction } from './states';
 export type { Audience } from './audience';
+export type { BellRows } from './bells';
 export { groupKeyOf, type PlacedGroup } from './group-lines';
 export { GROUP_KEY_MAX, GROUP_KEY_RE, groupKeySql, parseGroupKeys, type NotificationGroupJSON } from './groups';
 export { DEFAULT_JOB_TIMING, type NotificationJobTiming } from './jobs';
@@ -273,6 +275,11 @@ export class NotificationStore extends NotificationReads {
   /** One page of the user's list as groups, newest group first (see groups.ts); `unread` null on an empty page. */
   groups(userId: number, q: OwnListQuery): Promise<{ groups: Array<{ group: NotificationGroupJSON; sortKey: number }>; unread: number | null }> {
     return ownGroups(this.db, userId, q);
+  }
+
+  /** The bells of many users in one statement (see bells.ts); one user's bell is the same with one id. */
+  bells(userIds: readonly number[], limit: number): Promise<Map<number, BellRows>> {
+    return bells(this.db, userIds, limit);
   }
 
   /** One user's group lines after a state change (see group-lines.ts): each key's line in All, or null. */
