@@ -24,6 +24,14 @@ import type { MigrationContext } from '../server/db/migrate';
  *
  * There is no foreign key to users: deleting a user deletes their notifications (cascade), whose trigger then takes
  * their counters to zero and deletes them, in whatever order the cascades run.
+ *
+ * Measured 2026-11-30 on the local PostgreSQL 15 (EXPLAIN ANALYZE, 2 shared cores at load 7, so times are
+ * pessimistic; rolled back each run): the 10,000-row fan-out of announcements, 525 ms median with the triggers
+ * (the counters' trigger itself 1.6 ms) and 541 ms without, the same within noise; a fan-out of 10,000 grouped rows
+ * (10,000 upserts, one per recipient) +95-107 ms; marking 10,000 ungrouped rows read, trigger 6 ms; one user's
+ * "mark all read" of 66,667 rows in 9 groups, trigger 61-82 ms of a 1.5-3 s statement. One user with 90,000
+ * applications in 9 groups and 10,000 messages: grouped first page 3,428 -> 535 buffers (96 -> 6 ms), bell 1,826 ->
+ * 318 buffers in 2 -> 1 statements (39 -> 5 ms), 50 bells of a connect burst 100 statements (104 ms) -> 1 (6 ms).
  */
 export async function up({ context: qi }: { context: MigrationContext }) {
   // One multi-statement query: one implicit transaction, so the triggers and the backfill commit together.

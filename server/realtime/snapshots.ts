@@ -83,7 +83,7 @@ export class Snapshots {
     const bellUsers = [...new Set(conns.filter((c) => protocols[c.protocol].showsBell).map((c) => c.userId))];
     const [states, latest, replays] = await Promise.all([
       queries.states(users),
-      // The bell shows groups as one line (issue 14), as the page renders it: one statement per user (see bells).
+      // The bell shows groups as one line (issue 14), as the page renders it: one statement for every bell user.
       notifications.bells(bellUsers),
       Promise.all(
         [...replayFrom].map(async ([uid, from]) => [uid, await notifications.since(uid, from, REPLAY_LIMIT)] as const),
