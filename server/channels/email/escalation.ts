@@ -1,6 +1,6 @@
-import { enqueueJobSql, type TaskList } from '../../jobs';
-import type { ClaimSource } from '../../services/deliveries';
-import { claimAndSend, selectionSource, type EmailJobPayload, type EmailSelection, type EmailTaskDeps } from './select';
+import type { TaskList } from '../../jobs';
+import { batchJobSql, idsJobSql } from '../claim';
+import { claimAndSend, type EmailJobPayload, type EmailSelection, type EmailTaskDeps } from './select';
 
 /**
  * Escalation (`email: "unread"`): one job per fan-out batch (or per single notification), due
@@ -17,14 +17,12 @@ export type EscalatePayload = EmailJobPayload;
 
 const ESCALATION: EmailSelection = { mode: 'unread', unreadOnly: true };
 
+/** Due EMAIL_UNREAD_DELAY_SECONDS (a trusted expression) from the statement's time. */
+const dueAfter = (delaySecondsExpr: string) => `now() + make_interval(secs => ${delaySecondsExpr})`;
+
 /** The enqueue for the fan-out statement: `SELECT ${escalationEnqueueSql(':batchId', ':delay')} ...`. */
 export function escalationEnqueueSql(batchIdExpr: string, delaySecondsExpr: string): string {
-  return enqueueJobSql(ESCALATE_TASK, {
-    payload: `json_build_object('batchId', ${batchIdExpr})`,
-    runAt: `now() + make_interval(secs => ${delaySecondsExpr})`,
-    jobKey: `'${ESCALATE_TASK}:' || ${batchIdExpr}`,
-    jobKeyMode: 'preserve_run_at',
-  });
+  return batchJobSql(ESCALATE_TASK, batchIdExpr, dueAfter(delaySecondsExpr));
 }
 
 /**
@@ -32,10 +30,7 @@ export function escalationEnqueueSql(batchIdExpr: string, delaySecondsExpr: stri
  * rows it inserted (e.g. `(SELECT array_agg(id) FROM notice)`). No key: the statement itself runs once.
  */
 export function escalationEnqueueForIdsSql(idsExpr: string, delaySecondsExpr: string): string {
-  return enqueueJobSql(ESCALATE_TASK, {
-    payload: `json_build_object('notificationIds', ${idsExpr})`,
-    runAt: `now() + make_interval(secs => ${delaySecondsExpr})`,
-  });
+  return idsJobSql(ESCALATE_TASK, idsExpr, dueAfter(delaySecondsExpr));
 }
 
 export function escalationTasks(deps: EmailTaskDeps): TaskList {

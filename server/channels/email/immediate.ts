@@ -1,4 +1,5 @@
-import { enqueueJobSql, type TaskList } from '../../jobs';
+import type { TaskList } from '../../jobs';
+import { batchJobSql, idsJobSql } from '../claim';
 import { claimAndSend, type EmailSelection, type EmailTaskDeps } from './select';
 
 /**
@@ -13,16 +14,12 @@ const IMMEDIATE: EmailSelection = { mode: 'immediate', unreadOnly: false };
 
 /** For the fan-out statement; keyed by the batch, so a duplicate enqueue is a no-op. */
 export function immediateEnqueueSql(batchIdExpr: string): string {
-  return enqueueJobSql(IMMEDIATE_TASK, {
-    payload: `json_build_object('batchId', ${batchIdExpr})`,
-    jobKey: `'${IMMEDIATE_TASK}:' || ${batchIdExpr}`,
-    jobKeyMode: 'preserve_run_at',
-  });
+  return batchJobSql(IMMEDIATE_TASK, batchIdExpr);
 }
 
 /** For single notifications: `idsExpr` is a `bigint[]` expression over the rows the statement inserted. */
 export function immediateEnqueueForIdsSql(idsExpr: string): string {
-  return enqueueJobSql(IMMEDIATE_TASK, { payload: `json_build_object('notificationIds', ${idsExpr})` });
+  return idsJobSql(IMMEDIATE_TASK, idsExpr);
 }
 
 export function immediateTasks(deps: EmailTaskDeps): TaskList {
