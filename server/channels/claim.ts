@@ -1,4 +1,4 @@
-import { enqueueJobSql, type JobHelpers } from '../jobs';
+import type { JobHelpers } from '../jobs';
 import type { SqlSource } from '../services/deliveries';
 import type { NotificationJob } from '../services/notifications/store/channel-reads';
 
@@ -9,27 +9,6 @@ export type { NotificationJob };
  * their statement enqueues, and its body, the claim loop and its keyed follow-ups. What to pick, how to send and
  * what no longer goes out stay each channel's own (email/select.ts, push/source.ts).
  */
-
-/**
- * For the fan-out statement: one job for the whole batch, keyed by it, so a duplicate enqueue is a no-op (it keeps
- * the first one's due time). `runAt`: a `timestamptz` expression when it is not due at once.
- */
-export function batchJobSql(task: string, batchIdExpr: string, runAt?: string): string {
-  return enqueueJobSql(task, {
-    payload: `json_build_object('batchId', ${batchIdExpr})`,
-    runAt,
-    jobKey: `'${task}:' || ${batchIdExpr}`,
-    jobKeyMode: 'preserve_run_at',
-  });
-}
-
-/**
- * For single notifications written by a statement: `idsExpr` is a `bigint[]` expression over the rows it inserted
- * (e.g. `(SELECT array_agg(id) FROM notice)`). No key: the statement itself runs once.
- */
-export function idsJobSql(task: string, idsExpr: string, runAt?: string): string {
-  return enqueueJobSql(task, { payload: `json_build_object('notificationIds', ${idsExpr})`, runAt });
-}
 
 /** What one claimed chunk came to: how many went out, and when the earliest row a busy service held may go again. */
 export interface ChunkOutcome {

@@ -1,5 +1,5 @@
 import type { TaskList } from '../../jobs';
-import { batchJobSql, idsJobSql } from '../claim';
+import { ESCALATE_TASK } from '../../jobs/notification-jobs';
 import { claimAndSend, type EmailJobPayload, type EmailSelection, type EmailTaskDeps } from './select';
 
 /**
@@ -11,27 +11,11 @@ import { claimAndSend, type EmailJobPayload, type EmailSelection, type EmailTask
  * quiet hours get a follow-up job at the earliest end of them; the same query then finds them (and only them,
  * if still unread).
  */
-export const ESCALATE_TASK = 'email:escalate';
+export { ESCALATE_TASK };
 
 export type EscalatePayload = EmailJobPayload;
 
 const ESCALATION: EmailSelection = { mode: 'unread', unreadOnly: true };
-
-/** Due EMAIL_UNREAD_DELAY_SECONDS (a trusted expression) from the statement's time. */
-const dueAfter = (delaySecondsExpr: string) => `now() + make_interval(secs => ${delaySecondsExpr})`;
-
-/** The enqueue for the fan-out statement: `SELECT ${escalationEnqueueSql(':batchId', ':delay')} ...`. */
-export function escalationEnqueueSql(batchIdExpr: string, delaySecondsExpr: string): string {
-  return batchJobSql(ESCALATE_TASK, batchIdExpr, dueAfter(delaySecondsExpr));
-}
-
-/**
- * The enqueue for single notifications written by a statement: `idsExpr` is a `bigint[]` expression over the
- * rows it inserted (e.g. `(SELECT array_agg(id) FROM notice)`). No key: the statement itself runs once.
- */
-export function escalationEnqueueForIdsSql(idsExpr: string, delaySecondsExpr: string): string {
-  return idsJobSql(ESCALATE_TASK, idsExpr, dueAfter(delaySecondsExpr));
-}
 
 export function escalationTasks(deps: EmailTaskDeps): TaskList {
   return { [ESCALATE_TASK]: claimAndSend(ESCALATE_TASK, ESCALATION, deps) };

@@ -10,8 +10,8 @@ export { renderDigestEmail, renderNotificationEmail, type EmailSite } from './re
 export { sendEmails, TransientSendError, type OutgoingEmail, type SendReport } from './send';
 export { DIGEST_TASK, DigestRuns, digestCron, digestTasks, type DigestPayload } from './digest';
 export { emailTasks } from './tasks';
-export { ESCALATE_TASK, escalationEnqueueSql, escalationTasks } from './escalation';
-export { IMMEDIATE_TASK, immediateEnqueueSql, immediateTasks } from './immediate';
+export { ESCALATE_TASK, escalationTasks } from './escalation';
+export { IMMEDIATE_TASK, immediateTasks } from './immediate';
 export { RETRY_TASK, retryTasks, type RetryPayload } from './retry';
 export { signUnsubscribeToken, verifyUnsubscribeToken, unsubscribeUrl, type UnsubscribeScope } from './unsubscribe';
 

@@ -2,26 +2,9 @@ import type { Sequelize } from 'sequelize';
 import { freeToClaim } from '../../services/deliveries';
 import { jobScope, notificationRows } from '../../services/notifications/store/channel-reads';
 import { effectivePreferencesJoin } from '../../services/preferences/sql';
-import { batchJobSql, idsJobSql } from '../claim';
+import { hasLiveDevice } from '../../services/push-subscriptions/sql';
 import { earliestQuietEnd, IN_QUIET_HOURS, lastLeaseEnd } from '../quiet-hours';
 import { PUSH_TASK, type PushJob, type PushSource } from './task';
-
-/** For the fan-out statement: one job for the whole batch, keyed by it, so a duplicate enqueue is a no-op. */
-export function pushEnqueueSql(batchIdExpr: string): string {
-  return batchJobSql(PUSH_TASK, batchIdExpr);
-}
-
-/** For single notifications: `idsExpr` is a `bigint[]` expression over the rows the statement inserted. */
-export function pushEnqueueForIdsSql(idsExpr: string): string {
-  return idsJobSql(PUSH_TASK, idsExpr);
-}
-
-/** SQL condition: the user in `userColumn` has a device that has not expired (the enqueue and the pick agree). */
-export function hasLiveDevice(userColumn: string): string {
-  if (!/^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/.test(userColumn)) throw new Error(`Invalid column: ${userColumn}`);
-  return `EXISTS (SELECT 1 FROM push_subscriptions s WHERE s.user_id = ${userColumn}
-                    AND (s.expiration_time IS NULL OR s.expiration_time > now()))`;
-}
 
 /**
  * The job's notifications whose recipient wants them pushed, has a device, and has no push delivery that is

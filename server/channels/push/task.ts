@@ -1,11 +1,12 @@
 import type { JobHelpers } from 'graphile-worker';
+import { PUSH_TASK } from '../../jobs/notification-jobs';
 import { runClaimLoop, type NotificationJob } from '../claim';
 import { pushChunk, type PushChunkDeps, type PushSource } from './chunk';
 import type { OriginHolds } from './sender';
 
 export { type ClaimedPush, type PushDeliveries, type PushSource } from './chunk';
 
-export const PUSH_TASK = 'push:send';
+export { PUSH_TASK };
 
 /** One job per fan-out batch (or per single notification), never one per recipient. */
 export type PushJob = NotificationJob;
