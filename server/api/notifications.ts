@@ -80,7 +80,7 @@ const stream = operation({
   description:
     'For clients and networks where WebSockets are not possible. The JSON socket’s server messages, each as an ' +
     'event named by its `type` (`connection_established`, `notification`, `unread_count`, `notification_read`, ' +
-    '...) whose `data` is the same JSON. Notification events carry `id:` = the notification’s position in delivery ' +
+    '..., and for the sender of a recorded send `send_progress` with the `Send` as `send`) whose `data` is the same JSON. Notification events carry `id:` = the notification’s position in delivery ' +
     'order (its id, or for one that came back from snooze the frame’s `position`): reconnect with `Last-Event-ID` ' +
     '(EventSource does it by itself) to first receive, in order, everything missed, exactly like the socket’s ' +
     '`?since=`. A comment line every 25 s keeps proxies open. When the server ends the ' +

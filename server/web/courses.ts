@@ -4,6 +4,7 @@ import { currentUser, requireRole, requireUser } from '../http/auth';
 import { BadRequest, HttpError, NotFound } from '../errors';
 import type { User } from '../models';
 import type { CourseJSON } from '../services/courses';
+import { toSendJSON } from '../services/notifications/sends';
 import { type WebDeps, isHtmx, sendFragment, sendPage } from './context';
 import { type FieldErrors, applyForm, id, notifyForm, parseForm, searchQuery, sendKeyForm } from './forms';
 
@@ -127,6 +128,19 @@ export function courseRoutes(web: WebDeps) {
       notifyResult: { recipients, title: input.title, replayed, sending },
       ...(await notifyPanel(user, course)),
     });
+  });
+
+  // --- stopping a recorded send from "Recently sent" (its sender or an admin; SendService decides)
+  router.post('/courses/:courseId/sends/:sendId/cancel', requireRole('instructor', 'admin'), async function cancelSend(req, res) {
+    const course = res.locals.course as CourseJSON;
+    const user = currentUser(req);
+    if (!canManage(user, course)) throw new NotFound('Course');
+    const sendId = String(req.params.sendId);
+    // Another course's send through this course's URL is unknown here, and stays running.
+    if ((await services.sends.status(user, sendId)).courseId !== course.id) throw new NotFound('Send');
+    const send = await services.sends.cancel(user, sendId);
+    if (!isHtmx(req)) return res.redirect(303, `/courses/${course.id}#send-${send.id}`);
+    sendFragment(web, req, res, 'partials/recent-send.njk', { b: { ...toSendJSON(send), type: send.type }, courseId: course.id, canCancel: true });
   });
 
   return router;

@@ -4,6 +4,7 @@ import type { ApplicationJSON } from '../../services/applications';
 import type { UserJSON } from '../../services/auth';
 import type { CourseJSON, NotifyStudentsResult } from '../../services/courses';
 import type { BroadcastJSON, NotificationJSON } from '../../services/notifications';
+import { SEND_STATUSES } from '../../services/notifications/sends';
 
 /**
  * The response shapes of the JSON API, as zod schemas whose `meta({ id })` names their OpenAPI component
@@ -146,7 +147,9 @@ export const BroadcastSchema = z
     id: z.uuid(),
     type: z.enum(NOTIFICATION_TYPES),
     title: z.string(),
-    recipients: int.describe('How many students it reached.'),
+    recipients: int.describe('How many students it reached (so far, while a recorded send is still going).'),
+    status: z.enum(SEND_STATUSES).describe('queued or running while a recorded send is written in chunks; finished or cancelled after.'),
+    total: int.nullable().describe('The audience’s size; null until a recorded send’s job counted it.'),
     created_at: timestamp,
     sender: z.strictObject({ id: int, name: z.string() }).nullable().describe('Null once the sender’s account is gone.'),
   })

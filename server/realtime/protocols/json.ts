@@ -1,4 +1,5 @@
 import type { NotificationJSON } from '../../services/notifications';
+import { toSendJSON } from '../../services/notifications/sends';
 import type { WireProtocol } from './protocol';
 
 /** `/ws/notifications`: JSON frames for API clients and the admin console (contract in the README). */
@@ -66,6 +67,8 @@ export const jsonProtocol: WireProtocol = {
     [...lines].map(([key, l]) => (l ? JSON.stringify({ type: 'group_updated', group: l.group }) : JSON.stringify({ type: 'group_removed', group_key: key }))),
   snapshot: (view) => `{"type":"connection_established","unread_count":${view.unreadCount}}`,
   replay: notification,
+  // Only to its sender: exactly what `GET /api/sends/{id}` answers. Admins' consoles refetch on their hint instead.
+  sendProgress: (send, audience) => (audience === 'sender' ? JSON.stringify({ type: 'send_progress', send: toSendJSON(send) }) : undefined),
   adminHint: (event) => JSON.stringify({ type: 'admin_event', event }),
   unreadCount: unread,
   error: jsonError,

@@ -1,5 +1,6 @@
 import type { BellView, NotificationGroupJSON, NotificationJSON, PlacedGroup } from '../../services/notifications';
 import type { NotificationState } from '../../services/events';
+import type { SendRecord } from '../../services/notifications/sends';
 import type { AdminEventName } from '../admin-hints';
 import type { Connection, Protocol } from '../hub';
 import type { ApplicationWithCounts } from '../queries';
@@ -23,6 +24,12 @@ export type NewNotificationSender = (c: Connection, id: number, position: number
  * (enrolled and pending).
  */
 export type ApplicationAudience = 'instructor' | 'candidate' | 'viewer' | 'adminViewer';
+
+/**
+ * Who a recorded send's progress is for: its `sender` (every protocol), or on a page showing its course another of
+ * the course's managers: an `admin` (may cancel it too) or the course's `instructor` (sees it, cannot cancel).
+ */
+export type SendAudience = 'sender' | 'admin' | 'instructor';
 
 /**
  * A wire protocol: what the frames of one kind of socket look like. Delivery decides who gets what and when;
@@ -72,6 +79,11 @@ export interface WireProtocol {
   replay?(n: NotificationJSON, position: number): string;
   /** An application arrived or was decided. None: its sockets hear of it through the notification only. */
   application?(change: ApplicationWithCounts, audience: ApplicationAudience, inserted: boolean): string;
+  /**
+   * A recorded send moved (started, a chunk committed, finished, cancelled), as it is now. Undefined: nothing for
+   * this audience. None: its sockets never show sends.
+   */
+  sendProgress?(send: SendRecord, audience: SendAudience): string | undefined;
   /** The admin console's hint to refetch. None: its sockets are not the console. */
   adminHint?(name: AdminEventName): string;
   /**

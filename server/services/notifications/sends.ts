@@ -102,6 +102,11 @@ export class SendService {
     }
   }
 
+  /** A send as it is now, with no actor scope: the realtime layer decides who hears of it (its sender, the course's managers). */
+  find(id: string): Promise<SendRecord | undefined> {
+    return this.#store.get(id);
+  }
+
   /** A send's progress: an admin sees any, anyone else only their own (another's is a 404). */
   async status(user: User, id: string): Promise<SendRecord> {
     const send = await this.#store.get(id);

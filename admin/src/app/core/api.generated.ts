@@ -161,7 +161,7 @@ export interface paths {
         };
         /**
          * Follow my notifications as server-sent events
-         * @description For clients and networks where WebSockets are not possible. The JSON socket’s server messages, each as an event named by its `type` (`connection_established`, `notification`, `unread_count`, `notification_read`, ...) whose `data` is the same JSON. Notification events carry `id:` = the notification’s position in delivery order (its id, or for one that came back from snooze the frame’s `position`): reconnect with `Last-Event-ID` (EventSource does it by itself) to first receive, in order, everything missed, exactly like the socket’s `?since=`. A comment line every 25 s keeps proxies open. When the server ends the stream (logout, token revoked: 4401) it sends a `close` event with the socket’s close code.
+         * @description For clients and networks where WebSockets are not possible. The JSON socket’s server messages, each as an event named by its `type` (`connection_established`, `notification`, `unread_count`, `notification_read`, ..., and for the sender of a recorded send `send_progress` with the `Send` as `send`) whose `data` is the same JSON. Notification events carry `id:` = the notification’s position in delivery order (its id, or for one that came back from snooze the frame’s `position`): reconnect with `Last-Event-ID` (EventSource does it by itself) to first receive, in order, everything missed, exactly like the socket’s `?since=`. A comment line every 25 s keeps proxies open. When the server ends the stream (logout, token revoked: 4401) it sends a `close` event with the socket’s close code.
          *
          *     Any signed-in user.
          */
@@ -1683,8 +1683,15 @@ export interface components {
             /** @enum {string} */
             type: "application_submitted" | "application_approved" | "application_rejected" | "course_enrollment" | "session_start" | "exam_result" | "message" | "announcement" | "course_update";
             title: string;
-            /** @description How many students it reached. */
+            /** @description How many students it reached (so far, while a recorded send is still going). */
             recipients: number;
+            /**
+             * @description queued or running while a recorded send is written in chunks; finished or cancelled after.
+             * @enum {string}
+             */
+            status: "queued" | "running" | "finished" | "cancelled";
+            /** @description The audience’s size; null until a recorded send’s job counted it. */
+            total: number | null;
             /** Format: date-time */
             created_at: string;
             /** @description Null once the sender’s account is gone. */

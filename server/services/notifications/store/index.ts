@@ -10,6 +10,7 @@ import { NotificationReads, type OwnListQuery } from './reads';
 import { NotificationStates } from './states';
 import { searchNotifications, type NotificationFilter } from './search';
 import { clippedTitle, insertNotificationsSql, insertSendRowsSql, intArray, type NotificationWithRecipient } from './shape';
+import type { SendStatus } from './sends';
 
 export { LIST_STATUSES, NotificationReads, type BatchRow, type ListStatus, type OwnListQuery } from './reads';
 export { NotificationStates, STATE_ACTIONS, WAKE_TASK, wakeJobKey, type StateAction } from './states';
@@ -64,6 +65,10 @@ export interface BroadcastJSON {
   type: NotificationType;
   title: string;
   recipients: number;
+  /** A recorded send's state (issue 17); an inline send is finished by its one statement. */
+  status: SendStatus;
+  /** The audience's size: an inline send's recipients, a recorded send's count (null until its job counted it). */
+  total: number | null;
   created_at: string;
   sender: { id: number; name: string } | null;
 }
@@ -73,6 +78,8 @@ interface BroadcastRow {
   type: NotificationType;
   title: string;
   recipients: number;
+  status: SendStatus;
+  total: number | null;
   created_at: Date;
   sender_id: number | null;
   sender_name: string | null;
@@ -224,7 +231,9 @@ export class NotificationStore extends NotificationReads {
   /** A course's latest broadcasts, newest first, with their senders. */
   async courseBroadcasts(courseId: number, limit: number): Promise<BroadcastJSON[]> {
     const rows = await this.db.query<BroadcastRow>(
-      `SELECT b.id, b.type, b.title, b.recipients, b.created_at, b.sender_id, s.name AS sender_name
+      `SELECT b.id, b.type, b.title, b.recipients, b.status,
+              CASE WHEN b.audience_max_id IS NULL THEN b.recipients ELSE b.total END AS total,
+              b.created_at, b.sender_id, s.name AS sender_name
          FROM broadcasts b LEFT JOIN users s ON s.id = b.sender_id
         WHERE b.course_id = :courseId
         ORDER BY b.created_at DESC, b.id
@@ -236,6 +245,8 @@ export class NotificationStore extends NotificationReads {
       type: r.type,
       title: r.title,
       recipients: r.recipients,
+      status: r.status,
+      total: r.total,
       created_at: new Date(r.created_at).toISOString(),
       sender: r.sender_id === null ? null : { id: r.sender_id, name: r.sender_name ?? '' },
     }));
