@@ -13,7 +13,8 @@ import type { MigrationContext } from '../server/db/migrate';
  *   delete, bulk and group actions, moderation) writes one tombstone per row in the same statement (a CTE, not a
  *   trigger: a user's deletion cascading to their rows must not write tombstones for a user who is going, and the
  *   position is one per statement, which a row trigger cannot share). `sort_key` is kept so a replay tells a tab
- *   only about rows it could have had (sort_key <= P). Pruned after a retention (STATE_REPLAY_RETENTION_DAYS) by a
+ *   only about rows it could have had (sort_key <= P), and `group_key` so it is sent the fresh lines of the groups
+ *   the rows were in. Pruned after a retention (STATE_REPLAY_RETENTION_DAYS) by a
  *   periodic job: a tab away longer than that is not told of deletions older than the retention.
  *
  * Adding a NULL column without a default rewrites nothing, so this runs in constant time on a large table; the
@@ -28,6 +29,7 @@ export async function up({ context: qi }: { context: MigrationContext }) {
       position         bigint       NOT NULL,
       notification_id  bigint       NOT NULL,
       sort_key         bigint       NOT NULL,
+      group_key        text,
       deleted_at       timestamptz  NOT NULL DEFAULT now(),
       PRIMARY KEY (recipient_id, position, notification_id)
     );

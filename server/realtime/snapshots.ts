@@ -104,12 +104,20 @@ export class Snapshots {
     // card: one more read per user whose replay holds grouped rows (only when such a tab replays).
     const linesOf = new Map<number, Map<string, PlacedGroup | null>>();
     const groupingUsers = new Set(conns.filter((c) => protocols[c.protocol].newGroupMember && protocols[c.protocol].replay).map((c) => c.userId));
-    await Promise.all(
-      [...replays].map(async ([uid, rows]) => {
+    // After replayed state changes, a protocol that shows groups gets the fresh lines of the groups those rows are
+    // (or, deleted, were) in, as after a live change: one more read per replay that touched a group.
+    const stateLinesOf = new Map<string, Map<string, PlacedGroup | null>>();
+    const groupingFroms = new Set([...plans].filter(([c]) => protocols[c.protocol].groupLines).map(([c, { from }]) => `${c.userId}:${from}`));
+    await Promise.all([
+      ...[...replays].map(async ([uid, rows]) => {
         const keys = [...new Set(rows.map((r) => groupKeyOf(r.n)).filter((k): k is string => k !== null))];
         if (keys.length > 0 && groupingUsers.has(uid)) linesOf.set(uid, await notifications.groupLines(uid, [], keys));
       }),
-    );
+      ...[...stateReplays].map(async ([key, { entries }]) => {
+        const keys = [...new Set(entries.map((e) => e.groupKey).filter((k): k is string => k !== null))];
+        if (keys.length > 0 && groupingFroms.has(key)) stateLinesOf.set(key, await notifications.groupLines(stateFroms.get(key)![0], [], keys));
+      }),
+    ]);
     /** One snapshot frame per user and protocol, however many tabs. */
     const frames = new Map<string, string>();
     for (const [c, plan] of plans) {
@@ -137,9 +145,13 @@ export class Snapshots {
         const replayed = this.#replay(c, from, replays.get(c.userId) ?? [], missed, lines, seen);
         sent += replayed.frames;
         if (replayed.states > 0 && p.unreadCount) {
-          // As after every live state change: the count follows (the one the snapshot frame showed).
+          // As after every live state change: the count follows (the one the snapshot frame showed), then the lines.
           c.sendNow(p.unreadCount(state.unread));
           sent += 1;
+          const stateLines = stateLinesOf.get(`${c.userId}:${from}`);
+          const lineFrames = stateLines && p.groupLines ? p.groupLines(stateLines) : [];
+          for (const f of lineFrames) c.sendNow(f);
+          sent += lineFrames.length;
         }
         if (lines && p.groupLines) {
           for (const f of p.groupLines(lines)) c.sendNow(f, Math.max(0, ...[...lines.values()].map((l) => l?.position ?? 0)));

@@ -118,8 +118,12 @@ test('a socket that slept is told every state change of the rows it had, grouped
   // Only the last carries a position: the highest change; the count follows.
   expect(states.slice(0, -1).every((f) => f.position === undefined)).toBe(true);
   expect(states[3].position).toBe(await statePos(freshRead));
-  expect(got.at(-1)).toEqual({ type: 'unread_count', unread_count: await unreadOf(user) });
-  expect(got.at(-1)).toEqual({ type: 'unread_count', unread_count: 1 }); // keep
+  // Then the count, and the line of the group the group action emptied, as after the live changes.
+  expect(got.slice(-2)).toEqual([
+    { type: 'unread_count', unread_count: await unreadOf(user) },
+    { type: 'group_removed', group_key: `application_submitted:course:${course.id}` },
+  ]);
+  expect(await unreadOf(user)).toBe(1); // keep
 
   // A client that stores the highest position it saw asks for nothing it has.
   expect(await resume(who.cookie, highest(got))).toEqual([]);
@@ -191,6 +195,27 @@ test('live state frames carry their position on the socket and as the event id o
   await sleep(300);
   expect(third.events.map((e) => e.event)).toEqual(['connection_established']);
   third.stop();
+});
+
+test('a deleted member of a group: its deletion, then the group line as it is now (the tombstone knows its group)', async () => {
+  const user = await ctx.createUser('instructor');
+  const course = await ctx.createCourse(user, { title: 'Lines' });
+  const who = await login(ctx.srv.url, user);
+  const rows = await ctx.sequelize.query<{ id: string }>(
+    `INSERT INTO notifications (recipient_id, type, title, course_id)
+     SELECT :u, 'application_submitted', 'applied ' || i, :c FROM generate_series(1, 3) AS i RETURNING id`,
+    { replacements: { u: user.id, c: course.id }, type: QueryTypes.SELECT },
+  );
+  const [, g2, g3] = rows.map((r) => Number(r.id));
+  expect((await api(ctx.srv.url, who, 'DELETE', `/api/notifications/${g3}/`)).status).toBe(204);
+  await sleep(200);
+  const got = await resume(who.cookie, g3);
+  expect(got.slice(0, 2)).toEqual([
+    { type: 'notification_state', ids: [g3], state: 'deleted', position: expect.any(Number) },
+    { type: 'unread_count', unread_count: 2 },
+  ]);
+  expect(got[2]).toMatchObject({ type: 'group_updated', group: { group_key: `application_submitted:course:${course.id}`, count: 2, unread_count: 2, latest: { id: g2 } } });
+  expect(got).toHaveLength(3);
 });
 
 test('tombstones older than the retention are pruned by the job; the replay then no longer tells of them', async () => {

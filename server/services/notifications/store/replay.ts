@@ -21,8 +21,8 @@ export const POSITION_CTE = "SELECT nextval(pg_get_serial_sequence('notification
 export function deleteWithTombstonesSql(where: string): string {
   return `WITH pos AS (${POSITION_CTE}),
      gone AS (DELETE FROM notifications n WHERE ${where} RETURNING n.id, n.recipient_id, n.group_key, n.sort_key),
-     tomb AS (INSERT INTO notification_tombstones (recipient_id, position, notification_id, sort_key)
-              SELECT g.recipient_id, pos.p, g.id, g.sort_key FROM gone g CROSS JOIN pos)
+     tomb AS (INSERT INTO notification_tombstones (recipient_id, position, notification_id, sort_key, group_key)
+              SELECT g.recipient_id, pos.p, g.id, g.sort_key, g.group_key FROM gone g CROSS JOIN pos)
      SELECT g.id, g.recipient_id, g.group_key, pos.p AS position FROM gone g CROSS JOIN pos`;
 }
 
@@ -34,6 +34,8 @@ export interface StateEntry {
   id: number;
   position: number;
   state: ReplayedState;
+  /** Its shared group (groups.ts), whose line the tab is then sent again; null for a row of its own. */
+  groupKey: string | null;
 }
 
 /** The state a row is in now, in the words of the live frames (done and snoozed rows are always read). */
@@ -57,13 +59,14 @@ export interface StatesSince {
  * scans (notifications_state_pos_idx, the tombstones' primary key).
  */
 export async function statesSince(db: Sequelize, userId: number, after: number, limit: number): Promise<StatesSince> {
-  const [row] = await db.query<{ entries: Array<{ id: number; position: number; state: ReplayedState }>; latest: string | null }>(
+  type Row = { id: number; position: number; state: ReplayedState; group_key: string | null };
+  const [row] = await db.query<{ entries: Row[]; latest: string | null }>(
     `SELECT (SELECT COALESCE(json_agg(e ORDER BY e.position, e.id), '[]') FROM (
-              (SELECT n.id, n.state_pos AS position, ${STATE_NOW} AS state FROM notifications n
+              (SELECT n.id, n.state_pos AS position, ${STATE_NOW} AS state, n.group_key FROM notifications n
                 WHERE n.recipient_id = :userId AND n.state_pos > :after AND n.sort_key <= :after
                 ORDER BY n.state_pos, n.id LIMIT :limit)
               UNION ALL
-              (SELECT t.notification_id, t.position, 'deleted' FROM notification_tombstones t
+              (SELECT t.notification_id, t.position, 'deleted', t.group_key FROM notification_tombstones t
                 WHERE t.recipient_id = :userId AND t.position > :after AND t.sort_key <= :after
                 ORDER BY t.position, t.notification_id LIMIT :limit)
               ORDER BY position, id LIMIT :limit) e) AS entries,
@@ -72,7 +75,7 @@ export async function statesSince(db: Sequelize, userId: number, after: number, 
     { replacements: { userId, after, limit }, type: QueryTypes.SELECT },
   );
   return {
-    entries: row.entries.map((e) => ({ id: Number(e.id), position: Number(e.position), state: e.state })),
+    entries: row.entries.map((e) => ({ id: Number(e.id), position: Number(e.position), state: e.state, groupKey: e.group_key })),
     latest: Number(row.latest ?? 0),
   };
 }
