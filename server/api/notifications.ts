@@ -81,9 +81,13 @@ const stream = operation({
     'For clients and networks where WebSockets are not possible. The JSON socket’s server messages, each as an ' +
     'event named by its `type` (`connection_established`, `notification`, `unread_count`, `notification_read`, ' +
     '..., and for the sender of a recorded send `send_progress` with the `Send` as `send`) whose `data` is the same JSON. Notification events carry `id:` = the notification’s position in delivery ' +
-    'order (its id, or for one that came back from snooze the frame’s `position`): reconnect with `Last-Event-ID` ' +
-    '(EventSource does it by itself) to first receive, in order, everything missed, exactly like the socket’s ' +
-    '`?since=`. A comment line every 25 s keeps proxies open. When the server ends the ' +
+    'order (its id, or for one that came back from snooze the frame’s `position`), and `notification_state` events ' +
+    'carrying a `position` (a state change’s place in the same order) carry it as `id:`: reconnect with ' +
+    '`Last-Event-ID` (EventSource does it by itself) to first receive, in order, everything missed, exactly like the ' +
+    'socket’s `?since=`: the new notifications, and the state changes (read, unread, done, snoozed, deleted: each ' +
+    'row’s state now) of the ones you had, then `unread_count`. Deletions are kept for this for ' +
+    '`STATE_REPLAY_RETENTION_DAYS` (7) days; after a longer absence reload your lists. A comment line every 25 s ' +
+    'keeps proxies open. When the server ends the ' +
     'stream (logout, token revoked: 4401) it sends a `close` event with the socket’s close code.',
   access: 'user',
   scopes: ['notifications:read'],

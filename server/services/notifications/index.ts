@@ -16,6 +16,8 @@ import {
   type NotificationJSON,
   type NotificationGroupJSON,
   type StateAction,
+  type StateChanged,
+  type StatesSince,
   type PlacedGroup,
 } from './store';
 
@@ -43,6 +45,9 @@ export {
   type NotificationJobTiming,
   type NotificationGroupJSON,
   type PlacedGroup,
+  type ReplayedState,
+  type StateEntry,
+  type StatesSince,
   groupKeyOf,
   GROUP_KEY_MAX,
   GROUP_KEY_RE,
@@ -245,6 +250,16 @@ export class NotificationService {
     return this.#store.since(userId, after, limit);
   }
 
+  /** The state changes a tab resuming from `after` missed, rows it had only, in delivery order (store/replay.ts). */
+  statesSince(userId: number, after: number, limit: number): Promise<StatesSince> {
+    return this.#store.statesSince(userId, after, limit);
+  }
+
+  /** The periodic prune of deletion tombstones older than `days` days; answers how many went. */
+  pruneTombstones(days: number): Promise<number> {
+    return this.#store.pruneTombstones(days);
+  }
+
   /**
    * The group lines new notifications joined, by notification id, as each recipient's All list shows them: one
    * statement for a batch; only groups of more than one (for the live `group_updated` frame).
@@ -269,9 +284,9 @@ export class NotificationService {
 
   /** One UPDATE for all of the user's unread notifications. */
   async markAllRead(userId: number): Promise<number> {
-    const n = await this.#store.markAllRead(userId);
-    if (n > 0) this.#events.publish({ type: 'notification.read_all', recipientId: userId });
-    return n;
+    const { count, position } = await this.#store.markAllRead(userId);
+    if (position !== null) this.#events.publish({ type: 'notification.read_all', recipientId: userId, position });
+    return count;
   }
 
   /**
@@ -289,8 +304,8 @@ export class NotificationService {
    */
   async bulkChanged(userId: number, ids: number[], action: StateAction, groupKeys: string[] = []): Promise<{ ids: number[]; keys: string[] }> {
     const changed = await this.#store.transitions.applyWithKeys(userId, [...new Set(ids)], action, groupKeys);
-    if (changed.ids.length > 0) this.#announce(userId, changed.ids, action, changed.keys);
-    return changed;
+    if (changed.ids.length > 0) this.#announce(userId, changed, action);
+    return { ids: changed.ids, keys: changed.keys };
   }
 
   /**
@@ -300,18 +315,18 @@ export class NotificationService {
    */
   async snoozeGroups(userId: number, groupKeys: string[], until: Date): Promise<number[]> {
     this.#checkSnooze(until);
-    const ids = await this.#store.transitions.snoozeMany(userId, [], groupKeys, until);
+    const { ids, position } = await this.#store.transitions.snoozeMany(userId, [], groupKeys, until);
     for (let i = 0; i < ids.length; i += ANNOUNCE_IDS) {
-      this.#events.publish({ type: 'notification.state', recipientId: userId, ids: ids.slice(i, i + ANNOUNCE_IDS), state: 'snoozed' });
+      this.#events.publish({ type: 'notification.state', recipientId: userId, ids: ids.slice(i, i + ANNOUNCE_IDS), state: 'snoozed', position: position ?? undefined });
     }
     return ids;
   }
 
   /** One action on one of the user's notifications; idempotent; another user's id is a 404. */
   async act(userId: number, id: number, action: Exclude<StateAction, 'delete'>): Promise<NotificationJSON> {
-    const changed = await this.#store.transitions.apply(userId, [id], action);
+    const changed = await this.#store.transitions.applyWithKeys(userId, [id], action);
     const notification = await this.get(userId, id);
-    if (changed.length > 0) this.#announce(userId, changed, action);
+    if (changed.ids.length > 0) this.#announce(userId, changed, action);
     return notification;
   }
 
@@ -321,8 +336,9 @@ export class NotificationService {
    */
   async snooze(userId: number, id: number, until: Date): Promise<NotificationJSON> {
     this.#checkSnooze(until);
-    if (!(await this.#store.transitions.snooze(userId, id, until))) throw new NotFound('Notification');
-    this.#events.publish({ type: 'notification.state', recipientId: userId, ids: [id], state: 'snoozed' });
+    const position = await this.#store.transitions.snooze(userId, id, until);
+    if (position === null) throw new NotFound('Notification');
+    this.#events.publish({ type: 'notification.state', recipientId: userId, ids: [id], state: 'snoozed', position });
     return this.get(userId, id);
   }
 
@@ -340,17 +356,18 @@ export class NotificationService {
     return true;
   }
 
-  #announce(recipientId: number, changed: number[], action: StateAction, groupKeys: string[] = []): void {
+  #announce(recipientId: number, { ids: changed, keys: groupKeys, position: at }: StateChanged, action: StateAction): void {
+    const position = at ?? undefined;
     // NOTIFY payloads are bounded (8 kB): 500 ids fit in one event, and a group action may change more (a course's
     // applications), so it goes out as several events of at most ANNOUNCE_IDS ids.
     for (let i = 0; i < changed.length; i += ANNOUNCE_IDS) {
       const ids = changed.slice(i, i + ANNOUNCE_IDS);
-      if (action === 'read') this.#events.publish({ type: 'notification.read', recipientId, ids });
+      if (action === 'read') this.#events.publish({ type: 'notification.read', recipientId, ids, position });
       // Deleted rows no longer say which group they were in: the first event carries the groups (a few keys).
       else if (action === 'delete') {
-        this.#events.publish({ type: 'notification.deleted', recipientId, ids, ...(i === 0 && groupKeys.length > 0 ? { groupKeys } : {}) });
+        this.#events.publish({ type: 'notification.deleted', recipientId, ids, position, ...(i === 0 && groupKeys.length > 0 ? { groupKeys } : {}) });
       }
-      else this.#events.publish({ type: 'notification.state', recipientId, ids, state: action satisfies NotificationState });
+      else this.#events.publish({ type: 'notification.state', recipientId, ids, state: action satisfies NotificationState, position });
     }
   }
 
@@ -358,6 +375,6 @@ export class NotificationService {
   async remove(userId: number, id: number): Promise<void> {
     const changed = await this.#store.transitions.applyWithKeys(userId, [id], 'delete');
     if (changed.ids.length === 0) throw new NotFound('Notification');
-    this.#announce(userId, changed.ids, 'delete', changed.keys);
+    this.#announce(userId, changed, 'delete');
   }
 }

@@ -7,13 +7,15 @@ import { audienceSql, type Audience } from './audience';
 import { groupsFor, ownGroups, type NotificationGroupJSON } from './groups';
 import { groupLines, type PlacedGroup } from './group-lines';
 import { NotificationReads, type OwnListQuery } from './reads';
+import { deleteWithTombstonesSql, POSITION_CTE, pruneTombstones, statesSince, type StatesSince } from './replay';
 import { NotificationStates } from './states';
 import { searchNotifications, type NotificationFilter } from './search';
 import { clippedTitle, insertNotificationsSql, insertSendRowsSql, intArray, type NotificationWithRecipient } from './shape';
 import type { SendStatus } from './sends';
 
 export { LIST_STATUSES, NotificationReads, type BatchRow, type ListStatus, type OwnListQuery } from './reads';
-export { NotificationStates, STATE_ACTIONS, WAKE_TASK, wakeJobKey, type StateAction } from './states';
+export { NotificationStates, STATE_ACTIONS, WAKE_TASK, wakeJobKey, type StateAction, type StateChanged } from './states';
+export type { ReplayedState, StateEntry, StatesSince } from './replay';
 export type { Audience } from './audience';
 export { groupKeyOf, type PlacedGroup } from './group-lines';
 export { GROUP_KEY_MAX, GROUP_KEY_RE, groupKeySql, parseGroupKeys, type NotificationGroupJSON } from './groups';
@@ -262,23 +264,43 @@ export class NotificationStore extends NotificationReads {
     return Number(row.n);
   }
 
-  /** One UPDATE for all of the user's unread notifications; how many it marked. */
-  async markAllRead(userId: number): Promise<number> {
-    const [, affected] = (await this.db.query(
-      'UPDATE notifications SET read_at = now() WHERE recipient_id = :userId AND read_at IS NULL',
-      { replacements: { userId }, type: QueryTypes.UPDATE },
-    )) as [unknown, number];
-    return Number(affected) || 0;
+  /**
+   * One UPDATE for all of the user's unread notifications; how many it marked and the statement's position (every
+   * row marked takes it, see replay.ts; null when none was unread).
+   */
+  async markAllRead(userId: number): Promise<{ count: number; position: number | null }> {
+    const [row] = await this.db.query<{ n: string; position: string }>(
+      `WITH pos AS (${POSITION_CTE}),
+       marked AS (UPDATE notifications SET read_at = now(), state_pos = (SELECT p FROM pos)
+                   WHERE recipient_id = :userId AND read_at IS NULL RETURNING 1)
+       SELECT count(*) AS n, (SELECT p FROM pos) AS position FROM marked`,
+      { replacements: { userId }, type: QueryTypes.SELECT },
+    );
+    const count = Number(row.n);
+    return { count, position: count > 0 ? Number(row.position) : null };
   }
 
-  /** One DELETE for any users' notifications; answers what it deleted, whose each row was and its shared group. */
-  async removeMany(ids: number[]): Promise<Array<{ id: number; recipientId: number; groupKey: string | null }>> {
+  /**
+   * One DELETE for any users' notifications, leaving their tombstones (replay.ts); answers what it deleted, whose
+   * each row was, its shared group and the statement's position.
+   */
+  async removeMany(ids: number[]): Promise<Array<{ id: number; recipientId: number; groupKey: string | null; position: number }>> {
     if (ids.length === 0) return [];
-    const rows = await this.db.query<{ id: string; recipient_id: number; group_key: string | null }>(
-      'DELETE FROM notifications WHERE id = ANY(CAST(:ids AS bigint[])) RETURNING id, recipient_id, group_key',
+    const rows = await this.db.query<{ id: string; recipient_id: number; group_key: string | null; position: string }>(
+      deleteWithTombstonesSql('n.id = ANY(CAST(:ids AS bigint[]))'),
       { replacements: { ids: intArray(ids) }, type: QueryTypes.SELECT },
     );
-    return rows.map((r) => ({ id: Number(r.id), recipientId: r.recipient_id, groupKey: r.group_key }));
+    return rows.map((r) => ({ id: Number(r.id), recipientId: r.recipient_id, groupKey: r.group_key, position: Number(r.position) }));
+  }
+
+  /** The user's rows a tab resuming from `after` had whose state changed since, and their deletions (replay.ts). */
+  statesSince(userId: number, after: number, limit: number): Promise<StatesSince> {
+    return statesSince(this.db, userId, after, limit);
+  }
+
+  /** Deletes tombstones older than `days` days (a periodic job); answers how many. */
+  pruneTombstones(days: number): Promise<number> {
+    return pruneTombstones(this.db, days);
   }
 
   /** One page of the user's list as groups, newest group first (see groups.ts); `unread` null on an empty page. */
