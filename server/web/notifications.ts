@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { currentUser, requireUser } from '../http/auth';
-import { parseSearch, searchWords, type NotificationJSON } from '../services/notifications';
+import { parseSearch, searchWords } from '../services/notifications';
+import type { NotificationJSON } from '../wire';
 import { type WebDeps, backTo, isHtmx, parsedParam, renderView, sendPage } from './context';
 import { notificationId, notificationsQuery } from './forms';
 import { notificationLink } from './render';

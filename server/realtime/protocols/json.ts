@@ -1,4 +1,4 @@
-import type { NotificationJSON } from '../../services/notifications';
+import type { NotificationJSON } from '../../wire';
 import type { WireProtocol } from './protocol';
 
 /** `/ws/notifications`: JSON frames for API clients and the admin console (contract in the README). */

@@ -1,4 +1,5 @@
-import type { BellView, NotificationGroupJSON, NotificationJSON, PlacedGroup } from '../../services/notifications';
+import type { BellView, PlacedGroup } from '../../services/notifications';
+import type { NotificationGroupJSON, NotificationJSON } from '../../wire';
 import type { NotificationState } from '../../services/events';
 import type { AdminEventName } from '../admin-hints';
 import type { Connection, Protocol } from '../hub';

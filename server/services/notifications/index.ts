@@ -1,23 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'sequelize';
 import { NotFound, ValidationError } from '../../errors';
+import type { BroadcastJSON, NotificationGroupJSON, NotificationGroupPage, NotificationJSON, NotificationPage } from '../../wire';
 import type { EventPublisher, NotificationState } from '../events';
 import { decodeCursor, keysetPage } from '../paging';
 import { parseSearch } from './query';
-import { olderUnreadOf, type BellLine, type BellView, type FanOutResult, type ListOptions, type NotificationGroupPage, type NotificationPage } from './views';
+import { olderUnreadOf, type BellLine, type BellView, type FanOutResult, type ListOptions } from './views';
 import { DEFAULT_SEND_LIMITS, type SendLimits } from './sends';
 import type { SendStore } from './store/sends';
-import {
-  NotificationStore,
-  type Audience,
-  type BroadcastJSON,
-  type FanOutContent,
-  type NewNotification,
-  type NotificationJSON,
-  type NotificationGroupJSON,
-  type StateAction,
-  type PlacedGroup,
-} from './store';
+import { NotificationStore, type Audience, type FanOutContent, type NewNotification, type PlacedGroup, type StateAction } from './store';
 
 export {
   LIST_STATUSES,
@@ -29,7 +20,6 @@ export {
   MODERATION_STATES,
   type ModerationState,
   type BatchRow,
-  type BroadcastJSON,
   NotificationStore,
   toNotificationJSON,
   type NotificationFilter,
@@ -37,11 +27,8 @@ export {
   type Audience,
   type FanOutContent,
   type NewNotification,
-  type NotificationJSON,
   type NotificationRow,
-  type NotificationWithRecipient,
   type NotificationJobTiming,
-  type NotificationGroupJSON,
   type PlacedGroup,
   groupKeyOf,
   GROUP_KEY_MAX,
@@ -56,8 +43,6 @@ export {
   type BellView,
   type FanOutResult,
   type ListOptions,
-  type NotificationGroupPage,
-  type NotificationPage,
 } from './views';
 
 /** The longest snooze. */
