@@ -65,7 +65,7 @@ const markAllRead = operation({
   scopes: ['notifications:write'],
   responses: { 200: { description: 'Done.', schema: MarkedAllReadSchema } },
   handler: async function markAllRead({ services, user }, res) {
-    res.json({ updated: await services.notifications.markAllRead(user.id), unread_count: 0 });
+    res.json({ updated: await services.notifications.inbox.markAllRead(user.id), unread_count: 0 });
   },
 });
 
@@ -132,7 +132,7 @@ const markRead = operation({
   params: byId,
   responses: { 200: { description: 'The notification and the new unread count.', schema: MarkedReadSchema } },
   handler: async function markRead({ services, user, params }, res) {
-    const notification = await services.notifications.markRead(user.id, params.id);
+    const notification = await services.notifications.inbox.markRead(user.id, params.id);
     res.json({ ...notification, unread_count: await services.notifications.unreadCount(user.id) });
   },
 });
@@ -156,7 +156,7 @@ const remove = operation({
   params: byId,
   responses: { 204: { description: 'Deleted.' } },
   handler: async function remove({ services, user, params }, res) {
-    await services.notifications.remove(user.id, params.id);
+    await services.notifications.inbox.remove(user.id, params.id);
     res.status(204).end();
   },
 });

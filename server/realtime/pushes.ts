@@ -1,6 +1,7 @@
 import type { ApplicationChange, ReadStateChange, Removal, StateChange } from '../channels/channel';
-import type { BellView, NotificationGroupJSON, NotificationJSON, NotificationService, PlacedGroup } from '../services/notifications';
+import type { BellView, NotificationService, PlacedGroup } from '../services/notifications';
 import { groupKeyOf } from '../services/notifications';
+import type { NotificationGroupJSON, NotificationJSON } from '../wire';
 import type { CreatedItem } from './delivery';
 import type { Connection, Hub, Protocol } from './hub';
 import type { RealtimeMetrics } from './metrics';

@@ -1,4 +1,5 @@
-import { groupKeyOf, type NotificationJSON, type NotificationService, type PlacedGroup, type StateEntry, type StatesSince } from '../services/notifications';
+import { groupKeyOf, type NotificationService, type PlacedGroup, type StateEntry, type StatesSince } from '../services/notifications';
+import type { NotificationJSON } from '../wire';
 import { CloseCode } from './codes';
 import type { Connection } from './hub';
 import type { RealtimeMetrics } from './metrics';

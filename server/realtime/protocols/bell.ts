@@ -1,4 +1,4 @@
-import { toSendJSON } from '../../services/notifications/sends';
+import { toSendJSON } from '../../wire/sends';
 import type { Renderer } from '../../web/render';
 import { jsonError, PONG } from './json';
 import type { WireProtocol } from './protocol';

@@ -1,5 +1,5 @@
-import type { NotificationJSON } from '../../services/notifications';
-import { toSendJSON } from '../../services/notifications/sends';
+import type { NotificationJSON } from '../../wire';
+import { toSendJSON } from '../../wire/sends';
 import type { WireProtocol } from './protocol';
 
 /** `/ws/notifications`: JSON frames for API clients and the admin console (contract in the README). */

@@ -1,4 +1,5 @@
-import type { BellView, NotificationGroupJSON, NotificationJSON, PlacedGroup, ReplayedState } from '../../services/notifications';
+import type { BellView, PlacedGroup, ReplayedState } from '../../services/notifications';
+import type { NotificationGroupJSON, NotificationJSON } from '../../wire';
 import type { NotificationState } from '../../services/events';
 import type { SendRecord } from '../../services/notifications/sends';
 import type { AdminEventName } from '../admin-hints';

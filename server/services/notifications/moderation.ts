@@ -3,7 +3,8 @@ import type { EventPublisher } from '../events';
 import type { Page, PageRequest } from '../paging';
 import type { NotificationType } from '../../models';
 import { parseSearch, searchWords } from './query';
-import type { NotificationFilter, NotificationStore, NotificationWithRecipient } from './store';
+import type { NotificationWithRecipient } from '../../wire';
+import type { NotificationFilter, NotificationStore } from './store';
 
 /** What a moderator asks for: the store's filter, with the search box's text as typed (`-type:x` and all). */
 export interface ModerationQuery extends Omit<NotificationFilter, 'q' | 'types' | 'excludeTypes'> {

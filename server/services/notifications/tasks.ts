@@ -26,7 +26,7 @@ export function notificationTasks(deps: { notifications: NotificationService; se
   const wake: Task = async (payload) => {
     const id = Number((payload as { id?: unknown } | null)?.id);
     if (!Number.isSafeInteger(id) || id <= 0) return; // malformed: nothing to retry
-    await deps.notifications.wake(id);
+    await deps.notifications.inbox.wake(id);
   };
   const send: Task = async (payload, helpers) => {
     const { batchId, retry = 0 } = (payload ?? {}) as { batchId?: unknown; retry?: number };

@@ -319,10 +319,10 @@ describe('NotificationService.bell', () => {
   test('older unread ones fill the Unread tab up to five, no more, and none when the latest hold five', async () => {
     const user = await ctx.createUser('candidate');
     const ids = await seed(user, 12);
-    await ctx.services.notifications.bulk(user.id, ids.slice(7), 'read'); // the latest five are read
+    await ctx.services.notifications.inbox.bulk(user.id, ids.slice(7), 'read'); // the latest five are read
     const { olderUnread } = await ctx.services.notifications.bell(user.id);
     expect(olderUnread.map((n) => n.id)).toEqual(ids.slice(2, 7).reverse());
-    await ctx.services.notifications.bulk(user.id, ids.slice(7), 'unread');
+    await ctx.services.notifications.inbox.bulk(user.id, ids.slice(7), 'unread');
     expect((await ctx.services.notifications.bell(user.id)).olderUnread).toEqual([]);
   });
 });

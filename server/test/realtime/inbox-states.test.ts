@@ -124,7 +124,7 @@ test('a woken snooze comes back on every tab: a notification frame again, then u
   const marks = json.map((c) => c.frames.length);
   const from = bell.frames.length;
   await ctx.sequelize.query("UPDATE notifications SET snoozed_until = now() WHERE id = :id", { replacements: { id }, type: QueryTypes.UPDATE });
-  expect(await ctx.services.notifications.wake(id)).toBe(true);
+  expect(await ctx.services.notifications.inbox.wake(id)).toBe(true);
   for (const [i, c] of json.entries()) {
     const n = await c.next((f) => f.json?.type === 'notification', { from: marks[i] });
     expect(n.json!.notification).toMatchObject({ id, is_read: false, snoozed_until: null });

@@ -99,7 +99,7 @@ test('a socket that slept is told every state change of the rows it had, grouped
   expect(await ctx.services.moderation.removeMany([m])).toBe(1);
   expect((await post(who, '/api/notifications/bulk/', { ids: [fresh], action: 'done' })).body).toEqual({ updated: 1 });
   expect((await post(who, '/api/notifications/bulk/', { ids: [freshRead], action: 'read' })).body).toEqual({ updated: 1 });
-  await ctx.services.notifications.act(other.id, theirs, 'done'); // another user's: never in this replay
+  await ctx.services.notifications.inbox.act(other.id, theirs, 'done'); // another user's: never in this replay
   await sleep(200); // their events pass (no tab of the user is open) before the tab comes back
 
   const got = await resume(who.cookie, since);

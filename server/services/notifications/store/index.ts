@@ -1,16 +1,17 @@
 import { QueryTypes, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
 import type { NotificationType } from '../../../models';
+import type { BroadcastJSON, NotificationGroupJSON, NotificationWithRecipient } from '../../../wire';
 import type { Page, PageRequest } from '../../paging';
 import { effectivePreferencesJoin } from '../../preferences/sql';
 import { batchJobsSql, DEFAULT_JOB_TIMING, noticeJobsSql, type NotificationJobTiming } from './jobs';
 import { audienceSql, type Audience } from './audience';
-import { groupsFor, ownGroups, type NotificationGroupJSON } from './groups';
+import { groupsFor, ownGroups } from './groups';
 import { groupLines, type PlacedGroup } from './group-lines';
 import { NotificationReads, type OwnListQuery } from './reads';
 import { deleteWithTombstonesSql, POSITION_CTE, pruneTombstones, statesSince, type StatesSince } from './replay';
 import { NotificationStates } from './states';
 import { searchNotifications, type NotificationFilter } from './search';
-import { clippedTitle, insertNotificationsSql, insertSendRowsSql, intArray, type NotificationWithRecipient } from './shape';
+import { clippedTitle, insertNotificationsSql, insertSendRowsSql, intArray } from './shape';
 import type { SendStatus } from './sends';
 
 export { LIST_STATUSES, NotificationReads, type BatchRow, type ListStatus, type OwnListQuery } from './reads';
@@ -18,7 +19,7 @@ export { NotificationStates, STATE_ACTIONS, WAKE_TASK, wakeJobKey, type StateAct
 export type { ReplayedState, StateEntry, StatesSince } from './replay';
 export type { Audience } from './audience';
 export { groupKeyOf, type PlacedGroup } from './group-lines';
-export { GROUP_KEY_MAX, GROUP_KEY_RE, groupKeySql, parseGroupKeys, type NotificationGroupJSON } from './groups';
+export { GROUP_KEY_MAX, GROUP_KEY_RE, groupKeySql, parseGroupKeys } from './groups';
 export { DEFAULT_JOB_TIMING, type NotificationJobTiming } from './jobs';
 export {
   MODERATION_STATES,
@@ -33,9 +34,7 @@ export {
   silentReadAt,
   TITLE_MAX,
   toNotificationJSON,
-  type NotificationJSON,
   type NotificationRow,
-  type NotificationWithRecipient,
   type RowExpressions,
 } from './shape';
 
@@ -59,20 +58,6 @@ export interface FanOutContent {
   data?: Record<string, unknown>;
   senderId: number | null;
   courseId?: number | null;
-}
-
-/** A fan-out as its sender sees it afterwards (the "recently sent" list). */
-export interface BroadcastJSON {
-  id: string;
-  type: NotificationType;
-  title: string;
-  recipients: number;
-  /** A recorded send's state (issue 17); an inline send is finished by its one statement. */
-  status: SendStatus;
-  /** The audience's size: an inline send's recipients, a recorded send's count (null until its job counted it). */
-  total: number | null;
-  created_at: string;
-  sender: { id: number; name: string } | null;
 }
 
 interface BroadcastRow {
