@@ -29,7 +29,7 @@ beforeAll(async () => {
   for (const title of ['First', 'Second', 'Third', 'Fourth']) {
     ids.push(await ctx.sequelize.transaction((t) => ctx.services.notifications.create({ recipientId: user.id, type: 'message', title }, t)));
   }
-  await ctx.services.notifications.bulk(user.id, [ids[1], ids[2]], 'done');
+  await ctx.services.notifications.inbox.bulk(user.id, [ids[1], ids[2]], 'done');
   live = await startBrowser(ctx);
   who = await newUserContext(live.browser);
   done = await who.context.newPage();

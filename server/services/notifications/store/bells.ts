@@ -1,8 +1,9 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
-import { groupLineSql, toGroupJSON, type GroupRow, type NotificationGroupJSON } from './groups';
+import type { NotificationGroupJSON, NotificationJSON } from '../../../wire';
+import { groupLineSql, toGroupJSON, type GroupRow } from './groups';
 import { totalUnreadSql } from './group-counts';
 import { IN_INBOX } from './reads';
-import { intArray, selectNotifications, toNotificationJSON, type NotificationJSON } from './shape';
+import { intArray, selectNotifications, toNotificationJSON } from './shape';
 
 /** What the bell reads of one user: its latest lines as the All list's first page shows them, the count, the newest unread. */
 export interface BellRows {

@@ -105,7 +105,7 @@ test("bells: one statement for many users, each the user's own bell, the All lis
   await seed(few, 3, [(await ctx.createCourse(busy)).id], 1); // announcements only
   const none = await ctx.createUser('candidate');
   const allDone = await mixedInstructor(20);
-  await ctx.services.notifications.markAllRead(allDone.id);
+  await ctx.services.notifications.inbox.markAllRead(allDone.id);
   await ctx.sequelize.query('UPDATE notifications SET done_at = now() WHERE recipient_id = :u', { replacements: { u: allDone.id } });
   const users = [busy, few, none, allDone].map((u) => u.id);
 

@@ -99,29 +99,29 @@ test('every state change, one row or many, by id or by group, by the user or by 
   const ids = await seed(user, 60, courses, 4); // 15 messages, 15 applications to each course, every 5th read
   const [a, b, c] = courses.map(key);
   const steps: Array<[string, () => Promise<unknown>]> = [
-    ['read some', () => ctx.services.notifications.bulk(user.id, ids.slice(0, 10), 'read')],
-    ['unread some', () => ctx.services.notifications.bulk(user.id, ids.slice(5, 15), 'unread')],
-    ['done one', () => ctx.services.notifications.act(user.id, ids[20], 'done')],
-    ['done many', () => ctx.services.notifications.bulk(user.id, ids.slice(20, 30), 'done')],
-    ['undone', () => ctx.services.notifications.bulk(user.id, ids.slice(25, 28), 'undone')],
-    ['unread a done one', () => ctx.services.notifications.act(user.id, ids[29], 'unread')],
-    ['snooze one', () => ctx.services.notifications.snooze(user.id, ids[31], new Date(Date.now() + 3_600_000))],
-    ['snooze a group', () => ctx.services.notifications.snoozeGroups(user.id, [b], new Date(Date.now() + 3_600_000))],
+    ['read some', () => ctx.services.notifications.inbox.bulk(user.id, ids.slice(0, 10), 'read')],
+    ['unread some', () => ctx.services.notifications.inbox.bulk(user.id, ids.slice(5, 15), 'unread')],
+    ['done one', () => ctx.services.notifications.inbox.act(user.id, ids[20], 'done')],
+    ['done many', () => ctx.services.notifications.inbox.bulk(user.id, ids.slice(20, 30), 'done')],
+    ['undone', () => ctx.services.notifications.inbox.bulk(user.id, ids.slice(25, 28), 'undone')],
+    ['unread a done one', () => ctx.services.notifications.inbox.act(user.id, ids[29], 'unread')],
+    ['snooze one', () => ctx.services.notifications.inbox.snooze(user.id, ids[31], new Date(Date.now() + 3_600_000))],
+    ['snooze a group', () => ctx.services.notifications.inbox.snoozeGroups(user.id, [b], new Date(Date.now() + 3_600_000))],
     [
       'wake',
       async () => {
         await ctx.sequelize.query("UPDATE notifications SET snoozed_until = now() - interval '1 second' WHERE id = :id", { replacements: { id: ids[31] } });
-        expect(await ctx.services.notifications.wake(ids[31])).toBe(true);
+        expect(await ctx.services.notifications.inbox.wake(ids[31])).toBe(true);
       },
     ],
-    ['read a group', () => ctx.services.notifications.bulk(user.id, [], 'read', [a])],
-    ['unread a group', () => ctx.services.notifications.bulk(user.id, [], 'unread', [a, b])],
-    ['done a group', () => ctx.services.notifications.bulk(user.id, [ids[2]], 'done', [c])],
-    ['delete some', () => ctx.services.notifications.bulk(user.id, ids.slice(40, 50), 'delete')],
-    ['delete one', () => ctx.services.notifications.remove(user.id, ids[51])],
-    ['mark all read', () => ctx.services.notifications.markAllRead(user.id)],
+    ['read a group', () => ctx.services.notifications.inbox.bulk(user.id, [], 'read', [a])],
+    ['unread a group', () => ctx.services.notifications.inbox.bulk(user.id, [], 'unread', [a, b])],
+    ['done a group', () => ctx.services.notifications.inbox.bulk(user.id, [ids[2]], 'done', [c])],
+    ['delete some', () => ctx.services.notifications.inbox.bulk(user.id, ids.slice(40, 50), 'delete')],
+    ['delete one', () => ctx.services.notifications.inbox.remove(user.id, ids[51])],
+    ['mark all read', () => ctx.services.notifications.inbox.markAllRead(user.id)],
     ['admin deletes', () => ctx.services.moderation.removeMany(ids.slice(50, 58))],
-    ['delete a group', () => ctx.services.notifications.bulk(user.id, [], 'delete', [a])],
+    ['delete a group', () => ctx.services.notifications.inbox.bulk(user.id, [], 'delete', [a])],
   ];
   expect(await counter(user.id, a)).toEqual({ inbox: 15, unread: 12 });
   for (const [what, step] of steps) {
