@@ -50,7 +50,8 @@ export interface NotificationFilter {
 // Column expressions the table may sort by. The SQL only ever contains these strings, never input.
 const SORT_COLUMNS: Record<NotificationSort, string> = {
   created_at: 'n.created_at',
-  title: 'lower(n.title)',
+  // A fan-out row's title is its broadcast's (`nb`, joined as the shape joins it: the page and the shape sort alike).
+  title: 'lower(COALESCE(n.title, nb.title))',
   type: 'n.type',
   recipient: 'lower(r.name)',
 };
@@ -135,7 +136,7 @@ export async function searchNotifications(
   const rows = await db.query<RecipientRow & { total: string }>(
     `WITH page AS (
        SELECT n.id, count(*) OVER () AS total
-         FROM ${source} n JOIN users r ON r.id = n.recipient_id
+         FROM ${source} n JOIN users r ON r.id = n.recipient_id ${f.sort === 'title' ? 'LEFT JOIN broadcasts nb ON nb.id = n.batch_id' : ''}
         ${f.q ? '' : where.sql} ${orderSql} LIMIT :limit OFFSET :offset)
      ${selectNotifications({ columns: ['page.total'], joins: ['JOIN page ON page.id = n.id'] }, WITH_RECIPIENT)}
      ${orderSql}`,
