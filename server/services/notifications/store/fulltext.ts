@@ -29,8 +29,11 @@ export const matchesSql = (alias: string) =>
   `(${alias}.search_vector @@ ${QUERY}
     OR (${alias}.search_vector IS NULL AND ${alias}.batch_id IN (SELECT mb.id FROM broadcasts mb WHERE mb.search_vector @@ ${QUERY})))`;
 
-/** Only a row's own vector: the per-user GIN index (notifications_search_idx, rows with a vector) answers it. */
-const ownMatchSql = (alias: string) => `${alias}.search_vector @@ ${QUERY}`;
+/** Only a row's own vector: the GIN index over rows with a vector (notifications_search_idx) answers it. */
+export const ownMatchSql = (alias: string) => `${alias}.search_vector @@ ${QUERY}`;
+
+/** A broadcast's vector (broadcasts_search_idx): the content of every row of its fan-out. */
+export const broadcastMatchSql = (alias: string) => `${alias}.search_vector @@ ${QUERY}`;
 
 /**
  * How many of the newest rows of a list a search reads in order before it falls back to the index (see below).
@@ -73,7 +76,7 @@ export function searchPageSql(list: (a: string) => string): string {
            ORDER BY t.sort_key DESC LIMIT :limit)
          UNION ALL
          (SELECT t.id, t.sort_key FROM broadcasts tb JOIN notifications t ON t.batch_id = tb.id
-           WHERE tb.search_vector @@ ${QUERY} AND t.search_vector IS NULL AND ${more}
+           WHERE ${broadcastMatchSql('tb')} AND t.search_vector IS NULL AND ${more}
              AND ${list('t')} AND t.sort_key < (SELECT sort_key FROM edge)
            ORDER BY t.sort_key DESC LIMIT :limit)
        ) x
