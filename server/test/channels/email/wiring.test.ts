@@ -60,7 +60,7 @@ async function notifyStudents(courseId: number, title: string) {
 
 async function notificationOf(u: User, title: string) {
   const [row] = await ctx.sequelize.query<{ id: string; read_at: Date | null }>(
-    'SELECT id, read_at FROM notifications WHERE recipient_id = :u AND title = :title',
+    `SELECT id, read_at FROM ${withContent()} WHERE recipient_id = :u AND title = :title`,
     { replacements: { u: u.id, title }, type: QueryTypes.SELECT },
   );
   return { id: Number(row.id), readAt: row.read_at };
