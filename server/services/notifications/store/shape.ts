@@ -137,7 +137,6 @@ export interface RowExpressions {
   data: string;
   applicationId?: string;
   courseId?: string;
-  batchId?: string;
   /**
    * timestamptz or NULL. Default: read at once when the recipient has the type's in_app channel off (silent: kept
    * in the inbox, no badge, no live alert), looked up per row; a fan-out passes its own from a join instead.
@@ -152,16 +151,17 @@ export function silentReadAt(recipientExpr: string, typeExpr: string): string {
 }
 
 /**
- * The one INSERT into notifications: `INSERT ... SELECT <expressions> <from> RETURNING id, recipient_id, type`.
- * A single notice has no `from`; a fan-out selects from its audience; a domain statement (apply, decide) uses it
+ * The one INSERT of a single notice (its content inline, no batch): `INSERT ... SELECT <expressions> <from>
+ * RETURNING id, recipient_id, type`. A fan-out's rows are `insertSendRowsSql`'s (their content is the broadcast's).
+ * A single notice has no `from`; a domain statement (apply, decide) uses it
  * as a CTE over its own rows, so the notice commits with the change that caused it, in the same statement, and
  * its email jobs with it (`noticeJobsSql` over that CTE).
  */
 export function insertNotificationsSql(e: RowExpressions, from = ''): string {
   const vector = searchVectorSql({ title: e.title, message: e.message, senderId: e.senderId, courseId: e.courseId ?? 'NULL' });
-  return `INSERT INTO notifications (recipient_id, sender_id, type, title, message, data, application_id, course_id, batch_id, read_at, search_vector)
+  return `INSERT INTO notifications (recipient_id, sender_id, type, title, message, data, application_id, course_id, read_at, search_vector)
      SELECT ${e.recipientId}, ${e.senderId}, ${e.type}, ${clippedTitle(e.title)}, ${e.message}, ${e.data},
-            ${e.applicationId ?? 'NULL'}, ${e.courseId ?? 'NULL'}, ${e.batchId ?? 'NULL'},
+            ${e.applicationId ?? 'NULL'}, ${e.courseId ?? 'NULL'},
             ${e.readAt ?? silentReadAt(e.recipientId, e.type)}, ${vector}
        ${from}
      RETURNING id, recipient_id, type`;
