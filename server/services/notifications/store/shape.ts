@@ -139,7 +139,7 @@ export interface RowExpressions {
   courseId?: string;
   /**
    * timestamptz or NULL. Default: read at once when the recipient has the type's in_app channel off (silent: kept
-   * in the inbox, no badge, no live alert), looked up per row; a fan-out passes its own from a join instead.
+   * in the inbox, no badge, no live alert), looked up per row; a caller that joined the preferences passes its own.
    */
   readAt?: string;
 }
