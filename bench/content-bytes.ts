@@ -91,7 +91,7 @@ async function main() {
   await db.connect();
   try {
     const { rows: [version] } = await db.query<{ v: string }>("SELECT current_setting('server_version') AS v");
-    const { rows: [migration] } = await db.query<{ name: string }>('SELECT max(name) AS name FROM "SequelizeMeta"');
+    const { rows: [migration] } = await db.query<{ name: string }>('SELECT max(name) AS name FROM sequelize_meta');
     const [instructorId] = await insertUsers(db, 'content', 'instructor', 1, 'instructor');
     const { rows: [course] } = await db.query<{ id: number }>(
       "INSERT INTO courses (title, description, instructor_id) VALUES ('Organic Chemistry', 'Bench', $1) RETURNING id",
