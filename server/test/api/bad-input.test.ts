@@ -3,6 +3,7 @@ import type request from 'supertest';
 import type { Role, User } from '../../models';
 import { createApiContext, type ApiContext } from '../support/api';
 import { type Agent } from '../support/harness';
+import { withContent } from '../support/content';
 
 // Each sweep sends thousands of requests through every operation: a correctness check, not a timed one, so a
 // loaded machine must not fail it.
@@ -257,7 +258,7 @@ test('garbage ids in every path', async () => {
 test('nothing above reached the database mangled (NUL as "\\0", lone surrogates as U+FFFD)', async () => {
   const [row] = await ctx.sequelize.query<{ n: string }>(
     `SELECT count(*) AS n FROM (
-       SELECT title || message || data::text AS t FROM notifications
+       SELECT title || message || data::text AS t FROM ${withContent()}
        UNION ALL SELECT motivation || coalesce(reason, '') FROM applications
        UNION ALL SELECT title || description FROM courses
        UNION ALL SELECT name || email FROM users) AS texts

@@ -2,6 +2,7 @@ import { QueryTypes } from 'sequelize';
 import type { Course, User } from '../../models';
 import { createApiContext, refuseNotificationsTo, type ApiContext } from '../support/api';
 import { type Agent } from '../support/harness';
+import { withContent } from '../support/content';
 
 let ctx: ApiContext;
 let teacher: User;
@@ -27,8 +28,8 @@ const notify = (a: Agent, title: string, key?: string, courseId = course.id) => 
 /** Rows with this title, per student, and the broadcast rows recorded for it. */
 async function sentAs(title: string) {
   const [row] = await ctx.sequelize.query<{ rows: string; students: string; broadcasts: string }>(
-    `SELECT (SELECT count(*) FROM notifications WHERE title = :title) AS rows,
-            (SELECT count(DISTINCT recipient_id) FROM notifications WHERE title = :title) AS students,
+    `SELECT (SELECT count(*) FROM ${withContent()} WHERE title = :title) AS rows,
+            (SELECT count(DISTINCT recipient_id) FROM ${withContent()} WHERE title = :title) AS students,
             (SELECT count(*) FROM broadcasts WHERE title = :title) AS broadcasts`,
     { replacements: { title }, type: QueryTypes.SELECT },
   );

@@ -2,6 +2,7 @@ import { QueryTypes } from 'sequelize';
 import type { User } from '../../models';
 import { createApiContext, refuseNotificationsTo, type ApiContext } from '../support/api';
 import { type Agent } from '../support/harness';
+import { withContent } from '../support/content';
 
 let ctx: ApiContext;
 let teacher: User;
@@ -24,7 +25,7 @@ async function courseWithStudents(n: number, tag: string) {
 
 async function countFor(courseId: number, title: string) {
   const [row] = await ctx.sequelize.query<{ n: string; recipients: string }>(
-    `SELECT count(*) AS n, count(DISTINCT recipient_id) AS recipients FROM notifications WHERE course_id = :courseId AND title = :title`,
+    `SELECT count(*) AS n, count(DISTINCT recipient_id) AS recipients FROM ${withContent()} WHERE course_id = :courseId AND title = :title`,
     { replacements: { courseId, title }, type: QueryTypes.SELECT },
   );
   return { rows: Number(row.n), recipients: Number(row.recipients) };
@@ -115,7 +116,7 @@ test('preferences in the same statement: in_app off is written read, the batch g
   expect(sent.statements.filter((s) => /INSERT INTO notifications/.test(s))).toHaveLength(1);
   expect(sent.statements.filter((s) => /add_job/.test(s))).toHaveLength(1); // the same statement
   const rows = await ctx.sequelize.query<{ recipient_id: number; read: boolean }>(
-    "SELECT recipient_id, read_at IS NOT NULL AS read FROM notifications WHERE course_id = :c AND title = 'Prefs' ORDER BY recipient_id",
+    `SELECT recipient_id, read_at IS NOT NULL AS read FROM ${withContent()} WHERE course_id = :c AND title = 'Prefs' ORDER BY recipient_id`,
     { replacements: { c: course.id }, type: QueryTypes.SELECT },
   );
   expect(rows.map((r) => r.read)).toEqual([true, true, false, false, false, false]);

@@ -4,6 +4,7 @@ import type { NotificationType, User } from '../../models';
 import { createApiContext, type ApiContext } from '../support/api';
 import type { Agent } from '../support/harness';
 import { vacuumedAtRest } from '../support/plans';
+import { withContent } from '../support/content';
 
 let ctx: ApiContext;
 let student: User;
@@ -53,7 +54,7 @@ test('full text over title, message, sender and course, with stemming; only the 
 
 test('course=, and from= / to= as instants or whole UTC days; grouped lists take the same filters; bad values are 400s', async () => {
   const [room] = await ctx.sequelize.query<{ course_id: number }>(
-    "SELECT course_id FROM notifications WHERE recipient_id = :u AND title = 'Room change'",
+    `SELECT course_id FROM ${withContent()} WHERE recipient_id = :u AND title = 'Room change'`,
     { replacements: { u: student.id }, type: QueryTypes.SELECT },
   );
   expect(await titles(`course=${room.course_id}`)).toEqual(['Room change']);

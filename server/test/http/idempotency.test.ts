@@ -2,6 +2,7 @@ import { QueryTypes } from 'sequelize';
 import type { Course, User } from '../../models';
 import { createApiContext, type ApiContext } from '../support/api';
 import { type Agent } from '../support/harness';
+import { withContent } from '../support/content';
 
 /**
  * Issue 10.6: an Idempotency-Key stands for one request (method, path, body). The same request again replays the
@@ -36,7 +37,7 @@ const announcement = (title: string) => ({ notification_type: 'announcement', ti
 const titled = async (title: string) =>
   Number(
     (
-      await ctx.sequelize.query<{ n: string }>('SELECT count(*) AS n FROM notifications WHERE title = :title', {
+      await ctx.sequelize.query<{ n: string }>(`SELECT count(*) AS n FROM ${withContent()} WHERE title = :title`, {
         replacements: { title },
         type: QueryTypes.SELECT,
       })

@@ -19,6 +19,7 @@ import { createTestContext, PASSWORD, type TestContext } from '../support/harnes
 import { api, login } from '../support/realtime';
 import { spawnServer, until, type ServerProcess } from './support/processes';
 import { record } from './support/stats';
+import { withContent } from '../support/content';
 
 const STUDENTS = Number(process.env.CRASH_STUDENTS ?? 10_000);
 let ctx: TestContext;
@@ -68,8 +69,8 @@ afterAll(async () => {
 async function outcome(title: string) {
   const [row] = await ctx.sequelize.query<{ rows: string; students: string; batches: string; max_per_student: string | null }>(
     `SELECT count(*) AS rows, count(DISTINCT recipient_id) AS students, count(DISTINCT batch_id) AS batches,
-            (SELECT max(c) FROM (SELECT count(*) AS c FROM notifications WHERE title = :title GROUP BY recipient_id) x) AS max_per_student
-       FROM notifications WHERE title = :title`,
+            (SELECT max(c) FROM (SELECT count(*) AS c FROM ${withContent()} WHERE title = :title GROUP BY recipient_id) x) AS max_per_student
+       FROM ${withContent()} WHERE title = :title`,
     { replacements: { title }, type: QueryTypes.SELECT },
   );
   return { rows: Number(row.rows), students: Number(row.students), batches: Number(row.batches), maxPerStudent: Number(row.max_per_student ?? 0) };

@@ -12,6 +12,7 @@ import { api, Client, login, sleep, wsUrl } from '../support/realtime';
 import { OwnPostgres } from './support/own-postgres';
 import { spawnServer, until, type ServerProcess } from './support/processes';
 import { record } from './support/stats';
+import { withContent } from '../support/content';
 
 const STUDENTS = 40;
 const CONNECTED = 12;
@@ -162,7 +163,7 @@ test('a PostgreSQL restart under load: clear 503s meanwhile, then recovery by it
   for (const kind of ['unread', 'page', 'mark_all', 'fanout', 'list']) expect([kind, lastOfEach.get(kind)?.status]).toEqual([kind, kind === 'fanout' ? 201 : 200]);
 
   // --- nothing half-written: every fan-out reached all students or none; every 201 reached all
-  const counts = new Map((await query<{ title: string; n: string }>(`SELECT title, count(*) AS n FROM notifications GROUP BY title`)).map((r) => [r.title, Number(r.n)]));
+  const counts = new Map((await query<{ title: string; n: string }>(`SELECT title, count(*) AS n FROM ${withContent()} GROUP BY title`)).map((r) => [r.title, Number(r.n)]));
   let checked = 0;
   for (const o of outcomes.filter((x) => x.kind === 'fanout')) {
     const n = counts.get(o.title!) ?? 0;

@@ -2,6 +2,7 @@ import { QueryTypes } from 'sequelize';
 import type { Course, User } from '../../models';
 import { Contract } from './contract';
 import { createTestContext, type Agent, type TestContext } from './harness';
+import { withContent } from './content';
 
 /** A user and their logged-in agent. */
 export interface Party {
@@ -39,7 +40,7 @@ export async function createApiContext(opts?: Parameters<typeof createTestContex
 /** The notification rows a user received, oldest first, in the columns the API tests compare. */
 export function notificationsOf(ctx: TestContext, user: User) {
   return ctx.sequelize.query<Record<string, unknown>>(
-    'SELECT type, title, message, data, sender_id, application_id, course_id, read_at FROM notifications WHERE recipient_id = :id ORDER BY id',
+    `SELECT type, title, message, data, sender_id, application_id, course_id, read_at FROM ${withContent()} WHERE recipient_id = :id ORDER BY id`,
     { replacements: { id: user.id }, type: QueryTypes.SELECT },
   );
 }

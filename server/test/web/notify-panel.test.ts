@@ -2,6 +2,7 @@ import { QueryTypes } from 'sequelize';
 import type { User } from '../../models';
 import { createTestContext, type Agent, type TestContext } from '../support/harness';
 import { form as formPost, hx as hxPost } from '../support/web';
+import { withContent } from '../support/content';
 
 let ctx: TestContext;
 let instructor: User;
@@ -25,7 +26,7 @@ const keysIn = (html: string) => [...html.matchAll(/<input type="hidden" name="i
 const recentIn = (html: string) => [...html.matchAll(/<li id="send-[^"]+" class="tone-[a-z]+[^"]*">([\s\S]*?)<\/li>/g)].map((m) => m[1].replace(/\s+/g, ' ').trim());
 
 async function copies(title: string): Promise<number> {
-  const [row] = await ctx.sequelize.query<{ n: string }>('SELECT count(*) AS n FROM notifications WHERE title = :title', {
+  const [row] = await ctx.sequelize.query<{ n: string }>(`SELECT count(*) AS n FROM ${withContent()} WHERE title = :title`, {
     replacements: { title },
     type: QueryTypes.SELECT,
   });

@@ -8,8 +8,8 @@ export type { NotificationRow, SelectExtras };
  * channel still decides in its own SQL whom to reach and when (preferences, quiet hours, leases); it names the rows
  * only through `notificationRows`, and uses there only the row's own columns, which stay on it whatever becomes of
  * the content: id, recipient_id, type, batch_id, read_at, created_at. What a message says (title, message, course,
- * sender) it reads through the functions below. A change of the table layout (issue 17 moves the content to a row
- * a send shares) is then a change of the store alone.
+ * sender) it reads through the functions below: a fan-out row's content is its broadcast's (issue 17: stored once),
+ * which only the store knows.
  */
 
 /** A SELECT of `notification_id` (and `recipient_id`, to claim) with its replacements: the claim's source. */
@@ -80,13 +80,14 @@ const isoUtc = (expr: string) => `to_char(${expr} AT TIME ZONE 'UTC', 'YYYY-MM-D
  * content and how many it reached, never a row per recipient; no row for a batch with no rows.
  */
 export const BROADCAST_EVENT_SQL = `SELECT json_build_object('batch_id', CAST(:batchId AS text), 'course_id', min(n.course_id),
-                 'type', min(n.type), 'title', min(n.title), 'message', min(n.message),
+                 'type', min(n.type), 'title', min(COALESCE(n.title, nb.title)), 'message', min(COALESCE(n.message, nb.message)),
                  'sender_id', min(n.sender_id), 'recipients', count(*), 'created_at', ${isoUtc('min(n.created_at)')}) AS data,
                min(n.course_id) AS course_id
-          FROM ${notificationRows('n')} WHERE n.batch_id = CAST(:batchId AS uuid) HAVING count(*) > 0`;
+          FROM ${notificationRows('n')} LEFT JOIN broadcasts nb ON nb.id = n.batch_id
+         WHERE n.batch_id = CAST(:batchId AS uuid) HAVING count(*) > 0`;
 
 /** The `notification.created` webhook payload of the row `:id`: one row `(data json, course_id)`, none once deleted. */
-export const NOTIFICATION_EVENT_SQL = `SELECT json_build_object('id', n.id, 'recipient_id', n.recipient_id, 'type', n.type, 'title', n.title,
-                 'message', n.message, 'course_id', n.course_id, 'application_id', n.application_id,
-                 'created_at', ${isoUtc('n.created_at')}) AS data, n.course_id
-          FROM ${notificationRows('n')} WHERE n.id = :id`;
+export const NOTIFICATION_EVENT_SQL = `SELECT json_build_object('id', n.id, 'recipient_id', n.recipient_id, 'type', n.type,
+                 'title', COALESCE(n.title, nb.title), 'message', COALESCE(n.message, nb.message), 'course_id', n.course_id,
+                 'application_id', n.application_id, 'created_at', ${isoUtc('n.created_at')}) AS data, n.course_id
+          FROM ${notificationRows('n')} LEFT JOIN broadcasts nb ON nb.id = n.batch_id WHERE n.id = :id`;

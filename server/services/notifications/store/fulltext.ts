@@ -1,8 +1,8 @@
 /**
  * Full-text search over a user's notifications (issue 14): title (weight A), message (B), and the sender's name and
- * course title (C), in one `search_vector` column with a GIN index. The vector is written by the one INSERT
- * (`insertNotificationsSql`) from the same expressions as the row: a fan-out's content is the same for every
- * recipient, so the scalar subquery is uncorrelated and PostgreSQL computes it once per statement, not per row.
+ * course title (C), in one `search_vector` column with a GIN index. A single notice's vector is written by its
+ * INSERT (`insertNotificationsSql`) from the same expressions as the row; a fan-out's is written once, on its
+ * broadcast (`broadcastContentSql`, issue 17), and its rows have none.
  * One text search configuration everywhere (documents and queries), so stemming agrees on both sides.
  */
 export const SEARCH_CONFIG = 'english';
@@ -17,8 +17,23 @@ export function searchVectorSql(e: { title: string; message: string; senderId: s
                           CAST(${e.senderId} AS integer) AS s, CAST(${e.courseId} AS integer) AS c) AS v)`;
 }
 
-/** The condition for search text `:q` on alias `n` (websearch syntax: "quoted phrases", or, -word). */
-export const matchesSql = (alias: string) => `${alias}.search_vector @@ websearch_to_tsquery('${SEARCH_CONFIG}', :q)`;
+const QUERY = `websearch_to_tsquery('${SEARCH_CONFIG}', :q)`;
+
+/**
+ * The condition for search text `:q` on the notifications alias `alias` (websearch syntax: "quoted phrases", or,
+ * -word): its own vector (a single notice), or, for a fan-out row (whose content is stored once, on its broadcast),
+ * its broadcast's. The broadcasts that match are one hashed set per statement (broadcasts_search_idx), whatever
+ * the number of rows tested.
+ */
+export const matchesSql = (alias: string) =>
+  `(${alias}.search_vector @@ ${QUERY}
+    OR (${alias}.search_vector IS NULL AND ${alias}.batch_id IN (SELECT mb.id FROM broadcasts mb WHERE mb.search_vector @@ ${QUERY})))`;
+
+/** Only a row's own vector: the GIN index over rows with a vector (notifications_search_idx) answers it. */
+export const ownMatchSql = (alias: string) => `${alias}.search_vector @@ ${QUERY}`;
+
+/** A broadcast's vector (broadcasts_search_idx): the content of every row of its fan-out. */
+export const broadcastMatchSql = (alias: string) => `${alias}.search_vector @@ ${QUERY}`;
 
 /**
  * How many of the newest rows of a list a search reads in order before it falls back to the index (see below).
@@ -37,11 +52,15 @@ export const SEARCH_HEAD_ROWS = 1000;
  * The GIN index alone reads every match of the user before sorting them (14,000 heap rows for a course name among
  * 100,000: 0.7-3 s on a busy machine; the planner cannot know that a word rare in the table is common for this
  * user), and the index order alone reads the whole list for a word that is not there. Measured: bench/inbox.ts.
+ * The tail has two sources since content is stored once: single notices by their own vector (the per-user GIN),
+ * and fan-out rows through the broadcasts whose vector matches (broadcasts_search_idx), each joined to this user's
+ * row by the unique (batch_id, recipient_id) index.
  */
 export function searchPageSql(list: (a: string) => string): string {
+  const more = '(SELECT count(*) FROM hits) < :limit';
   return `hits AS MATERIALIZED (
       SELECT h.id, h.sort_key FROM (
-        SELECT m.id, m.sort_key, m.search_vector FROM notifications m WHERE ${list('m')}
+        SELECT m.id, m.sort_key, m.search_vector, m.batch_id FROM notifications m WHERE ${list('m')}
          ORDER BY m.sort_key DESC LIMIT ${SEARCH_HEAD_ROWS}) h
        WHERE ${matchesSql('h')} ORDER BY h.sort_key DESC LIMIT :limit
     ),
@@ -51,9 +70,16 @@ export function searchPageSql(list: (a: string) => string): string {
     page AS (
       SELECT id, sort_key FROM hits
       UNION ALL
-      (SELECT t.id, t.sort_key FROM notifications t
-        WHERE ${list('t')} AND ${matchesSql('t')} AND (SELECT count(*) FROM hits) < :limit
-          AND t.sort_key < (SELECT sort_key FROM edge)
-        ORDER BY t.sort_key DESC LIMIT :limit)
+      (SELECT x.id, x.sort_key FROM (
+         (SELECT t.id, t.sort_key FROM notifications t
+           WHERE ${list('t')} AND ${ownMatchSql('t')} AND ${more} AND t.sort_key < (SELECT sort_key FROM edge)
+           ORDER BY t.sort_key DESC LIMIT :limit)
+         UNION ALL
+         (SELECT t.id, t.sort_key FROM broadcasts tb JOIN notifications t ON t.batch_id = tb.id
+           WHERE ${broadcastMatchSql('tb')} AND t.search_vector IS NULL AND ${more}
+             AND ${list('t')} AND t.sort_key < (SELECT sort_key FROM edge)
+           ORDER BY t.sort_key DESC LIMIT :limit)
+       ) x
+       ORDER BY x.sort_key DESC LIMIT :limit)
     )`;
 }

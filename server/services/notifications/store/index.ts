@@ -12,7 +12,7 @@ import { NotificationReads, type OwnListQuery } from './reads';
 import { deleteWithTombstonesSql, POSITION_CTE, pruneTombstones, statesSince, type StatesSince } from './replay';
 import { NotificationStates } from './states';
 import { searchNotifications, type NotificationFilter } from './search';
-import { clippedTitle, insertNotificationsSql, insertSendRowsSql, intArray } from './shape';
+import { broadcastContentSql, insertNotificationsSql, insertSendRowsSql, intArray } from './shape';
 import type { SendStatus } from './sends';
 
 export { LIST_STATUSES, NotificationReads, type BatchRow, type ListStatus, type OwnListQuery } from './reads';
@@ -141,7 +141,7 @@ export class NotificationStore extends NotificationReads {
 
   /**
    * One statement for a whole audience: a data-modifying CTE inserts the rows (INSERT ... SELECT) and the same
-   * statement records the broadcast with their count, so the broadcast row exists exactly when the notifications
+   * statement records the broadcast with their count and the content they all read (stored once, there), so the broadcast row exists exactly when the notifications
    * do, all or none, whatever the audience's size. The same statement reads the recipients' preferences (in_app
    * off: the row is written already read) and enqueues the batch's email jobs (one escalation, one immediate,
    * each only when someone wants it), so they too exist exactly when the rows do.
@@ -178,9 +178,10 @@ export class NotificationStore extends NotificationReads {
          sent AS (
            ${insertSendRowsSql('CAST(:batchId AS uuid)')}),
          jobs AS (${batchJobsSql('aud', 'sent', 'CAST(:batchId AS text)', this.#timing)})
-         INSERT INTO broadcasts (id, sender_id, course_id, audience, type, title, recipients, idempotency_key)
+         INSERT INTO broadcasts (id, sender_id, course_id, audience, type, title, message, data, search_vector,
+                                 recipients, idempotency_key)
          SELECT CAST(:batchId AS uuid), :senderId, :courseId, CAST(:audience AS jsonb), :type,
-                ${clippedTitle('CAST(:title AS text)')}, count(*), :idempotencyKey
+                ${broadcastContentSql()}, count(*), :idempotencyKey
            FROM sent
          HAVING NOT (SELECT big FROM big)
          RETURNING recipients, (SELECT count(*) FROM jobs) AS jobs`,

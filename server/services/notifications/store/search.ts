@@ -3,7 +3,7 @@ import { likePattern } from '../../../db/sql';
 import type { NotificationType } from '../../../models';
 import type { NotificationWithRecipient } from '../../../wire';
 import { offsetOf, offsetPage, type Page, type PageRequest } from '../../paging';
-import { matchesSql } from './fulltext';
+import { broadcastMatchSql, matchesSql, ownMatchSql } from './fulltext';
 import { IN_INBOX } from './reads';
 import {
   selectNotifications,
@@ -50,7 +50,8 @@ export interface NotificationFilter {
 // Column expressions the table may sort by. The SQL only ever contains these strings, never input.
 const SORT_COLUMNS: Record<NotificationSort, string> = {
   created_at: 'n.created_at',
-  title: 'lower(n.title)',
+  // A fan-out row's title is its broadcast's (`nb`, joined as the shape joins it: the page and the shape sort alike).
+  title: 'lower(COALESCE(n.title, nb.title))',
   type: 'n.type',
   recipient: 'lower(r.name)',
 };
@@ -80,7 +81,7 @@ function personWhere(
                     AND (${alias}.email ILIKE :${key} ESCAPE '\\' OR ${alias}.name ILIKE :${key} ESCAPE '\\'))`;
 }
 
-function whereOf(f: NotificationFilter): { sql: string; replacements: Record<string, unknown> } {
+function whereOf(f: NotificationFilter): { sql: string; rest: (extra: string[]) => string; replacements: Record<string, unknown> } {
   const where: string[] = [];
   const replacements: Record<string, unknown> = {};
   for (const cond of [
@@ -108,11 +109,26 @@ function whereOf(f: NotificationFilter): { sql: string; replacements: Record<str
       replacements[key] = f[key];
     }
   }
-  if (f.q) {
-    where.push(matchesSql('n'));
-    replacements.q = f.q;
-  }
-  return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', replacements };
+  if (f.q) replacements.q = f.q;
+  const sql = (extra: string[]) => {
+    const all = [...where, ...extra];
+    return all.length ? `WHERE ${all.join(' AND ')}` : '';
+  };
+  // Without the search: the search's two sources add their own match (searchSourceSql).
+  return { sql: sql(f.q ? [matchesSql('n')] : []), rest: sql, replacements };
+}
+
+/**
+ * The rows matching a moderation search, as a fenced FROM item (OFFSET 0 keeps it from being pulled up): single
+ * notices through their own vector (the GIN index over rows with one), fan-out rows through the broadcasts that
+ * match (broadcasts_search_idx), joined to their rows by batch id. Each part reads its index, never the table.
+ */
+function searchSourceSql(rest: (extra: string[]) => string): string {
+  return `((SELECT n.* FROM notifications n ${rest([ownMatchSql('n')])})
+           UNION ALL
+           (SELECT n.* FROM broadcasts mb JOIN notifications n ON n.batch_id = mb.id
+             ${rest([broadcastMatchSql('mb'), 'n.search_vector IS NULL'])})
+           OFFSET 0)`;
 }
 
 /** One statement: the page and the total together (see `offsetPage` for the page past the end). */
@@ -131,11 +147,11 @@ export async function searchNotifications(
   // the text (600 ms on 300,000 rows for a common word). Filtering first behind a fence (OFFSET 0 keeps the
   // subquery from being pulled up) makes it read the matches from the GIN index instead. Counting narrow rows
   // keeps the window's buffer in memory (the full shape, 600 bytes a row, spilled to disk at 15,000 matches).
-  const source = f.q ? `(SELECT * FROM notifications n ${where.sql} OFFSET 0)` : 'notifications';
+  const source = f.q ? searchSourceSql(where.rest) : 'notifications';
   const rows = await db.query<RecipientRow & { total: string }>(
     `WITH page AS (
        SELECT n.id, count(*) OVER () AS total
-         FROM ${source} n JOIN users r ON r.id = n.recipient_id
+         FROM ${source} n JOIN users r ON r.id = n.recipient_id ${f.sort === 'title' ? 'LEFT JOIN broadcasts nb ON nb.id = n.batch_id' : ''}
         ${f.q ? '' : where.sql} ${orderSql} LIMIT :limit OFFSET :offset)
      ${selectNotifications({ columns: ['page.total'], joins: ['JOIN page ON page.id = n.id'] }, WITH_RECIPIENT)}
      ${orderSql}`,

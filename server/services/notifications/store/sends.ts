@@ -4,7 +4,7 @@ import { enqueueJobSql } from '../../../jobs/sql';
 import { effectivePreferencesJoin } from '../../preferences/sql';
 import { fixedAudienceSql, type Audience } from './audience';
 import { batchJobsSql, type NotificationJobTiming } from './jobs';
-import { clippedTitle, insertSendRowsSql } from './shape';
+import { broadcastContentSql, insertSendRowsSql } from './shape';
 import { SEND_STATUSES, type SendStatus } from '../../../wire/sends';
 
 /** The queued job that writes a recorded send in chunks; keyed `notifications:send:<id>`, one per send. */
@@ -127,11 +127,11 @@ export class SendStore {
     };
     const [row] = await this.#db.query<Row>(
       `WITH rec AS (
-         INSERT INTO broadcasts (id, sender_id, course_id, audience, type, title, recipients, idempotency_key, status,
-                                 audience_max_id, audience_as_of, message, data)
+         INSERT INTO broadcasts (id, sender_id, course_id, audience, type, title, message, data, search_vector,
+                                 recipients, idempotency_key, status, audience_max_id, audience_as_of)
          SELECT CAST(:batchId AS uuid), :senderId, :courseId, CAST(:audience AS jsonb), :type,
-                ${clippedTitle('CAST(:title AS text)')}, 0, :idempotencyKey, 'queued',
-                (SELECT coalesce(max(id), 0) FROM users), now(), :message, CAST(:data AS jsonb)
+                ${broadcastContentSql()}, 0, :idempotencyKey, 'queued',
+                (SELECT coalesce(max(id), 0) FROM users), now()
          ON CONFLICT ON CONSTRAINT broadcasts_sender_idempotency_key DO NOTHING
          RETURNING ${COLUMNS}
        ),
@@ -199,11 +199,12 @@ export class SendStore {
    */
   async chunk(id: string, size: number, hooks: { beforeCommit?: () => Promise<void> } = {}): Promise<ChunkResult | undefined> {
     return this.#db.transaction(async (transaction) => {
+      // The rows reference the content on this row (stored once): a chunk writes only what is each recipient's.
       const [b] = await this.#db.query<{
         audience: Audience; cursor: number; audience_max_id: number; audience_as_of: Date; sender_id: number | null;
-        course_id: number | null; type: NotificationType; title: string; message: string | null; data: unknown;
+        course_id: number | null; type: NotificationType;
       }>(
-        `SELECT audience, cursor, audience_max_id, audience_as_of, sender_id, course_id, type, title, message, data
+        `SELECT audience, cursor, audience_max_id, audience_as_of, sender_id, course_id, type
            FROM broadcasts WHERE id = :id AND status = 'running' FOR UPDATE`,
         { replacements: { id }, type: QueryTypes.SELECT, transaction },
       );
@@ -237,9 +238,6 @@ export class SendStore {
             senderId: b.sender_id,
             courseId: b.course_id,
             type: b.type,
-            title: b.title,
-            message: b.message ?? '',
-            data: JSON.stringify(b.data ?? {}),
           },
           type: QueryTypes.SELECT,
           transaction,

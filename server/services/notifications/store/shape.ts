@@ -60,9 +60,10 @@ const COLUMNS = [
   'n.id',
   'n.recipient_id',
   'n.type',
-  'n.title',
-  'n.message',
-  'n.data',
+  // A fan-out row's content lives once on its broadcast (the content-stored-once migration); a single keeps its own.
+  'COALESCE(n.title, nb.title) AS title',
+  'COALESCE(n.message, nb.message) AS message',
+  'COALESCE(n.data, nb.data) AS data',
   'n.read_at',
   'n.created_at',
   'n.done_at',
@@ -75,7 +76,11 @@ const COLUMNS = [
   'n.course_id',
   'c.title AS course_title',
 ];
-const JOINS = ['LEFT JOIN users s ON s.id = n.sender_id', 'LEFT JOIN courses c ON c.id = n.course_id'];
+const JOINS = [
+  'LEFT JOIN broadcasts nb ON nb.id = n.batch_id',
+  'LEFT JOIN users s ON s.id = n.sender_id',
+  'LEFT JOIN courses c ON c.id = n.course_id',
+];
 
 /** What a reader adds to the shape: more columns, more joins. The shape's own text is never edited. */
 export interface SelectExtras {
@@ -132,10 +137,9 @@ export interface RowExpressions {
   data: string;
   applicationId?: string;
   courseId?: string;
-  batchId?: string;
   /**
    * timestamptz or NULL. Default: read at once when the recipient has the type's in_app channel off (silent: kept
-   * in the inbox, no badge, no live alert), looked up per row; a fan-out passes its own from a join instead.
+   * in the inbox, no badge, no live alert), looked up per row; a caller that joined the preferences passes its own.
    */
   readAt?: string;
 }
@@ -147,16 +151,17 @@ export function silentReadAt(recipientExpr: string, typeExpr: string): string {
 }
 
 /**
- * The one INSERT into notifications: `INSERT ... SELECT <expressions> <from> RETURNING id, recipient_id, type`.
- * A single notice has no `from`; a fan-out selects from its audience; a domain statement (apply, decide) uses it
+ * The one INSERT of a single notice (its content inline, no batch): `INSERT ... SELECT <expressions> <from>
+ * RETURNING id, recipient_id, type`. A fan-out's rows are `insertSendRowsSql`'s (their content is the broadcast's).
+ * A single notice has no `from`; a domain statement (apply, decide) uses it
  * as a CTE over its own rows, so the notice commits with the change that caused it, in the same statement, and
  * its email jobs with it (`noticeJobsSql` over that CTE).
  */
 export function insertNotificationsSql(e: RowExpressions, from = ''): string {
   const vector = searchVectorSql({ title: e.title, message: e.message, senderId: e.senderId, courseId: e.courseId ?? 'NULL' });
-  return `INSERT INTO notifications (recipient_id, sender_id, type, title, message, data, application_id, course_id, batch_id, read_at, search_vector)
+  return `INSERT INTO notifications (recipient_id, sender_id, type, title, message, data, application_id, course_id, read_at, search_vector)
      SELECT ${e.recipientId}, ${e.senderId}, ${e.type}, ${clippedTitle(e.title)}, ${e.message}, ${e.data},
-            ${e.applicationId ?? 'NULL'}, ${e.courseId ?? 'NULL'}, ${e.batchId ?? 'NULL'},
+            ${e.applicationId ?? 'NULL'}, ${e.courseId ?? 'NULL'},
             ${e.readAt ?? silentReadAt(e.recipientId, e.type)}, ${vector}
        ${from}
      RETURNING id, recipient_id, type`;
@@ -165,23 +170,27 @@ export function insertNotificationsSql(e: RowExpressions, from = ''): string {
 export { intArray } from '../../../db/sql';
 
 /**
- * A send's rows, one per recipient of the CTE `aud` (`id`, `in_app`), with the content of the replacements
- * `:senderId`, `:type`, `:title`, `:message`, `:data`, `:courseId`; written already read when the recipient has the
- * type's in_app off (a silent row). The inline fan-out and every chunk of a recorded send write exactly this.
+ * A send's rows, one per recipient of the CTE `aud` (`id`, `in_app`), with the replacements `:senderId`, `:type`,
+ * `:courseId`; written already read when the recipient has the type's in_app off (a silent row). The inline fan-out
+ * and every chunk of a recorded send write exactly this. The content (title, message, data, search vector) is the
+ * broadcast's (`broadcastContentSql`), never copied here: NULL on each row, read through the shape's join.
  */
 export function insertSendRowsSql(batchIdExpr: string, conflict = ''): string {
-  return insertNotificationsSql(
-    {
-      recipientId: 'a.id',
-      senderId: 'CAST(:senderId AS integer)',
-      type: ':type',
-      title: 'CAST(:title AS text)',
-      message: 'CAST(:message AS text)',
-      data: 'CAST(:data AS jsonb)',
-      courseId: 'CAST(:courseId AS integer)',
-      batchId: batchIdExpr,
-      readAt: 'CASE WHEN a.in_app IS FALSE THEN now() END',
-    },
-    `FROM aud a${conflict ? ` ${conflict}` : ''}`,
-  );
+  return `INSERT INTO notifications (recipient_id, sender_id, type, title, message, data, course_id, batch_id, read_at, search_vector)
+     SELECT a.id, CAST(:senderId AS integer), :type, NULL, NULL, NULL, CAST(:courseId AS integer), ${batchIdExpr},
+            CASE WHEN a.in_app IS FALSE THEN now() END, NULL
+       FROM aud a${conflict ? ` ${conflict}` : ''}
+     RETURNING id, recipient_id, type`;
+}
+
+/**
+ * The values of a broadcast's content columns `title, message, data, search_vector`, from the replacements
+ * `:title`, `:message`, `:data`, `:senderId`, `:courseId`: the one place a send's content is written, inline or
+ * recorded. The vector is built as a single row's is (fulltext.ts), so a search reads both alike.
+ */
+export function broadcastContentSql(): string {
+  const title = 'CAST(:title AS text)';
+  const message = 'CAST(:message AS text)';
+  return `${clippedTitle(title)}, ${message}, CAST(:data AS jsonb),
+          ${searchVectorSql({ title, message, senderId: 'CAST(:senderId AS integer)', courseId: 'CAST(:courseId AS integer)' })}`;
 }

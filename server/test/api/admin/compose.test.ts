@@ -2,6 +2,7 @@ import { QueryTypes } from 'sequelize';
 import type { Role, User } from '../../../models';
 import { createApiContext, type ApiContext } from '../../support/api';
 import { type Agent } from '../../support/harness';
+import { withContent } from '../../support/content';
 
 let ctx: ApiContext;
 let admin: User;
@@ -55,13 +56,13 @@ describe('each audience kind: the count matches what send delivers', () => {
       sender: { id: admin.id },
       is_read: false,
     });
-    expect(await scalar(`SELECT count(*) AS n FROM notifications WHERE title = 'Lab moved' AND recipient_id = :id`, { id: inactiveStudent.id })).toBe(0);
+    expect(await scalar(`SELECT count(*) AS n FROM ${withContent()} WHERE title = 'Lab moved' AND recipient_id = :id`, { id: inactiveStudent.id })).toBe(0);
   });
 
   test('user: exactly that user; an inactive user receives nothing', async () => {
     expect((await count({ kind: 'user', user_id: student.id }).expect(200)).body).toEqual({ count: 1 });
     expect((await send({ kind: 'user', user_id: student.id }, 'Just you').expect(200)).body).toEqual({ recipients: 1 });
-    expect(await scalar(`SELECT count(*) AS n FROM notifications WHERE title = 'Just you'`)).toBe(1);
+    expect(await scalar(`SELECT count(*) AS n FROM ${withContent()} WHERE title = 'Just you'`)).toBe(1);
     expect((await count({ kind: 'user', user_id: inactiveStudent.id }).expect(200)).body).toEqual({ count: 0 });
     expect((await send({ kind: 'user', user_id: inactiveStudent.id }).expect(200)).body).toEqual({ recipients: 0 });
   });
@@ -73,7 +74,7 @@ describe('each audience kind: the count matches what send delivers', () => {
     expect((await send({ kind: 'role', role }, title).expect(200)).body).toEqual({ recipients: expected });
     expect(
       await scalar(
-        `SELECT count(*) AS n FROM notifications n JOIN users u ON u.id = n.recipient_id WHERE n.title = :title AND u.role = :role`,
+        `SELECT count(*) AS n FROM ${withContent('n')} JOIN users u ON u.id = n.recipient_id WHERE n.title = :title AND u.role = :role`,
         { title, role },
       ),
     ).toBe(expected);
@@ -83,7 +84,7 @@ describe('each audience kind: the count matches what send delivers', () => {
     const expected = await activeUsers();
     expect((await count({ kind: 'all' }).expect(200)).body).toEqual({ count: expected });
     expect((await send({ kind: 'all' }, 'Everyone').expect(200)).body).toEqual({ recipients: expected });
-    expect(await scalar(`SELECT count(*) AS n FROM notifications WHERE title = 'Everyone' AND recipient_id = :id`, { id: admin.id })).toBe(1);
+    expect(await scalar(`SELECT count(*) AS n FROM ${withContent()} WHERE title = 'Everyone' AND recipient_id = :id`, { id: admin.id })).toBe(1);
   });
 
   test('a missing course or user is a 404 for count and send alike, and nothing is written', async () => {
@@ -105,7 +106,7 @@ describe('each audience kind: the count matches what send delivers', () => {
       })
       .expect(200);
     const [row] = await ctx.sequelize.query<{ title: string; message: string; data: object; sender_id: number }>(
-      `SELECT title, message, data, sender_id FROM notifications WHERE type = 'exam_result'`,
+      `SELECT title, message, data, sender_id FROM ${withContent()} WHERE type = 'exam_result'`,
       { type: QueryTypes.SELECT },
     );
     expect(row).toEqual({ title: 'Graded', message: '', data: { score: 91 }, sender_id: admin.id });
@@ -140,7 +141,7 @@ describe('a large audience', () => {
     expect(big.statements).toHaveLength(small.statements.length);
     expect(big.statements.length).toBeLessThanOrEqual(2);
     expect(big.statements.filter((s) => /INSERT/i.test(s))).toHaveLength(1);
-    expect(await scalar(`SELECT count(*) AS n FROM notifications WHERE title = 'big'`)).toBe(2000);
+    expect(await scalar(`SELECT count(*) AS n FROM ${withContent()} WHERE title = 'big'`)).toBe(2000);
   });
 
   test('every kind of large audience is counted and sent in constant statements', async () => {

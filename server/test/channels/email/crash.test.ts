@@ -12,6 +12,7 @@ import type { User } from '../../../models';
 import { waitFor } from '../../jobs/wait';
 import { createTestContext, type TestContext } from '../../support/harness';
 import { startSmtpSink, type SmtpSink } from './smtp';
+import { withContent } from '../../support/content';
 
 const ROOT = path.join(__dirname, '..', '..', '..', '..');
 const SITE = { publicUrl: 'https://herald.test.example', secret: 'test-secret-test-secret-test-secret-123' };
@@ -79,7 +80,7 @@ function copies(received: ParsedMail[]): Map<string, number> {
 async function sentCount(title: string) {
   const [row] = await ctx.sequelize.query<{ sent: string; total: string }>(
     `SELECT count(*) FILTER (WHERE d.status = 'sent') AS sent, count(n.id) AS total
-       FROM notifications n LEFT JOIN deliveries d ON d.notification_id = n.id AND d.channel = 'email'
+       FROM ${withContent('n')} LEFT JOIN deliveries d ON d.notification_id = n.id AND d.channel = 'email'
       WHERE n.title = :title`,
     { replacements: { title }, type: QueryTypes.SELECT },
   );

@@ -11,6 +11,7 @@ import { waitFor } from '../../jobs/wait';
 import { Client, login, startServer, wsUrl } from '../../support/realtime';
 import { createTestContext, type Agent, type TestContext } from '../../support/harness';
 import { startSmtpSink, type SmtpSink } from './smtp';
+import { withContent } from '../../support/content';
 
 const DELAY = 3; // EMAIL_UNREAD_DELAY_SECONDS: long enough to read through the API and a socket first
 
@@ -59,7 +60,7 @@ async function notifyStudents(courseId: number, title: string) {
 
 async function notificationOf(u: User, title: string) {
   const [row] = await ctx.sequelize.query<{ id: string; read_at: Date | null }>(
-    'SELECT id, read_at FROM notifications WHERE recipient_id = :u AND title = :title',
+    `SELECT id, read_at FROM ${withContent()} WHERE recipient_id = :u AND title = :title`,
     { replacements: { u: u.id, title }, type: QueryTypes.SELECT },
   );
   return { id: Number(row.id), readAt: row.read_at };
@@ -201,7 +202,7 @@ test('quiet hours on both sides of UTC hold immediate email until they end', asy
 
   async function followUps() {
     const [{ batch }] = await ctx.sequelize.query<{ batch: string }>(
-      'SELECT batch_id AS batch FROM notifications WHERE recipient_id = :u AND title = :t',
+      `SELECT batch_id AS batch FROM ${withContent()} WHERE recipient_id = :u AND title = :t`,
       { replacements: { u: tokyoQuiet.id, t: 'Timetable' }, type: QueryTypes.SELECT },
     );
     return ctx.sequelize.query<{ run_at: Date }>('SELECT run_at FROM graphile_worker.jobs WHERE key = :key', {

@@ -13,6 +13,7 @@ import { LocalBus } from '../../../realtime';
 import { waitFor } from '../../jobs/wait';
 import { createTestContext, type Agent, type TestContext } from '../../support/harness';
 import { startWebhookReceiver, type WebhookReceiver } from '../../support/webhook-receiver';
+import { withContent } from '../../support/content';
 
 let ctx: TestContext;
 let dispatcher: Dispatcher;
@@ -98,7 +99,7 @@ test('a broadcast to the course is ONE signed broadcast.sent per endpoint that m
 test('the same event handed over three times (three processes) is one delivery', async () => {
   // A fresh broadcast: this process's dispatcher hands it over once, two more processes' copies are simulated.
   await teacherA.post(`/api/courses/${courseA.id}/notify-students`, { notification_type: 'announcement', title: 'Thrice', message: 'x' }).expect(201);
-  const [row] = await ctx.sequelize.query<{ batch_id: string }>("SELECT batch_id FROM notifications WHERE title = 'Thrice' LIMIT 1", {
+  const [row] = await ctx.sequelize.query<{ batch_id: string }>(`SELECT batch_id FROM ${withContent()} WHERE title = 'Thrice' LIMIT 1`, {
     type: QueryTypes.SELECT,
   });
   channel.notify({ batchId: row.batch_id }, Date.now());

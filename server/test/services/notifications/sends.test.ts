@@ -9,6 +9,7 @@ import type { User } from '../../../models';
 import type { HeraldEvent } from '../../../services/events';
 import { startProcessRunner } from '../../../jobs';
 import { notificationTasks } from '../../../services/notifications/tasks';
+import { NotificationStore } from '../../../services/notifications/store';
 import { createTestContext, type TestContext } from '../../support/harness';
 import { api, login, sleep, startServer, type Client, type TestServer } from '../../support/realtime';
 import { waitFor } from '../../jobs/wait';
@@ -113,6 +114,15 @@ test('up to SEND_INLINE_MAX a send stays one statement (200); above it, 202 at o
   expect(status.body).toMatchObject({ id: body.id, status: 'finished', recipients: 10, total: 10 });
   expect(status.body.started_at).not.toBeNull();
   expect(status.body.finished_at).not.toBeNull();
+
+  // Content stored once: the chunks wrote no copy of it; every row reads the recorded send's.
+  const copies = await ctx.sequelize.query<{ n: string }>(
+    'SELECT count(*) AS n FROM notifications WHERE batch_id = :id AND (title IS NOT NULL OR message IS NOT NULL OR search_vector IS NOT NULL)',
+    { replacements: { id: body.id }, type: QueryTypes.SELECT },
+  );
+  expect(Number(copies[0].n)).toBe(0);
+  const [first] = await new NotificationStore(ctx.sequelize).own(students[9].id, { status: 'all', limit: 1 });
+  expect(first.n).toMatchObject({ title: 'Chunked', message: 'Hi', sender: { id: admin.id } });
 
   // Running it again (a retried job) writes and pushes nothing.
   await ctx.services.sends.run(body.id);

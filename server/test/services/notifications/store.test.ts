@@ -42,7 +42,7 @@ describe('the title rule (one rule, in SQL, for every writer)', () => {
     expect(title).toBe(`${'y'.repeat(TITLE_MAX - 2)}🎓…`);
   });
 
-  test('a fan-out clips its rows and its broadcast row alike', async () => {
+  test('a fan-out clips the title its broadcast holds, which its rows read', async () => {
     const user = await ctx.createUser('candidate');
     const batchId = randomUUID();
     const sent = await store.insertForAudience(
@@ -51,12 +51,15 @@ describe('the title rule (one rule, in SQL, for every writer)', () => {
       { batchId, idempotencyKey: null },
     );
     expect(sent).toEqual({ recipients: 1, batchId, replayed: false });
-    const [row] = await ctx.sequelize.query<{ n: string; b: string }>(
+    // Content stored once (issue 17): the row has no copy, the store reads the broadcast's.
+    const [row] = await ctx.sequelize.query<{ n: string | null; b: string }>(
       `SELECT (SELECT title FROM notifications WHERE batch_id = :batchId) AS n, (SELECT title FROM broadcasts WHERE id = :batchId) AS b`,
       { replacements: { batchId }, type: QueryTypes.SELECT },
     );
-    expect(row.n).toBe(`${'y'.repeat(TITLE_MAX - 2)}🎓…`);
-    expect(row.b).toBe(row.n);
+    expect(row.b).toBe(`${'y'.repeat(TITLE_MAX - 2)}🎓…`);
+    expect(row.n).toBeNull();
+    const [{ n: read }] = await store.own(user.id, { status: 'all', limit: 1 });
+    expect(read.title).toBe(row.b);
   });
 
   test('a notice built inside a domain statement (apply) quoting a 200-character course title is clipped', async () => {
