@@ -17,6 +17,8 @@ export interface TestServer {
   dispatcher: Dispatcher;
   /** A recording client on `path` (e.g. `/ws/bell?since=3`) of this server. */
   connect(path: string, opts?: ConstructorParameters<typeof Client>[1]): Client;
+  /** `user`'s tab: logged in over HTTP, a JSON-protocol socket on it, its connection established. */
+  tabOf(user: Pick<User, 'email'>): Promise<Client>;
   close(): Promise<void>;
 }
 
@@ -75,6 +77,11 @@ export async function startServer(ctx: TestContext, opts: ServerOptions = {}): P
     connect(path, clientOpts) {
       const c = new Client(wsUrl(url, path), clientOpts);
       clients.push(c);
+      return c;
+    },
+    async tabOf(user) {
+      const c = this.connect('/ws/notifications', { cookie: (await login(url, user)).cookie });
+      await c.type('connection_established');
       return c;
     },
     async close() {

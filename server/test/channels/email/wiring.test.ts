@@ -6,9 +6,8 @@
 import { QueryTypes } from 'sequelize';
 import type { ParsedMail } from 'mailparser';
 import type { User } from '../../../models';
-import { PreferenceService } from '../../../services/preferences';
 import { waitFor } from '../../jobs/wait';
-import { Client, login, startServer, wsUrl } from '../../support/realtime';
+import { startServer } from '../../support/realtime';
 import { createTestContext, type Agent, type TestContext } from '../../support/harness';
 import { startSmtpSink, type SmtpSink } from './smtp';
 
@@ -17,21 +16,17 @@ const DELAY = 3; // EMAIL_UNREAD_DELAY_SECONDS: long enough to read through the 
 let ctx: TestContext;
 let smtp: SmtpSink;
 let srv: Awaited<ReturnType<typeof startServer>>;
-let prefs: PreferenceService;
 let teacher: User;
 let teacherAgent: Agent;
-const clients: Client[] = [];
 
 beforeAll(async () => {
   smtp = await startSmtpSink();
   ctx = await createTestContext({ jobs: true, env: { SMTP_URL: smtp.url, EMAIL_UNREAD_DELAY_SECONDS: String(DELAY) } });
   srv = await startServer(ctx);
-  prefs = new PreferenceService({ sequelize: ctx.sequelize });
   teacher = await ctx.createUser('instructor');
   teacherAgent = await ctx.login(teacher);
 });
 afterAll(async () => {
-  for (const c of clients) c.close();
   await srv.close();
   await ctx.close();
   await smtp.close();
@@ -43,7 +38,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function student(types: object, settings: object = {}) {
   const u = await ctx.createUser('candidate');
-  await prefs.patch(u.id, { types, ...settings });
+  await ctx.services.preferences.patch(u.id, { types, ...settings });
   return u;
 }
 
@@ -72,14 +67,6 @@ async function deliveriesOf(u: User) {
   );
 }
 
-async function socketOf(u: User) {
-  const { cookie } = await login(srv.url, u);
-  const c = new Client(wsUrl(srv.url, '/ws/notifications'), { cookie });
-  clients.push(c);
-  await c.type('connection_established');
-  return c;
-}
-
 test('escalation: POST notify-students → job → SMTP; read in time (API, mark all, socket), no email', async () => {
   const unread = { announcement: { email: 'unread' } };
   const [stays, readByApi, readAll, readBySocket, emailOff] = [
@@ -90,7 +77,7 @@ test('escalation: POST notify-students → job → SMTP; read in time (API, mark
     await student({ announcement: { email: 'off' } }),
   ];
   const course = await courseOf([stays, readByApi, readAll, readBySocket, emailOff]);
-  const socket = await socketOf(readBySocket);
+  const socket = await srv.tabOf(readBySocket);
 
   const started = Date.now();
   await notifyStudents(course.id, 'Exam room changed');
@@ -133,7 +120,7 @@ test('immediate, and in_app off: the row is written read, no badge, no socket al
     await student({ announcement: { in_app: false, email: 'off' } }),
   ];
   const course = await courseOf([loud, silentMail, silent]);
-  const [sLoud, sSilentMail, sSilent] = [await socketOf(loud), await socketOf(silentMail), await socketOf(silent)];
+  const [sLoud, sSilentMail, sSilent] = [await srv.tabOf(loud), await srv.tabOf(silentMail), await srv.tabOf(silent)];
 
   const started = Date.now();
   await notifyStudents(course.id, 'Lab opens early');
@@ -153,7 +140,7 @@ test('immediate, and in_app off: the row is written read, no badge, no socket al
 
 test("the store's single insert (an enrollment notice): silent with in_app off, and its immediate email still goes", async () => {
   const u = await student({ course_enrollment: { in_app: false, email: 'immediate' } });
-  const socket = await socketOf(u);
+  const socket = await srv.tabOf(u);
   const id = await ctx.sequelize.transaction((t) =>
     ctx.services.notifications.create({ recipientId: u.id, type: 'course_enrollment', title: 'You were enrolled' }, t),
   );

@@ -37,10 +37,7 @@ async function course(n: number, connected = 0) {
   const c = await ctx.createCourse(teacher, { students });
   const sockets: Client[] = [];
   for (const s of students.slice(0, connected)) {
-    const { cookie } = await login(srv.url, s);
-    const ws = srv.connect('/ws/notifications', { cookie });
-    await ws.type('connection_established');
-    sockets.push(ws);
+    sockets.push(await srv.tabOf(s));
   }
   return { course: c, students, sockets, teacher };
 }
