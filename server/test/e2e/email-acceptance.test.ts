@@ -10,7 +10,7 @@ import { createTestContext, type TestContext } from '../support/harness';
 import { npmStart, type NpmStart } from '../support/npm-start';
 import { api, login } from '../support/realtime';
 import { until } from '../resilience/support/processes';
-import { startSmtpSink, type SmtpSink } from '../channels/email/smtp';
+import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 
 /**
  * Issue 12's acceptance, walked as a newcomer would: `npm start` (development, the demo data, no SMTP server),

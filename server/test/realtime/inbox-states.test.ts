@@ -15,7 +15,7 @@ beforeAll(async () => {
 afterAll(() => ctx.close());
 
 function notify(recipient: User, title: string) {
-  return ctx.sequelize.transaction((t) => ctx.services.notifications.create({ recipientId: recipient.id, type: 'message', title }, t));
+  return ctx.notify({ recipientId: recipient.id, type: 'message', title });
 }
 
 /** A user with two JSON tabs and one bell tab, all past their snapshot. */

@@ -6,7 +6,7 @@ import { createRealtime, LocalBus, type Bus, type Realtime } from '../../realtim
 import type { WsLimits } from '../../realtime/ws';
 import type { SseLimits } from '../../realtime/sse';
 import { createLogger } from '../../logger';
-import type { User } from '../../models';
+import type { Course, User } from '../../models';
 import { createTestContext, listen, PASSWORD, type TestContext } from './harness';
 
 /** A started server; `close()` also closes every client that `connect` opened. */
@@ -252,4 +252,26 @@ export async function redisAvailable(): Promise<boolean> {
   } finally {
     r.disconnect();
   }
+}
+
+/** An instructor's course and open tabs: one JSON and one bell socket of one session, both past their snapshot. */
+export interface InstructorTabs {
+  user: User;
+  who: { cookie: string; csrf: string };
+  json: Client;
+  bell: Client;
+  course: Course;
+  /** The group key of the course's applications. */
+  key: string;
+}
+
+/** A new instructor with a course of their own, looking at it in two tabs (the grouping tests' start). */
+export async function instructorTabs(ctx: ServerContext): Promise<InstructorTabs> {
+  const user = await ctx.createUser('instructor');
+  const course = await ctx.createCourse(user, { title: 'PostgreSQL in Practice' });
+  const who = await login(ctx.srv.url, user);
+  const json = ctx.srv.connect('/ws/notifications', { cookie: who.cookie });
+  const bell = ctx.srv.connect('/ws/bell', { cookie: who.cookie });
+  await Promise.all([json.type('connection_established'), bell.next(() => true)]);
+  return { user, who, json, bell, course, key: `application_submitted:course:${course.id}` };
 }

@@ -6,7 +6,7 @@ import type { EmailConfig } from '../../../config';
 import { EmailSender, TransientSendError, createMailer, verifyUnsubscribeToken, type Mailer } from '../../../channels/email';
 import { DeliveryService } from '../../../services/deliveries';
 import { createTestContext, type TestContext } from '../../support/harness';
-import { startSmtpSink, type SmtpSink } from './smtp';
+import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink';
 
 /** mailparser turns List-* headers into objects; the tests check the header lines as they were sent. */
 function rawHeader(mail: ParsedMail, name: string): string {

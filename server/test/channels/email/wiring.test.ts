@@ -6,10 +6,10 @@
 import { QueryTypes } from 'sequelize';
 import type { ParsedMail } from 'mailparser';
 import type { User } from '../../../models';
-import { waitFor } from '../../jobs/wait';
+import { waitFor } from '../../support/wait';
 import { startServer } from '../../support/realtime';
 import { createTestContext, type Agent, type TestContext } from '../../support/harness';
-import { startSmtpSink, type SmtpSink } from './smtp';
+import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink';
 
 const DELAY = 3; // EMAIL_UNREAD_DELAY_SECONDS: long enough to read through the API and a socket first
 
@@ -141,9 +141,7 @@ test('immediate, and in_app off: the row is written read, no badge, no socket al
 test("the store's single insert (an enrollment notice): silent with in_app off, and its immediate email still goes", async () => {
   const u = await student({ course_enrollment: { in_app: false, email: 'immediate' } });
   const socket = await srv.tabOf(u);
-  const id = await ctx.sequelize.transaction((t) =>
-    ctx.services.notifications.create({ recipientId: u.id, type: 'course_enrollment', title: 'You were enrolled' }, t),
-  );
+  const id = await ctx.notify({ recipientId: u.id, type: 'course_enrollment', title: 'You were enrolled' });
   await waitFor(() => mailsTo(u).length > 0, 10_000);
   expect(mailsTo(u)[0].subject).toContain('You were enrolled');
   const [row] = await ctx.sequelize.query<{ read_at: Date | null }>('SELECT read_at FROM notifications WHERE id = :id', {
@@ -152,9 +150,7 @@ test("the store's single insert (an enrollment notice): silent with in_app off, 
   });
   expect(row.read_at).not.toBeNull();
   // A loud notice after it reaches the socket; the silent one before it never did.
-  const loud = await ctx.sequelize.transaction((t) =>
-    ctx.services.notifications.create({ recipientId: u.id, type: 'message', title: 'Loud one' }, t),
-  );
+  const loud = await ctx.notify({ recipientId: u.id, type: 'message', title: 'Loud one' });
   await socket.type('notification');
   expect(socket.frames.filter((f) => f.json?.type === 'notification').map((f) => (f.json!.notification as { id: number }).id)).toEqual([loud]);
 });

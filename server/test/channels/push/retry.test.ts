@@ -8,7 +8,7 @@ import { QueryTypes } from 'sequelize';
 import { PUSH_RETRY_TASK } from '../../../channels/push';
 import type { User } from '../../../models';
 import { PreferenceService } from '../../../services/preferences';
-import { waitFor } from '../../jobs/wait';
+import { waitFor } from '../../support/wait';
 import { createPushContext } from '../../support/push-context';
 import type { FakeBrowser, PushService } from '../../support/push-service';
 import type { Agent, TestContext } from '../../support/harness';

@@ -7,7 +7,7 @@
 import { QueryTypes } from 'sequelize';
 import { PUSH_TASK } from '../../../channels/push';
 import type { User } from '../../../models';
-import { waitFor } from '../../jobs/wait';
+import { waitFor } from '../../support/wait';
 import { startServer } from '../../support/realtime';
 import { createPushContext } from '../../support/push-context';
 import type { FakeBrowser, PushService } from '../../support/push-service';

@@ -2,7 +2,7 @@ import { QueryTypes } from 'sequelize';
 import type { User } from '../../../models';
 import { NotificationStore, parseGroupKeys } from '../../../services/notifications/store';
 import { createTestContext, type TestContext } from '../../support/harness';
-import { vacuumedAtRest } from '../../support/plans';
+import { planNodes, vacuumedAtRest } from '../../support/plans';
 
 let ctx: TestContext;
 let store: NotificationStore;
@@ -12,16 +12,6 @@ beforeAll(async () => {
   store = new NotificationStore(ctx.sequelize);
 });
 afterAll(() => ctx.close());
-
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  'Actual Loops'?: number;
-  'Actual Rows'?: number;
-  Plans?: PlanNode[];
-}
-const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)];
 
 /** `count` rows for `user` in one statement: every `singleEvery`-th a message, the rest applications spread over `courses`. */
 async function seed(user: User, count: number, courses: number[], singleEvery: number): Promise<void> {
@@ -74,11 +64,7 @@ describe('the plan: one statement, every read of notifications an index probe, b
     const { statements, result } = await ctx.countStatements(() => store.groups(user.id, { status, limit: 21 }));
     expect(statements).toHaveLength(1);
     expect(result.groups.length).toBe(21);
-    const [{ 'QUERY PLAN': plan }] = await ctx.sequelize.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
-      `EXPLAIN (ANALYZE, FORMAT JSON) ${statements[0].replace(/^Executing \([^)]*\): /, '')}`,
-      { type: QueryTypes.SELECT },
-    );
-    const all = nodes(plan[0].Plan);
+    const all = await planNodes(ctx.sequelize, statements[0], { analyze: true });
     const reads = all.filter((n) => n['Relation Name'] === 'notifications');
     // Never a sequential or bitmap scan of the table, never a sort of its rows (only the page's few heads merge).
     expect(reads.map((n) => n['Node Type']).filter((t) => !/^Index( Only)? Scan$/.test(t))).toEqual([]);

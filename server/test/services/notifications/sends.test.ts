@@ -11,7 +11,7 @@ import { startProcessRunner } from '../../../jobs';
 import { notificationTasks } from '../../../services/notifications/tasks';
 import { createTestContext, type TestContext } from '../../support/harness';
 import { api, login, sleep, startServer, type Client, type TestServer } from '../../support/realtime';
-import { waitFor } from '../../jobs/wait';
+import { waitFor } from '../../support/wait';
 
 let ctx: TestContext;
 let srv: TestServer;
