@@ -69,18 +69,19 @@ export async function startServer(ctx: TestContext, opts: ServerOptions = {}): P
   const { server, url } = await listen(ctx.app);
   realtime.attach(server);
   const clients: Client[] = [];
+  const connect: TestServer['connect'] = (path, clientOpts) => {
+    const c = new Client(wsUrl(url, path), clientOpts);
+    clients.push(c);
+    return c;
+  };
   return {
     url,
     server,
     realtime,
     dispatcher,
-    connect(path, clientOpts) {
-      const c = new Client(wsUrl(url, path), clientOpts);
-      clients.push(c);
-      return c;
-    },
+    connect,
     async tabOf(user) {
-      const c = this.connect('/ws/notifications', { cookie: (await login(url, user)).cookie });
+      const c = connect('/ws/notifications', { cookie: (await login(url, user)).cookie });
       await c.type('connection_established');
       return c;
     },
