@@ -54,6 +54,8 @@ const EnvSchema = z.object({
   VAPID_SUBJECT: z.string().regex(/^(mailto:|https:\/\/)\S+$/, 'must be a mailto: or https: URL').optional(),
   /** Requests per minute to /api per access token, or per session for cookie clients, across all processes. */
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+  /** A tab that resumes (`?since=`, Last-Event-ID) is told of deletions up to this many days old. */
+  STATE_REPLAY_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(7),
 });
 
 export interface Config {
@@ -91,6 +93,8 @@ export interface Config {
   /** Web Push: keys from the environment (else generated and kept in the database) and the contact sent with them. */
   vapid: { publicKey?: string; privateKey?: string; subject: string };
   apiRateLimitPerMinute: number;
+  /** Days a deletion's tombstone is kept for the replay of state changes (older ones are pruned hourly). */
+  stateReplayRetentionDays: number;
 }
 
 export class ConfigError extends Error {}
@@ -153,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       subject: e.VAPID_SUBJECT ?? (e.PUBLIC_URL?.startsWith('https://') && !/\/\/localhost\b/.test(e.PUBLIC_URL) ? e.PUBLIC_URL : 'mailto:webmaster@localhost'),
     },
     apiRateLimitPerMinute: e.API_RATE_LIMIT_PER_MINUTE,
+    stateReplayRetentionDays: e.STATE_REPLAY_RETENTION_DAYS,
   };
 }
 

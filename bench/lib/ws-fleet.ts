@@ -105,7 +105,8 @@ export class WsFleet {
     return { expected: acks.reduce((s, a) => s + (a.expected ?? 0), 0), done };
   }
 
-  async stats(): Promise<{ open: number; closedUnexpectedly: number; rss: number }> {
+  /** `duplicates`: frames of the last armed marker beyond the first on one socket, counted even after its run ended. */
+  async stats(): Promise<{ open: number; closedUnexpectedly: number; rss: number; duplicates: number }> {
     const rs = await Promise.all(
       this.#workers.map((w) => {
         const p = this.#next(w, 'stats');
@@ -117,6 +118,7 @@ export class WsFleet {
       open: rs.reduce((s, r) => s + (r.open ?? 0), 0),
       closedUnexpectedly: rs.reduce((s, r) => s + (r.closedUnexpectedly ?? 0), 0),
       rss: rs.reduce((s, r) => s + (r.rss ?? 0), 0),
+      duplicates: rs.reduce((s, r) => s + (r.duplicates ?? 0), 0),
     };
   }
 

@@ -15,6 +15,10 @@ let armed:
   | { marker: string; seen: Uint8Array; times: number[]; expected: number; timer: NodeJS.Timeout }
   | undefined;
 
+/** The last marker armed, kept after its run finished: a second frame for it on one socket is a duplicate. */
+let last: { marker: string; seen: Uint8Array } | undefined;
+let duplicates = 0;
+
 const send = (m: object) => process.send?.(m);
 
 function finish() {
@@ -26,9 +30,11 @@ function finish() {
 }
 
 pool.onFrame((f) => {
-  if (!armed || f.msg.type !== 'notification') return;
+  if (f.msg.type !== 'notification') return;
   const title = f.msg.notification?.title;
-  if (typeof title !== 'string' || !title.includes(armed.marker) || armed.seen[f.index]) return;
+  if (typeof title !== 'string') return;
+  if (last && title.includes(last.marker) && last.seen[f.index]++ > 0) duplicates++;
+  if (!armed || !title.includes(armed.marker) || armed.seen[f.index]) return;
   armed.seen[f.index] = 1;
   armed.times.push(f.at);
   if (armed.times.length >= armed.expected) finish();
@@ -43,6 +49,8 @@ process.on('message', async (m: Command) => {
     }
     case 'expect': {
       finish();
+      last = { marker: m.marker, seen: new Uint8Array(pool.sockets.length) };
+      duplicates = 0;
       armed = {
         marker: m.marker,
         seen: new Uint8Array(pool.sockets.length),
@@ -55,7 +63,7 @@ process.on('message', async (m: Command) => {
       break;
     }
     case 'stats':
-      send({ ev: 'stats', open: pool.openCount, closedUnexpectedly: pool.closedUnexpectedly, rss: process.memoryUsage.rss() });
+      send({ ev: 'stats', open: pool.openCount, closedUnexpectedly: pool.closedUnexpectedly, rss: process.memoryUsage.rss(), duplicates });
       break;
     case 'close':
       await pool.close();

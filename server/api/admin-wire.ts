@@ -1,13 +1,13 @@
 /**
- * The JSON shapes /api/admin answers, and the functions that turn the services' domain objects into them.
- * Services return domain objects (`Page`, `UserAccount`, ...); only this file knows the console's wire format.
+ * The JSON shapes /api/admin answers (derived from their schemas in `schemas/admin-responses.ts`), and the functions
+ * that turn the services' domain objects into them. Services return domain objects (`Page`, `UserAccount`, ...);
+ * only this file knows the console's wire format.
  */
-import type { Role } from '../models';
-import type { ApplicationJSON } from '../services/applications';
-import type { NotificationWithRecipient } from '../services/notifications';
+import type { z } from 'zod';
 import type { Page } from '../services/paging';
-import type { PlatformStats } from '../services/stats';
 import type { UserAccount } from '../services/users';
+import type { ApplicationJSON } from '../wire';
+import type { AdminApplicationSchema, AdminUserSchema } from './schemas/admin-responses';
 
 /** A page of an admin listing: offset pagination, because the console's tables jump to any page. */
 export interface AdminPage<T> {
@@ -17,25 +17,11 @@ export interface AdminPage<T> {
   page_size: number;
 }
 
-/** The dashboard's numbers without `sockets_open`, which the API adds from the realtime layer. */
-export type AdminStats = PlatformStats;
-
-/** A notification as an admin sees it: the user-facing shape plus who received it. */
-export type AdminNotificationJSON = NotificationWithRecipient;
-
 /** An application row in the admin table: the course without its instructor, as the console's contract says. */
-export type AdminApplicationJSON = Omit<ApplicationJSON, 'course'> & { course: { id: number; title: string } };
+export type AdminApplicationJSON = z.output<typeof AdminApplicationSchema>;
 
 /** A user as the admin console lists and edits it: never the password hash. */
-export interface AdminUserJSON {
-  id: number;
-  email: string;
-  name: string;
-  role: Role;
-  is_active: boolean;
-  last_login_at: string | null;
-  created_at: string;
-}
+export type AdminUserJSON = z.output<typeof AdminUserSchema>;
 
 export function toAdminPage<T, W>(p: Page<T>, toWire: (item: T) => W): AdminPage<W> {
   return { results: p.results.map(toWire), total: p.total, page: p.page, page_size: p.pageSize };

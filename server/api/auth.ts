@@ -1,6 +1,6 @@
 import { endUserSession, startUserSession } from '../http/login-session';
 import { issueCsrfToken } from '../http/security';
-import { toUserJSON } from '../services/auth';
+import { toUserJSON } from '../wire';
 import { operation } from './operation';
 import * as schemas from './schemas';
 import { CsrfTokenSchema, LoginResultSchema, MeSchema } from './schemas/responses';

@@ -6,8 +6,8 @@ import {
   CourseListSchema,
   CourseSchema,
   EnrollmentSchema,
-  NotifyStudentsResultSchema,
 } from './schemas/responses';
+import { NotifyStudentsResultSchema, toNotifyStudentsResult } from './schemas/sends';
 
 const tag = 'Courses';
 const byId = { id: schemas.id };
@@ -92,13 +92,14 @@ const notifyStudents = operation({
     200: { description: 'Already sent with this Idempotency-Key: the first result, nothing sent now.', schema: NotifyStudentsResultSchema },
   },
   handler: async function notifyStudents({ services, user, params, body, idempotencyKey }, res) {
-    const result = await services.courses.notifyStudents(user, params.id, {
+    const sent = await services.courses.notifyStudents(user, params.id, {
       type: body.notification_type,
       title: body.title,
       message: body.message,
       data: body.data,
       idempotencyKey,
     });
+    const result = toNotifyStudentsResult(sent);
     res.status(result.send && !result.replayed ? 202 : result.replayed ? 200 : 201).json(result);
   },
 });

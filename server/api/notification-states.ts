@@ -24,7 +24,7 @@ const single = (action: Exclude<StateAction, 'delete' | 'read'>, path: string, o
     params: byId,
     responses: { 200: { description: 'The notification and the new unread count.', schema: MarkedReadSchema } },
     handler: async function act({ services, user, params }, res) {
-      const notification = await services.notifications.act(user.id, params.id, action);
+      const notification = await services.notifications.inbox.act(user.id, params.id, action);
       res.json({ ...notification, unread_count: await services.notifications.unreadCount(user.id) });
     },
   });
@@ -48,7 +48,7 @@ const snooze = operation({
   body: schemas.snoozeBody,
   responses: { 200: { description: 'The notification and the new unread count.', schema: MarkedReadSchema } },
   handler: async function snooze({ services, user, params, body }, res) {
-    const notification = await services.notifications.snooze(user.id, params.id, body.until);
+    const notification = await services.notifications.inbox.snooze(user.id, params.id, body.until);
     res.json({ ...notification, unread_count: await services.notifications.unreadCount(user.id) });
   },
 });
@@ -68,7 +68,7 @@ const bulk = operation({
   body: schemas.bulkNotificationsBody,
   responses: { 200: { description: 'How many changed.', schema: BulkResultSchema } },
   handler: async function bulk({ services, user, body }, res) {
-    res.json({ updated: await services.notifications.bulk(user.id, body.ids, body.action, body.group_keys) });
+    res.json({ updated: await services.notifications.inbox.bulk(user.id, body.ids, body.action, body.group_keys) });
   },
 });
 

@@ -65,7 +65,7 @@ const markAllRead = operation({
   scopes: ['notifications:write'],
   responses: { 200: { description: 'Done.', schema: MarkedAllReadSchema } },
   handler: async function markAllRead({ services, user }, res) {
-    res.json({ updated: await services.notifications.markAllRead(user.id), unread_count: 0 });
+    res.json({ updated: await services.notifications.inbox.markAllRead(user.id), unread_count: 0 });
   },
 });
 
@@ -80,10 +80,14 @@ const stream = operation({
   description:
     'For clients and networks where WebSockets are not possible. The JSON socket’s server messages, each as an ' +
     'event named by its `type` (`connection_established`, `notification`, `unread_count`, `notification_read`, ' +
-    '...) whose `data` is the same JSON. Notification events carry `id:` = the notification’s position in delivery ' +
-    'order (its id, or for one that came back from snooze the frame’s `position`): reconnect with `Last-Event-ID` ' +
-    '(EventSource does it by itself) to first receive, in order, everything missed, exactly like the socket’s ' +
-    '`?since=`. A comment line every 25 s keeps proxies open. When the server ends the ' +
+    '..., and for the sender of a recorded send `send_progress` with the `Send` as `send`) whose `data` is the same JSON. Notification events carry `id:` = the notification’s position in delivery ' +
+    'order (its id, or for one that came back from snooze the frame’s `position`), and `notification_state` events ' +
+    'carrying a `position` (a state change’s place in the same order) carry it as `id:`: reconnect with ' +
+    '`Last-Event-ID` (EventSource does it by itself) to first receive, in order, everything missed, exactly like the ' +
+    'socket’s `?since=`: the new notifications, and the state changes (read, unread, done, snoozed, deleted: each ' +
+    'row’s state now) of the ones you had, then `unread_count`. Deletions are kept for this for ' +
+    '`STATE_REPLAY_RETENTION_DAYS` (7) days; after a longer absence reload your lists. A comment line every 25 s ' +
+    'keeps proxies open. When the server ends the ' +
     'stream (logout, token revoked: 4401) it sends a `close` event with the socket’s close code.',
   access: 'user',
   scopes: ['notifications:read'],
@@ -128,7 +132,7 @@ const markRead = operation({
   params: byId,
   responses: { 200: { description: 'The notification and the new unread count.', schema: MarkedReadSchema } },
   handler: async function markRead({ services, user, params }, res) {
-    const notification = await services.notifications.markRead(user.id, params.id);
+    const notification = await services.notifications.inbox.markRead(user.id, params.id);
     res.json({ ...notification, unread_count: await services.notifications.unreadCount(user.id) });
   },
 });
@@ -152,7 +156,7 @@ const remove = operation({
   params: byId,
   responses: { 204: { description: 'Deleted.' } },
   handler: async function remove({ services, user, params }, res) {
-    await services.notifications.remove(user.id, params.id);
+    await services.notifications.inbox.remove(user.id, params.id);
     res.status(204).end();
   },
 });

@@ -20,6 +20,8 @@ export interface SendProgress {
 export interface ReadStateChange {
   recipientId: number;
   ids: number[] | 'all';
+  /** The change's position in delivery order (see server/services/notifications/store/replay.ts). */
+  position?: number;
 }
 
 /** Notifications of one user were done, undone, marked unread or snoozed. */
@@ -27,6 +29,7 @@ export interface StateChange {
   recipientId: number;
   ids: number[];
   state: NotificationState;
+  position?: number;
 }
 
 /** A snoozed notification woke: unread again, on top of the lists. */
@@ -41,6 +44,7 @@ export interface Removal {
   ids: number[];
   /** The shared groups the rows were in (the first event of a delete carries them): their lines follow. */
   groupKeys?: string[];
+  position?: number;
 }
 
 /** An application arrived or was decided; carries the two people it concerns. */

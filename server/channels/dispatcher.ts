@@ -89,13 +89,13 @@ function route(c: Channel, e: HeraldEvent, at: number): void {
     case 'notification.fanout':
       return c.notify(e.range ? { batchId: e.batchId, range: e.range } : { batchId: e.batchId }, at);
     case 'notification.read':
-      return c.readStateChanged({ recipientId: e.recipientId, ids: e.ids }, at);
+      return c.readStateChanged({ recipientId: e.recipientId, ids: e.ids, position: e.position }, at);
     case 'notification.read_all':
-      return c.readStateChanged({ recipientId: e.recipientId, ids: 'all' }, at);
+      return c.readStateChanged({ recipientId: e.recipientId, ids: 'all', position: e.position }, at);
     case 'notification.deleted':
-      return c.removed({ recipientId: e.recipientId, ids: e.ids, groupKeys: e.groupKeys }, at);
+      return c.removed({ recipientId: e.recipientId, ids: e.ids, groupKeys: e.groupKeys, position: e.position }, at);
     case 'notification.state':
-      return c.stateChanged?.({ recipientId: e.recipientId, ids: e.ids, state: e.state }, at);
+      return c.stateChanged?.({ recipientId: e.recipientId, ids: e.ids, state: e.state, position: e.position }, at);
     case 'notification.woken':
       return c.woken?.({ recipientId: e.recipientId, id: e.id }, at);
     case 'application.changed': {

@@ -1,4 +1,5 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
+import { notificationRows } from '../services/notifications/store/channel-reads';
 
 /**
  * Quiet hours and leases, as every durable channel (email, push, their retries, the digest) asks them in SQL over
@@ -39,7 +40,7 @@ export async function lastLeaseEnd(
 ): Promise<Date | null> {
   const [row] = await db.query<{ until: Date | null }>(
     `SELECT max(d.claimed_until) AS until
-       FROM notifications n JOIN deliveries d ON d.notification_id = n.id
+       FROM ${notificationRows('n')} JOIN deliveries d ON d.notification_id = n.id
       WHERE ${where} AND d.channel = '${channel}' AND d.status = 'pending' AND d.claimed_until > now()`,
     { type: QueryTypes.SELECT, replacements },
   );

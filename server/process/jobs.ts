@@ -7,7 +7,7 @@ import type { TaskList } from 'graphile-worker';
 import type { Sequelize } from 'sequelize';
 import type { Services } from '../services';
 import { startProcessRunner, type JobRunner } from '../jobs';
-import { notificationTasks } from '../services/notifications/tasks';
+import { notificationCron, notificationTasks } from '../services/notifications/tasks';
 import type { Logger } from '../logger';
 import { onShutdownSignal, openCore, publicUrl, type Core } from './core';
 
@@ -30,7 +30,7 @@ export async function startJobs(core: Core, config: Config, email: EmailConfig, 
     applicationName: `herald-jobs:${process.pid}`,
     log: logger,
     tasks: processTasks({ sequelize: db.sequelize, services: core.services }, config, mailer, logger),
-    cron: digestCron,
+    cron: [...digestCron, ...notificationCron],
     // Checking twice per stale period keeps a dead runner's jobs waiting at most about 1.5 of it.
     recovery: { staleAfterSeconds: config.jobStaleSeconds, intervalMs: Math.min(30_000, config.jobStaleSeconds * 500) },
   });
@@ -56,7 +56,7 @@ export function processTasks(
   const { sequelize, services } = deps;
   const policy = { allowPrivate: config.outboundAllowPrivate };
   return {
-    ...notificationTasks({ notifications: services.notifications, sends: services.sends }),
+    ...notificationTasks({ notifications: services.notifications, sends: services.sends, tombstoneRetentionDays: config.stateReplayRetentionDays }),
     ...emailTasks({ sequelize, mailer, site: { publicUrl: publicUrl(config), secret: config.sessionSecret } }),
     ...pushChannelTasks({ sequelize, subscriptions: services.pushSubscriptions, vapid: services.vapid, policy, logger }),
     ...webhookChannelTasks({ sequelize, notifications: services.notifications, policy, logger }),

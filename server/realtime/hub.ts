@@ -50,7 +50,7 @@ export class Connection implements Identity {
   lastPosition = 0;
   #ready = false;
   /** Live frames held until the snapshot went out; allocated only if one arrives meanwhile (most never do). */
-  #pending: Array<[string, number | undefined]> | undefined;
+  #pending: Array<[string, number | undefined, boolean]> | undefined;
   /** Positions the snapshot carried, remembered for SEEN_TTL_MS; none (the usual case) allocates nothing. */
   #seen: Set<number> | undefined;
   #seenUntil = 0;
@@ -91,16 +91,19 @@ export class Connection implements Identity {
   /**
    * A live push. `position` marks frames that announce one notification at one place (its sort key), so a copy the
    * snapshot already carried is dropped instead of shown twice, while the same row woken later (a new position) is not.
+   * `dedupe` false (a state change's frames): never dropped, only moving the resume point. The replay says each
+   * row's state at the time of its query, and a change it already holds may come again: applied in order, the
+   * later pushes still leave the row as it is; dropping one by position could keep an older state instead.
    */
-  push(frame: string, position?: number): void {
+  push(frame: string, position?: number, dedupe = true): void {
     if (this.#closed) return;
     if (!this.#ready) {
       const pending = (this.#pending ??= []);
       if (pending.length >= MAX_PENDING) return this.close(CloseCode.TryAgainLater, 'too far behind');
-      pending.push([frame, position]);
+      pending.push([frame, position, dedupe]);
       return;
     }
-    if (position !== undefined && this.#seen) {
+    if (dedupe && position !== undefined && this.#seen) {
       if (Date.now() >= this.#seenUntil) this.#seen = undefined;
       else if (this.#seen.has(position)) return;
     }
@@ -123,7 +126,7 @@ export class Connection implements Identity {
     this.#ready = true;
     const pending = this.#pending;
     this.#pending = undefined;
-    if (pending) for (const [frame, id] of pending) this.push(frame, id);
+    if (pending) for (const [frame, id, dedupe] of pending) this.push(frame, id, dedupe);
   }
 
   close(code: number, reason: string): void {

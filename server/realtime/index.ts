@@ -3,7 +3,7 @@ import os from 'node:os';
 import type { Server } from 'node:http';
 import type { RequestHandler, Response, Router } from 'express';
 import type { Sequelize } from 'sequelize';
-import type { ApplicationChange, Channel, NewNotifications, ReadStateChange, Removal, SessionsEnded, StateChange, Woken } from '../channels/channel';
+import type { ApplicationChange, Channel, NewNotifications, ReadStateChange, Removal, SendProgress, SessionsEnded, StateChange, Woken } from '../channels/channel';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Services } from '../services';
@@ -20,6 +20,7 @@ import { createProbes } from './probes';
 import { createProtocols, type Protocols } from './protocols';
 import { Pushes } from './pushes';
 import { RealtimeQueries } from './queries';
+import { SendProgressPushes } from './send-progress';
 import { Snapshots } from './snapshots';
 import { DEFAULT_SSE_LIMITS, openEventStream, type EventStreams, type SseLimits } from './sse';
 import { attachWebSockets, DEFAULT_LIMITS, type ConnectionSink, type WsLimits } from './ws';
@@ -118,9 +119,18 @@ export class Realtime implements Channel, ConnectionSink, EventStreams {
     });
   }
 
-  /** A recorded send moved: admins' consoles refetch its progress (a hint, coalesced like the others). */
-  sendProgress(): void {
+  /** Made on the first send this process hears of (see send-progress.ts). */
+  #sendProgress?: SendProgressPushes;
+  /**
+   * A recorded send moved: admins' consoles refetch its progress (a hint, coalesced like the others); its sender's
+   * tabs and the pages showing its course get it as it is now (coalesced per send).
+   */
+  sendProgress(progress: SendProgress, publishedAt: number): void {
+    this.#received(publishedAt);
     this.#hints.hint('send.progress');
+    const { hub, metrics, delivery } = this;
+    const { sends, courses } = this.#d.services;
+    (this.#sendProgress ??= new SendProgressPushes({ hub, protocols: this.#protocols, metrics, delivery, sends, courses })).progress(progress);
   }
 
   readStateChanged(change: ReadStateChange, publishedAt: number): void {

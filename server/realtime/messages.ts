@@ -39,7 +39,7 @@ export async function answerMessage(
       if (!Number.isSafeInteger(id) || id <= 0) return c.sendNow(p.error('invalid_id', 'id must be a positive integer.'));
       try {
         // The service publishes notification.read, which updates this tab and every other one.
-        await deps.notifications.markRead(c.userId, id);
+        await deps.notifications.inbox.markRead(c.userId, id);
       } catch (err) {
         if ((err as { status?: number }).status === 404) return c.sendNow(p.error('not_found', 'Notification not found.'));
         throw err;
@@ -47,7 +47,7 @@ export async function answerMessage(
       return;
     }
     case 'mark_all_as_read': {
-      const n = await deps.notifications.markAllRead(c.userId);
+      const n = await deps.notifications.inbox.markAllRead(c.userId);
       // Nothing changed means no event: answer this socket directly so it still hears back.
       if (n === 0 && p.unreadCount) c.sendNow(p.unreadCount(await deps.notifications.unreadCount(c.userId)));
       return;

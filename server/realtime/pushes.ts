@@ -1,6 +1,7 @@
 import type { ApplicationChange, ReadStateChange, Removal, StateChange } from '../channels/channel';
-import type { BellView, NotificationGroupJSON, NotificationJSON, NotificationService, PlacedGroup } from '../services/notifications';
+import type { BellView, NotificationService, PlacedGroup } from '../services/notifications';
 import { groupKeyOf } from '../services/notifications';
+import type { NotificationGroupJSON, NotificationJSON } from '../wire';
 import type { CreatedItem } from './delivery';
 import type { Connection, Hub, Protocol } from './hub';
 import type { RealtimeMetrics } from './metrics';
@@ -153,7 +154,7 @@ export class Pushes {
   async readState(change: ReadStateChange): Promise<void> {
     // "All read" re-renders no line: every line's unread control turns to "Read" with the cards' (push-read.njk).
     const lines = change.ids === 'all' ? undefined : await this.#groupLines(change.recipientId, change.ids);
-    await this.#toEveryTab(change.recipientId, (p, view) => p.readState(view, change.ids));
+    await this.#toEveryTab(change.recipientId, (p, view) => p.readState(view, change.ids, change.position), change.position);
     this.#pushLines(change.recipientId, lines);
   }
 
@@ -161,7 +162,7 @@ export class Pushes {
   async removed(removal: Removal): Promise<void> {
     // The rows are gone: their groups are the ones the event names.
     const lines = removal.groupKeys?.length ? await this.#groupLines(removal.recipientId, [], removal.groupKeys) : undefined;
-    await this.#toEveryTab(removal.recipientId, (p, view) => p.removed(view, removal.ids));
+    await this.#toEveryTab(removal.recipientId, (p, view) => p.removed(view, removal.ids, removal.position), removal.position);
     this.#pushLines(removal.recipientId, lines);
   }
 
@@ -185,7 +186,7 @@ export class Pushes {
         .filter((r) => !lines?.has(groupKeyOf(r) ?? ''))
         .map(({ recipient_id: _r, silent: _s, position, ...n }) => ({ n, position }));
     }
-    await this.#toEveryTab(recipientId, (p, view) => p.stateChanged(view, ids, state, returning));
+    await this.#toEveryTab(recipientId, (p, view) => p.stateChanged(view, ids, state, returning, change.position), change.position);
     this.#pushLines(recipientId, lines);
   }
 
@@ -220,8 +221,12 @@ export class Pushes {
     }
   }
 
-  /** One read for all the user's tabs (the bell's latest items only if a tab shows them), one frame set per protocol. */
-  async #toEveryTab(userId: number, frames: (p: Protocols[Protocol], view: BellView) => string[]): Promise<void> {
+  /**
+   * One read for all the user's tabs (the bell's latest items only if a tab shows them), one frame set per protocol.
+   * `position` (a state change's) moves the resume point of tabs whose protocol replays states; the others' resume
+   * point stays a notification's, as their replay is notifications only.
+   */
+  async #toEveryTab(userId: number, frames: (p: Protocols[Protocol], view: BellView) => string[], position?: number): Promise<void> {
     const { hub, notifications, protocols, metrics } = this.#d;
     const conns = hub.of(userId);
     if (!conns) return;
@@ -233,7 +238,8 @@ export class Pushes {
     for (const c of hub.of(userId) ?? []) {
       let list = byProtocol.get(c.protocol);
       if (!list) byProtocol.set(c.protocol, (list = frames(protocols[c.protocol], view)));
-      for (const f of list) c.push(f);
+      const at = protocols[c.protocol].replayStates ? position : undefined;
+      for (const f of list) c.push(f, at, false);
       metrics.pushed.inc({ protocol: c.protocol }, list.length);
     }
   }

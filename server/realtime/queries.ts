@@ -1,6 +1,7 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
-import { selectApplications, toApplicationJSON, type ApplicationJSON, type ApplicationRow } from '../services/applications';
-import { NotificationStore, type BatchRow, type NotificationJSON } from '../services/notifications';
+import { selectApplications, toApplicationJSON, type ApplicationRow } from '../services/applications';
+import { NotificationStore, type BatchRow } from '../services/notifications';
+import type { ApplicationJSON, NotificationJSON } from '../wire';
 
 /**
  * The few reads the realtime layer needs that are about delivery rather than the domain: set-based, so the cost

@@ -1,4 +1,5 @@
-import { groupKeyOf, type NotificationService, type PlacedGroup } from '../services/notifications';
+import { groupKeyOf, type NotificationService, type PlacedGroup, type StateEntry, type StatesSince } from '../services/notifications';
+import type { NotificationJSON } from '../wire';
 import { CloseCode } from './codes';
 import type { Connection } from './hub';
 import type { RealtimeMetrics } from './metrics';
@@ -7,6 +8,10 @@ import type { RealtimeQueries } from './queries';
 
 /** Replay at most this many missed notifications on connect; past it the client should reload its list. */
 const REPLAY_LIMIT = 500;
+/** And at most this many state changes of rows the client had (a read-all counts each row); likewise. */
+const STATE_REPLAY_LIMIT = 5_000;
+/** Ids per replayed `notification_state` frame, as in the live ones (a group action announces 500 at a time). */
+const STATE_FRAME_IDS = 500;
 
 /** One snapshot under way for one connection; a newer one for the same connection supersedes it. */
 interface SnapshotPlan {
@@ -19,7 +24,8 @@ interface SnapshotPlan {
  * reconnect: replay after the last id each was sent). Set-based: one statement for all counts and one for all
  * bells (their latest and their newest unread), plus one replay query per user that asked for one.
  *
- * Order on a replaying protocol: the snapshot frame, then the missed notifications oldest first, then live frames.
+ * Order on a replaying protocol: the snapshot frame, then the missed notifications oldest first with, on a protocol
+ * that replays states, the state changes of rows the client already had between them (see #replay), then live frames.
  *
  * Before the first await every connection goes (back) to queueing and its replay point is fixed: a live push that
  * lands while the queries run waits behind the snapshot (and is dropped if the replay carried it) instead of
@@ -81,24 +87,38 @@ export class Snapshots {
     const conns = [...plans.keys()];
     const users = [...new Set(conns.map((c) => c.userId))];
     const bellUsers = [...new Set(conns.filter((c) => protocols[c.protocol].showsBell).map((c) => c.userId))];
-    const [states, latest, replays] = await Promise.all([
+    // State changes are read per (user, replay point): which rows a tab had depends on where it resumes.
+    const stateFroms = new Map<string, [number, number]>();
+    for (const [c, { from }] of plans) if (from !== undefined && protocols[c.protocol].replayStates) stateFroms.set(`${c.userId}:${from}`, [c.userId, from]);
+    const [states, latest, replays, stateReplays] = await Promise.all([
       queries.states(users),
       // The bell shows groups as one line (issue 14), as the page renders it: one statement per user (see bells).
       notifications.bells(bellUsers),
       Promise.all(
         [...replayFrom].map(async ([uid, from]) => [uid, await notifications.since(uid, from, REPLAY_LIMIT)] as const),
       ).then((pairs) => new Map(pairs)),
+      Promise.all(
+        [...stateFroms].map(async ([key, [uid, from]]) => [key, await notifications.statesSince(uid, from, STATE_REPLAY_LIMIT)] as const),
+      ).then((pairs) => new Map(pairs)),
     ]);
     // A protocol that shows a group as one line (the bell) replays a missed member as its group's line, not as a
     // card: one more read per user whose replay holds grouped rows (only when such a tab replays).
     const linesOf = new Map<number, Map<string, PlacedGroup | null>>();
     const groupingUsers = new Set(conns.filter((c) => protocols[c.protocol].newGroupMember && protocols[c.protocol].replay).map((c) => c.userId));
-    await Promise.all(
-      [...replays].map(async ([uid, rows]) => {
+    // After replayed state changes, a protocol that shows groups gets the fresh lines of the groups those rows are
+    // (or, deleted, were) in, as after a live change: one more read per replay that touched a group.
+    const stateLinesOf = new Map<string, Map<string, PlacedGroup | null>>();
+    const groupingFroms = new Set([...plans].filter(([c]) => protocols[c.protocol].groupLines).map(([c, { from }]) => `${c.userId}:${from}`));
+    await Promise.all([
+      ...[...replays].map(async ([uid, rows]) => {
         const keys = [...new Set(rows.map((r) => groupKeyOf(r.n)).filter((k): k is string => k !== null))];
         if (keys.length > 0 && groupingUsers.has(uid)) linesOf.set(uid, await notifications.groupLines(uid, [], keys));
       }),
-    );
+      ...[...stateReplays].map(async ([key, { entries }]) => {
+        const keys = [...new Set(entries.map((e) => e.groupKey).filter((k): k is string => k !== null))];
+        if (keys.length > 0 && groupingFroms.has(key)) stateLinesOf.set(key, await notifications.groupLines(stateFroms.get(key)![0], [], keys));
+      }),
+    ]);
     /** One snapshot frame per user and protocol, however many tabs. */
     const frames = new Map<string, string>();
     for (const [c, plan] of plans) {
@@ -121,14 +141,18 @@ export class Snapshots {
       const seen = [...(bell?.positions ?? [])];
       const { from } = plan;
       if (from !== undefined && p.replay) {
-        // Another tab of the user may have asked to replay from further back: skip what this one already has.
         const lines = p.newGroupMember ? linesOf.get(c.userId) : undefined;
-        for (const { n, position } of replays.get(c.userId) ?? []) {
-          if (position <= from) continue;
-          seen.push(position);
-          if (lines?.has(groupKeyOf(n) ?? '')) continue; // within its group's line, below
-          c.sendNow(p.replay(n, position), position);
+        const missed = stateReplays.get(`${c.userId}:${from}`) ?? { entries: [], latest: 0 };
+        const replayed = this.#replay(c, from, replays.get(c.userId) ?? [], missed, lines, seen);
+        sent += replayed.frames;
+        if (replayed.states > 0 && p.unreadCount) {
+          // As after every live state change: the count follows (the one the snapshot frame showed), then the lines.
+          c.sendNow(p.unreadCount(state.unread));
           sent += 1;
+          const stateLines = stateLinesOf.get(`${c.userId}:${from}`);
+          const lineFrames = stateLines && p.groupLines ? p.groupLines(stateLines) : [];
+          for (const f of lineFrames) c.sendNow(f);
+          sent += lineFrames.length;
         }
         if (lines && p.groupLines) {
           for (const f of p.groupLines(lines)) c.sendNow(f, Math.max(0, ...[...lines.values()].map((l) => l?.position ?? 0)));
@@ -141,4 +165,74 @@ export class Snapshots {
       metrics.pushed.inc({ protocol: p.name }, sent);
     }
   }
+
+  /**
+   * The missed notifications after `from` and, between them, the state changes of rows the client had, all in
+   * delivery order, so that whatever prefix of it a client receives before a drop, the highest position it saw
+   * leaves nothing unsent behind it. Between two notifications the state changes go one frame per state (at most
+   * STATE_FRAME_IDS ids each), and only the last of those frames carries a position (the highest among them): a
+   * drop in the middle makes the client ask again for changes it may have, never skip one. The very last state
+   * frame carries `latest` too when higher (changes of rows newer than `from`, which went whole, as they are now), so
+   * a client never asks again about them. Both reads are bounded; past either bound neither goes further than the
+   * other. Returns the frames sent, and how many of them were state frames.
+   */
+  #replay(
+    c: Connection,
+    from: number,
+    rows: ReadonlyArray<{ n: NotificationJSON; position: number }>,
+    { entries: allEntries, latest }: StatesSince,
+    lines: Map<string, PlacedGroup | null> | undefined,
+    seen: number[],
+  ): { frames: number; states: number } {
+    const p = this.#d.protocols[c.protocol];
+    const cap = Math.min(rows.length === REPLAY_LIMIT ? rows[rows.length - 1].position : Infinity, stateCap(allEntries));
+    const entries = allEntries.filter((e) => e.position <= cap);
+    let sent = 0;
+    let stateFrames = 0;
+    let k = 0;
+    const statesBefore = (position: number) => {
+      const gap: StateEntry[] = [];
+      while (k < entries.length && entries[k].position < position) gap.push(entries[k++]);
+      const final = position === Infinity;
+      if (gap.length === 0 || !p.replayStates) return;
+      const byState = new Map<StateEntry['state'], number[]>();
+      for (const e of gap) {
+        const ids = byState.get(e.state);
+        if (ids) ids.push(e.id);
+        else byState.set(e.state, [e.id]);
+      }
+      const frames: Array<[number[], StateEntry['state']]> = [];
+      for (const [state, ids] of byState) for (let i = 0; i < ids.length; i += STATE_FRAME_IDS) frames.push([ids.slice(i, i + STATE_FRAME_IDS), state]);
+      const last = Math.max(gap[gap.length - 1].position, final ? Math.min(cap, latest) : 0);
+      frames.forEach(([ids, state], i) => {
+        const at = i === frames.length - 1 ? last : undefined;
+        c.sendNow(p.replayStates!(ids, state, at), at);
+      });
+      sent += frames.length;
+      stateFrames += frames.length;
+    };
+    for (const { n, position } of rows) {
+      // Another tab of the user may have asked to replay from further back: skip what this one already has.
+      if (position <= from) continue;
+      if (position > cap) break;
+      statesBefore(position);
+      seen.push(position);
+      if (lines?.has(groupKeyOf(n) ?? '')) continue; // within its group's line, after the replay
+      c.sendNow(p.replay!(n, position), position);
+      sent += 1;
+    }
+    statesBefore(Infinity);
+    return { frames: sent, states: stateFrames };
+  }
+}
+
+/**
+ * How far a state replay that hit its bound may go: up to its last position, but not into it when an earlier one
+ * is there (the bound may have cut that statement's rows short, and a position sent is a position the client will
+ * not ask for again); a single statement above the bound is sent as far as it goes.
+ */
+function stateCap(entries: StateEntry[]): number {
+  if (entries.length < STATE_REPLAY_LIMIT) return Infinity;
+  const last = entries[entries.length - 1].position;
+  return entries[0].position < last ? last - 1 : last;
 }

@@ -27,9 +27,10 @@ export interface EventStreams {
 
 /**
  * A server-sent event stream as the hub's `Socket`: the JSON protocol's frames, each as an event named by its
- * `type`, with `id:` = the frame's position (`position`, else the notification id) on notification frames (so a browser's EventSource resumes with
- * Last-Event-ID by itself, exactly as `?since=` does on the socket). No second delivery path: the hub, the
- * ordered queue, snapshots and replay are the socket's. Closing sends a `close` event with the socket's code.
+ * `type`, with `id:` = the frame's position (`position`, else the notification id) on notification frames and on
+ * the state frames that carry one (so a browser's EventSource resumes with Last-Event-ID by itself, exactly as
+ * `?since=` does on the socket). No second delivery path: the hub, the ordered queue, snapshots and replay are the
+ * socket's. Closing sends a `close` event with the socket's code.
  */
 class SseSocket implements Socket {
   readonly #res: Response;
@@ -73,10 +74,11 @@ class SseSocket implements Socket {
 function eventOf(frame: string): string {
   const parsed = JSON.parse(frame) as { type?: unknown; position?: unknown; notification?: { id?: unknown } };
   const type = typeof parsed.type === 'string' ? parsed.type : 'message';
-  // The frame's position, else its notification id (the same number): a row that woke keeps its id but comes back
-  // further on, and Last-Event-ID must resume after that place.
-  const at = typeof parsed.position === 'number' ? parsed.position : parsed.notification?.id;
-  const id = type === 'notification' && typeof at === 'number' ? `id: ${at}\n` : '';
+  // The frame's position, else a notification's id (the same number): a row that woke keeps its id but comes back
+  // further on, and Last-Event-ID must resume after that place. State changes carry theirs (notification_state),
+  // so a stream resumed after one is not told it again, and one resumed before it is.
+  const at = typeof parsed.position === 'number' ? parsed.position : type === 'notification' ? parsed.notification?.id : undefined;
+  const id = typeof at === 'number' ? `id: ${at}\n` : '';
   return `${id}event: ${type}\ndata: ${frame}\n\n`;
 }
 

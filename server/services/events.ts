@@ -26,12 +26,14 @@ export type HeraldEvent =
       senderId: number | null;
       courseId: number | null;
     }
-  | { type: 'notification.read'; recipientId: number; ids: number[] }
-  | { type: 'notification.read_all'; recipientId: number }
+  // position (state changes): the change's place in delivery order (store/replay.ts); live frames carry it, so a
+  // tab's resume point covers it. Optional: an event published by an older process has none.
+  | { type: 'notification.read'; recipientId: number; ids: number[]; position?: number }
+  | { type: 'notification.read_all'; recipientId: number; position?: number }
   // groupKeys: the shared groups the deleted rows were in (they can no longer say it), for the live group lines.
-  | { type: 'notification.deleted'; recipientId: number; ids: number[]; groupKeys?: string[] }
+  | { type: 'notification.deleted'; recipientId: number; ids: number[]; groupKeys?: string[]; position?: number }
   /** Done, undone, marked unread or snoozed (read and deleted keep their own events above). */
-  | { type: 'notification.state'; recipientId: number; ids: number[]; state: NotificationState }
+  | { type: 'notification.state'; recipientId: number; ids: number[]; state: NotificationState; position?: number }
   /** A snoozed notification's time came: it is unread again, on top. Announced like a new one, by id. */
   | { type: 'notification.woken'; recipientId: number; id: number }
   /** Carries the two people it concerns, so a process with neither of them connected skips the read. */

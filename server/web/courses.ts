@@ -3,7 +3,8 @@ import { Router } from 'express';
 import { currentUser, requireRole, requireUser } from '../http/auth';
 import { BadRequest, HttpError, NotFound } from '../errors';
 import type { User } from '../models';
-import type { CourseJSON } from '../services/courses';
+import type { CourseJSON } from '../wire';
+import { toSendJSON } from '../wire/sends';
 import { type WebDeps, isHtmx, sendFragment, sendPage } from './context';
 import { type FieldErrors, applyForm, id, notifyForm, parseForm, searchQuery, sendKeyForm } from './forms';
 
@@ -111,14 +112,14 @@ export function courseRoutes(web: WebDeps) {
       return sendPage(web, req, res, 'pages/course.njk', { ...ctx, title: course.title, canManage: true, ownCourse: course.instructor.id === user.id }, 422);
     }
     const input = 'type' in parsed.data ? parsed.data : { ...parsed.data, type: parsed.data.notification_type };
-    const { recipients, replayed, send } = await services.courses.notifyStudents(user, course.id, {
+    const { recipients, replayed, recorded } = await services.courses.notifyStudents(user, course.id, {
       type: input.type,
       title: input.title,
       message: input.message,
       idempotencyKey: key.data.idempotency_key,
     });
     // Above SEND_INLINE_MAX the send was only recorded: a job writes it in parts, "Recently sent" shows how far.
-    const sending = send !== undefined && send.status !== 'finished';
+    const sending = recorded !== null && recorded.status !== 'finished';
     if (!isHtmx(req)) {
       return res.redirect(303, `/courses/${course.id}?${sending ? 'sending=1' : `notified=${recipients}`}#notify-${course.id}`);
     }
@@ -127,6 +128,19 @@ export function courseRoutes(web: WebDeps) {
       notifyResult: { recipients, title: input.title, replayed, sending },
       ...(await notifyPanel(user, course)),
     });
+  });
+
+  // --- stopping a recorded send from "Recently sent" (its sender or an admin; SendService decides)
+  router.post('/courses/:courseId/sends/:sendId/cancel', requireRole('instructor', 'admin'), async function cancelSend(req, res) {
+    const course = res.locals.course as CourseJSON;
+    const user = currentUser(req);
+    if (!canManage(user, course)) throw new NotFound('Course');
+    const sendId = String(req.params.sendId);
+    // Another course's send through this course's URL is unknown here, and stays running.
+    if ((await services.sends.status(user, sendId)).courseId !== course.id) throw new NotFound('Send');
+    const send = await services.sends.cancel(user, sendId);
+    if (!isHtmx(req)) return res.redirect(303, `/courses/${course.id}#send-${send.id}`);
+    sendFragment(web, req, res, 'partials/recent-send.njk', { b: { ...toSendJSON(send), type: send.type }, courseId: course.id, canCancel: true });
   });
 
   return router;

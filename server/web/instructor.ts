@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { currentUser, requireRole } from '../http/auth';
 import { HttpError, NotFound } from '../errors';
-import type { ApplicationJSON } from '../services/applications';
+import type { ApplicationJSON } from '../wire';
 import { type WebDeps, backTo, isHtmx, sendFragment, sendPage } from './context';
 import { id, parseForm, rejectForm } from './forms';
 

@@ -46,14 +46,14 @@ export function notificationStateRoutes(web: WebDeps) {
     const parsed = bulkForm.safeParse(req.body);
     if (!parsed.success) throw new ValidationError('Select some notifications and an action.');
     const { ids, group_keys: groupKeys, action } = parsed.data;
-    const changed = await services.notifications.bulkChanged(currentUser(req).id, ids, action, groupKeys);
+    const changed = await services.notifications.inbox.bulkChanged(currentUser(req).id, ids, action, groupKeys);
     await answer(req, res, changed.ids, action, changed.keys);
   });
 
   for (const action of ['done', 'undone', 'unread'] as const) {
     router.post(`/notifications/:notificationId/${action}`, async function act(req, res) {
       const id = res.locals.notificationId as number;
-      await services.notifications.act(currentUser(req).id, id, action);
+      await services.notifications.inbox.act(currentUser(req).id, id, action);
       await answer(req, res, [id], action);
     });
   }
@@ -61,7 +61,7 @@ export function notificationStateRoutes(web: WebDeps) {
   router.post('/notifications/:notificationId/snooze', async function snooze(req, res) {
     const userId = currentUser(req).id;
     const id = res.locals.notificationId as number;
-    await services.notifications.snooze(userId, id, await snoozeTime(req, userId));
+    await services.notifications.inbox.snooze(userId, id, await snoozeTime(req, userId));
     await answer(req, res, [id], 'snoozed');
   });
 
@@ -69,7 +69,7 @@ export function notificationStateRoutes(web: WebDeps) {
   for (const action of ['read', 'done'] as const) {
     router.post(`/notifications/groups/:groupKey/${action}`, async function actOnGroup(req, res) {
       const key = res.locals.groupKey as string;
-      const changed = await services.notifications.bulkChanged(currentUser(req).id, [], action, [key]);
+      const changed = await services.notifications.inbox.bulkChanged(currentUser(req).id, [], action, [key]);
       await answer(req, res, changed.ids, action, [key]);
     });
   }
@@ -77,7 +77,7 @@ export function notificationStateRoutes(web: WebDeps) {
   router.post('/notifications/groups/:groupKey/snooze', async function snoozeGroup(req, res) {
     const userId = currentUser(req).id;
     const key = res.locals.groupKey as string;
-    const ids = await services.notifications.snoozeGroups(userId, [key], await snoozeTime(req, userId));
+    const ids = await services.notifications.inbox.snoozeGroups(userId, [key], await snoozeTime(req, userId));
     await answer(req, res, ids, 'snoozed', [key]);
   });
 

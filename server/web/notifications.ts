@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { currentUser, requireUser } from '../http/auth';
-import { parseSearch, searchWords, type NotificationJSON } from '../services/notifications';
+import { parseSearch, searchWords } from '../services/notifications';
+import type { NotificationJSON } from '../wire';
 import { type WebDeps, backTo, isHtmx, parsedParam, renderView, sendPage } from './context';
 import { notificationId, notificationsQuery } from './forms';
 import { notificationLink } from './render';
@@ -50,7 +51,7 @@ export function notificationRoutes(web: WebDeps) {
    * Someone else's id is a 404; without a login, the login page comes back here.
    */
   router.get('/notifications/:notificationId', async function show(req, res) {
-    const n = await services.notifications.markRead(currentUser(req).id, res.locals.notificationId as number);
+    const n = await services.notifications.inbox.markRead(currentUser(req).id, res.locals.notificationId as number);
     const link = notificationLink(n);
     await sendPage(web, req, res, 'pages/notification.njk', {
       title: n.title,
@@ -62,21 +63,21 @@ export function notificationRoutes(web: WebDeps) {
 
   router.post('/notifications/read-all', async function markAllRead(req, res) {
     const userId = currentUser(req).id;
-    await services.notifications.markAllRead(userId);
+    await services.notifications.inbox.markAllRead(userId);
     if (!isHtmx(req)) return res.redirect(303, backTo(req, '/notifications'));
     res.type('html').send(renderer.readPush(await services.notifications.bell(userId), 'all'));
   });
 
   router.post('/notifications/:notificationId/read', async function markRead(req, res) {
     const userId = currentUser(req).id;
-    const n = await services.notifications.markRead(userId, res.locals.notificationId as number);
+    const n = await services.notifications.inbox.markRead(userId, res.locals.notificationId as number);
     if (!isHtmx(req)) return res.redirect(303, `${backTo(req, '/notifications')}`);
     res.type('html').send(renderer.readPush(await services.notifications.bell(userId), [n.id]));
   });
 
   /** The bell's items: clicking one marks it read and follows its link. */
   router.post('/notifications/:notificationId/open', async function open(req, res) {
-    const n = await services.notifications.markRead(currentUser(req).id, res.locals.notificationId as number);
+    const n = await services.notifications.inbox.markRead(currentUser(req).id, res.locals.notificationId as number);
     const link = notificationLink(n);
     if (isHtmx(req)) return res.set('HX-Redirect', link).status(204).end();
     res.redirect(303, link);

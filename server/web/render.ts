@@ -1,7 +1,7 @@
 import path from 'node:path';
 import nunjucks from 'nunjucks';
-import type { ApplicationJSON } from '../services/applications';
-import { groupKeyOf, type BellView, type NotificationGroupJSON, type NotificationJSON, type PlacedGroup } from '../services/notifications';
+import { groupKeyOf, type BellView, type PlacedGroup } from '../services/notifications';
+import type { ApplicationJSON, NotificationGroupJSON, NotificationJSON } from '../wire';
 import { APPLICATION_STATUS_LABELS, BROADCAST_OPTIONS, ICONS, NOTIFICATION_TYPE_META } from './notification-types';
 
 export const VIEWS_DIR = path.join(__dirname, '..', '..', 'views');

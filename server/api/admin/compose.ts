@@ -4,8 +4,7 @@ import { operation } from '../operation';
 import * as admin from '../schemas/admin';
 import { AudienceCountSchema } from '../schemas/admin-responses';
 import { RecipientsSchema } from '../schemas/responses';
-import { SendSchema } from '../sends';
-import { toSendJSON } from '../../services/notifications/sends';
+import { SendSchema, toSendJSON } from '../schemas/sends';
 
 const tag = 'Admin';
 

@@ -1,17 +1,15 @@
 import { z } from 'zod';
 import { APPLICATION_STATUSES, ROLES } from '../../models';
-import type {
-  AdminApplicationJSON,
-  AdminNotificationJSON,
-  AdminStats,
-  AdminUserJSON,
-} from '../admin-wire';
-import { NotificationSchema } from './responses';
+import type { PlatformStats } from '../../services/stats';
+import { AdminNotificationSchema, assertSame, int, timestamp, type Same } from '../../wire';
 
-/** Response shapes of /api/admin, checked against the admin service's types at the bottom. */
+/**
+ * Response shapes of /api/admin. The console's types (`admin-wire.ts`) are derived from them; the stats, a
+ * service's own type, are checked against theirs at the bottom. The admin notification is the moderation store's
+ * shape, so it lives in `server/wire/`.
+ */
+export { AdminNotificationSchema };
 
-const int = z.number().int();
-const timestamp = z.iso.datetime();
 const page = <T extends z.ZodType>(results: T) => ({
   results: z.array(results),
   total: int.describe('Every match, across all pages.'),
@@ -36,13 +34,6 @@ export const AdminStatsSchema = z
       .describe('The last 30 UTC days, oldest first, days without notifications included.'),
   })
   .meta({ id: 'AdminStats', description: 'The admin dashboard’s numbers.' });
-
-export const AdminNotificationSchema = z
-  .strictObject({
-    ...NotificationSchema.shape,
-    recipient: z.strictObject({ id: int, name: z.string(), email: z.string(), role: z.enum(ROLES) }),
-  })
-  .meta({ id: 'AdminNotification', description: 'Any user’s notification, with its recipient.' });
 
 export const AdminNotificationPageSchema = z
   .strictObject({
@@ -94,10 +85,5 @@ export const DeletedSchema = z
   .strictObject({ deleted: int.describe('How many of the ids existed and were deleted.') })
   .meta({ id: 'Deleted', description: 'The result of a bulk delete.' });
 
-// --- the documented shapes are exactly what the admin service returns (a mismatch fails `tsc`)
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-function assertSame<T extends true>(): T | void {}
-assertSame<Same<Omit<z.output<typeof AdminStatsSchema>, 'sockets_open'>, AdminStats>>();
-assertSame<Same<z.output<typeof AdminNotificationSchema>, AdminNotificationJSON>>();
-assertSame<Same<z.output<typeof AdminApplicationSchema>, AdminApplicationJSON>>();
-assertSame<Same<z.output<typeof AdminUserSchema>, AdminUserJSON>>();
+// --- the dashboard's numbers are exactly what the stats service returns, less what the API adds (a mismatch fails `tsc`)
+assertSame<Same<Omit<z.output<typeof AdminStatsSchema>, 'sockets_open'>, PlatformStats>>();

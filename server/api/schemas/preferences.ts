@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DELIVERY_CHANNELS, DELIVERY_STATUSES, type Delivery } from '../../services/deliveries';
 import { EMAIL_MODES, PREFERENCE_CHANNELS, type PreferenceDefaults, type Preferences } from '../../services/preferences';
 import { DefaultsPatch, PreferencesPatch } from '../../services/preferences/schema';
+import { assertSame, int, timestamp, type Same } from '../../wire';
 import { id } from '.';
 
 /**
@@ -9,9 +10,6 @@ import { id } from '.';
  * service's own schemas, so the document describes exactly what the service accepts; the response shapes are
  * checked against the service types at the bottom.
  */
-
-const int = z.number().int();
-const timestamp = z.iso.datetime();
 
 const TypePreferenceSchema = z
   .strictObject({
@@ -83,8 +81,6 @@ export const listDeliveriesQuery = z.object({
 });
 
 // --- the documented shapes are exactly what the services return (a mismatch fails `tsc`)
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-function assertSame<T extends true>(): T | void {}
 assertSame<Same<z.output<typeof PreferencesSchema>, Preferences>>();
 assertSame<Same<z.output<typeof PreferenceDefaultsSchema>, PreferenceDefaults>>();
 assertSame<Same<z.output<typeof DeliverySchema>, Delivery>>();

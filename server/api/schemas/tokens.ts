@@ -1,11 +1,9 @@
 import { z } from 'zod';
 import { SCOPES, type CreatedToken, type TokenInfo } from '../../services/tokens';
+import { int, timestamp } from '../../wire';
 import { id, text } from '.';
 
 /** Request and response shapes of personal access tokens (/api/tokens and /api/admin/tokens). */
-
-const int = z.number().int();
-const timestamp = z.iso.datetime();
 
 export const createTokenBody = z.strictObject({
   name: text(100).pipe(z.string().min(1, 'must not be empty')).describe('What the token is for, to recognise it later.'),

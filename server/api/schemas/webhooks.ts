@@ -1,11 +1,9 @@
 import { z } from 'zod';
 import { WEBHOOK_EVENTS, type CreatedWebhookEndpoint, type WebhookDelivery, type WebhookEndpoint } from '../../services/webhooks';
+import { int, timestamp } from '../../wire';
 import { id, text } from '.';
 
 /** Request and response shapes of webhook endpoints (/api/webhooks and /api/admin/webhooks). */
-
-const int = z.number().int();
-const timestamp = z.iso.datetime();
 
 export const createWebhookBody = z.strictObject({
   url: z.string().max(2000).describe('Where events are POSTed: https (plain http only where OUTBOUND_ALLOW_PRIVATE is on).'),

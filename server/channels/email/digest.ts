@@ -3,7 +3,9 @@ import { parseCronItems, type ParsedCronItem } from 'graphile-worker';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { z } from 'zod';
 import type { JobHelpers, TaskList } from '../../jobs';
-import type { ClaimedDelivery, ClaimSource, DeliveryService } from '../../services/deliveries';
+import { freeToClaim, type ClaimedDelivery, type ClaimSource, type DeliveryService } from '../../services/deliveries';
+import { notificationRows } from '../../services/notifications/store/channel-reads';
+import { effectivePreferencesJoin } from '../../services/preferences/sql';
 import { TransientSendError, type SendReport } from './send';
 import type { EmailSender } from './index';
 import { IN_QUIET_HOURS, NEXT_QUIET_END } from '../quiet-hours';
@@ -71,15 +73,13 @@ function scopeOf(p: z.output<typeof Payload>, now = new Date()): Scope {
  * lost, and the delivery row already keeps what that digest listed from being listed again.
  */
 const DIGESTIBLE = (where: string) => `
-  FROM notifications n
-  JOIN effective_notification_preferences ep ON ep.user_id = n.recipient_id AND ep.type = n.type
+  FROM ${notificationRows('n')}
+  ${effectivePreferencesJoin('ep', 'n.recipient_id', 'n.type')}
   JOIN users u ON u.id = n.recipient_id AND u.is_active
   LEFT JOIN notification_settings s ON s.user_id = n.recipient_id
  WHERE (${where}) AND ep.email = 'digest' AND n.read_at IS NULL
    AND n.created_at > COALESCE(s.last_digest_at, now() - interval '1 day') - interval '10 minutes'
-   AND NOT EXISTS (SELECT 1 FROM deliveries d
-                    WHERE d.notification_id = n.id AND d.channel = 'email'
-                      AND NOT (d.status = 'pending' AND (d.claimed_until IS NULL OR d.claimed_until < now())))`;
+   AND ${freeToClaim('email', 'n.id')}`;
 
 /** The next chunk: every digestible notification of the next `users` users outside their quiet hours. */
 export function digestSource(payload: DigestPayload, users: number, now = new Date()): ClaimSource {

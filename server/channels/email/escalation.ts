@@ -1,6 +1,6 @@
-import { enqueueJobSql, type TaskList } from '../../jobs';
-import type { ClaimSource } from '../../services/deliveries';
-import { claimAndSend, selectionSource, type EmailJobPayload, type EmailSelection, type EmailTaskDeps } from './select';
+import type { TaskList } from '../../jobs';
+import { ESCALATE_TASK } from '../../jobs/notification-jobs';
+import { claimAndSend, type EmailJobPayload, type EmailSelection, type EmailTaskDeps } from './select';
 
 /**
  * Escalation (`email: "unread"`): one job per fan-out batch (or per single notification), due
@@ -11,32 +11,11 @@ import { claimAndSend, selectionSource, type EmailJobPayload, type EmailSelectio
  * quiet hours get a follow-up job at the earliest end of them; the same query then finds them (and only them,
  * if still unread).
  */
-export const ESCALATE_TASK = 'email:escalate';
+export { ESCALATE_TASK };
 
 export type EscalatePayload = EmailJobPayload;
 
 const ESCALATION: EmailSelection = { mode: 'unread', unreadOnly: true };
-
-/** The enqueue for the fan-out statement: `SELECT ${escalationEnqueueSql(':batchId', ':delay')} ...`. */
-export function escalationEnqueueSql(batchIdExpr: string, delaySecondsExpr: string): string {
-  return enqueueJobSql(ESCALATE_TASK, {
-    payload: `json_build_object('batchId', ${batchIdExpr})`,
-    runAt: `now() + make_interval(secs => ${delaySecondsExpr})`,
-    jobKey: `'${ESCALATE_TASK}:' || ${batchIdExpr}`,
-    jobKeyMode: 'preserve_run_at',
-  });
-}
-
-/**
- * The enqueue for single notifications written by a statement: `idsExpr` is a `bigint[]` expression over the
- * rows it inserted (e.g. `(SELECT array_agg(id) FROM notice)`). No key: the statement itself runs once.
- */
-export function escalationEnqueueForIdsSql(idsExpr: string, delaySecondsExpr: string): string {
-  return enqueueJobSql(ESCALATE_TASK, {
-    payload: `json_build_object('notificationIds', ${idsExpr})`,
-    runAt: `now() + make_interval(secs => ${delaySecondsExpr})`,
-  });
-}
 
 export function escalationTasks(deps: EmailTaskDeps): TaskList {
   return { [ESCALATE_TASK]: claimAndSend(ESCALATE_TASK, ESCALATION, deps) };

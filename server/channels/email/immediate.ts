@@ -1,4 +1,5 @@
-import { enqueueJobSql, type TaskList } from '../../jobs';
+import type { TaskList } from '../../jobs';
+import { IMMEDIATE_TASK } from '../../jobs/notification-jobs';
 import { claimAndSend, type EmailSelection, type EmailTaskDeps } from './select';
 
 /**
@@ -7,23 +8,9 @@ import { claimAndSend, type EmailSelection, type EmailTaskDeps } from './select'
  * not matter (a recipient with in_app off and email immediate gets a row already read, and still the email), so
  * a held recipient gets the email at the end of their quiet hours even if they read it in the app meanwhile.
  */
-export const IMMEDIATE_TASK = 'email:immediate';
+export { IMMEDIATE_TASK };
 
 const IMMEDIATE: EmailSelection = { mode: 'immediate', unreadOnly: false };
-
-/** For the fan-out statement; keyed by the batch, so a duplicate enqueue is a no-op. */
-export function immediateEnqueueSql(batchIdExpr: string): string {
-  return enqueueJobSql(IMMEDIATE_TASK, {
-    payload: `json_build_object('batchId', ${batchIdExpr})`,
-    jobKey: `'${IMMEDIATE_TASK}:' || ${batchIdExpr}`,
-    jobKeyMode: 'preserve_run_at',
-  });
-}
-
-/** For single notifications: `idsExpr` is a `bigint[]` expression over the rows the statement inserted. */
-export function immediateEnqueueForIdsSql(idsExpr: string): string {
-  return enqueueJobSql(IMMEDIATE_TASK, { payload: `json_build_object('notificationIds', ${idsExpr})` });
-}
 
 export function immediateTasks(deps: EmailTaskDeps): TaskList {
   return { [IMMEDIATE_TASK]: claimAndSend(IMMEDIATE_TASK, IMMEDIATE, deps) };

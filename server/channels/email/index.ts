@@ -1,6 +1,6 @@
-import { QueryTypes, type Sequelize } from 'sequelize';
-import type { NotificationType } from '../../models';
+import type { Sequelize } from 'sequelize';
 import type { ClaimedDelivery, DeliveryService } from '../../services/deliveries';
+import { channelNotifications, type NotificationRow } from '../../services/notifications/store/channel-reads';
 import { renderDigestEmail, renderNotificationEmail, type EmailNotification, type EmailRecipient, type EmailSite } from './render';
 import { sendEmails, type OutgoingEmail, type SendReport } from './send';
 import type { Mailer } from './transport';
@@ -10,23 +10,25 @@ export { renderDigestEmail, renderNotificationEmail, type EmailSite } from './re
 export { sendEmails, TransientSendError, type OutgoingEmail, type SendReport } from './send';
 export { DIGEST_TASK, DigestRuns, digestCron, digestTasks, type DigestPayload } from './digest';
 export { emailTasks } from './tasks';
-export { ESCALATE_TASK, escalationEnqueueSql, escalationTasks } from './escalation';
-export { IMMEDIATE_TASK, immediateEnqueueSql, immediateTasks } from './immediate';
+export { ESCALATE_TASK, escalationTasks } from './escalation';
+export { IMMEDIATE_TASK, immediateTasks } from './immediate';
 export { RETRY_TASK, retryTasks, type RetryPayload } from './retry';
 export { signUnsubscribeToken, verifyUnsubscribeToken, unsubscribeUrl, type UnsubscribeScope } from './unsubscribe';
 
+/** A claimed delivery with its notification (the store's shape) and its recipient's address. */
 interface Row {
-  delivery_id: string;
-  notification_id: string;
-  type: NotificationType;
-  title: string;
-  message: string;
-  course_title: string | null;
-  user_id: number;
+  deliveryId: number;
+  n: NotificationRow & Recipient;
+}
+
+interface Recipient {
   email: string;
   name: string;
   is_active: boolean;
 }
+
+/** The recipient's columns, read with the notification: one query for the chunk. */
+const RECIPIENT = { columns: ['u.email', 'u.name', 'u.is_active'], joins: ['JOIN users u ON u.id = n.recipient_id'] };
 
 /**
  * The email channel's sending half: given deliveries a job has claimed, loads what the messages need in one
@@ -52,8 +54,8 @@ export class EmailSender {
   async sendEach(claimed: ClaimedDelivery[]): Promise<SendReport> {
     const rows = await this.#load(claimed);
     const emails: OutgoingEmail[] = rows.map((r) => ({
-      deliveryIds: [Number(r.delivery_id)],
-      message: renderNotificationEmail(this.#site, { deliveryId: Number(r.delivery_id), recipient: recipient(r), notification: notification(r) }),
+      deliveryIds: [r.deliveryId],
+      message: renderNotificationEmail(this.#site, { deliveryId: r.deliveryId, recipient: recipient(r), notification: notification(r) }),
     }));
     return this.#send(emails);
   }
@@ -62,14 +64,15 @@ export class EmailSender {
   async sendDigests(claimed: ClaimedDelivery[]): Promise<SendReport> {
     const byUser = new Map<number, Row[]>();
     for (const r of await this.#load(claimed)) {
-      if (!byUser.has(r.user_id)) byUser.set(r.user_id, []);
-      byUser.get(r.user_id)!.push(r);
+      const userId = r.n.recipient_id;
+      if (!byUser.has(userId)) byUser.set(userId, []);
+      byUser.get(userId)!.push(r);
     }
     const emails = [...byUser.values()].map<OutgoingEmail>((rows) => ({
-      deliveryIds: rows.map((r) => Number(r.delivery_id)),
+      deliveryIds: rows.map((r) => r.deliveryId),
       message: renderDigestEmail(this.#site, {
         recipient: recipient(rows[0]),
-        items: rows.map((r) => ({ deliveryId: Number(r.delivery_id), notification: notification(r) })),
+        items: rows.map((r) => ({ deliveryId: r.deliveryId, notification: notification(r) })),
       }),
     }));
     return this.#send(emails);
@@ -79,30 +82,30 @@ export class EmailSender {
     return sendEmails({ mailer: this.#mailer, deliveries: this.#deliveries, concurrency: this.#concurrency }, emails);
   }
 
-  /** The claimed rows with their notification and recipient; deactivated users are skipped, not mailed. */
+  /**
+   * The claimed rows with their notification and recipient, in delivery order; deactivated users are skipped, not
+   * mailed. A row whose notification is gone meanwhile is left out (its delivery went with it).
+   */
   async #load(claimed: ClaimedDelivery[]): Promise<Row[]> {
     if (claimed.length === 0) return [];
-    const rows = await this.#db.query<Row>(
-      `SELECT d.id AS delivery_id, n.id AS notification_id, n.type, n.title, n.message, c.title AS course_title,
-              u.id AS user_id, u.email, u.name, u.is_active
-         FROM deliveries d
-         JOIN notifications n ON n.id = d.notification_id
-         JOIN users u ON u.id = d.recipient_id
-         LEFT JOIN courses c ON c.id = n.course_id
-        WHERE d.id = ANY(CAST(:ids AS bigint[]))
-        ORDER BY d.id`,
-      { type: QueryTypes.SELECT, replacements: { ids: `{${claimed.map((c) => c.id).join(',')}}` } },
-    );
-    const inactive = rows.filter((r) => !r.is_active);
-    await this.#deliveries.markSkipped(inactive.map((r) => ({ id: Number(r.delivery_id), error: 'recipient deactivated' })));
-    return rows.filter((r) => r.is_active);
+    const notes = await channelNotifications<Recipient>(this.#db, claimed.map((c) => c.notificationId), RECIPIENT);
+    const byId = new Map(notes.map((n) => [Number(n.id), n]));
+    const rows = [...claimed]
+      .sort((a, b) => a.id - b.id)
+      .flatMap<Row>((c) => {
+        const n = byId.get(c.notificationId);
+        return n ? [{ deliveryId: c.id, n }] : [];
+      });
+    const inactive = rows.filter((r) => !r.n.is_active);
+    await this.#deliveries.markSkipped(inactive.map((r) => ({ id: r.deliveryId, error: 'recipient deactivated' })));
+    return rows.filter((r) => r.n.is_active);
   }
 }
 
-function recipient(r: Row): EmailRecipient {
-  return { id: r.user_id, email: r.email, name: r.name };
+function recipient({ n }: Row): EmailRecipient {
+  return { id: n.recipient_id, email: n.email, name: n.name };
 }
 
-function notification(r: Row): EmailNotification {
-  return { id: Number(r.notification_id), type: r.type, title: r.title, message: r.message, courseTitle: r.course_title };
+function notification({ n }: Row): EmailNotification {
+  return { id: Number(n.id), type: n.type, title: n.title, message: n.message, courseTitle: n.course_title };
 }

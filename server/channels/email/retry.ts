@@ -1,6 +1,6 @@
-import type { JobHelpers, TaskList } from '../../jobs';
+import type { TaskList } from '../../jobs';
 import type { ClaimSource } from '../../services/deliveries';
-import { deliveryRetry, retryIds, type RetryPayload } from '../delivery-retry';
+import { deliveryRetry, type RetryPayload } from '../delivery-retry';
 import type { EmailTaskDeps } from './select';
 
 export type { RetryPayload };
@@ -27,18 +27,15 @@ export const retrySource = (p: RetryPayload): ClaimSource => queries.source(p);
 
 export function retryTasks(deps: EmailTaskDeps): TaskList {
   return {
-    [RETRY_TASK]: async (raw: unknown, helpers: JobHelpers) => {
-      const payload = raw as RetryPayload;
-      const claimed = await deps.deliveries.claim('email', retrySource(payload), { leaseSeconds: deps.leaseSeconds });
-      const off = new Set(await queries.refused(deps.sequelize, claimed.map((c) => c.id)));
-      await deps.deliveries.markSkipped([...off].map((id) => ({ id, error: 'email turned off for this type since' })));
-      // A transient failure throws: the job retries with backoff, and the released rows are claimed again then.
-      const report = await deps.sender.sendEach(claimed.filter((c) => !off.has(c.id)));
-      const wakeAt = await queries.nextLook(deps.sequelize, payload);
-      if (wakeAt) {
-        await helpers.addJob(RETRY_TASK, payload, { runAt: wakeAt, jobKey: `${RETRY_TASK}:later:${retryIds(payload)}` });
-      }
-      helpers.logger.info(`${RETRY_TASK} sent ${report.sent.length}, failed ${report.failed.length}, skipped ${off.size}`);
-    },
+    [RETRY_TASK]: queries.task({
+      task: RETRY_TASK,
+      sequelize: deps.sequelize,
+      claim: (source) => deps.deliveries.claim('email', source, { leaseSeconds: deps.leaseSeconds }),
+      markSkipped: (rows) => deps.deliveries.markSkipped(rows),
+      send: async (claimed) => {
+        const report = await deps.sender.sendEach(claimed);
+        return { sent: report.sent.length, failed: report.failed.length };
+      },
+    }),
   };
 }

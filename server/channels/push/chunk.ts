@@ -1,8 +1,9 @@
-import { QueryTypes, type Sequelize } from 'sequelize';
+import type { Sequelize } from 'sequelize';
+import type { SqlSource } from '../../services/deliveries';
+import { channelNotifications } from '../../services/notifications/store/channel-reads';
 import type { PushSubscriptions, PushTarget } from '../../services/push-subscriptions';
-import { intArray } from '../../db/sql';
 import { noVisibleTab } from './decide';
-import { pushMessage, type PushMessage, type PushableNotification } from './message';
+import { pushMessage, type PushMessage } from './message';
 import type { OriginHolds, PushOutcome, PushSend, PushSender } from './sender';
 
 /** A delivery row a job holds (server/services/deliveries' ClaimedDelivery). */
@@ -13,7 +14,7 @@ export interface ClaimedPush {
 }
 
 /** Trusted SQL yielding `notification_id` and `recipient_id`: who should get a push now (see README). */
-export type PushSource = { sql: string; replacements?: Record<string, unknown> };
+export type PushSource = SqlSource;
 
 /**
  * The part of server/services/deliveries' DeliveryService the push jobs use: one row per (notification, 'push'),
@@ -53,11 +54,9 @@ export async function pushChunk(
 ): Promise<{ sent: number; heldUntil?: number }> {
   if (claimed.length === 0) return { sent: 0 };
   // Visibility is read here, at send time and once per chunk: a tab shown since the job was queued still counts.
-  const notes = await deps.sequelize.query<PushableNotification & { application_id: number | null; tab_visible: boolean }>(
-    `SELECT n.id, n.type, n.title, n.message, n.application_id, NOT ${noVisibleTab('n.recipient_id')} AS tab_visible
-       FROM notifications n WHERE n.id = ANY(CAST(:ids AS bigint[]))`,
-    { replacements: { ids: intArray(claimed.map((c) => c.notificationId)) }, type: QueryTypes.SELECT },
-  );
+  const notes = await channelNotifications<{ tab_visible: boolean }>(deps.sequelize, claimed.map((c) => c.notificationId), {
+    columns: [`NOT ${noVisibleTab('n.recipient_id')} AS tab_visible`],
+  });
   const byId = new Map(notes.map((n) => [Number(n.id), n]));
   const devices = new Map<number, PushTarget[]>();
   for (const t of await deps.subscriptions.targets([...new Set(claimed.map((c) => c.recipientId))])) {
@@ -78,7 +77,7 @@ export async function pushChunk(
     if (targets.length === 0) return void skipped.push({ id: d.id, error: 'no device with alerts on' });
     let message = messages.get(d.notificationId);
     if (!message) {
-      message = pushMessage({ ...n, id: Number(n.id), applicationId: n.application_id });
+      message = pushMessage({ id: Number(n.id), type: n.type, title: n.title, message: n.message, applicationId: n.application_id });
       messages.set(d.notificationId, message);
     }
     for (const target of targets) {

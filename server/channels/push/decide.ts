@@ -6,7 +6,7 @@ import { PRESENCE_STALE_MS } from '../../realtime/presence';
  * `userColumn` is SQL written in code (`n.recipient_id`), never user input.
  *
  * @example
- *   SELECT n.id, n.recipient_id FROM notifications n
+ *   SELECT n.id, n.recipient_id FROM ${notificationRows('n')}
  *    WHERE n.batch_id = :batchId AND ${noVisibleTab('n.recipient_id')}
  */
 export function noVisibleTab(userColumn: string): string {

@@ -3,6 +3,6 @@ export { PushSender, retryAfterMs, type OriginHolds, type PushOutcome, type Push
 export { pushChunk, type PushChunkDeps } from './chunk';
 export { noVisibleTab } from './decide';
 export { PUSH_TASK, pushTasks, type ClaimedPush, type PushDeliveries, type PushJob, type PushSource, type PushTaskDeps } from './task';
-export { hasLiveDevice, pushEnqueueForIdsSql, pushEnqueueSql, pushLeaseEnd, pushQuietEnd, pushSource } from './source';
+export { pushLeaseEnd, pushQuietEnd, pushSource } from './source';
 export { pushChannelTasks } from './tasks';
 export { PUSH_RETRY_TASK, pushRetrySource, pushRetryTasks, type PushRetryPayload } from './retry';

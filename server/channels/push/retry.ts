@@ -1,5 +1,4 @@
-import type { JobHelpers } from 'graphile-worker';
-import { deliveryRetry, retryIds, type RetryPayload } from '../delivery-retry';
+import { deliveryRetry, type RetryPayload } from '../delivery-retry';
 import { pushChunk, type PushChunkDeps, type PushSource } from './chunk';
 
 /**
@@ -21,17 +20,13 @@ export const pushRetrySource = (p: PushRetryPayload): PushSource => queries.sour
 
 export function pushRetryTasks(deps: PushChunkDeps) {
   return {
-    [PUSH_RETRY_TASK]: async (raw: unknown, helpers: Pick<JobHelpers, 'addJob' | 'logger'>) => {
-      const payload = raw as PushRetryPayload;
-      const claimed = await deps.deliveries.claim('push', pushRetrySource(payload));
-      const off = new Set(await queries.refused(deps.sequelize, claimed.map((c) => c.id)));
-      await deps.deliveries.markSkipped([...off].map((id) => ({ id, error: 'push turned off for this type since' })));
-      const outcome = await pushChunk(deps, claimed.filter((c) => !off.has(c.id)), new Map(), { skipVisible: false });
-      const wakeAt = await queries.nextLook(deps.sequelize, payload);
-      if (wakeAt) {
-        await helpers.addJob(PUSH_RETRY_TASK, payload, { runAt: wakeAt, jobKey: `${PUSH_RETRY_TASK}:later:${retryIds(payload)}` });
-      }
-      helpers.logger.info(`${PUSH_RETRY_TASK} sent ${outcome.sent}, skipped ${off.size}`);
-    },
+    [PUSH_RETRY_TASK]: queries.task({
+      task: PUSH_RETRY_TASK,
+      sequelize: deps.sequelize,
+      claim: (source) => deps.deliveries.claim('push', source),
+      markSkipped: (rows) => deps.deliveries.markSkipped(rows),
+      // Not the job's holds: an admin's retry asks each push service afresh.
+      send: (claimed) => pushChunk(deps, claimed, new Map(), { skipVisible: false }),
+    }),
   };
 }

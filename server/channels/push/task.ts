@@ -1,16 +1,15 @@
 import type { JobHelpers } from 'graphile-worker';
+import { PUSH_TASK } from '../../jobs/notification-jobs';
+import { runClaimLoop, type NotificationJob } from '../claim';
 import { pushChunk, type PushChunkDeps, type PushSource } from './chunk';
 import type { OriginHolds } from './sender';
 
 export { type ClaimedPush, type PushDeliveries, type PushSource } from './chunk';
 
-export const PUSH_TASK = 'push:send';
+export { PUSH_TASK };
 
 /** One job per fan-out batch (or per single notification), never one per recipient. */
-export interface PushJob {
-  batchId?: string;
-  notificationIds?: number[];
-}
+export type PushJob = NotificationJob;
 
 export interface PushTaskDeps extends PushChunkDeps {
   /** The next chunk of recipients to claim for this job (preferences, quiet hours, no visible tab). */
@@ -36,35 +35,26 @@ export interface PushTaskDeps extends PushChunkDeps {
  * duplicates collapse) rather than hammering it.
  */
 export function pushTasks(deps: PushTaskDeps) {
-  const { chunk = 500 } = deps;
+  const { chunk = 500, unwanted } = deps;
   return {
-    [PUSH_TASK]: async (raw: unknown, helpers: Pick<JobHelpers, 'addJob' | 'logger'>) => {
-      const job = raw as PushJob;
+    [PUSH_TASK]: (raw: unknown, helpers: Pick<JobHelpers, 'addJob' | 'logger'>) => {
+      // One job's holds: a later chunk sends nothing more to a push service that asked for a pause.
       const holds: OriginHolds = new Map();
-      let sent = 0;
-      let heldUntil: number | undefined;
-      for (;;) {
-        const claimed = await deps.deliveries.claim('push', deps.source(job, chunk));
-        if (claimed.length === 0) break;
-        const outcome = await pushChunk(deps, claimed, holds, { skipVisible: true });
-        sent += outcome.sent;
-        if (outcome.heldUntil !== undefined) heldUntil = Math.min(heldUntil ?? Infinity, outcome.heldUntil);
-      }
-      if (deps.unwanted) await deps.deliveries.cancel('push', deps.unwanted(job), 'no longer wanted: read, turned off or no device');
-      const key = job.batchId ?? (job.notificationIds ?? []).join(',');
-      // Just after the hold: the held rows' lease ends then, so the next run can claim them.
-      const retryAt = heldUntil === undefined ? undefined : new Date(heldUntil + 1_000);
-      if (retryAt) await helpers.addJob(PUSH_TASK, job, { runAt: retryAt, jobKey: `${PUSH_TASK}:retry:${key}` });
-      const wakeAt = (await deps.quietEnd?.(job)) ?? null;
-      if (wakeAt) await helpers.addJob(PUSH_TASK, job, { runAt: wakeAt, jobKey: `${PUSH_TASK}:quiet:${key}` });
-      // Holds and other jobs' leases both show here; the retry run above covers every lease ending before it.
-      const leaseEnd = (await deps.leaseEnd?.(job)) ?? null;
-      if (leaseEnd && (!retryAt || leaseEnd.getTime() >= retryAt.getTime())) {
-        await helpers.addJob(PUSH_TASK, job, { runAt: new Date(leaseEnd.getTime() + 1000), jobKey: `${PUSH_TASK}:lease:${key}` });
-      }
-      helpers.logger.info(
-        `push sent ${sent}${retryAt ? `, busy push services again at ${retryAt.toISOString()}` : ''}` +
-          `${wakeAt ? `, rest after quiet hours at ${wakeAt.toISOString()}` : ''}`,
+      return runClaimLoop(
+        {
+          task: PUSH_TASK,
+          label: 'push',
+          claim: (source) => deps.deliveries.claim('push', source),
+          source: (job) => deps.source(job, chunk),
+          send: (claimed) => pushChunk(deps, claimed, holds, { skipVisible: true }),
+          cancelUnwanted: unwanted
+            ? (job) => deps.deliveries.cancel('push', unwanted(job), 'no longer wanted: read, turned off or no device')
+            : undefined,
+          quietEnd: deps.quietEnd,
+          leaseEnd: deps.leaseEnd,
+        },
+        raw as PushJob,
+        helpers,
       );
     },
   };

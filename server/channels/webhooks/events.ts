@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ApplicationChange, NewNotifications, ReadStateChange } from '../channel';
+import { BROADCAST_EVENT_SQL, NOTIFICATION_EVENT_SQL } from '../../services/notifications/store/channel-reads';
 import type { WebhookEventType } from '../../services/webhooks';
 
 /**
@@ -16,9 +17,6 @@ export interface WebhookEvent {
   replacements: Record<string, unknown>;
 }
 
-/** A timestamptz as the same ISO 8601 UTC form as the body's `timestamp`, whatever the session's time zone. */
-const isoUtc = (expr: string) => `to_char(${expr} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-
 /** `msg_` and a digest of what identifies the event: deterministic, so a duplicate hand-over is a no-op. */
 export function eventId(key: string): string {
   return `msg_${createHash('sha256').update(key).digest('base64url').slice(0, 27)}`;
@@ -32,11 +30,7 @@ export function notificationEvent(n: NewNotifications, publishedAt: number): Web
       type: 'broadcast.sent',
       id: eventId(`broadcast.sent:${n.batchId}`),
       timestamp,
-      source: `SELECT json_build_object('batch_id', CAST(:batchId AS text), 'course_id', min(n.course_id),
-                       'type', min(n.type), 'title', min(n.title), 'message', min(n.message),
-                       'sender_id', min(n.sender_id), 'recipients', count(*), 'created_at', ${isoUtc('min(n.created_at)')}) AS data,
-                     min(n.course_id) AS course_id
-                FROM notifications n WHERE n.batch_id = CAST(:batchId AS uuid) HAVING count(*) > 0`,
+      source: BROADCAST_EVENT_SQL,
       replacements: { batchId: n.batchId },
     };
   }
@@ -44,10 +38,7 @@ export function notificationEvent(n: NewNotifications, publishedAt: number): Web
     type: 'notification.created',
     id: eventId(`notification.created:${n.id}`),
     timestamp,
-    source: `SELECT json_build_object('id', n.id, 'recipient_id', n.recipient_id, 'type', n.type, 'title', n.title,
-                     'message', n.message, 'course_id', n.course_id, 'application_id', n.application_id,
-                     'created_at', ${isoUtc('n.created_at')}) AS data, n.course_id
-               FROM notifications n WHERE n.id = :id`,
+    source: NOTIFICATION_EVENT_SQL,
     replacements: { id: n.id },
   };
 }

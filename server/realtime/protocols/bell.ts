@@ -1,3 +1,4 @@
+import { toSendJSON } from '../../wire/sends';
 import type { Renderer } from '../../web/render';
 import { jsonError, PONG } from './json';
 import type { WireProtocol } from './protocol';
@@ -35,6 +36,13 @@ export function bellProtocol(renderer: Renderer): WireProtocol {
       if (audience === 'instructor') return renderer.applicationPush(change.application, change, inserted);
       if (audience === 'candidate') return renderer.statusPush(change.application, change);
       return renderer.countsPush(change.application.course.id, change, audience === 'adminViewer');
+    },
+    // A course send's row in "Recently sent" (push-send.njk), with its Cancel for whoever may stop it. A send to no
+    // course (an admin's "everyone") has no row on any page: the console follows it.
+    sendProgress(send, audience) {
+      if (send.courseId === null) return undefined;
+      const b = { ...toSendJSON(send), type: send.type };
+      return renderer.render('partials/push-send.njk', { b, courseId: send.courseId, canCancel: audience !== 'instructor' });
     },
     error: jsonError,
     pong: PONG,

@@ -4,7 +4,7 @@ import { BELL_PATH, bellProtocol } from './bell';
 import { JSON_PATH, jsonProtocol } from './json';
 import type { WireProtocol } from './protocol';
 
-export type { ApplicationAudience, NewNotificationSender, Positioned, WireProtocol } from './protocol';
+export type { ApplicationAudience, NewNotificationSender, Positioned, SendAudience, WireProtocol } from './protocol';
 
 /** Which endpoint speaks which protocol (the ws adapter routes upgrades with it). */
 export const PROTOCOL_PATHS: Readonly<Record<string, Protocol>> = { [JSON_PATH]: 'json', [BELL_PATH]: 'bell' };

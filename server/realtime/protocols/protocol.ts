@@ -1,5 +1,7 @@
-import type { BellView, NotificationGroupJSON, NotificationJSON, PlacedGroup } from '../../services/notifications';
+import type { BellView, PlacedGroup, ReplayedState } from '../../services/notifications';
+import type { NotificationGroupJSON, NotificationJSON } from '../../wire';
 import type { NotificationState } from '../../services/events';
+import type { SendRecord } from '../../services/notifications/sends';
 import type { AdminEventName } from '../admin-hints';
 import type { Connection, Protocol } from '../hub';
 import type { ApplicationWithCounts } from '../queries';
@@ -23,6 +25,12 @@ export type NewNotificationSender = (c: Connection, id: number, position: number
  * (enrolled and pending).
  */
 export type ApplicationAudience = 'instructor' | 'candidate' | 'viewer' | 'adminViewer';
+
+/**
+ * Who a recorded send's progress is for: its `sender` (every protocol), or on a page showing its course another of
+ * the course's managers: an `admin` (may cancel it too) or the course's `instructor` (sees it, cannot cancel).
+ */
+export type SendAudience = 'sender' | 'admin' | 'instructor';
 
 /**
  * A wire protocol: what the frames of one kind of socket look like. Delivery decides who gets what and when;
@@ -52,17 +60,20 @@ export interface WireProtocol {
    * All shows it, or null when none of its members is left in the inbox. None: the protocol shows no groups.
    */
   groupLines?(lines: ReadonlyMap<string, PlacedGroup | null>): string[];
-  /** Notifications were read elsewhere (`all`: every one): frames for each of the user's tabs. */
-  readState(view: BellView, ids: number[] | 'all'): string[];
+  /**
+   * Notifications were read elsewhere (`all`: every one): frames for each of the user's tabs. `position`: the
+   * change's place in delivery order (absent from an event of an older process), for protocols that replay states.
+   */
+  readState(view: BellView, ids: number[] | 'all', position?: number): string[];
   /** Notifications were deleted (by the user elsewhere, or by a moderator): frames for each of the user's tabs. */
-  removed(view: BellView, ids: number[]): string[];
+  removed(view: BellView, ids: number[], position?: number): string[];
   /**
    * Notifications were done, undone, marked unread or snoozed elsewhere: frames for each of the user's tabs.
    * `returning`: for undone and unread, those of them now back in the inbox, each with its position, so a tab's
    * list that lacks them (it never had them, or showed them under Done) can take them in at their place. Read
    * only for protocols that show lists (`showsBell`).
    */
-  stateChanged(view: BellView, ids: number[], state: NotificationState, returning: Positioned[]): string[];
+  stateChanged(view: BellView, ids: number[], state: NotificationState, returning: Positioned[], position?: number): string[];
   /** The first frame of a (re)connect. */
   snapshot(view: BellView): string;
   /**
@@ -70,8 +81,19 @@ export interface WireProtocol {
    * protocol never replays.
    */
   replay?(n: NotificationJSON, position: number): string;
+  /**
+   * Rows the resuming tab had whose state changed while it was away (`?since=`), all in one state now; `position`
+   * only on a frame after which the tab may resume (see snapshots.ts). None: the protocol replays no states, and
+   * its live state frames do not move its resume point.
+   */
+  replayStates?(ids: number[], state: ReplayedState, position: number | undefined): string;
   /** An application arrived or was decided. None: its sockets hear of it through the notification only. */
   application?(change: ApplicationWithCounts, audience: ApplicationAudience, inserted: boolean): string;
+  /**
+   * A recorded send moved (started, a chunk committed, finished, cancelled), as it is now. Undefined: nothing for
+   * this audience. None: its sockets never show sends.
+   */
+  sendProgress?(send: SendRecord, audience: SendAudience): string | undefined;
   /** The admin console's hint to refetch. None: its sockets are not the console. */
   adminHint?(name: AdminEventName): string;
   /**

@@ -1,20 +1,10 @@
 import { QueryTypes, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
 import type { ApplicationStatus, User } from '../../models';
 import { Conflict, Forbidden, NotFound } from '../../errors';
+import type { ApplicationJSON } from '../../wire';
 import type { EventPublisher } from '../events';
 import { insertNotificationsSql, type NotificationStore } from '../notifications/store';
 import { offsetOf, offsetPage, type Page, type PageRequest } from '../paging';
-
-export interface ApplicationJSON {
-  id: number;
-  status: ApplicationStatus;
-  motivation: string;
-  reason: string | null;
-  created_at: string;
-  decided_at: string | null;
-  candidate: { id: number; name: string; email: string };
-  course: { id: number; title: string; instructor_id: number };
-}
 
 /** A row of selectApplications() (exported for the realtime layer's one-row read). */
 export interface ApplicationRow {

@@ -1,6 +1,6 @@
 import { hash, verify } from '@node-rs/argon2';
 import { QueryTypes, type Sequelize } from 'sequelize';
-import type { Models, Role, User } from '../../models';
+import type { Models, User } from '../../models';
 import { Unauthorized } from '../../errors';
 import type { EventPublisher } from '../events';
 import { LoginThrottle, type ThrottleLimits } from './throttle';
@@ -8,17 +8,6 @@ import { LoginThrottle, type ThrottleLimits } from './throttle';
 /** argon2id with OWASP's recommended minimum (19 MiB, 2 passes). */
 export function hashPassword(password: string): Promise<string> {
   return hash(password, { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 });
-}
-
-/** Public view of a user: never the hash. */
-export interface UserJSON {
-  id: number;
-  email: string;
-  name: string;
-  role: Role;
-}
-export function toUserJSON(u: Pick<User, 'id' | 'email' | 'name' | 'role'>): UserJSON {
-  return { id: u.id, email: u.email, name: u.name, role: u.role };
 }
 
 const INVALID = 'Invalid email or password.';

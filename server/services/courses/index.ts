@@ -2,20 +2,8 @@ import { QueryTypes, type Sequelize } from 'sequelize';
 import { likePattern } from '../../db/sql';
 import type { Models, NotificationType, User } from '../../models';
 import { NotFound } from '../../errors';
-import type { BroadcastJSON, NotificationService } from '../notifications';
-import { toSendJSON, type SendJSON } from '../notifications/sends';
-
-export interface CourseJSON {
-  id: number;
-  title: string;
-  description: string;
-  instructor: { id: number; name: string };
-  enrolled_count: number;
-  pending_count: number;
-  /** The viewer's own application to this course, when there is one. */
-  my_application: { id: number; status: string } | null;
-  is_enrolled: boolean;
-}
+import type { BroadcastJSON, CourseJSON } from '../../wire';
+import type { FanOutResult, NotificationService } from '../notifications';
 
 interface CourseRow {
   id: number;
@@ -60,15 +48,6 @@ export interface NotifyStudentsInput {
   data?: Record<string, unknown>;
   /** The client's key for this send: the same key again answers with the first result and sends nothing. */
   idempotencyKey?: string;
-}
-
-/** What notify-students answers. */
-export interface NotifyStudentsResult {
-  recipients: number;
-  batch_id: string;
-  replayed: boolean;
-  /** Above SEND_INLINE_MAX: the recorded send a queued job now writes, and where to follow it. */
-  send?: SendJSON;
 }
 
 /** The catalogue, enrollments and the instructor's broadcast to a course. */
@@ -168,9 +147,9 @@ export class CourseService {
   }
 
   /** The instructor's broadcast: one set-based INSERT for every enrolled student (recorded chunks above SEND_INLINE_MAX). */
-  async notifyStudents(actor: User, courseId: number, input: NotifyStudentsInput): Promise<NotifyStudentsResult> {
+  async notifyStudents(actor: User, courseId: number, input: NotifyStudentsInput): Promise<FanOutResult> {
     await this.#managed(actor, courseId);
-    const { recipients, batchId, replayed, recorded } = await this.#notifications.fanOut(
+    return this.#notifications.fanOut(
       { kind: 'course', courseId },
       {
         type: input.type,
@@ -182,7 +161,6 @@ export class CourseService {
       },
       { idempotencyKey: input.idempotencyKey },
     );
-    return { recipients, batch_id: batchId, replayed, ...(recorded && { send: toSendJSON(recorded) }) };
   }
 
   /** What was sent to the course's students lately (by anyone allowed to), so its managers see what went out. */

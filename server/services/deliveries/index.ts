@@ -1,8 +1,10 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { BadRequest, Conflict, NotFound } from '../../errors';
-import { intArray } from '../../db/sql';
 import { enqueueJobSql, type EnqueueSql } from '../../jobs';
+import { recipientsOf } from '../notifications/store/channel-reads';
 import { decodeCursor, keysetPage } from '../paging';
+
+export { freeToClaim } from './sql';
 
 export const DELIVERY_STATUSES = ['pending', 'sent', 'failed', 'skipped', 'cancelled'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
@@ -32,17 +34,17 @@ export interface ClaimedDelivery {
   attempts: number;
 }
 
-/**
- * Where the notifications to claim come from: their ids, or a query (trusted SQL written in code, with its own
- * replacements) yielding `notification_id` and `recipient_id` columns, so the choice of recipients and the claim
- * are one statement.
- */
 /** A SELECT of `notification_id` (and `recipient_id` to claim) with its replacements. */
 export interface SqlSource {
   sql: string;
   replacements?: Record<string, unknown>;
 }
 
+/**
+ * Where the notifications to claim come from: their ids, or a query (trusted SQL written in code, with its own
+ * replacements) yielding `notification_id` and `recipient_id` columns, so the choice of recipients and the claim
+ * are one statement.
+ */
 export type ClaimSource = number[] | SqlSource;
 
 export interface DeliveryListOptions {
@@ -81,12 +83,7 @@ export class DeliveryService {
    * index makes one insert wait and skip, and the lease check makes one update skip, so one of them gets it.
    */
   async claim(channel: DeliveryChannel, source: ClaimSource, opts: { leaseSeconds?: number; transaction?: Transaction } = {}) {
-    const { sql, replacements } = Array.isArray(source)
-      ? {
-          sql: 'SELECT n.id AS notification_id, n.recipient_id FROM notifications n WHERE n.id = ANY(CAST(:claimIds AS bigint[]))',
-          replacements: { claimIds: intArray(source.map(Number).filter(Number.isSafeInteger)) },
-        }
-      : source;
+    const { sql, replacements } = Array.isArray(source) ? recipientsOf(source) : source;
     const rows = await this.#db.query<{ id: string; notification_id: string; recipient_id: number; attempts: number }>(
       `WITH src AS (${sql}),
        ins AS (

@@ -1,23 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'sequelize';
-import { NotFound, ValidationError } from '../../errors';
-import type { EventPublisher, NotificationState } from '../events';
+import type { BroadcastJSON, NotificationGroupJSON, NotificationGroupPage, NotificationJSON, NotificationPage } from '../../wire';
+import type { EventPublisher } from '../events';
 import { decodeCursor, keysetPage } from '../paging';
+import { InboxActions, ownNotification } from './inbox';
 import { parseSearch } from './query';
-import { olderUnreadOf, type BellLine, type BellView, type FanOutResult, type ListOptions, type NotificationGroupPage, type NotificationPage } from './views';
+import { olderUnreadOf, type BellLine, type BellView, type FanOutResult, type ListOptions } from './views';
 import { DEFAULT_SEND_LIMITS, type SendLimits } from './sends';
 import type { SendStore } from './store/sends';
-import {
-  NotificationStore,
-  type Audience,
-  type BroadcastJSON,
-  type FanOutContent,
-  type NewNotification,
-  type NotificationJSON,
-  type NotificationGroupJSON,
-  type StateAction,
-  type PlacedGroup,
-} from './store';
+import { NotificationStore, type Audience, type FanOutContent, type NewNotification, type PlacedGroup, type StatesSince } from './store';
 
 export {
   LIST_STATUSES,
@@ -29,7 +20,6 @@ export {
   MODERATION_STATES,
   type ModerationState,
   type BatchRow,
-  type BroadcastJSON,
   NotificationStore,
   toNotificationJSON,
   type NotificationFilter,
@@ -37,18 +27,19 @@ export {
   type Audience,
   type FanOutContent,
   type NewNotification,
-  type NotificationJSON,
   type NotificationRow,
-  type NotificationWithRecipient,
   type NotificationJobTiming,
-  type NotificationGroupJSON,
   type PlacedGroup,
+  type ReplayedState,
+  type StateEntry,
+  type StatesSince,
   groupKeyOf,
   GROUP_KEY_MAX,
   GROUP_KEY_RE,
 } from './store';
 export { encodeCursor } from '../paging';
 export { parseSearch, searchWords, type ParsedSearch } from './query';
+export { InboxActions, SNOOZE_MAX_MS } from './inbox';
 
 export {
   olderUnreadOf,
@@ -56,22 +47,15 @@ export {
   type BellView,
   type FanOutResult,
   type ListOptions,
-  type NotificationGroupPage,
-  type NotificationPage,
 } from './views';
-
-/** The longest snooze. */
-export const SNOOZE_MAX_MS = 366 * 24 * 3600 * 1000;
-
-/** The most ids one state event carries (see #announce). */
-const ANNOUNCE_IDS = 500;
 
 /** How many notifications the bell's dropdown lists. */
 export const BELL_SIZE = 5;
 
 /**
- * Creates, reads and marks a user's notifications through the store. Every change publishes an event after its
- * transaction commits; the realtime layer turns those into pushes. Nothing here knows about HTTP or sockets.
+ * Creates and reads a user's notifications through the store; what the user does to them (read, done, snooze,
+ * delete, in bulk or by group) is `inbox`. Every change publishes an event after its transaction commits; the
+ * realtime layer turns those into pushes. Nothing here knows about HTTP or sockets.
  */
 export class NotificationService {
   readonly #store: NotificationStore;
@@ -80,11 +64,15 @@ export class NotificationService {
   readonly #sends: SendStore;
   readonly #inlineMax: number;
 
+  /** The user's actions on their notifications (`services.notifications.inbox.markRead(...)`). */
+  readonly inbox: InboxActions;
+
   constructor(deps: { store: NotificationStore; events: EventPublisher; sends: SendStore; limits?: SendLimits }) {
     this.#store = deps.store;
     this.#events = deps.events;
     this.#sends = deps.sends;
     this.#inlineMax = (deps.limits ?? DEFAULT_SEND_LIMITS).inlineMax;
+    this.inbox = new InboxActions({ store: deps.store, events: deps.events });
   }
 
   /**
@@ -223,10 +211,9 @@ export class NotificationService {
     return this.#store.hasGroup(userId, key);
   }
 
-  async get(userId: number, id: number): Promise<NotificationJSON> {
-    const found = await this.#store.ownOne(userId, id);
-    if (!found) throw new NotFound('Notification');
-    return found;
+  /** One of the user's notifications; another user's id is a 404. */
+  get(userId: number, id: number): Promise<NotificationJSON> {
+    return ownNotification(this.#store, userId, id);
   }
 
   /**
@@ -245,6 +232,16 @@ export class NotificationService {
     return this.#store.since(userId, after, limit);
   }
 
+  /** The state changes a tab resuming from `after` missed, rows it had only, in delivery order (store/replay.ts). */
+  statesSince(userId: number, after: number, limit: number): Promise<StatesSince> {
+    return this.#store.statesSince(userId, after, limit);
+  }
+
+  /** The periodic prune of deletion tombstones older than `days` days; answers how many went. */
+  pruneTombstones(days: number): Promise<number> {
+    return this.#store.pruneTombstones(days);
+  }
+
   /**
    * The group lines new notifications joined, by notification id, as each recipient's All list shows them: one
    * statement for a batch; only groups of more than one (for the live `group_updated` frame).
@@ -260,104 +257,5 @@ export class NotificationService {
   /** Unread counts for many users in one statement (a fan-out's pushes need every recipient's badge). */
   unreadCounts(userIds: number[]): Promise<Map<number, number>> {
     return this.#store.unreadCounts(userIds);
-  }
-
-  /** Marks one of the user's notifications read; idempotent. Another user's id is a 404. */
-  markRead(userId: number, id: number): Promise<NotificationJSON> {
-    return this.act(userId, id, 'read');
-  }
-
-  /** One UPDATE for all of the user's unread notifications. */
-  async markAllRead(userId: number): Promise<number> {
-    const n = await this.#store.markAllRead(userId);
-    if (n > 0) this.#events.publish({ type: 'notification.read_all', recipientId: userId });
-    return n;
-  }
-
-  /**
-   * One action over many of the user's notifications (the bulk endpoint, the page's selection): one statement.
-   * `groupKeys` add every member of those groups of the user's. Ids and keys that are not the user's are silently
-   * left alone and not counted. Answers how many changed.
-   */
-  async bulk(userId: number, ids: number[], action: StateAction, groupKeys: string[] = []): Promise<number> {
-    return (await this.bulkChanged(userId, ids, action, groupKeys)).ids.length;
-  }
-
-  /**
-   * `bulk`, answering the ids it changed and the shared groups they are (or were) in: the page's answer removes or
-   * updates exactly those rows and re-renders those groups' lines.
-   */
-  async bulkChanged(userId: number, ids: number[], action: StateAction, groupKeys: string[] = []): Promise<{ ids: number[]; keys: string[] }> {
-    const changed = await this.#store.transitions.applyWithKeys(userId, [...new Set(ids)], action, groupKeys);
-    if (changed.ids.length > 0) this.#announce(userId, changed.ids, action, changed.keys);
-    return changed;
-  }
-
-  /**
-   * Snoozes whole groups of the user's (a group line's snooze; `groupKeys` as `group_key` says them) until `until`:
-   * every member in the inbox, each with its wake-up job, in one statement. Answers the ids snoozed (none: the
-   * keys name nothing of the user's in the inbox).
-   */
-  async snoozeGroups(userId: number, groupKeys: string[], until: Date): Promise<number[]> {
-    this.#checkSnooze(until);
-    const ids = await this.#store.transitions.snoozeMany(userId, [], groupKeys, until);
-    for (let i = 0; i < ids.length; i += ANNOUNCE_IDS) {
-      this.#events.publish({ type: 'notification.state', recipientId: userId, ids: ids.slice(i, i + ANNOUNCE_IDS), state: 'snoozed' });
-    }
-    return ids;
-  }
-
-  /** One action on one of the user's notifications; idempotent; another user's id is a 404. */
-  async act(userId: number, id: number, action: Exclude<StateAction, 'delete'>): Promise<NotificationJSON> {
-    const changed = await this.#store.transitions.apply(userId, [id], action);
-    const notification = await this.get(userId, id);
-    if (changed.length > 0) this.#announce(userId, changed, action);
-    return notification;
-  }
-
-  /**
-   * Snoozes one of the user's notifications: it leaves every list and the badge until `until`, when a queued job
-   * (not a timer: it survives restarts) wakes it, unread and on top. Any future time up to a year ahead.
-   */
-  async snooze(userId: number, id: number, until: Date): Promise<NotificationJSON> {
-    this.#checkSnooze(until);
-    if (!(await this.#store.transitions.snooze(userId, id, until))) throw new NotFound('Notification');
-    this.#events.publish({ type: 'notification.state', recipientId: userId, ids: [id], state: 'snoozed' });
-    return this.get(userId, id);
-  }
-
-  #checkSnooze(until: Date): void {
-    const now = Date.now();
-    if (!(until.getTime() > now)) throw new ValidationError('Choose a time in the future.', { field: 'until' });
-    if (until.getTime() > now + SNOOZE_MAX_MS) throw new ValidationError('Snooze for at most a year.', { field: 'until' });
-  }
-
-  /** The wake-up job's work: announces the notification again when it woke (a stale job changes nothing). */
-  async wake(id: number): Promise<boolean> {
-    const recipientId = await this.#store.transitions.wake(id);
-    if (recipientId === null) return false;
-    this.#events.publish({ type: 'notification.woken', recipientId, id });
-    return true;
-  }
-
-  #announce(recipientId: number, changed: number[], action: StateAction, groupKeys: string[] = []): void {
-    // NOTIFY payloads are bounded (8 kB): 500 ids fit in one event, and a group action may change more (a course's
-    // applications), so it goes out as several events of at most ANNOUNCE_IDS ids.
-    for (let i = 0; i < changed.length; i += ANNOUNCE_IDS) {
-      const ids = changed.slice(i, i + ANNOUNCE_IDS);
-      if (action === 'read') this.#events.publish({ type: 'notification.read', recipientId, ids });
-      // Deleted rows no longer say which group they were in: the first event carries the groups (a few keys).
-      else if (action === 'delete') {
-        this.#events.publish({ type: 'notification.deleted', recipientId, ids, ...(i === 0 && groupKeys.length > 0 ? { groupKeys } : {}) });
-      }
-      else this.#events.publish({ type: 'notification.state', recipientId, ids, state: action satisfies NotificationState });
-    }
-  }
-
-  /** Deletes one of the user's notifications; another user's id (or one already gone) is a 404. */
-  async remove(userId: number, id: number): Promise<void> {
-    const changed = await this.#store.transitions.applyWithKeys(userId, [id], 'delete');
-    if (changed.ids.length === 0) throw new NotFound('Notification');
-    this.#announce(userId, changed.ids, 'delete', changed.keys);
   }
 }

@@ -3,7 +3,8 @@ import type { EventPublisher } from '../events';
 import type { Page, PageRequest } from '../paging';
 import type { NotificationType } from '../../models';
 import { parseSearch, searchWords } from './query';
-import type { NotificationFilter, NotificationStore, NotificationWithRecipient } from './store';
+import type { NotificationWithRecipient } from '../../wire';
+import type { NotificationFilter, NotificationStore } from './store';
 
 /** What a moderator asks for: the store's filter, with the search box's text as typed (`-type:x` and all). */
 export interface ModerationQuery extends Omit<NotificationFilter, 'q' | 'types' | 'excludeTypes'> {
@@ -69,19 +70,20 @@ export class ModerationService {
   /** Deletes, then tells each recipient's open bells which of their rows went away. */
   async #delete(ids: number[]): Promise<number> {
     const rows = await this.#store.removeMany(ids);
-    const byRecipient = new Map<number, { ids: number[]; keys: Set<string> }>();
+    const byRecipient = new Map<number, { ids: number[]; keys: Set<string>; position: number }>();
     for (const r of rows) {
       let theirs = byRecipient.get(r.recipientId);
-      if (!theirs) byRecipient.set(r.recipientId, (theirs = { ids: [], keys: new Set() }));
+      // One statement, one position (its tombstones'): the recipients' tabs resume past it.
+      if (!theirs) byRecipient.set(r.recipientId, (theirs = { ids: [], keys: new Set(), position: r.position }));
       theirs.ids.push(r.id);
       if (r.groupKey) theirs.keys.add(r.groupKey);
     }
-    for (const [recipientId, { ids: theirs, keys }] of byRecipient) {
+    for (const [recipientId, { ids: theirs, keys, position }] of byRecipient) {
       theirs.sort((a, b) => a - b);
       for (let i = 0; i < theirs.length; i += DELETED_IDS_PER_EVENT) {
         // The first event names the groups the rows were in (a deleted row no longer can): their lines follow.
         const groupKeys = i === 0 && keys.size > 0 ? { groupKeys: [...keys] } : {};
-        this.#events.publish({ type: 'notification.deleted', recipientId, ids: theirs.slice(i, i + DELETED_IDS_PER_EVENT), ...groupKeys });
+        this.#events.publish({ type: 'notification.deleted', recipientId, ids: theirs.slice(i, i + DELETED_IDS_PER_EVENT), position, ...groupKeys });
       }
     }
     return rows.length;

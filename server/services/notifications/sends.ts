@@ -15,35 +15,6 @@ export interface SendLimits {
 
 export const DEFAULT_SEND_LIMITS: SendLimits = { inlineMax: 10_000, chunkSize: 1_000 };
 
-/** A send as the API shows it: inline sends are finished at once, recorded ones move queued → running → finished. */
-export interface SendJSON {
-  id: string;
-  status: SendRecord['status'];
-  title: string;
-  recipients: number;
-  total: number | null;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  status_url: string;
-}
-
-export function toSendJSON(s: SendRecord): SendJSON {
-  const inline = !s.recorded;
-  return {
-    id: s.id,
-    status: s.status,
-    title: s.title,
-    recipients: s.recipients,
-    // An inline send wrote its whole audience in its one statement; its times are its record's.
-    total: inline ? s.recipients : s.total,
-    created_at: s.createdAt.toISOString(),
-    started_at: (inline ? s.createdAt : s.startedAt)?.toISOString() ?? null,
-    finished_at: (inline ? s.createdAt : s.finishedAt)?.toISOString() ?? null,
-    status_url: `/api/sends/${s.id}`,
-  };
-}
-
 /** Test seams: where a simulated crash can happen in a chunk (a throw here is what a kill -9 leaves behind). */
 export interface SendHooks {
   /** Inside the chunk's transaction, after its statement: a throw rolls the chunk back. */
@@ -100,6 +71,11 @@ export class SendService {
       }
       this.#progress(send);
     }
+  }
+
+  /** A send as it is now, with no actor scope: the realtime layer decides who hears of it (its sender, the course's managers). */
+  find(id: string): Promise<SendRecord | undefined> {
+    return this.#store.get(id);
   }
 
   /** A send's progress: an admin sees any, anyone else only their own (another's is a 404). */

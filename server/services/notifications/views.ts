@@ -1,9 +1,11 @@
 /**
- * What NotificationService takes and answers, as plain types (and the one pure function over them): the shapes
- * pages, htmx answers, socket pushes and the API render. Kept apart so the service is only its behaviour.
+ * What NotificationService takes and answers, as plain types (and the one pure function over them), beside the
+ * wire shapes (`server/wire/`) that pages, htmx answers, socket pushes and the API render. Kept apart so the service
+ * is only its behaviour.
  */
 import type { NotificationType } from '../../models';
-import { groupKeyOf, type ListStatus, type NotificationGroupJSON, type NotificationJSON } from './store';
+import type { NotificationGroupJSON, NotificationJSON } from '../../wire';
+import { groupKeyOf, type ListStatus } from './store';
 import type { SendRecord } from './store/sends';
 
 /** What a fan-out did. `batchId` is also the id of its broadcast row. */
@@ -37,18 +39,6 @@ export interface ListOptions {
   until?: Date;
   limit: number;
   cursor?: string;
-}
-
-export interface NotificationGroupPage {
-  results: NotificationGroupJSON[];
-  next_cursor: string | null;
-  unread_count: number;
-}
-
-export interface NotificationPage {
-  results: NotificationJSON[];
-  next_cursor: string | null;
-  unread_count: number;
 }
 
 /** What the bell shows: the badge and the latest few. Pages, htmx answers and socket pushes all render it. */

@@ -146,6 +146,9 @@ describe('GET /api/courses/:id/broadcasts', () => {
       type: 'announcement',
       title: 'From the admin',
       recipients: 2,
+      // An inline send is finished by its one statement, its whole audience written.
+      status: 'finished',
+      total: 2,
       created_at: expect.any(String),
       sender: { id: admin.id, name: 'Ada Admin' },
     });

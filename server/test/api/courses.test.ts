@@ -106,7 +106,7 @@ describe('enrolling and notifying students', () => {
     ]);
     // The course's broadcasts list the send, so its instructor can see it went out.
     expect((await teacher.agent.get(`/api/courses/${c.id}/broadcasts/`).expect(200)).body.results).toEqual([
-      expect.objectContaining({ id: res.body.batch_id, type: 'exam_result', title: 'Results are out', recipients: 3 }),
+      expect.objectContaining({ id: res.body.batch_id, type: 'exam_result', title: 'Results are out', recipients: 3, status: 'finished', total: 3 }),
     ]);
     // A course without students: nobody to notify, nothing announced.
     const empty = await ctx.createCourse(teacher.user);

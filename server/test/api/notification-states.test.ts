@@ -149,8 +149,8 @@ describe('the lists sort by surfacing: a woken notification is on top, and the c
     await agent.post(`/api/notifications/${first}/snooze/`, { until: new Date(Date.now() + 60_000).toISOString() }).expect(200);
     await seed(user, 3);
     await ctx.sequelize.query("UPDATE notifications SET snoozed_until = now() - interval '1 second' WHERE id = :id", { replacements: { id: first } });
-    expect(await ctx.services.notifications.wake(first)).toBe(true);
-    expect(await ctx.services.notifications.wake(first)).toBe(false); // a repeated job changes nothing
+    expect(await ctx.services.notifications.inbox.wake(first)).toBe(true);
+    expect(await ctx.services.notifications.inbox.wake(first)).toBe(false); // a repeated job changes nothing
     // The woken row (the first batch's "Note 1") above the three that arrived while it slept.
     expect(await titles(agent, 'all')).toEqual(['Note 1', 'Note 3', 'Note 2', 'Note 1']);
     const p1 = (await agent.get('/api/notifications/?limit=2').expect(200)).body;

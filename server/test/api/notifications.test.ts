@@ -186,7 +186,7 @@ describe('one notification', () => {
     const again = await agent[verb](`/api/notifications/${first}/mark_read`).expect(200);
     expect(again.body.read_at).toBe(res.body.read_at);
     expect(again.body.unread_count).toBe(1);
-    expect(ctx.published).toEqual([{ type: 'notification.read', recipientId: user.id, ids: [first] }]);
+    expect(ctx.published).toEqual([{ type: 'notification.read', recipientId: user.id, ids: [first], position: expect.any(Number) }]);
     expect((await agent.get(`/api/notifications/${second}`).expect(200)).body.is_read).toBe(false);
   });
 
@@ -209,7 +209,7 @@ describe('one notification', () => {
     await a.agent.delete(`/api/notifications/${mine}`).expect(404);
     await a.agent.get(`/api/notifications/${mine}`).expect(404);
     expect((await a.agent.get(`/api/notifications/${other}`).expect(200)).body.id).toBe(other);
-    expect(ctx.published).toEqual([{ type: 'notification.deleted', recipientId: a.user.id, ids: [mine] }]);
+    expect(ctx.published).toEqual([{ type: 'notification.deleted', recipientId: a.user.id, ids: [mine], position: expect.any(Number) }]);
   });
 });
 
@@ -233,7 +233,7 @@ describe('counts and mark_all_read', () => {
     );
     expect(res.body).toEqual({ updated: 24, unread_count: 0 });
     expect(statements.filter((s) => /UPDATE notifications/.test(s))).toHaveLength(1);
-    expect(ctx.published).toEqual([{ type: 'notification.read_all', recipientId: a.user.id }]);
+    expect(ctx.published).toEqual([{ type: 'notification.read_all', recipientId: a.user.id, position: expect.any(Number) }]);
     expect((await b.agent.get('/api/notifications/unread_count').expect(200)).body.unread_count).toBe(3);
     // Nothing left to mark: no event.
     ctx.published.length = 0;
@@ -319,10 +319,10 @@ describe('NotificationService.bell', () => {
   test('older unread ones fill the Unread tab up to five, no more, and none when the latest hold five', async () => {
     const user = await ctx.createUser('candidate');
     const ids = await seed(user, 12);
-    await ctx.services.notifications.bulk(user.id, ids.slice(7), 'read'); // the latest five are read
+    await ctx.services.notifications.inbox.bulk(user.id, ids.slice(7), 'read'); // the latest five are read
     const { olderUnread } = await ctx.services.notifications.bell(user.id);
     expect(olderUnread.map((n) => n.id)).toEqual(ids.slice(2, 7).reverse());
-    await ctx.services.notifications.bulk(user.id, ids.slice(7), 'unread');
+    await ctx.services.notifications.inbox.bulk(user.id, ids.slice(7), 'unread');
     expect((await ctx.services.notifications.bell(user.id)).olderUnread).toEqual([]);
   });
 });

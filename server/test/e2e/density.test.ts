@@ -87,7 +87,7 @@ test('the bell’s Unread tab lists the latest unread ones, older ones included,
   const older = [await notify(user, 'Older unread one'), await notify(user, 'Older unread two')];
   const read: number[] = [];
   for (let i = 1; i <= 6; i++) read.push(await notify(user, `Read news ${i}`));
-  await world.ctx.services.notifications.bulk(user.id, read, 'read');
+  await world.ctx.services.notifications.inbox.bulk(user.id, read, 'read');
   const tabA = await pageAs(user);
   const tabB = await tabA.context().newPage();
   await tabA.goto(`${world.server.url}/courses`);

@@ -27,7 +27,7 @@ beforeAll(async () => {
   for (const title of ['First', 'Second', 'Third', 'Fourth']) {
     ids.push(await world.ctx.notify({ recipientId: user.id, type: 'message', title }));
   }
-  await world.ctx.services.notifications.bulk(user.id, [ids[1], ids[2]], 'done');
+  await world.ctx.services.notifications.inbox.bulk(user.id, [ids[1], ids[2]], 'done');
   ({ who, pages: [done, all, unread] } = await world.tabs(user, ['/notifications?status=done', '/notifications', '/notifications?status=unread']));
 });
 

@@ -53,7 +53,7 @@ test.each([
   expect((await api(ctx.srv.url, who, 'POST', `/api/notifications/${id}/${path}/`)).status).toBe(200);
   for (const [i, c] of json.entries()) {
     const { state: s, after } = await stateFrames(c, marks[i]);
-    expect(s).toEqual({ type: 'notification_state', ids: [id], state });
+    expect(s).toEqual({ type: 'notification_state', ids: [id], state, position: expect.any(Number) });
     expect(after).toEqual({ type: 'unread_count', unread_count: unread });
   }
 });
@@ -73,7 +73,7 @@ test('undone, snoozed, deleted, and read (with notification_read kept) reach eve
     expect((await api(ctx.srv.url, who, 'POST', path, body)).status).toBe(200);
     for (const [i, t] of json.entries()) {
       const { state: s, after } = await stateFrames(t, marks[i]);
-      expect(s).toEqual({ type: 'notification_state', ids, state });
+      expect(s).toEqual({ type: 'notification_state', ids, state, position: expect.any(Number) });
       expect(after).toEqual({ type: 'unread_count', unread_count: unread });
       if (state === 'read') expect(t.frames.slice(marks[i]).map((f) => f.json)).toContainEqual({ type: 'notification_read', ids });
     }
@@ -112,7 +112,7 @@ test('a moderator deleting a notification removes it from the recipient’s open
   await bell.next((f) => f.text.includes(`delete:#notification-${id}`), { from });
   for (const [i, c] of json.entries()) {
     const { state } = await stateFrames(c, marks[i]);
-    expect(state).toEqual({ type: 'notification_state', ids: [id], state: 'deleted' });
+    expect(state).toEqual({ type: 'notification_state', ids: [id], state: 'deleted', position: expect.any(Number) });
   }
 });
 
@@ -124,7 +124,7 @@ test('a woken snooze comes back on every tab: a notification frame again, then u
   const marks = json.map((c) => c.frames.length);
   const from = bell.frames.length;
   await ctx.sequelize.query("UPDATE notifications SET snoozed_until = now() WHERE id = :id", { replacements: { id }, type: QueryTypes.UPDATE });
-  expect(await ctx.services.notifications.wake(id)).toBe(true);
+  expect(await ctx.services.notifications.inbox.wake(id)).toBe(true);
   for (const [i, c] of json.entries()) {
     const n = await c.next((f) => f.json?.type === 'notification', { from: marks[i] });
     expect(n.json!.notification).toMatchObject({ id, is_read: false, snoozed_until: null });

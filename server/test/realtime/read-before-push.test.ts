@@ -70,8 +70,8 @@ test('a fan-out row read before its push arrives read; silent rows never arrive;
     { type: 'announcement', title: 'Read in a flash', message: 'm', senderId: teacher.id, courseId: course.id },
   );
   // Read in another tab before this process pushed it.
-  await ctx.services.notifications.markAllRead(reader.id);
-  await ctx.services.notifications.markAllRead(bellReader.id);
+  await ctx.services.notifications.inbox.markAllRead(reader.id);
+  await ctx.services.notifications.inbox.markAllRead(bellReader.id);
   bus.release();
 
   const rows = await ctx.models.Notification.findAll({ where: { batchId } });
@@ -99,7 +99,7 @@ test('a single notice read before its push arrives read, with the count', async 
   await srv.realtime.delivery.idle();
   bus.hold();
   const id = await ctx.notify({ recipientId: u.id, type: 'message', title: 'Quick read', message: 'b' });
-  await ctx.services.notifications.markRead(u.id, id);
+  await ctx.services.notifications.inbox.markRead(u.id, id);
   bus.release();
   expect((await c.type('notification')).notification).toMatchObject({ id, is_read: true });
   expect(await c.type('unread_count')).toEqual({ type: 'unread_count', unread_count: 0 });

@@ -21,7 +21,7 @@ function notify(recipient: User, title: string) {
 /** What the wake-up job does when the time comes (server/services/notifications/tasks.ts), with the time brought forward. */
 async function wake(id: number) {
   await ctx.sequelize.query('UPDATE notifications SET snoozed_until = now() WHERE id = :id', { replacements: { id }, type: QueryTypes.UPDATE });
-  expect(await ctx.services.notifications.wake(id)).toBe(true);
+  expect(await ctx.services.notifications.inbox.wake(id)).toBe(true);
 }
 
 async function position(id: number): Promise<number> {
@@ -86,7 +86,7 @@ test('a tab connected during the wake gets it live with its position, and reconn
   const user = await ctx.createUser('candidate');
   const who = await login(ctx.srv.url, user);
   const a = await notify(user, 'a');
-  await ctx.services.notifications.snooze(user.id, a, new Date(Date.now() + 3600_000));
+  await ctx.services.notifications.inbox.snooze(user.id, a, new Date(Date.now() + 3600_000));
   const b = await notify(user, 'b');
   const tab = ctx.srv.connect(`/ws/notifications?since=${a - 1}`, { cookie: who.cookie });
   await tab.next((f) => f.json?.type === 'notification');
@@ -108,10 +108,10 @@ test('snoozed and done rows are not replayed; an undone one is, where it stands'
   const user = await ctx.createUser('candidate');
   const [a, b, c] = [await notify(user, 'a'), await notify(user, 'b'), await notify(user, 'c')];
   const who = await login(ctx.srv.url, user);
-  await ctx.services.notifications.snooze(user.id, a, new Date(Date.now() + 3600_000));
-  await ctx.services.notifications.act(user.id, b, 'done');
+  await ctx.services.notifications.inbox.snooze(user.id, a, new Date(Date.now() + 3600_000));
+  await ctx.services.notifications.inbox.act(user.id, b, 'done');
   expect(await replayed(who.cookie, a - 1)).toEqual([[c, c, 'c']]);
-  await ctx.services.notifications.act(user.id, b, 'undone');
+  await ctx.services.notifications.inbox.act(user.id, b, 'undone');
   expect(await replayed(who.cookie, a - 1)).toEqual([
     [b, b, 'b'],
     [c, c, 'c'],
@@ -123,7 +123,7 @@ test('the bell socket of a notifications page replays the woken card too', async
   const who = await login(ctx.srv.url, user);
   const a = await notify(user, 'sleeper');
   const b = await notify(user, 'newer');
-  await ctx.services.notifications.snooze(user.id, a, new Date(Date.now() + 3600_000));
+  await ctx.services.notifications.inbox.snooze(user.id, a, new Date(Date.now() + 3600_000));
   await wake(a);
   const bell = ctx.srv.connect(`/ws/bell?since=${b}`, { cookie: who.cookie });
   const card = await bell.next((f) => f.text.includes('afterbegin:#notification-list'));

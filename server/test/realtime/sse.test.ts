@@ -149,11 +149,11 @@ test('Last-Event-ID is a position: a notification that woke from snooze while th
   const sleeper = await notify(user, 'sleeper');
   const newer = await notify(user, 'newer');
   const last = await first.next((e) => e.event === 'notification' && e.id === String(newer));
-  await ctx.services.notifications.snooze(user.id, sleeper, new Date(Date.now() + 3600_000));
+  await ctx.services.notifications.inbox.snooze(user.id, sleeper, new Date(Date.now() + 3600_000));
   first.stop();
   // Its time comes while the stream is down: the wake-up job's work, with the time brought forward.
   await ctx.sequelize.query('UPDATE notifications SET snoozed_until = now() WHERE id = :id', { replacements: { id: sleeper } });
-  expect(await ctx.services.notifications.wake(sleeper)).toBe(true);
+  expect(await ctx.services.notifications.inbox.wake(sleeper)).toBe(true);
 
   const again = new Stream({ ...auth, 'last-event-id': last.id! });
   await again.next((e) => e.event === 'connection_established');

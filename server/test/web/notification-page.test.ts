@@ -51,7 +51,7 @@ test('shows the notification with the list’s card, escaped, and marks it read 
   expect(page.text).not.toContain('<script>');
   expect(page.text).toContain('<span class="notif-status is-read">Read</span>');
   expect(await readAt(id)).not.toBeNull();
-  expect(ctx.published).toEqual([{ type: 'notification.read', recipientId: candidate.id, ids: [id] }]);
+  expect(ctx.published).toEqual([{ type: 'notification.read', recipientId: candidate.id, ids: [id], position: expect.any(Number) }]);
   // The course it belongs to is the page's main action.
   expect(page.text).toContain(`<a class="btn btn-primary" href="/courses/${courseId}">Open Zoology &lt;101&gt;</a>`);
 

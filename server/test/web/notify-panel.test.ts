@@ -22,7 +22,7 @@ const form = (a: Agent, body: Record<string, string>) => formPost(a, `/courses/$
 /** The hidden keys of the panel's two forms, in document order (the one-click update, then the full form). */
 const keysIn = (html: string) => [...html.matchAll(/<input type="hidden" name="idempotency_key" value="([^"]+)">/g)].map((m) => m[1]);
 /** The "Recently sent" list items. */
-const recentIn = (html: string) => [...html.matchAll(/<li class="tone-[a-z]+">([\s\S]*?)<\/li>/g)].map((m) => m[1].replace(/\s+/g, ' ').trim());
+const recentIn = (html: string) => [...html.matchAll(/<li id="send-[^"]+" class="tone-[a-z]+[^"]*">([\s\S]*?)<\/li>/g)].map((m) => m[1].replace(/\s+/g, ' ').trim());
 
 async function copies(title: string): Promise<number> {
   const [row] = await ctx.sequelize.query<{ n: string }>('SELECT count(*) AS n FROM notifications WHERE title = :title', {

@@ -161,7 +161,7 @@ export interface paths {
         };
         /**
          * Follow my notifications as server-sent events
-         * @description For clients and networks where WebSockets are not possible. The JSON socket’s server messages, each as an event named by its `type` (`connection_established`, `notification`, `unread_count`, `notification_read`, ...) whose `data` is the same JSON. Notification events carry `id:` = the notification’s position in delivery order (its id, or for one that came back from snooze the frame’s `position`): reconnect with `Last-Event-ID` (EventSource does it by itself) to first receive, in order, everything missed, exactly like the socket’s `?since=`. A comment line every 25 s keeps proxies open. When the server ends the stream (logout, token revoked: 4401) it sends a `close` event with the socket’s close code.
+         * @description For clients and networks where WebSockets are not possible. The JSON socket’s server messages, each as an event named by its `type` (`connection_established`, `notification`, `unread_count`, `notification_read`, ..., and for the sender of a recorded send `send_progress` with the `Send` as `send`) whose `data` is the same JSON. Notification events carry `id:` = the notification’s position in delivery order (its id, or for one that came back from snooze the frame’s `position`), and `notification_state` events carrying a `position` (a state change’s place in the same order) carry it as `id:`: reconnect with `Last-Event-ID` (EventSource does it by itself) to first receive, in order, everything missed, exactly like the socket’s `?since=`: the new notifications, and the state changes (read, unread, done, snoozed, deleted: each row’s state now) of the ones you had, then `unread_count`. Deletions are kept for this for `STATE_REPLAY_RETENTION_DAYS` (7) days; after a longer absence reload your lists. A comment line every 25 s keeps proxies open. When the server ends the stream (logout, token revoked: 4401) it sends a `close` event with the socket’s close code.
          *
          *     Any signed-in user.
          */
@@ -1475,6 +1475,14 @@ export interface webhooks {
 }
 export interface components {
     schemas: {
+        /** @description A user as the API shows it (never the password hash). */
+        User: {
+            id: number;
+            email: string;
+            name: string;
+            /** @enum {string} */
+            role: "candidate" | "instructor" | "admin";
+        };
         /** @description A send and how far it got. */
         Send: {
             /**
@@ -1499,14 +1507,6 @@ export interface components {
             finished_at: string | null;
             /** @description Where to read this again: `GET` it. */
             status_url: string;
-        };
-        /** @description A user as the API shows it (never the password hash). */
-        User: {
-            id: number;
-            email: string;
-            name: string;
-            /** @enum {string} */
-            role: "candidate" | "instructor" | "admin";
         };
         /** @description One notification of the signed-in user. */
         Notification: {
@@ -1562,6 +1562,106 @@ export interface components {
             next_cursor: string | null;
             unread_count: number;
         };
+        /** @description Any user’s notification, with its recipient. */
+        AdminNotification: {
+            id: number;
+            /** @enum {string} */
+            type: "application_submitted" | "application_approved" | "application_rejected" | "course_enrollment" | "session_start" | "exam_result" | "message" | "announcement" | "course_update";
+            title: string;
+            message: string;
+            /** @description Free-form JSON attached by the sender or the trigger. */
+            data: {
+                [key: string]: unknown;
+            };
+            is_read: boolean;
+            read_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** @description Done (archived): when. Done also marks read. */
+            done_at: string | null;
+            /** @description Snoozed: until when; it then comes back unread, at the top. */
+            snoozed_until: string | null;
+            sender: {
+                id: number;
+                name: string;
+                email: string;
+            } | null;
+            application_id: number | null;
+            course_id: number | null;
+            course_title: string | null;
+            recipient: {
+                id: number;
+                name: string;
+                email: string;
+                /** @enum {string} */
+                role: "candidate" | "instructor" | "admin";
+            };
+        };
+        /** @description One notification sent to a course’s students, as its senders see it. */
+        Broadcast: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            type: "application_submitted" | "application_approved" | "application_rejected" | "course_enrollment" | "session_start" | "exam_result" | "message" | "announcement" | "course_update";
+            title: string;
+            /** @description How many students it reached (so far, while a recorded send is still going). */
+            recipients: number;
+            /**
+             * @description queued or running while a recorded send is written in chunks; finished or cancelled after.
+             * @enum {string}
+             */
+            status: "queued" | "running" | "finished" | "cancelled";
+            /** @description The audience’s size; null until a recorded send’s job counted it. */
+            total: number | null;
+            /** Format: date-time */
+            created_at: string;
+            /** @description Null once the sender’s account is gone. */
+            sender: {
+                id: number;
+                name: string;
+            } | null;
+        };
+        /** @description A course of the catalogue, seen by the signed-in user. */
+        Course: {
+            id: number;
+            title: string;
+            description: string;
+            instructor: {
+                id: number;
+                name: string;
+            };
+            enrolled_count: number;
+            pending_count: number;
+            /** @description The viewer’s own application to this course, if any. */
+            my_application: {
+                id: number;
+                status: string;
+            } | null;
+            /** @description Whether the viewer is enrolled. */
+            is_enrolled: boolean;
+        };
+        /** @description A candidate’s application to a course. */
+        Application: {
+            id: number;
+            /** @enum {string} */
+            status: "pending" | "approved" | "rejected";
+            motivation: string;
+            /** @description Why it was rejected, when a reason was given. */
+            reason: string | null;
+            /** Format: date-time */
+            created_at: string;
+            decided_at: string | null;
+            candidate: {
+                id: number;
+                name: string;
+                email: string;
+            };
+            course: {
+                id: number;
+                title: string;
+                instructor_id: number;
+            };
+        };
         /** @description How many of the user’s notifications are unread. */
         UnreadCount: {
             unread_count: number;
@@ -1607,50 +1707,9 @@ export interface components {
             /** @constant */
             unread_count: 0;
         };
-        /** @description A course of the catalogue, seen by the signed-in user. */
-        Course: {
-            id: number;
-            title: string;
-            description: string;
-            instructor: {
-                id: number;
-                name: string;
-            };
-            enrolled_count: number;
-            pending_count: number;
-            /** @description The viewer’s own application to this course, if any. */
-            my_application: {
-                id: number;
-                status: string;
-            } | null;
-            /** @description Whether the viewer is enrolled. */
-            is_enrolled: boolean;
-        };
         /** @description The catalogue, by title. */
         CourseList: {
             results: components["schemas"]["Course"][];
-        };
-        /** @description A candidate’s application to a course. */
-        Application: {
-            id: number;
-            /** @enum {string} */
-            status: "pending" | "approved" | "rejected";
-            motivation: string;
-            /** @description Why it was rejected, when a reason was given. */
-            reason: string | null;
-            /** Format: date-time */
-            created_at: string;
-            decided_at: string | null;
-            candidate: {
-                id: number;
-                name: string;
-                email: string;
-            };
-            course: {
-                id: number;
-                title: string;
-                instructor_id: number;
-            };
         };
         /** @description Applications the user may see, pending first, then newest; `total` counts every match. */
         ApplicationPage: {
@@ -1661,37 +1720,6 @@ export interface components {
         Recipients: {
             /** @description How many students received the notification. */
             recipients: number;
-        };
-        /** @description The result of notifying a course’s students. */
-        NotifyStudentsResult: {
-            /** @description How many students received the notification. */
-            recipients: number;
-            /**
-             * Format: uuid
-             * @description The send’s id: the `id` of its entry in the course’s broadcasts.
-             */
-            batch_id: string;
-            /** @description True when this answers an earlier send with the same Idempotency-Key: nothing was sent now. */
-            replayed: boolean;
-            /** @description Above SEND_INLINE_MAX (answered 202): the recorded send and its `status_url`. */
-            send?: components["schemas"]["Send"];
-        };
-        /** @description One notification sent to a course’s students, as its senders see it. */
-        Broadcast: {
-            /** Format: uuid */
-            id: string;
-            /** @enum {string} */
-            type: "application_submitted" | "application_approved" | "application_rejected" | "course_enrollment" | "session_start" | "exam_result" | "message" | "announcement" | "course_update";
-            title: string;
-            /** @description How many students it reached. */
-            recipients: number;
-            /** Format: date-time */
-            created_at: string;
-            /** @description Null once the sender’s account is gone. */
-            sender: {
-                id: number;
-                name: string;
-            } | null;
         };
         /** @description A course’s latest broadcasts (at most 20), newest first. */
         BroadcastList: {
@@ -1761,41 +1789,6 @@ export interface components {
                 count: number;
             }[];
         };
-        /** @description Any user’s notification, with its recipient. */
-        AdminNotification: {
-            id: number;
-            /** @enum {string} */
-            type: "application_submitted" | "application_approved" | "application_rejected" | "course_enrollment" | "session_start" | "exam_result" | "message" | "announcement" | "course_update";
-            title: string;
-            message: string;
-            /** @description Free-form JSON attached by the sender or the trigger. */
-            data: {
-                [key: string]: unknown;
-            };
-            is_read: boolean;
-            read_at: string | null;
-            /** Format: date-time */
-            created_at: string;
-            /** @description Done (archived): when. Done also marks read. */
-            done_at: string | null;
-            /** @description Snoozed: until when; it then comes back unread, at the top. */
-            snoozed_until: string | null;
-            sender: {
-                id: number;
-                name: string;
-                email: string;
-            } | null;
-            application_id: number | null;
-            course_id: number | null;
-            course_title: string | null;
-            recipient: {
-                id: number;
-                name: string;
-                email: string;
-                /** @enum {string} */
-                role: "candidate" | "instructor" | "admin";
-            };
-        };
         /** @description A page of notifications of every user. */
         AdminNotificationPage: {
             results: components["schemas"]["AdminNotification"][];
@@ -1863,6 +1856,20 @@ export interface components {
         Deleted: {
             /** @description How many of the ids existed and were deleted. */
             deleted: number;
+        };
+        /** @description The result of notifying a course’s students. */
+        NotifyStudentsResult: {
+            /** @description How many students received the notification. */
+            recipients: number;
+            /**
+             * Format: uuid
+             * @description The send’s id: the `id` of its entry in the course’s broadcasts.
+             */
+            batch_id: string;
+            /** @description True when this answers an earlier send with the same Idempotency-Key: nothing was sent now. */
+            replayed: boolean;
+            /** @description Above SEND_INLINE_MAX (answered 202): the recorded send and its `status_url`. */
+            send?: components["schemas"]["Send"];
         };
         /** @description What one notification type does on each channel. */
         TypePreference: {

@@ -1,5 +1,6 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
-import { groupLineSql, toGroupJSON, type GroupRow, type NotificationGroupJSON } from './groups';
+import type { NotificationGroupJSON } from '../../../wire';
+import { groupLineSql, toGroupJSON, type GroupRow } from './groups';
 import { IN_INBOX } from './reads';
 import { intArray, selectNotifications } from './shape';
 

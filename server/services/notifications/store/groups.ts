@@ -1,6 +1,7 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { IN_INBOX, ownListWhere, type OwnListQuery } from './reads';
-import { intArray, selectNotifications, toNotificationJSON, type NotificationJSON, type NotificationRow, type SelectExtras } from './shape';
+import type { NotificationGroupJSON } from '../../../wire';
+import { intArray, selectNotifications, toNotificationJSON, type NotificationRow, type SelectExtras } from './shape';
 
 /**
  * Grouping (issue 14): notifications of the same kind about the same thing are one line. Which rows belong
@@ -26,17 +27,6 @@ export function parseGroupKeys(keys: readonly string[]): { ids: number[]; keys: 
     else if (SHARED_KEY.test(key)) out.keys.push(key);
   }
   return out;
-}
-
-/** One line of the grouped list: the group's newest member in that list, and what the line says about the rest. */
-export interface NotificationGroupJSON {
-  group_key: string;
-  /** Members in this list (status and filters applied). */
-  count: number;
-  unread_count: number;
-  /** Up to three distinct senders' display names, newest first. */
-  actors: string[];
-  latest: NotificationJSON;
 }
 
 export interface GroupRow extends NotificationRow {

@@ -1,21 +1,25 @@
 import { QueryTypes, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
 import type { NotificationType } from '../../../models';
+import type { BroadcastJSON, NotificationGroupJSON, NotificationWithRecipient } from '../../../wire';
 import type { Page, PageRequest } from '../../paging';
 import { effectivePreferencesJoin } from '../../preferences/sql';
 import { batchJobsSql, DEFAULT_JOB_TIMING, noticeJobsSql, type NotificationJobTiming } from './jobs';
 import { audienceSql, type Audience } from './audience';
-import { groupsFor, ownGroups, type NotificationGroupJSON } from './groups';
+import { groupsFor, ownGroups } from './groups';
 import { groupLines, type PlacedGroup } from './group-lines';
 import { NotificationReads, type OwnListQuery } from './reads';
+import { deleteWithTombstonesSql, POSITION_CTE, pruneTombstones, statesSince, type StatesSince } from './replay';
 import { NotificationStates } from './states';
 import { searchNotifications, type NotificationFilter } from './search';
-import { clippedTitle, insertNotificationsSql, insertSendRowsSql, intArray, type NotificationWithRecipient } from './shape';
+import { clippedTitle, insertNotificationsSql, insertSendRowsSql, intArray } from './shape';
+import type { SendStatus } from './sends';
 
 export { LIST_STATUSES, NotificationReads, type BatchRow, type ListStatus, type OwnListQuery } from './reads';
-export { NotificationStates, STATE_ACTIONS, WAKE_TASK, wakeJobKey, type StateAction } from './states';
+export { NotificationStates, STATE_ACTIONS, WAKE_TASK, wakeJobKey, type StateAction, type StateChanged } from './states';
+export type { ReplayedState, StateEntry, StatesSince } from './replay';
 export type { Audience } from './audience';
 export { groupKeyOf, type PlacedGroup } from './group-lines';
-export { GROUP_KEY_MAX, GROUP_KEY_RE, groupKeySql, parseGroupKeys, type NotificationGroupJSON } from './groups';
+export { GROUP_KEY_MAX, GROUP_KEY_RE, groupKeySql, parseGroupKeys } from './groups';
 export { DEFAULT_JOB_TIMING, type NotificationJobTiming } from './jobs';
 export {
   MODERATION_STATES,
@@ -30,9 +34,7 @@ export {
   silentReadAt,
   TITLE_MAX,
   toNotificationJSON,
-  type NotificationJSON,
   type NotificationRow,
-  type NotificationWithRecipient,
   type RowExpressions,
 } from './shape';
 
@@ -58,21 +60,13 @@ export interface FanOutContent {
   courseId?: number | null;
 }
 
-/** A fan-out as its sender sees it afterwards (the "recently sent" list). */
-export interface BroadcastJSON {
-  id: string;
-  type: NotificationType;
-  title: string;
-  recipients: number;
-  created_at: string;
-  sender: { id: number; name: string } | null;
-}
-
 interface BroadcastRow {
   id: string;
   type: NotificationType;
   title: string;
   recipients: number;
+  status: SendStatus;
+  total: number | null;
   created_at: Date;
   sender_id: number | null;
   sender_name: string | null;
@@ -224,7 +218,9 @@ export class NotificationStore extends NotificationReads {
   /** A course's latest broadcasts, newest first, with their senders. */
   async courseBroadcasts(courseId: number, limit: number): Promise<BroadcastJSON[]> {
     const rows = await this.db.query<BroadcastRow>(
-      `SELECT b.id, b.type, b.title, b.recipients, b.created_at, b.sender_id, s.name AS sender_name
+      `SELECT b.id, b.type, b.title, b.recipients, b.status,
+              CASE WHEN b.audience_max_id IS NULL THEN b.recipients ELSE b.total END AS total,
+              b.created_at, b.sender_id, s.name AS sender_name
          FROM broadcasts b LEFT JOIN users s ON s.id = b.sender_id
         WHERE b.course_id = :courseId
         ORDER BY b.created_at DESC, b.id
@@ -236,6 +232,8 @@ export class NotificationStore extends NotificationReads {
       type: r.type,
       title: r.title,
       recipients: r.recipients,
+      status: r.status,
+      total: r.total,
       created_at: new Date(r.created_at).toISOString(),
       sender: r.sender_id === null ? null : { id: r.sender_id, name: r.sender_name ?? '' },
     }));
@@ -251,23 +249,43 @@ export class NotificationStore extends NotificationReads {
     return Number(row.n);
   }
 
-  /** One UPDATE for all of the user's unread notifications; how many it marked. */
-  async markAllRead(userId: number): Promise<number> {
-    const [, affected] = (await this.db.query(
-      'UPDATE notifications SET read_at = now() WHERE recipient_id = :userId AND read_at IS NULL',
-      { replacements: { userId }, type: QueryTypes.UPDATE },
-    )) as [unknown, number];
-    return Number(affected) || 0;
+  /**
+   * One UPDATE for all of the user's unread notifications; how many it marked and the statement's position (every
+   * row marked takes it, see replay.ts; null when none was unread).
+   */
+  async markAllRead(userId: number): Promise<{ count: number; position: number | null }> {
+    const [row] = await this.db.query<{ n: string; position: string }>(
+      `WITH pos AS (${POSITION_CTE}),
+       marked AS (UPDATE notifications SET read_at = now(), state_pos = (SELECT p FROM pos)
+                   WHERE recipient_id = :userId AND read_at IS NULL RETURNING 1)
+       SELECT count(*) AS n, (SELECT p FROM pos) AS position FROM marked`,
+      { replacements: { userId }, type: QueryTypes.SELECT },
+    );
+    const count = Number(row.n);
+    return { count, position: count > 0 ? Number(row.position) : null };
   }
 
-  /** One DELETE for any users' notifications; answers what it deleted, whose each row was and its shared group. */
-  async removeMany(ids: number[]): Promise<Array<{ id: number; recipientId: number; groupKey: string | null }>> {
+  /**
+   * One DELETE for any users' notifications, leaving their tombstones (replay.ts); answers what it deleted, whose
+   * each row was, its shared group and the statement's position.
+   */
+  async removeMany(ids: number[]): Promise<Array<{ id: number; recipientId: number; groupKey: string | null; position: number }>> {
     if (ids.length === 0) return [];
-    const rows = await this.db.query<{ id: string; recipient_id: number; group_key: string | null }>(
-      'DELETE FROM notifications WHERE id = ANY(CAST(:ids AS bigint[])) RETURNING id, recipient_id, group_key',
+    const rows = await this.db.query<{ id: string; recipient_id: number; group_key: string | null; position: string }>(
+      deleteWithTombstonesSql('n.id = ANY(CAST(:ids AS bigint[]))'),
       { replacements: { ids: intArray(ids) }, type: QueryTypes.SELECT },
     );
-    return rows.map((r) => ({ id: Number(r.id), recipientId: r.recipient_id, groupKey: r.group_key }));
+    return rows.map((r) => ({ id: Number(r.id), recipientId: r.recipient_id, groupKey: r.group_key, position: Number(r.position) }));
+  }
+
+  /** The user's rows a tab resuming from `after` had whose state changed since, and their deletions (replay.ts). */
+  statesSince(userId: number, after: number, limit: number): Promise<StatesSince> {
+    return statesSince(this.db, userId, after, limit);
+  }
+
+  /** Deletes tombstones older than `days` days (a periodic job); answers how many. */
+  pruneTombstones(days: number): Promise<number> {
+    return pruneTombstones(this.db, days);
   }
 
   /** One page of the user's list as groups, newest group first (see groups.ts); `unread` null on an empty page. */

@@ -1,7 +1,13 @@
-import { escalationEnqueueForIdsSql, escalationEnqueueSql } from '../../../channels/email/escalation';
-import { immediateEnqueueForIdsSql, immediateEnqueueSql } from '../../../channels/email/immediate';
-import { hasLiveDevice, pushEnqueueForIdsSql, pushEnqueueSql } from '../../../channels/push/source';
+import {
+  escalationEnqueueForIdsSql,
+  escalationEnqueueSql,
+  immediateEnqueueForIdsSql,
+  immediateEnqueueSql,
+  pushEnqueueForIdsSql,
+  pushEnqueueSql,
+} from '../../../jobs/notification-jobs';
 import { effectivePreferencesJoin } from '../../preferences/sql';
+import { hasLiveDevice } from '../../push-subscriptions/sql';
 
 /** When the durable channels' jobs written with the notifications fall due. */
 export interface NotificationJobTiming {

@@ -1,5 +1,6 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import type { NotificationType } from '../../../models';
+import type { NotificationJSON, NotificationWithRecipient } from '../../../wire';
 import {
   intArray,
   isSilentSql,
@@ -8,9 +9,7 @@ import {
   toNotificationWithRecipient,
   WITH_RECIPIENT,
   WITH_SILENT,
-  type NotificationJSON,
   type NotificationRow,
-  type NotificationWithRecipient,
   type RecipientRow,
 } from './shape';
 import { matchesSql, searchPageSql } from './fulltext';

@@ -1,6 +1,7 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { likePattern } from '../../../db/sql';
 import type { NotificationType } from '../../../models';
+import type { NotificationWithRecipient } from '../../../wire';
 import { offsetOf, offsetPage, type Page, type PageRequest } from '../../paging';
 import { matchesSql } from './fulltext';
 import { IN_INBOX } from './reads';
@@ -8,7 +9,6 @@ import {
   selectNotifications,
   toNotificationWithRecipient,
   WITH_RECIPIENT,
-  type NotificationWithRecipient,
   type RecipientRow,
 } from './shape';
 

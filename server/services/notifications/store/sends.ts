@@ -5,12 +5,12 @@ import { effectivePreferencesJoin } from '../../preferences/sql';
 import { fixedAudienceSql, type Audience } from './audience';
 import { batchJobsSql, type NotificationJobTiming } from './jobs';
 import { clippedTitle, insertSendRowsSql } from './shape';
+import { SEND_STATUSES, type SendStatus } from '../../../wire/sends';
 
 /** The queued job that writes a recorded send in chunks; keyed `notifications:send:<id>`, one per send. */
 export const SEND_TASK = 'notifications:send';
 
-export const SEND_STATUSES = ['queued', 'running', 'finished', 'cancelled'] as const;
-export type SendStatus = (typeof SEND_STATUSES)[number];
+export { SEND_STATUSES, type SendStatus };
 
 /** A send as its broadcast row records it (inline sends are rows too: finished by their one statement). */
 export interface SendRecord {

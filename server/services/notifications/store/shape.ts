@@ -1,4 +1,5 @@
 import type { NotificationType, Role } from '../../../models';
+import type { NotificationJSON, NotificationWithRecipient } from '../../../wire';
 import { searchVectorSql } from './fulltext';
 
 /** A notification row as the shape's SELECT returns it (snake_case straight from SQL). */
@@ -21,31 +22,6 @@ export interface NotificationRow {
   application_id: number | null;
   course_id: number | null;
   course_title: string | null;
-}
-
-/** The notification as every reader sees it: the API, the pages, the sockets (kept from the original serializer). */
-export interface NotificationJSON {
-  id: number;
-  type: NotificationType;
-  title: string;
-  message: string;
-  data: Record<string, unknown>;
-  is_read: boolean;
-  read_at: string | null;
-  created_at: string;
-  /** Done (archived): when; null while in the inbox. Done also marks read. */
-  done_at: string | null;
-  /** Snoozed: until when (it then comes back unread, at the top); null when not snoozed. */
-  snoozed_until: string | null;
-  sender: { id: number; name: string; email: string } | null;
-  application_id: number | null;
-  course_id: number | null;
-  course_title: string | null;
-}
-
-/** A notification as moderation sees it: the shape every reader sees, plus who received it. */
-export interface NotificationWithRecipient extends NotificationJSON {
-  recipient: { id: number; name: string; email: string; role: Role };
 }
 
 export interface RecipientRow extends NotificationRow {

@@ -272,7 +272,7 @@ describe('deleting', () => {
     const id = await insertNotification(ctx, { recipientId: alice.id, title: 'to delete' });
     ctx.published.length = 0;
     await agent.delete(`/api/admin/notifications/${id}`).expect(204);
-    expect(deleted()).toEqual([{ type: 'notification.deleted', recipientId: alice.id, ids: [id] }]);
+    expect(deleted()).toEqual([{ type: 'notification.deleted', recipientId: alice.id, ids: [id], position: expect.any(Number) }]);
     await agent.get(`/api/admin/notifications/${id}`).expect(404);
     await agent.delete(`/api/admin/notifications/${id}`).expect(404);
     expect(deleted()).toHaveLength(1);
@@ -292,8 +292,8 @@ describe('deleting', () => {
     expect(res.body).toEqual({ deleted: 3 });
     expect(deleted()).toEqual(
       expect.arrayContaining([
-        { type: 'notification.deleted', recipientId: alice.id, ids: a },
-        { type: 'notification.deleted', recipientId: bob.id, ids: b },
+        { type: 'notification.deleted', recipientId: alice.id, ids: a, position: expect.any(Number) },
+        { type: 'notification.deleted', recipientId: bob.id, ids: b, position: expect.any(Number) },
       ]),
     );
     expect(deleted()).toHaveLength(2);

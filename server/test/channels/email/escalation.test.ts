@@ -1,5 +1,6 @@
 import { EmailSender, createMailer, type Mailer } from '../../../channels/email';
-import { ESCALATE_TASK, escalationEnqueueSql, escalationTasks } from '../../../channels/email/escalation';
+import { escalationTasks } from '../../../channels/email/escalation';
+import { ESCALATE_TASK, escalationEnqueueSql } from '../../../jobs/notification-jobs';
 import { startJobRunner, type JobRunner } from '../../../jobs';
 import { DeliveryService } from '../../../services/deliveries';
 import { PreferenceService } from '../../../services/preferences';

@@ -44,7 +44,7 @@ test('a snooze wakes at its time through the job queue, even when no process was
   const nid = Number(id);
   // A process with a runner takes the snooze, then stops (a restart) before the time comes.
   const first = await startRunner();
-  await ctx.services.notifications.snooze(user.id, nid, new Date(Date.now() + 1500));
+  await ctx.services.notifications.inbox.snooze(user.id, nid, new Date(Date.now() + 1500));
   await first.stop();
   expect(await ctx.services.notifications.unreadCount(user.id)).toBe(0);
   await new Promise((r) => setTimeout(r, 2000));
@@ -69,8 +69,8 @@ test('a job for a notification no longer snoozed (marked unread, done, deleted) 
     { replacements: { u: user.id }, type: QueryTypes.SELECT },
   );
   const nid = Number(id);
-  await ctx.services.notifications.snooze(user.id, nid, new Date(Date.now() + 60_000));
-  await ctx.services.notifications.act(user.id, nid, 'done');
+  await ctx.services.notifications.inbox.snooze(user.id, nid, new Date(Date.now() + 60_000));
+  await ctx.services.notifications.inbox.act(user.id, nid, 'done');
   await ctx.sequelize.query("UPDATE graphile_worker._private_jobs SET run_at = now() WHERE key = :k", { replacements: { k: `notification-wake:${nid}` } });
   ctx.published.length = 0;
   await waitFor(async () => {
