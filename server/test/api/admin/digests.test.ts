@@ -11,7 +11,7 @@ describe('POST /api/admin/digests/run', () => {
 
   beforeAll(async () => {
     ctx = await createApiContext();
-    admin = (await ctx.party('admin')).agent;
+    admin = await ctx.loginChecked(await ctx.createUser('admin'));
   });
   afterAll(() => ctx.close());
 
