@@ -61,7 +61,7 @@ test('another application grows the line live in both tabs: new names and count,
     await expectBadge(tab, '3');
   }
   // A message is not part of the group: it is a line of its own, above the group now.
-  await world.ctx.notify({ recipientId: instructor.id, type: 'message', title: 'Room change on Monday' });
+  await world.ctx.message(instructor, 'Room change on Monday');
   for (const tab of [tabA, tabB]) await tab.locator('#notification-list > .notification-card').nth(1).waitFor();
   await apply('Farid');
   for (const tab of [tabA, tabB]) {

@@ -25,7 +25,7 @@ const shown = (page: Page) =>
 beforeAll(async () => {
   user = await world.ctx.createUser('candidate', { name: 'Camille Candidate' });
   for (const title of ['First', 'Second', 'Third', 'Fourth']) {
-    ids.push(await world.ctx.notify({ recipientId: user.id, type: 'message', title }));
+    ids.push(await world.ctx.message(user, title));
   }
   await world.ctx.services.notifications.inbox.bulk(user.id, [ids[1], ids[2]], 'done');
   ({ who, pages: [done, all, unread] } = await world.tabs(user, ['/notifications?status=done', '/notifications', '/notifications?status=unread']));

@@ -25,7 +25,7 @@ const shown = (page: Page) =>
 beforeAll(async () => {
   user = await world.ctx.createUser('candidate', { name: 'Camille Candidate' });
   for (const title of ['Welcome to Herald', 'Course starts Monday', 'New reading list']) {
-    ids.push(await world.ctx.notify({ recipientId: user.id, type: 'message', title }));
+    ids.push(await world.ctx.message(user, title));
   }
   ({ who, pages: [tabA, tabB] } = await world.tabs(user, ['/notifications', '/notifications']));
 });

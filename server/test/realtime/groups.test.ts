@@ -63,7 +63,7 @@ test('a notification outside any group, or a group reduced to one in the inbox, 
   expect((await api(ctx.srv.url, who, 'POST', `/api/notifications/${ewa.id}/done/`)).status).toBe(200);
   const mark = json.frames.length;
   await apply(course, 'Fay');
-  await ctx.notify({ recipientId: user.id, type: 'message', title: 'm' });
+  await ctx.message(user, 'm');
   await json.next((f) => f.json?.type === 'notification' && (f.json.notification as { title: string }).title === 'm', { from: mark });
   await json.next((f) => f.json?.type === 'unread_count', { from: json.frames.length - 1 });
   expect(json.frames.slice(mark).map((f) => f.json?.type)).not.toContain('group_updated');

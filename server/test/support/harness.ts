@@ -54,6 +54,8 @@ export interface TestContext {
   createCourse(instructor: User, opts?: { students?: User[]; title?: string; description?: string }): Promise<Course>;
   /** One notification, written and published as the services write one (in a transaction of its own); its id. */
   notify(n: NewNotification): Promise<number>;
+  /** `notify` of a plain message to `recipient`, the row most inbox tests start from; its id. */
+  message(recipient: Pick<User, 'id'>, title: string): Promise<number>;
   /** A supertest agent logged in as `user`, with its CSRF token ready for mutating calls. */
   login(user: User): Promise<Agent>;
   /** An anonymous agent holding a CSRF token (a session without a user). */
@@ -221,6 +223,9 @@ export async function createTestContext(
     },
     notify(n) {
       return sequelize.transaction((t) => services.notifications.create(n, t));
+    },
+    message(recipient, title) {
+      return ctx.notify({ recipientId: recipient.id, type: 'message', title });
     },
     async anonymous() {
       const http = request.agent(app);

@@ -150,7 +150,7 @@ test("the store's single insert (an enrollment notice): silent with in_app off, 
   });
   expect(row.read_at).not.toBeNull();
   // A loud notice after it reaches the socket; the silent one before it never did.
-  const loud = await ctx.notify({ recipientId: u.id, type: 'message', title: 'Loud one' });
+  const loud = await ctx.message(u, 'Loud one');
   await socket.type('notification');
   expect(socket.frames.filter((f) => f.json?.type === 'notification').map((f) => (f.json!.notification as { id: number }).id)).toEqual([loud]);
 });
