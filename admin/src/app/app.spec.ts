@@ -56,6 +56,13 @@ describe('App shell', () => {
     await navigating;
   }
 
+  /** Signed in, on the users screen, whose list (asked for once it loads) is empty. */
+  async function onEmptyUsers(): Promise<void> {
+    await navigateSignedIn('/users');
+    (await nextRequest(http, (req) => req.url === '/api/admin/users')).flush({ results: [], total: 0, page: 1, page_size: 25 });
+    await settle(fixture);
+  }
+
   it('sends a visitor without a session to the login page, remembering the way back', async () => {
     const navigating = router.navigateByUrl('/notifications?type=message');
     await answerProbe(null);
@@ -94,15 +101,7 @@ describe('App shell', () => {
   });
 
   it('shows the navigation and the admin’s name, and opens the live socket', async () => {
-    await navigateSignedIn('/users');
-    // The users screen asks for its list once it loads.
-    (await nextRequest(http, (req) => req.url === '/api/admin/users')).flush({
-      results: [],
-      total: 0,
-      page: 1,
-      page_size: 25,
-    });
-    await settle(fixture);
+    await onEmptyUsers();
 
     const links = Array.from(
       (fixture.nativeElement as HTMLElement).querySelectorAll('nav[aria-label=Main] a'),
@@ -124,14 +123,7 @@ describe('App shell', () => {
   });
 
   it('offers every destination in the Menu button’s menu too (the nav a phone sees), the current one marked', async () => {
-    await navigateSignedIn('/users');
-    (await nextRequest(http, (req) => req.url === '/api/admin/users')).flush({
-      results: [],
-      total: 0,
-      page: 1,
-      page_size: 25,
-    });
-    await settle(fixture);
+    await onEmptyUsers();
 
     const menu = await loader.getHarness(MatMenuHarness.with({ selector: '.nav-menu-button' }));
     await menu.open();
@@ -166,14 +158,7 @@ describe('App shell', () => {
   });
 
   it('signs out through the user menu', async () => {
-    await navigateSignedIn('/users');
-    (await nextRequest(http, (req) => req.url === '/api/admin/users')).flush({
-      results: [],
-      total: 0,
-      page: 1,
-      page_size: 25,
-    });
-    await settle(fixture);
+    await onEmptyUsers();
 
     const menu = await loader.getHarness(MatMenuHarness.with({ selector: '.user' }));
     await menu.open();

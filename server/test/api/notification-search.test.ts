@@ -3,7 +3,7 @@ import { QueryTypes } from 'sequelize';
 import type { NotificationType, User } from '../../models';
 import { createApiContext, type ApiContext } from '../support/api';
 import type { Agent } from '../support/harness';
-import { vacuumedAtRest } from '../support/plans';
+import { planNodes, vacuumedAtRest } from '../support/plans';
 import { withContent } from '../support/content';
 
 let ctx: ApiContext;
@@ -22,7 +22,7 @@ beforeAll(async () => {
     { type: 'announcement', title: 'Room change', message: 'We meet in the library on Friday.', senderId: camille.id, courseId: course.id },
   );
   const note = (type: NotificationType, title: string, message = '', to = student) =>
-    ctx.sequelize.transaction((t) => ctx.services.notifications.create({ recipientId: to.id, type, title, message }, t));
+    ctx.notify({ recipientId: to.id, type, title, message });
   await note('message', 'Your applications were reviewed', 'Two approved <script>alert(1)</script>');
   await note('message', 'Lunch menu', 'Pasta');
   await note('application_approved', 'Application approved', 'Welcome');
@@ -30,14 +30,6 @@ beforeAll(async () => {
   agent = await ctx.loginChecked(student);
 });
 afterAll(() => ctx.close());
-
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  Plans?: PlanNode[];
-}
-const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)];
 
 const titles = async (query: string) =>
   (await agent.get(`/api/notifications/?${query}`).expect(200)).body.results.map((n: { title: string }) => n.title);
@@ -109,16 +101,12 @@ test('a search reads the GIN index, not every row of the table', async () => {
      SELECT :u, 'message', 'Note ' || i, 'body', to_tsvector('english', 'Note ' || i || ' body') FROM generate_series(1, 20000) AS i`,
     { replacements: { u: reader.id } },
   );
-  await ctx.sequelize.transaction((t) => ctx.services.notifications.create({ recipientId: reader.id, type: 'message', title: 'Lunch menu', message: 'Soup' }, t));
+  await ctx.notify({ recipientId: reader.id, type: 'message', title: 'Lunch menu', message: 'Soup' });
   await vacuumedAtRest(ctx.sequelize, 'notifications');
   const readerAgent = await ctx.loginChecked(reader);
   const { statements, result } = await ctx.countStatements(() => readerAgent.get('/api/notifications/?q=lunch').expect(200));
   expect(result.body.results.map((n: { title: string }) => n.title)).toEqual(['Lunch menu']);
-  const sql = statements.find((s) => s.includes('websearch_to_tsquery'))!.replace(/^Executing \([^)]*\): /, '');
-  const [{ 'QUERY PLAN': plan }] = await ctx.sequelize.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (FORMAT JSON) ${sql}`, {
-    type: QueryTypes.SELECT,
-  });
-  const scans = nodes(plan[0].Plan);
+  const scans = await planNodes(ctx.sequelize, statements.find((s) => s.includes('websearch_to_tsquery'))!);
   expect(scans.filter((n) => n['Relation Name'] === 'notifications').map((n) => n['Node Type'])).not.toContain('Seq Scan');
   expect(scans.map((n) => n['Index Name'])).toContain('notifications_search_idx');
 });

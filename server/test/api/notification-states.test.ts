@@ -3,7 +3,7 @@ import { notificationStateOperations } from '../../api/notification-states';
 import type { User } from '../../models';
 import { createApiContext, type ApiContext } from '../support/api';
 import type { Agent } from '../support/harness';
-import { vacuumedAtRest } from '../support/plans';
+import { planNodes, vacuumedAtRest } from '../support/plans';
 
 let ctx: ApiContext;
 
@@ -163,14 +163,6 @@ describe('the lists sort by surfacing: a woken notification is on top, and the c
 });
 
 describe('the indexes: the unread count and every list\'s first page stay index scans, never a sort', () => {
-  interface PlanNode {
-    'Node Type': string;
-    'Relation Name'?: string;
-    'Index Name'?: string;
-    Plans?: PlanNode[];
-  }
-  const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)];
-
   test.each([
     ['all', 'notifications_inbox_idx'],
     ['unread', 'notifications_unread_idx'],
@@ -192,13 +184,7 @@ describe('the indexes: the unread count and every list\'s first page stay index 
     // As autovacuum leaves a table: statistics, and a visibility map for index-only scans.
     await vacuumedAtRest(ctx.sequelize, 'notifications');
     const { statements } = await ctx.countStatements(() => agent.get(`/api/notifications/?status=${status}`).expect(200));
-    const explain = async (sql: string) => {
-      const [{ 'QUERY PLAN': plan }] = await ctx.sequelize.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
-        `EXPLAIN (FORMAT JSON) ${sql.replace(/^Executing \([^)]*\): /, '')}`,
-        { type: QueryTypes.SELECT },
-      );
-      return nodes(plan[0].Plan);
-    };
+    const explain = (sql: string) => planNodes(ctx.sequelize, sql);
     const list = await explain(statements.find((s) => s.includes('ORDER BY n.sort_key DESC'))!);
     expect(list.map((n) => n['Node Type'])).not.toContain('Sort');
     expect(list.find((n) => n['Relation Name'] === 'notifications')?.['Index Name']).toBe(index);

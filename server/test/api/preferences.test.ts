@@ -1,18 +1,16 @@
 import { NOTIFICATION_TYPES, type User } from '../../models';
-import { Contract } from '../support/contract';
-import { createTestContext, type Agent, type TestContext } from '../support/harness';
+import { createApiContext, type ApiContext } from '../support/api';
+import type { Agent } from '../support/harness';
 
-let ctx: TestContext;
-let contract: Contract;
+let ctx: ApiContext;
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  contract = await Contract.load(ctx.app);
+  ctx = await createApiContext();
 });
 afterAll(() => ctx.close());
 
 async function signedIn(role: User['role'] = 'candidate'): Promise<Agent> {
-  return contract.wrap(await ctx.login(await ctx.createUser(role)));
+  return (await ctx.party(role)).agent;
 }
 
 const fields = (body: { error: { details: Array<{ field: string }> } }) => body.error.details.map((d) => d.field);
@@ -28,7 +26,7 @@ describe('GET /api/preferences/', () => {
   });
 
   test('needs a login', async () => {
-    const anon = contract.wrap(await ctx.anonymous());
+    const anon = ctx.contract.wrap(await ctx.anonymous());
     await anon.get('/api/preferences').expect(401);
     await anon.patch('/api/preferences', { digest_hour: 3 }).expect(401);
   });

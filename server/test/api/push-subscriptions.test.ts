@@ -2,15 +2,14 @@ import { createECDH, randomBytes } from 'node:crypto';
 import type { User } from '../../models';
 import type { Resolver } from '../../outbound';
 import { PushSubscriptions } from '../../services/push-subscriptions';
-import { Contract } from '../support/contract';
-import { createTestContext, type Agent, type TestContext } from '../support/harness';
+import { createApiContext, type ApiContext } from '../support/api';
+import type { Agent } from '../support/harness';
 
 /**
  * The subscription API. Names resolve through a stub and nothing is ever sent: storing a subscription makes no
  * request, and the refusals are decided from the URL and the stubbed addresses alone.
  */
-let ctx: TestContext;
-let contract: Contract;
+let ctx: ApiContext;
 let alice: User;
 let bob: User;
 let asAlice: Agent;
@@ -26,13 +25,12 @@ const resolve: Resolver = async (host) => {
 };
 
 beforeAll(async () => {
-  ctx = await createTestContext();
+  ctx = await createApiContext();
   ctx.services.pushSubscriptions = new PushSubscriptions({ sequelize: ctx.sequelize, policy: { allowPrivate: false, resolve } });
-  contract = await Contract.load(ctx.app);
   alice = await ctx.createUser('candidate');
   bob = await ctx.createUser('candidate');
-  asAlice = contract.wrap(await ctx.login(alice));
-  asBob = contract.wrap(await ctx.login(bob));
+  asAlice = await ctx.loginChecked(alice);
+  asBob = await ctx.loginChecked(bob);
 });
 afterAll(() => ctx.close());
 

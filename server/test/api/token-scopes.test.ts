@@ -1,16 +1,13 @@
 import request from 'supertest';
 import type { User } from '../../models';
 import { SCOPES, type Scope } from '../../services/tokens';
-import { Contract } from '../support/contract';
-import { createTestContext, type TestContext } from '../support/harness';
+import { createApiContext, type ApiContext } from '../support/api';
 
-let ctx: TestContext;
-let contract: Contract;
+let ctx: ApiContext;
 let admin: User;
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  contract = await Contract.load(ctx.app);
+  ctx = await createApiContext();
   // An admin owns the tokens: its role passes every role rule, so only the scope can refuse.
   admin = await ctx.createUser('admin');
 });
@@ -39,10 +36,10 @@ function call(method: string, path: string, token: string) {
 const passed = (res: request.Response) => res.status !== 401 && res.status !== 403;
 
 describe('every operation, with a bearer token', () => {
-  const ops = () => contract.operations().filter(({ op }) => op['x-access'] !== 'anyone');
+  const ops = () => ctx.contract.operations().filter(({ op }) => op['x-access'] !== 'anyone');
 
   test('the document declares each operation’s scopes and the matching security requirements', () => {
-    for (const { method, path, op } of contract.operations()) {
+    for (const { method, path, op } of ctx.contract.operations()) {
       const scopes = op['x-scopes'] as Scope[] | 'session';
       const bearer = (op.security as Array<Record<string, string[]>>).filter((s) => 'bearer' in s);
       if (op['x-access'] === 'anyone') expect([method, path, scopes]).toEqual([method, path, []]);
@@ -50,7 +47,7 @@ describe('every operation, with a bearer token', () => {
       else if (scopes.length === 0) expect([method, path, bearer]).toEqual([method, path, [{ bearer: [] }]]);
       else expect([method, path, bearer]).toEqual([method, path, scopes.map((s) => ({ bearer: [s] }))]);
     }
-    expect(contract.doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(ctx.contract.doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
   });
 
   test('is allowed with each of its scopes, and 403 insufficient_scope without them', async () => {

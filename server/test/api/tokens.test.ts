@@ -1,22 +1,17 @@
 import { QueryTypes } from 'sequelize';
 import request from 'supertest';
 import type { User } from '../../models';
-import { Contract } from '../support/contract';
-import { createTestContext, type Agent, type TestContext } from '../support/harness';
+import { createApiContext, type ApiContext, type Party } from '../support/api';
+import type { Agent } from '../support/harness';
 
-let ctx: TestContext;
-let contract: Contract;
+let ctx: ApiContext;
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  contract = await Contract.load(ctx.app);
+  ctx = await createApiContext();
 });
 afterAll(() => ctx.close());
 
-async function signedIn(role: User['role']): Promise<{ user: User; agent: Agent }> {
-  const user = await ctx.createUser(role);
-  return { user, agent: contract.wrap(await ctx.login(user)) };
-}
+const signedIn = (role: User['role']): Promise<Party> => ctx.party(role);
 
 async function mint(agent: Agent, scopes: string[], extra: object = {}): Promise<{ id: number; token: string }> {
   const res = await agent.post('/api/tokens/', { name: 'script', scopes, ...extra }).expect(201);

@@ -1,10 +1,9 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { QueryTypes } from 'sequelize';
-import { ensureAdminBuild } from '../../../admin/scripts/build-if-stale';
 import type { User } from '../../models';
 import { insertNotification } from '../support/admin-fixtures';
-import { createTestContext, PASSWORD, type TestContext } from '../support/harness';
-import { launchChromium, LiveServer, newUserContext, screenshot, type Problems } from '../support/browser';
+import { consoleSignIn, screenshot } from '../support/browser';
+import { type Person, useBrowserWorld } from '../support/browser-world';
 
 /**
  * The console's Deliveries and Notification defaults pages in Debian's Chromium: an admin retries a failed email
@@ -13,44 +12,25 @@ import { launchChromium, LiveServer, newUserContext, screenshot, type Problems }
  */
 jest.setTimeout(120_000);
 
-let ctx: TestContext;
-let server: LiveServer;
-let browser: Browser;
-let adm: { context: BrowserContext; problems: Problems };
+const world = useBrowserWorld({ console: true });
+let adm: Person;
 let page: Page;
-let admin: User;
 let student: User;
 let failedId: number;
 
 beforeAll(async () => {
-  if (!ensureAdminBuild()) throw new Error('`npm run build` failed');
-  ctx = await createTestContext();
-  admin = await ctx.createUser('admin', { name: 'Ada Admin' });
-  student = await ctx.createUser('candidate', { name: 'Sam Student' });
-  const d = ctx.services.deliveries;
-  const claimOne = async () => (await d.claim('email', [await insertNotification(ctx, { recipientId: student.id })]))[0].id;
+  const admin = await world.ctx.createUser('admin', { name: 'Ada Admin' });
+  student = await world.ctx.createUser('candidate', { name: 'Sam Student' });
+  const d = world.ctx.services.deliveries;
+  const claimOne = async () => (await d.claim('email', [await insertNotification(world.ctx, { recipientId: student.id })]))[0].id;
   const sentId = await claimOne();
   await d.markSent([{ id: sentId, providerMessageId: '<sent@herald>' }]);
   failedId = await claimOne();
   await d.markFailed([{ id: failedId, error: '550 5.1.1 mailbox unavailable: the address does not exist here' }]);
 
-  server = new LiveServer(ctx);
-  await server.start();
-  browser = await launchChromium();
-  adm = await newUserContext(browser);
+  adm = await world.person();
   page = await adm.context.newPage();
-  await page.goto(`${server.url}/admin`);
-  await page.waitForURL(/\/admin\/login/);
-  await page.getByLabel('Email').fill(admin.email);
-  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(/\/admin\/dashboard$/);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  await ctx?.close();
+  await consoleSignIn(page, world.server.url, admin);
 });
 
 // The "no rows" line is a mat-mdc-row too; real rows have no .empty cell.
@@ -67,8 +47,8 @@ test('Deliveries: a failed email is retried from its row, and its send is queued
   await failed.getByRole('button', { name: `Retry delivery ${failedId}` }).click();
   await rows().filter({ hasText: 'pending' }).waitFor();
   expect(await page.getByRole('button', { name: /Retry/ }).count()).toBe(0);
-  expect((await ctx.services.deliveries.get(failedId)).status).toBe('pending');
-  const [job] = await ctx.sequelize.query<{ n: number }>(
+  expect((await world.ctx.services.deliveries.get(failedId)).status).toBe('pending');
+  const [job] = await world.ctx.sequelize.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM graphile_worker.jobs WHERE key = :key`,
     { type: QueryTypes.SELECT, replacements: { key: `email:deliveries:${failedId}` } },
   );
@@ -115,8 +95,8 @@ test('Notification defaults: a change is saved at once; locked in-app shown and 
 
   await page.getByRole('switch', { name: 'Push, Announcement' }).click();
   await page.getByText('Announcement: default saved.').waitFor();
-  expect((await ctx.services.preferences.getDefaults()).types.announcement.push).toBe(true);
-  expect((await ctx.services.preferences.get(student.id)).types.announcement.push).toBe(true);
+  expect((await world.ctx.services.preferences.getDefaults()).types.announcement.push).toBe(true);
+  expect((await world.ctx.services.preferences.get(student.id)).types.announcement.push).toBe(true);
   await screenshot(page, 'admin-defaults-desktop');
 });
 

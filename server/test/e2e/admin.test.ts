@@ -1,9 +1,9 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ensureAdminBuild } from '../../../admin/scripts/build-if-stale';
+import type { Page } from 'playwright-core';
 import type { User } from '../../models';
 import { auditPage } from '../support/audit';
-import { createTestContext, PASSWORD, type TestContext } from '../support/harness';
-import { expectBadge, LiveServer, loginAs, newUserContext, screenshot, startBrowser, waitLive, type Problems } from '../support/browser';
+import { PASSWORD } from '../support/harness';
+import { consoleSignIn, expectBadge, screenshot, waitLive } from '../support/browser';
+import { type Person, useBrowserWorld } from '../support/browser-world';
 
 /**
  * The Angular admin console, built for production and served by the real app at /admin, in Debian's Chromium:
@@ -12,30 +12,24 @@ import { expectBadge, LiveServer, loginAs, newUserContext, screenshot, startBrow
  */
 jest.setTimeout(120_000);
 
-let ctx: TestContext;
-let live: Awaited<ReturnType<typeof startBrowser>>;
-let server: LiveServer;
-let browser: Browser;
+const world = useBrowserWorld({ console: true });
 let admin: User;
 let student: User;
 let candidate: User;
 let courseId: number;
-let adm: { context: BrowserContext; problems: Problems };
-let stu: { context: BrowserContext; problems: Problems };
+let adm: Person;
+let stu: Person;
 let adminPage: Page;
 let studentPage: Page;
 
 beforeAll(async () => {
-  // Never test a stale bundle: npm test builds first, but a lone run of this file may follow an edit.
-  if (!ensureAdminBuild()) throw new Error('`npm run build` failed');
-  ctx = await createTestContext();
-  admin = await ctx.createUser('admin', { name: 'Ada Admin' });
-  const instructor = await ctx.createUser('instructor', { name: 'Ines Instructor' });
-  student = await ctx.createUser('candidate', { name: 'Sam Student' });
-  const classmate = await ctx.createUser('candidate', { name: 'Stella Student' });
-  const other = await ctx.createUser('candidate', { name: 'Otto Outsider' });
-  candidate = await ctx.createUser('candidate', { name: 'Cody Candidate' });
-  const { Application, Course, Enrollment } = ctx.models;
+  admin = await world.ctx.createUser('admin', { name: 'Ada Admin' });
+  const instructor = await world.ctx.createUser('instructor', { name: 'Ines Instructor' });
+  student = await world.ctx.createUser('candidate', { name: 'Sam Student' });
+  const classmate = await world.ctx.createUser('candidate', { name: 'Stella Student' });
+  const other = await world.ctx.createUser('candidate', { name: 'Otto Outsider' });
+  candidate = await world.ctx.createUser('candidate', { name: 'Cody Candidate' });
+  const { Application, Course, Enrollment } = world.ctx.models;
   courseId = (await Course.create({ title: 'Realtime Web', description: 'Sockets and fan-out.', instructorId: instructor.id })).id;
   const otherCourse = await Course.create({ title: 'TypeScript from Zero', description: 'Types.', instructorId: instructor.id });
   await Enrollment.bulkCreate([
@@ -45,31 +39,19 @@ beforeAll(async () => {
   ]);
   await Application.create({ courseId: otherCourse.id, candidateId: candidate.id, motivation: 'I want to learn types.' });
   const send = (userId: number, type: 'exam_result' | 'message' | 'announcement', title: string, message: string) =>
-    ctx.services.notifications.fanOut({ kind: 'user', userId }, { type, title, message, senderId: instructor.id, courseId });
+    world.ctx.services.notifications.fanOut({ kind: 'user', userId }, { type, title, message, senderId: instructor.id, courseId });
   await send(student.id, 'exam_result', 'Midterm results are out', 'You scored 17/20.');
   await send(classmate.id, 'message', 'Office hours moved', 'Thursday 3 pm instead of Wednesday.');
   await send(other.id, 'announcement', 'Library closed on Friday', 'Maintenance.');
 
-  live = await startBrowser(ctx);
-  ({ server, browser } = live);
-  adm = await newUserContext(browser);
-  stu = await newUserContext(browser);
+  adm = await world.person();
+  stu = await world.person();
   adminPage = await adm.context.newPage();
   studentPage = await stu.context.newPage();
 });
 
-afterAll(async () => {
-  await live?.stop();
-  await ctx?.close();
-});
-
 test('an admin signs in through the console and sees the dashboard numbers', async () => {
-  await adminPage.goto(`${server.url}/admin`);
-  await adminPage.waitForURL(/\/admin\/login/);
-  await adminPage.getByLabel('Email').fill(admin.email);
-  await adminPage.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await adminPage.getByRole('button', { name: 'Sign in' }).click();
-  await adminPage.waitForURL(/\/admin\/dashboard$/);
+  await consoleSignIn(adminPage, world.server.url, admin);
   await adminPage.getByRole('heading', { name: 'Dashboard' }).waitFor();
 
   await expectText(adminPage, '[data-testid="users-total"]', '6');
@@ -153,8 +135,8 @@ test('search and filters: full text with an exclusion, state, marked words, and 
 });
 
 test('an announcement to a course: the confirmation counts the enrolled, and a student’s bell gets it live', async () => {
-  await loginAs(studentPage, server.url, student);
-  await studentPage.goto(`${server.url}/notifications`);
+  await world.login(studentPage, student);
+  await studentPage.goto(`${world.server.url}/notifications`);
   await waitLive(studentPage);
   await expectBadge(studentPage, '1');
 
@@ -220,8 +202,8 @@ test('applications: approving in the console; users: the table with the admin ma
   await adminPage.getByText('No applications here.').waitFor();
   await adminPage.locator('mat-button-toggle', { hasText: 'Approved' }).click();
   await adminPage.locator('tr.mat-mdc-row', { hasText: 'Cody Candidate' }).locator('.status-approved').waitFor();
-  expect(await ctx.models.Application.count({ where: { status: 'approved' } })).toBe(1);
-  expect(await ctx.models.Notification.count({ where: { recipientId: candidate.id, type: 'application_approved' } })).toBe(1);
+  expect(await world.ctx.models.Application.count({ where: { status: 'approved' } })).toBe(1);
+  expect(await world.ctx.models.Notification.count({ where: { recipientId: candidate.id, type: 'application_approved' } })).toBe(1);
 
   await adminPage.getByRole('link', { name: 'Users' }).click();
   await adminPage.waitForURL(/\/admin\/users$/);
@@ -233,15 +215,15 @@ test('applications: approving in the console; users: the table with the admin ma
 });
 
 test('a candidate signed in on the pages who opens /admin is refused and sees no admin data', async () => {
-  const cand = await newUserContext(browser);
+  const cand = await world.person();
   const page = await cand.context.newPage();
   const adminCalls: Array<[string, number]> = [];
   page.on('response', (r) => {
     const url = new URL(r.url());
     if (url.pathname.startsWith('/api/admin/')) adminCalls.push([url.pathname, r.status()]);
   });
-  await loginAs(page, server.url, candidate);
-  await page.goto(`${server.url}/admin/notifications`);
+  await world.login(page, candidate);
+  await page.goto(`${world.server.url}/admin/notifications`);
   await page.waitForURL(/\/admin\/login/);
   await page.getByRole('status').filter({ hasText: `signed in as ${candidate.email} (candidate)` }).waitFor();
   await page.getByText('This console is for administrators').waitFor();
@@ -257,9 +239,9 @@ test('a candidate signed in on the pages who opens /admin is refused and sees no
   await page.getByRole('alert').filter({ hasText: 'Only administrators can use Herald admin' }).waitFor();
 
   // The API itself refuses a candidate's session.
-  await loginAs(page, server.url, candidate);
+  await world.login(page, candidate);
   for (const p of ['/api/admin/stats', '/api/admin/notifications', '/api/admin/users']) {
-    const res = await page.request.get(`${server.url}${p}`);
+    const res = await page.request.get(`${world.server.url}${p}`);
     expect([p, res.status()]).toEqual([p, 403]);
     expect((await res.json()).error.code).toBeDefined();
   }

@@ -1,7 +1,7 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { User } from '../../models';
-import { createTestContext, type TestContext } from '../support/harness';
-import { type LiveServer, loginAs, newUserContext, screenshot, startBrowser, waitLive, type Problems } from '../support/browser';
+import { screenshot, waitLive } from '../support/browser';
+import { useBrowserWorld } from '../support/browser-world';
 
 /**
  * Issue 16 item 1: after a decision every tab that shows the application or the course's counts says the same
@@ -10,39 +10,13 @@ import { type LiveServer, loginAs, newUserContext, screenshot, startBrowser, wai
  */
 jest.setTimeout(60_000);
 
-let ctx: TestContext;
-let live: Awaited<ReturnType<typeof startBrowser>>;
-let server: LiveServer;
-let browser: Browser;
+const world = useBrowserWorld();
+const { pageAs } = world;
 let instructor: User;
-const seen: Problems[] = [];
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  instructor = await ctx.createUser('instructor', { name: 'Ines Instructor' });
-  live = await startBrowser(ctx);
-  ({ server, browser } = live);
+  instructor = await world.ctx.createUser('instructor', { name: 'Ines Instructor' });
 });
-
-afterAll(async () => {
-  await live?.stop();
-  await ctx?.close();
-});
-
-afterEach(() => {
-  for (const p of seen.splice(0)) {
-    expect(p.console).toEqual([]);
-    expect(p.csp).toEqual([]);
-  }
-});
-
-async function signedIn(user: User): Promise<Page> {
-  const { context, problems } = await newUserContext(browser);
-  seen.push(problems);
-  const page = await context.newPage();
-  await loginAs(page, server.url, user);
-  return page;
-}
 
 /** What a piece says, whitespace collapsed (a count's number and word are separate flex items). */
 const text = async (page: Page, sel: string) => ((await page.locator(sel).textContent()) ?? '').replace(/\s+/g, ' ').trim();
@@ -55,19 +29,19 @@ async function says(page: Page, sel: string, expected: RegExp): Promise<void> {
 }
 
 test('an approval: the candidate’s course page and catalog tab, and another viewer’s catalog, all agree at once', async () => {
-  const candidate = await ctx.createUser('candidate', { name: 'Camille Candidate' });
-  const classmate = await ctx.createUser('candidate', { name: 'Cleo Classmate' });
-  const viewer = await ctx.createUser('candidate', { name: 'Vic Viewer' });
-  const course = await ctx.createCourse(instructor, { title: 'Realtime Web', students: [classmate] });
-  await ctx.createCourse(instructor, { title: 'Other course' });
-  const application = await ctx.services.applications.apply(candidate, course.id, 'I build chat apps and want to learn fan-out.');
+  const candidate = await world.ctx.createUser('candidate', { name: 'Camille Candidate' });
+  const classmate = await world.ctx.createUser('candidate', { name: 'Cleo Classmate' });
+  const viewer = await world.ctx.createUser('candidate', { name: 'Vic Viewer' });
+  const course = await world.ctx.createCourse(instructor, { title: 'Realtime Web', students: [classmate] });
+  await world.ctx.createCourse(instructor, { title: 'Other course' });
+  const application = await world.ctx.services.applications.apply(candidate, course.id, 'I build chat apps and want to learn fan-out.');
 
-  const coursePage = await signedIn(candidate);
-  await coursePage.goto(`${server.url}/courses/${course.id}`);
+  const coursePage = await pageAs(candidate);
+  await coursePage.goto(`${world.server.url}/courses/${course.id}`);
   const catalog = await coursePage.context().newPage();
-  await catalog.goto(`${server.url}/courses`);
-  const viewerCatalog = await signedIn(viewer);
-  await viewerCatalog.goto(`${server.url}/courses`);
+  await catalog.goto(`${world.server.url}/courses`);
+  const viewerCatalog = await pageAs(viewer);
+  await viewerCatalog.goto(`${world.server.url}/courses`);
   await Promise.all([coursePage, catalog, viewerCatalog].map(waitLive));
 
   const card = `#course-${course.id}`;
@@ -76,7 +50,7 @@ test('an approval: the candidate’s course page and catalog tab, and another vi
   expect(await text(catalog, card)).toMatch(/Pending review[\s\S]*1 enrolled/);
   expect(await text(viewerCatalog, card)).toMatch(/Apply[\s\S]*1 enrolled/);
 
-  await ctx.services.applications.approve(instructor, application.id);
+  await world.ctx.services.applications.approve(instructor, application.id);
 
   await says(coursePage, '#apply-panel', /You are enrolled/);
   await says(coursePage, '.course-hero', /2 enrolled/);
@@ -107,16 +81,16 @@ test('an approval: the candidate’s course page and catalog tab, and another vi
 });
 
 test('a rejection: the course page says so with no "will review", and the count stays', async () => {
-  const candidate = await ctx.createUser('candidate', { name: 'Rae Rejected' });
-  const course = await ctx.createCourse(instructor, { title: 'Full course' });
-  const application = await ctx.services.applications.apply(candidate, course.id, 'Please let me in, I am keen.');
-  const coursePage = await signedIn(candidate);
-  await coursePage.goto(`${server.url}/courses/${course.id}`);
+  const candidate = await world.ctx.createUser('candidate', { name: 'Rae Rejected' });
+  const course = await world.ctx.createCourse(instructor, { title: 'Full course' });
+  const application = await world.ctx.services.applications.apply(candidate, course.id, 'Please let me in, I am keen.');
+  const coursePage = await pageAs(candidate);
+  await coursePage.goto(`${world.server.url}/courses/${course.id}`);
   const catalog = await coursePage.context().newPage();
-  await catalog.goto(`${server.url}/courses`);
+  await catalog.goto(`${world.server.url}/courses`);
   await Promise.all([waitLive(coursePage), waitLive(catalog)]);
 
-  await ctx.services.applications.reject(instructor, application.id, 'The course is full.');
+  await world.ctx.services.applications.reject(instructor, application.id, 'The course is full.');
   await says(coursePage, '#apply-panel', /did not accept/);
   await says(catalog, `#course-${course.id}`, /Not accepted/);
   const panel = await text(coursePage, '#apply-panel');

@@ -1,7 +1,7 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { User } from '../../models';
-import { createTestContext, type TestContext } from '../support/harness';
-import { expectBadge, type LiveServer, loginAs, newUserContext, screenshot, startBrowser, waitLive, type Problems } from '../support/browser';
+import { expectBadge, screenshot, waitLive } from '../support/browser';
+import { useBrowserWorld } from '../support/browser-world';
 
 /**
  * Issue 14's density in Chromium: the notifications page as compact rows (ten on a 1280x800 laptop screen, nothing
@@ -10,49 +10,23 @@ import { expectBadge, type LiveServer, loginAs, newUserContext, screenshot, star
  */
 jest.setTimeout(90_000);
 
-let ctx: TestContext;
-let live: Awaited<ReturnType<typeof startBrowser>>;
-let server: LiveServer;
-let browser: Browser;
+const world = useBrowserWorld();
+const { pageAs } = world;
 let instructor: User;
 let courseId: number;
-const seen: Problems[] = [];
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  instructor = await ctx.createUser('instructor', { name: 'Ines Instructor' });
-  courseId = (await ctx.createCourse(instructor, { title: 'PostgreSQL in Practice' })).id;
-  live = await startBrowser(ctx);
-  ({ server, browser } = live);
+  instructor = await world.ctx.createUser('instructor', { name: 'Ines Instructor' });
+  courseId = (await world.ctx.createCourse(instructor, { title: 'PostgreSQL in Practice' })).id;
 });
-
-afterAll(async () => {
-  await live?.stop();
-  await ctx?.close();
-});
-
-afterEach(() => {
-  for (const p of seen.splice(0)) {
-    expect(p.console).toEqual([]);
-    expect(p.csp).toEqual([]);
-  }
-});
-
-async function pageAs(user: User, opts: { phone?: boolean } = {}): Promise<Page> {
-  const { context, problems } = await newUserContext(browser, opts);
-  seen.push(problems);
-  const page = await context.newPage();
-  await loginAs(page, server.url, user);
-  return page;
-}
 
 /** One notification for `user`, sent the way an instructor's announcement is; its id. */
 async function notify(user: User, title: string, message = 'Bring your laptop: we set up PostgreSQL 16 together and load the sample data.') {
-  await ctx.services.notifications.fanOut(
+  await world.ctx.services.notifications.fanOut(
     { kind: 'user', userId: user.id },
     { type: 'announcement', title, message, senderId: instructor.id, courseId },
   );
-  return (await ctx.services.notifications.bell(user.id)).latest[0].id;
+  return (await world.ctx.services.notifications.bell(user.id)).latest[0].id;
 }
 
 const opacity = (page: Page, selector: string) => page.$eval(selector, (el) => Number(getComputedStyle(el).opacity));
@@ -63,11 +37,11 @@ const bellShown = (page: Page) =>
   );
 
 test('the page lists compact rows: ten on a 1280x800 screen, actions on hover and focus, none wider than 390 px', async () => {
-  const user = await ctx.createUser('candidate', { name: 'Rowan Rows' });
+  const user = await world.ctx.createUser('candidate', { name: 'Rowan Rows' });
   const ids: number[] = [];
   for (let i = 1; i <= 14; i++) ids.push(await notify(user, `Week ${i}: a session on indexes, joins and query plans for the whole group`));
   const page = await pageAs(user);
-  await page.goto(`${server.url}/notifications`);
+  await page.goto(`${world.server.url}/notifications`);
   await waitLive(page);
   const inView = await page.$$eval('#notification-list .notification-card', (els) =>
     els.filter((e) => {
@@ -97,7 +71,7 @@ test('the page lists compact rows: ten on a 1280x800 screen, actions on hover an
 
   // At 390 px (touch, no hover) the actions are always there, and the page never scrolls sideways.
   const phone = await pageAs(user, { phone: true });
-  await phone.goto(`${server.url}/notifications`);
+  await phone.goto(`${world.server.url}/notifications`);
   await waitLive(phone);
   expect(await opacity(phone, `${newest} .notification-actions`)).toBe(1);
   expect(await phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
@@ -109,15 +83,15 @@ test('the page lists compact rows: ten on a 1280x800 screen, actions on hover an
 });
 
 test('the bell’s Unread tab lists the latest unread ones, older ones included, and stays right live', async () => {
-  const user = await ctx.createUser('candidate', { name: 'Uma Unread' });
+  const user = await world.ctx.createUser('candidate', { name: 'Uma Unread' });
   const older = [await notify(user, 'Older unread one'), await notify(user, 'Older unread two')];
   const read: number[] = [];
   for (let i = 1; i <= 6; i++) read.push(await notify(user, `Read news ${i}`));
-  await ctx.services.notifications.inbox.bulk(user.id, read, 'read');
+  await world.ctx.services.notifications.inbox.bulk(user.id, read, 'read');
   const tabA = await pageAs(user);
   const tabB = await tabA.context().newPage();
-  await tabA.goto(`${server.url}/courses`);
-  await tabB.goto(`${server.url}/notifications`);
+  await tabA.goto(`${world.server.url}/courses`);
+  await tabB.goto(`${world.server.url}/notifications`);
   await Promise.all([waitLive(tabA), waitLive(tabB)]);
   await expectBadge(tabA, '2');
   await tabA.click('.bell-button');
@@ -153,13 +127,13 @@ test('the bell’s Unread tab lists the latest unread ones, older ones included,
 });
 
 test('an item’s actions in the bell, on hover and from the keyboard: done, read and snooze, followed by the other tab', async () => {
-  const user = await ctx.createUser('candidate', { name: 'Dana Done' });
+  const user = await world.ctx.createUser('candidate', { name: 'Dana Done' });
   const first = await notify(user, 'Reading list for week one');
   const second = await notify(user, 'Room change for Monday');
   const tabA = await pageAs(user);
   const tabB = await tabA.context().newPage();
-  await tabA.goto(`${server.url}/courses`);
-  await tabB.goto(`${server.url}/notifications`);
+  await tabA.goto(`${world.server.url}/courses`);
+  await tabB.goto(`${world.server.url}/notifications`);
   await Promise.all([waitLive(tabA), waitLive(tabB)]);
   await tabA.click('.bell-button');
   const item = `#bell-item-${second}`;

@@ -5,12 +5,12 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import type { Browser } from 'playwright-core';
 import { ensureAdminBuild } from '../../../admin/scripts/build-if-stale';
 import { DEMO_PASSWORD } from '../../services/demo-seed';
-import { launchChromium, newUserContext, screenshot } from '../support/browser';
+import { consoleSignIn, launchChromium, newUserContext, screenshot } from '../support/browser';
 import { createTestContext, type TestContext } from '../support/harness';
 import { npmStart, type NpmStart } from '../support/npm-start';
 import { api, login } from '../support/realtime';
 import { until } from '../resilience/support/processes';
-import { startSmtpSink, type SmtpSink } from '../channels/email/smtp';
+import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 
 /**
  * Issue 12's acceptance, walked as a newcomer would: `npm start` (development, the demo data, no SMTP server),
@@ -98,11 +98,7 @@ async function expectListedAsSent(server: NpmStart, w: { candidateId: number; no
 
   const { context, problems } = await newUserContext(browser);
   const page = await context.newPage();
-  await page.goto(`${server.url}/admin`);
-  await page.getByLabel('Email').fill(demo('admin').email);
-  await page.getByLabel('Password', { exact: true }).fill(DEMO_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(/\/admin\/dashboard$/);
+  await consoleSignIn(page, server.url, demo('admin'), DEMO_PASSWORD);
   await page.getByRole('link', { name: 'Deliveries' }).click();
   await page.waitForURL(/\/admin\/deliveries$/);
   await page.getByRole('combobox', { name: 'Channel' }).click();

@@ -1,7 +1,7 @@
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { Course, User } from '../../models';
-import { createTestContext, type TestContext } from '../support/harness';
-import { expectBadge, loginAs, newUserContext, screenshot, startBrowser, waitLive, type Problems } from '../support/browser';
+import { expectBadge, screenshot } from '../support/browser';
+import { type Person, useBrowserWorld } from '../support/browser-world';
 
 /**
  * Groups in Debian's Chromium (issue 14), as an instructor would see them: applications to one course are ONE line
@@ -11,12 +11,11 @@ import { expectBadge, loginAs, newUserContext, screenshot, startBrowser, waitLiv
  */
 jest.setTimeout(90_000);
 
-let ctx: TestContext;
-let live: Awaited<ReturnType<typeof startBrowser>>;
+const world = useBrowserWorld();
 let instructor: User;
 let course: Course;
 let key: string;
-let who: { context: BrowserContext; problems: Problems };
+let who: Person;
 let tabA: Page;
 let tabB: Page;
 
@@ -24,29 +23,17 @@ const line = (page: Page) => page.locator(`#notification-list > [data-group="${k
 const bellLine = (page: Page) => page.locator(`#bell-items > [data-group="${key}"]`);
 
 async function apply(name: string): Promise<void> {
-  const candidate = await ctx.createUser('candidate', { name });
-  await ctx.services.applications.apply(candidate, course.id, 'I would like to join.');
+  const candidate = await world.ctx.createUser('candidate', { name });
+  await world.ctx.services.applications.apply(candidate, course.id, 'I would like to join.');
 }
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  instructor = await ctx.createUser('instructor', { name: 'Ines Instructor' });
-  course = await ctx.createCourse(instructor, { title: 'PostgreSQL in Practice' });
+  instructor = await world.ctx.createUser('instructor', { name: 'Ines Instructor' });
+  course = await world.ctx.createCourse(instructor, { title: 'PostgreSQL in Practice' });
   key = `application_submitted:course:${course.id}`;
   await apply('Camille');
   await apply('Dario');
-  live = await startBrowser(ctx);
-  who = await newUserContext(live.browser);
-  tabA = await who.context.newPage();
-  await loginAs(tabA, live.server.url, instructor);
-  tabB = await who.context.newPage();
-  await Promise.all([tabA.goto(`${live.server.url}/notifications`), tabB.goto(`${live.server.url}/notifications`)]);
-  await Promise.all([waitLive(tabA), waitLive(tabB)]);
-});
-
-afterAll(async () => {
-  await live?.stop();
-  await ctx?.close();
+  ({ who, pages: [tabA, tabB] } = await world.tabs(instructor, ['/notifications', '/notifications']));
 });
 
 test('two applications to a course are one line on the page and in the bell', async () => {
@@ -74,9 +61,7 @@ test('another application grows the line live in both tabs: new names and count,
     await expectBadge(tab, '3');
   }
   // A message is not part of the group: it is a line of its own, above the group now.
-  await ctx.sequelize.transaction((t) =>
-    ctx.services.notifications.create({ recipientId: instructor.id, type: 'message', title: 'Room change on Monday' }, t),
-  );
+  await world.ctx.message(instructor, 'Room change on Monday');
   for (const tab of [tabA, tabB]) await tab.locator('#notification-list > .notification-card').nth(1).waitFor();
   await apply('Farid');
   for (const tab of [tabA, tabB]) {
@@ -92,7 +77,7 @@ test('"Show all" loads the members in place', async () => {
   await expect(line(tabA).locator('[data-group-expand]').getAttribute('aria-expanded')).resolves.toBe('true');
   await line(tabA).locator('.group-members .notification-card').nth(3).waitFor();
   await expect(line(tabA).locator('.group-members .notification-card').count()).resolves.toBe(4);
-  expect(tabA.url()).toBe(`${live.server.url}/notifications`);
+  expect(tabA.url()).toBe(`${world.server.url}/notifications`);
   await screenshot(tabA, 'groups-expanded');
 });
 
@@ -103,7 +88,7 @@ test('"Done" on the line files the whole group; the other tab follows; the Done 
     await bellLine(tab).waitFor({ state: 'detached' });
     await expectBadge(tab, '1'); // the message is still unread
   }
-  await tabB.goto(`${live.server.url}/notifications?status=done`);
+  await tabB.goto(`${world.server.url}/notifications?status=done`);
   await expect(tabB.locator('#notification-list > .notification-card').count()).resolves.toBe(4);
   expect(who.problems.console).toEqual([]);
   expect(who.problems.csp).toEqual([]);

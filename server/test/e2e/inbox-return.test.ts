@@ -1,7 +1,7 @@
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { User } from '../../models';
-import { createTestContext, type TestContext } from '../support/harness';
-import { expectBadge, loginAs, newUserContext, startBrowser, waitLive, type Problems } from '../support/browser';
+import { expectBadge } from '../support/browser';
+import { type Person, useBrowserWorld } from '../support/browser-world';
 
 /**
  * Rows coming back to the inbox from another tab (issue 14): undone in the Done tab, or marked unread from Done,
@@ -10,10 +10,9 @@ import { expectBadge, loginAs, newUserContext, startBrowser, waitLive, type Prob
  */
 jest.setTimeout(90_000);
 
-let ctx: TestContext;
-let live: Awaited<ReturnType<typeof startBrowser>>;
+const world = useBrowserWorld();
 let user: User;
-let who: { context: BrowserContext; problems: Problems };
+let who: Person;
 let done: Page;
 let all: Page;
 let unread: Page;
@@ -24,29 +23,12 @@ const shown = (page: Page) =>
   page.$$eval('#notification-list .notification-card', (els) => els.filter((e) => e.getClientRects().length > 0).map((e) => Number(e.id.split('-')[1])));
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  user = await ctx.createUser('candidate', { name: 'Camille Candidate' });
+  user = await world.ctx.createUser('candidate', { name: 'Camille Candidate' });
   for (const title of ['First', 'Second', 'Third', 'Fourth']) {
-    ids.push(await ctx.sequelize.transaction((t) => ctx.services.notifications.create({ recipientId: user.id, type: 'message', title }, t)));
+    ids.push(await world.ctx.message(user, title));
   }
-  await ctx.services.notifications.inbox.bulk(user.id, [ids[1], ids[2]], 'done');
-  live = await startBrowser(ctx);
-  who = await newUserContext(live.browser);
-  done = await who.context.newPage();
-  await loginAs(done, live.server.url, user);
-  all = await who.context.newPage();
-  unread = await who.context.newPage();
-  await Promise.all([
-    done.goto(`${live.server.url}/notifications?status=done`),
-    all.goto(`${live.server.url}/notifications`),
-    unread.goto(`${live.server.url}/notifications?status=unread`),
-  ]);
-  await Promise.all([waitLive(done), waitLive(all), waitLive(unread)]);
-});
-
-afterAll(async () => {
-  await live?.stop();
-  await ctx?.close();
+  await world.ctx.services.notifications.inbox.bulk(user.id, [ids[1], ids[2]], 'done');
+  ({ who, pages: [done, all, unread] } = await world.tabs(user, ['/notifications?status=done', '/notifications', '/notifications?status=unread']));
 });
 
 test('undone in the Done tab: the row leaves it and takes its place in the other tab’s All list, not the Unread one', async () => {
@@ -65,9 +47,9 @@ test('undone in the Done tab: the row leaves it and takes its place in the other
 
 test('marked unread from Done (the API): it leaves the Done tab and joins both the All and the Unread lists at its place', async () => {
   const [first, second, third, fourth] = ids;
-  const res = await fetch(`${live.server.url}/api/notifications/${third}/mark_unread/`, {
+  const res = await fetch(`${world.server.url}/api/notifications/${third}/mark_unread/`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${(await ctx.services.tokens.create(user, { name: 't', scopes: ['notifications:write'], expiresInDays: null })).token}` },
+    headers: { authorization: `Bearer ${(await world.ctx.services.tokens.create(user, { name: 't', scopes: ['notifications:write'], expiresInDays: null })).token}` },
   });
   expect(res.status).toBe(200);
   await all.locator(`#notification-${third} .notif-status.is-unread`).waitFor();

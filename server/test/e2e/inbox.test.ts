@@ -1,7 +1,7 @@
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { User } from '../../models';
-import { createTestContext, type TestContext } from '../support/harness';
-import { expectBadge, loginAs, newUserContext, screenshot, startBrowser, waitLive, type Problems } from '../support/browser';
+import { expectBadge, screenshot, waitLive } from '../support/browser';
+import { type Person, useBrowserWorld } from '../support/browser-world';
 
 /**
  * The inbox in Debian's Chromium (issue 14), as a new user would try it: two tabs of the notifications page, the
@@ -10,10 +10,9 @@ import { expectBadge, loginAs, newUserContext, screenshot, startBrowser, waitLiv
  */
 jest.setTimeout(90_000);
 
-let ctx: TestContext;
-let live: Awaited<ReturnType<typeof startBrowser>>;
+const world = useBrowserWorld({ context: { jobs: true } });
 let user: User;
-let who: { context: BrowserContext; problems: Problems };
+let who: Person;
 let tabA: Page;
 let tabB: Page;
 const ids: number[] = [];
@@ -24,23 +23,11 @@ const shown = (page: Page) =>
   page.$$eval('#notification-list .notification-card', (els) => els.filter((e) => e.getClientRects().length > 0).map((e) => Number(e.id.split('-')[1])));
 
 beforeAll(async () => {
-  ctx = await createTestContext({ jobs: true });
-  user = await ctx.createUser('candidate', { name: 'Camille Candidate' });
+  user = await world.ctx.createUser('candidate', { name: 'Camille Candidate' });
   for (const title of ['Welcome to Herald', 'Course starts Monday', 'New reading list']) {
-    ids.push(await ctx.sequelize.transaction((t) => ctx.services.notifications.create({ recipientId: user.id, type: 'message', title }, t)));
+    ids.push(await world.ctx.message(user, title));
   }
-  live = await startBrowser(ctx);
-  who = await newUserContext(live.browser);
-  tabA = await who.context.newPage();
-  await loginAs(tabA, live.server.url, user);
-  tabB = await who.context.newPage();
-  await Promise.all([tabA.goto(`${live.server.url}/notifications`), tabB.goto(`${live.server.url}/notifications`)]);
-  await Promise.all([waitLive(tabA), waitLive(tabB)]);
-});
-
-afterAll(async () => {
-  await live?.stop();
-  await ctx?.close();
+  ({ who, pages: [tabA, tabB] } = await world.tabs(user, ['/notifications', '/notifications']));
 });
 
 test('j moves, e marks done: the row leaves both tabs and both badges follow, without a reload', async () => {
@@ -78,9 +65,9 @@ test('j moves, e marks done: the row leaves both tabs and both badges follow, wi
   expect(await tabA.locator('.row-select:checked').count()).toBe(0);
   await tabA.fill('#inbox-q', '');
   await tabA.locator('#notification-list').click({ position: { x: 5, y: 5 } });
-  await tabB.goto(`${live.server.url}/notifications?status=done`);
+  await tabB.goto(`${world.server.url}/notifications?status=done`);
   await row(tabB, second).waitFor();
-  await tabB.goto(`${live.server.url}/notifications`);
+  await tabB.goto(`${world.server.url}/notifications`);
   await waitLive(tabB);
 });
 

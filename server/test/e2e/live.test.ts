@@ -1,7 +1,7 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { User } from '../../models';
-import { createTestContext, type TestContext } from '../support/harness';
-import { expectBadge, LiveServer, loginAs, newUserContext, screenshot, startBrowser, waitLive, type Problems } from '../support/browser';
+import { expectBadge, screenshot, waitLive, type Problems } from '../support/browser';
+import { type Person, useBrowserWorld } from '../support/browser-world';
 
 /**
  * Herald in Debian's Chromium: two people (a candidate and an instructor) in separate browser contexts, watching
@@ -9,15 +9,12 @@ import { expectBadge, LiveServer, loginAs, newUserContext, screenshot, startBrow
  */
 jest.setTimeout(90_000);
 
-let ctx: TestContext;
-let live: Awaited<ReturnType<typeof startBrowser>>;
-let server: LiveServer;
-let browser: Browser;
+const world = useBrowserWorld();
 let instructor: User;
 let candidate: User;
 let courseId: number;
-let inst: { context: BrowserContext; problems: Problems };
-let cand: { context: BrowserContext; problems: Problems };
+let inst: Person;
+let cand: Person;
 let instPage: Page;
 let candApps: Page;
 let candNotes: Page;
@@ -27,32 +24,24 @@ const OUTAGE_NOISE = /WebSocket connection to .* failed|htmx:ws:error|ERR_CONNEC
 const outage = new Map<Problems, [number, number]>();
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  instructor = await ctx.createUser('instructor', { name: 'Ines Instructor' });
-  candidate = await ctx.createUser('candidate', { name: 'Camille Candidate' });
-  courseId = (await ctx.models.Course.create({ title: 'Realtime Web', description: 'Sockets, backpressure and fan-out.', instructorId: instructor.id })).id;
-  await ctx.models.Course.create({ title: 'TypeScript from Zero', description: 'Types and generics.', instructorId: instructor.id });
-  live = await startBrowser(ctx);
-  ({ server, browser } = live);
-  inst = await newUserContext(browser);
-  cand = await newUserContext(browser);
+  instructor = await world.ctx.createUser('instructor', { name: 'Ines Instructor' });
+  candidate = await world.ctx.createUser('candidate', { name: 'Camille Candidate' });
+  courseId = (await world.ctx.models.Course.create({ title: 'Realtime Web', description: 'Sockets, backpressure and fan-out.', instructorId: instructor.id })).id;
+  await world.ctx.models.Course.create({ title: 'TypeScript from Zero', description: 'Types and generics.', instructorId: instructor.id });
+  inst = await world.person();
+  cand = await world.person();
   instPage = await inst.context.newPage();
   candApps = await cand.context.newPage();
-  await loginAs(instPage, server.url, instructor);
-  await loginAs(candApps, server.url, candidate);
-});
-
-afterAll(async () => {
-  await live?.stop();
-  await ctx?.close();
+  await world.login(instPage, instructor);
+  await world.login(candApps, candidate);
 });
 
 test('a candidate applies: the instructor’s bell, open in another browser, goes to 1 without a reload', async () => {
-  await instPage.goto(`${server.url}/instructor`);
+  await instPage.goto(`${world.server.url}/instructor`);
   await waitLive(instPage);
   await expectBadge(instPage, null);
 
-  await candApps.goto(`${server.url}/courses/${courseId}`);
+  await candApps.goto(`${world.server.url}/courses/${courseId}`);
   await candApps.fill('#motivation', 'I build chat apps and want to understand fan-out.');
   await candApps.click('text=Send application');
   await candApps.waitForSelector('#apply-panel >> text=Application sent');
@@ -64,13 +53,13 @@ test('a candidate applies: the instructor’s bell, open in another browser, goe
 });
 
 test('the instructor approves: the candidate’s badge, dropdown, notifications page and application update live', async () => {
-  await candApps.goto(`${server.url}/applications`);
+  await candApps.goto(`${world.server.url}/applications`);
   candNotes = await cand.context.newPage();
-  await candNotes.goto(`${server.url}/notifications`);
+  await candNotes.goto(`${world.server.url}/notifications`);
   await Promise.all([waitLive(candApps), waitLive(candNotes)]);
   await candNotes.waitForSelector('text=No notifications yet');
 
-  await instPage.goto(`${server.url}/instructor/applications?status=pending`);
+  await instPage.goto(`${world.server.url}/instructor/applications?status=pending`);
   const row = instPage.locator('.review-row', { hasText: 'Camille Candidate' });
   await row.locator('button', { hasText: 'Approve' }).click();
   await row.locator('.status-chip', { hasText: 'Approved' }).waitFor();
@@ -87,15 +76,15 @@ test('the instructor approves: the candidate’s badge, dropdown, notifications 
 });
 
 test('the instructor’s review page gets new applications live, and decisions made elsewhere update them', async () => {
-  await instPage.goto(`${server.url}/instructor/applications?status=pending`);
+  await instPage.goto(`${world.server.url}/instructor/applications?status=pending`);
   await waitLive(instPage);
   // A course of its own, so the students counted by the later tests stay the same.
-  const reviewCourse = (await ctx.models.Course.create({ title: 'Review Queue', instructorId: instructor.id })).id;
+  const reviewCourse = (await world.ctx.models.Course.create({ title: 'Review Queue', instructorId: instructor.id })).id;
   const [second, third] = await Promise.all([
-    ctx.createUser('candidate', { name: 'Dana Second' }),
-    ctx.createUser('candidate', { name: 'Eli Third' }),
+    world.ctx.createUser('candidate', { name: 'Dana Second' }),
+    world.ctx.createUser('candidate', { name: 'Eli Third' }),
   ]);
-  const applied = await ctx.services.applications.apply(second, reviewCourse, 'Pushed rows <img src=x onerror=alert(1)>');
+  const applied = await world.ctx.services.applications.apply(second, reviewCourse, 'Pushed rows <img src=x onerror=alert(1)>');
   const row = instPage.locator(`#review-list > #application-${applied.id}`);
   await row.waitFor();
   expect(await instPage.locator('#review-list > .review-row').first().getAttribute('id')).toBe(`application-${applied.id}`);
@@ -103,12 +92,12 @@ test('the instructor’s review page gets new applications live, and decisions m
   expect(await row.locator('img').count()).toBe(0);
 
   // Approved elsewhere (another tab, the admin console): the row shows the decision without a reload.
-  await ctx.services.applications.approve(instructor, applied.id);
+  await world.ctx.services.applications.approve(instructor, applied.id);
   await row.locator('.status-chip.status-approved').waitFor();
   expect(await row.locator('button', { hasText: 'Approve' }).count()).toBe(0);
 
   // A pushed row's own forms work too: boosted by the list, with the body's CSRF header.
-  const pushed = await ctx.services.applications.apply(third, reviewCourse, 'Second pushed row');
+  const pushed = await world.ctx.services.applications.apply(third, reviewCourse, 'Second pushed row');
   const thirdRow = instPage.locator(`#application-${pushed.id}`);
   await thirdRow.locator('button', { hasText: 'Approve' }).click();
   await thirdRow.locator('.status-chip.status-approved').waitFor();
@@ -127,7 +116,7 @@ test('hostile titles show as text and do nothing', async () => {
   const evil = '<img src=x onerror=alert(1)> <div hx-get="/logout" hx-trigger="load">boom</div>';
   const requests: string[] = [];
   candNotes.on('request', (r) => requests.push(new URL(r.url()).pathname));
-  await instPage.goto(`${server.url}/courses/${courseId}`);
+  await instPage.goto(`${world.server.url}/courses/${courseId}`);
   await instPage.selectOption('select[name="notification_type"]', 'announcement');
   await instPage.fill('input[name="title"]', evil);
   await instPage.fill('textarea[name="message"]', evil);
@@ -148,13 +137,13 @@ test('hostile titles show as text and do nothing', async () => {
 test('the server restarts: reconnecting, then live, and a notification sent meanwhile shows up', async () => {
   await waitLive(candApps);
   for (const who of [inst, cand]) outage.set(who.problems, [who.problems.console.length, Infinity]);
-  await server.stop();
+  await world.server.stop();
   await candApps.waitForSelector('#connection-status[data-state="reconnecting"]');
-  await ctx.services.notifications.fanOut(
+  await world.ctx.services.notifications.fanOut(
     { kind: 'user', userId: candidate.id },
     { type: 'session_start', title: 'Live session starts now', message: 'Join the room.', senderId: instructor.id, courseId },
   );
-  await server.start();
+  await world.server.start();
   await candApps.waitForSelector('#connection-status[data-state="live"]', { timeout: 20_000 });
   await waitLive(instPage);
   for (const who of [inst, cand]) outage.set(who.problems, [outage.get(who.problems)![0], who.problems.console.length]);
@@ -163,8 +152,8 @@ test('the server restarts: reconnecting, then live, and a notification sent mean
 });
 
 test('desktop alerts: opt in, then a notification arriving in a hidden tab raises one that leads to it', async () => {
-  await cand.context.grantPermissions(['notifications'], { origin: server.url });
-  await candApps.goto(`${server.url}/courses`);
+  await cand.context.grantPermissions(['notifications'], { origin: world.server.url });
+  await candApps.goto(`${world.server.url}/courses`);
   await waitLive(candApps);
   // Headless Chromium shows no system notifications and its tabs never hide: record them, and pretend to hide.
   await candApps.evaluate(() => {
@@ -182,7 +171,7 @@ test('desktop alerts: opt in, then a notification arriving in a hidden tab raise
     Object.defineProperty(window, 'Notification', { value: Recorded, configurable: true });
     Object.defineProperty(document, 'hidden', { value: true, configurable: true });
   });
-  await ctx.services.notifications.fanOut(
+  await world.ctx.services.notifications.fanOut(
     { kind: 'user', userId: candidate.id },
     { type: 'exam_result', title: 'Your exam result is in', message: 'You passed.', senderId: instructor.id, courseId },
   );
@@ -192,7 +181,7 @@ test('desktop alerts: opt in, then a notification arriving in a hidden tab raise
     body: 'You passed.',
   });
   await Promise.all([
-    candApps.waitForURL(`${server.url}/courses/${courseId}`),
+    candApps.waitForURL(`${world.server.url}/courses/${courseId}`),
     candApps.evaluate(() => (window as unknown as { __shown: Array<{ click(): void }> }).__shown[0].click()),
   ]);
 });
@@ -208,12 +197,12 @@ test('screenshots of the main pages on desktop and phone', async () => {
     [instPage, `/courses/${courseId}`, 'instructor-course'],
   ];
   for (const [page, path, name] of shots) {
-    await page.goto(`${server.url}${path}`);
+    await page.goto(`${world.server.url}${path}`);
     await waitLive(page);
     await screenshot(page, `${name}-desktop`);
   }
   // The catalogue's search refreshes the results as one types (htmx), no submit needed.
-  await candApps.goto(`${server.url}/courses`);
+  await candApps.goto(`${world.server.url}/courses`);
   await candApps.fill('#q', 'typescript');
   await candApps.waitForFunction(() => !document.getElementById('course-results')?.textContent?.includes('Realtime Web'));
   expect(await candApps.locator('#course-results .course-title').allTextContents()).toEqual(['TypeScript from Zero']);
@@ -222,13 +211,13 @@ test('screenshots of the main pages on desktop and phone', async () => {
   await candApps.waitForSelector('#bell-menu:popover-open');
   await screenshot(candApps, 'candidate-bell-desktop');
 
-  const phone = await newUserContext(browser, { phone: true });
+  const phone = await world.person({ phone: true });
   const p = await phone.context.newPage();
-  await p.goto(`${server.url}/login`);
+  await p.goto(`${world.server.url}/login`);
   await screenshot(p, 'login-phone');
-  await loginAs(p, server.url, candidate);
+  await world.login(p, candidate);
   for (const [, path, name] of shots.slice(0, 4)) {
-    await p.goto(`${server.url}${path}`);
+    await p.goto(`${world.server.url}${path}`);
     await waitLive(p);
     await screenshot(p, `${name}-phone`);
   }

@@ -1,53 +1,27 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { User } from '../../models';
-import { createTestContext, type TestContext } from '../support/harness';
-import { expectBadge, type LiveServer, loginAs, newUserContext, screenshot, startBrowser, waitLive, type Problems } from '../support/browser';
+import { expectBadge, screenshot, waitLive } from '../support/browser';
+import { useBrowserWorld } from '../support/browser-world';
 
 /** Issue 16's small things, as a newcomer sees them in Chromium at 1280 px and at 390 px. */
 jest.setTimeout(90_000);
 
-let ctx: TestContext;
-let live: Awaited<ReturnType<typeof startBrowser>>;
-let server: LiveServer;
-let browser: Browser;
+const world = useBrowserWorld();
+const { pageAs } = world;
 let instructor: User;
 let candidate: User;
 let admin: User;
 let courseId: number;
-const seen: Problems[] = [];
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  instructor = await ctx.createUser('instructor', { name: 'Ines Instructor' });
-  candidate = await ctx.createUser('candidate', { name: 'Camille Candidate' });
-  admin = await ctx.createUser('admin', { name: 'Ada Admin' });
-  courseId = (await ctx.createCourse(instructor, { title: 'Realtime Web', students: [candidate] })).id;
-  live = await startBrowser(ctx);
-  ({ server, browser } = live);
+  instructor = await world.ctx.createUser('instructor', { name: 'Ines Instructor' });
+  candidate = await world.ctx.createUser('candidate', { name: 'Camille Candidate' });
+  admin = await world.ctx.createUser('admin', { name: 'Ada Admin' });
+  courseId = (await world.ctx.createCourse(instructor, { title: 'Realtime Web', students: [candidate] })).id;
 });
-
-afterAll(async () => {
-  await live?.stop();
-  await ctx?.close();
-});
-
-afterEach(() => {
-  for (const p of seen.splice(0)) {
-    expect(p.console).toEqual([]);
-    expect(p.csp).toEqual([]);
-  }
-});
-
-async function pageAs(user: User, opts: { phone?: boolean } = {}): Promise<Page> {
-  const { context, problems } = await newUserContext(browser, opts);
-  seen.push(problems);
-  const page = await context.newPage();
-  await loginAs(page, server.url, user);
-  return page;
-}
 
 function notify(title: string) {
-  return ctx.services.notifications.fanOut(
+  return world.ctx.services.notifications.fanOut(
     { kind: 'user', userId: candidate.id },
     { type: 'announcement', title, message: 'Read me.', senderId: instructor.id, courseId },
   );
@@ -55,7 +29,7 @@ function notify(title: string) {
 
 test('16.12: the page’s "Mark all as read" is disabled with nothing unread and enabled live when one arrives', async () => {
   const page = await pageAs(candidate);
-  await page.goto(`${server.url}/notifications`);
+  await page.goto(`${world.server.url}/notifications`);
   await waitLive(page);
   const button = page.locator('main [data-mark-all]');
   expect(await button.isDisabled()).toBe(true);
@@ -69,17 +43,17 @@ test('16.12: the page’s "Mark all as read" is disabled with nothing unread and
 });
 
 test('16.12: a review row pushed for an application already on the page appears once', async () => {
-  const applicant = await ctx.createUser('candidate', { name: 'Dora Duplicate' });
-  const a = await ctx.services.applications.apply(applicant, courseId, 'Rendered and pushed at once');
+  const applicant = await world.ctx.createUser('candidate', { name: 'Dora Duplicate' });
+  const a = await world.ctx.services.applications.apply(applicant, courseId, 'Rendered and pushed at once');
   const page = await pageAs(instructor);
   const frames: string[] = [];
   page.on('websocket', (ws) => ws.on('framereceived', (f) => frames.push(String(f.payload))));
-  await page.goto(`${server.url}/instructor/applications`);
+  await page.goto(`${world.server.url}/instructor/applications`);
   await waitLive(page);
   // The push that raced the render: the same new application announced again once the page has it.
-  ctx.events.publish({ type: 'application.changed', applicationId: a.id, status: 'pending', courseId, instructorId: instructor.id, candidateId: applicant.id });
-  const other = await ctx.createUser('candidate', { name: 'Otto Other' });
-  await ctx.services.applications.apply(other, courseId, 'Pushed after');
+  world.ctx.events.publish({ type: 'application.changed', applicationId: a.id, status: 'pending', courseId, instructorId: instructor.id, candidateId: applicant.id });
+  const other = await world.ctx.createUser('candidate', { name: 'Otto Other' });
+  await world.ctx.services.applications.apply(other, courseId, 'Pushed after');
   await page.locator('#review-list .review-row', { hasText: 'Otto Other' }).waitFor();
   // The repeated row did reach the page (pushes are in order, and Otto's came after it)...
   expect(frames.some((f) => f.includes(`id="application-${a.id}"`))).toBe(true);
@@ -89,10 +63,10 @@ test('16.12: a review row pushed for an application already on the page appears 
 });
 
 test('16.12: the open reject form keeps its button under Approve and its reason field the column wide', async () => {
-  const applicant = await ctx.createUser('candidate', { name: 'Rita Reject' });
-  const a = await ctx.services.applications.apply(applicant, courseId, 'Please have a look');
+  const applicant = await world.ctx.createUser('candidate', { name: 'Rita Reject' });
+  const a = await world.ctx.services.applications.apply(applicant, courseId, 'Please have a look');
   const page = await pageAs(instructor);
-  await page.goto(`${server.url}/instructor/applications`);
+  await page.goto(`${world.server.url}/instructor/applications`);
   await waitLive(page);
   const row = page.locator(`[id="application-${a.id}"]`);
   await row.locator('summary', { hasText: 'Reject' }).click();
@@ -109,7 +83,7 @@ test('16.6: "See all notifications" stays visible in the bell dropdown with five
   for (let i = 1; i <= 5; i++) await notify(`A fairly long notification title number ${i} that wraps onto two lines`);
   for (const phone of [false, true]) {
     const page = await pageAs(candidate, { phone });
-    await page.goto(`${server.url}/courses`);
+    await page.goto(`${world.server.url}/courses`);
     await waitLive(page);
     await page.click('.bell-button');
     await page.locator('#bell-menu').waitFor();
@@ -129,7 +103,7 @@ test('16.6: "See all notifications" stays visible in the bell dropdown with five
 
 test('16.5: at 390 px "Desktop alerts" and "Live" keep visible labels and matching names', async () => {
   const page = await pageAs(candidate, { phone: true });
-  await page.goto(`${server.url}/courses`);
+  await page.goto(`${world.server.url}/courses`);
   await waitLive(page);
   const optin = page.locator('#notify-optin');
   await optin.waitFor();
@@ -151,8 +125,8 @@ test('16.5: at 390 px "Desktop alerts" and "Live" keep visible labels and matchi
 });
 
 test('16.9: an instructor or admin opening /applications lands on the review page, not a 403', async () => {
-  const applicant = await ctx.createUser('candidate', { name: 'Pia Pending' });
-  await ctx.services.applications.apply(applicant, courseId, 'Waiting for a decision');
+  const applicant = await world.ctx.createUser('candidate', { name: 'Pia Pending' });
+  await world.ctx.services.applications.apply(applicant, courseId, 'Waiting for a decision');
   for (const [user, phone] of [[instructor, false], [admin, true]] as const) {
     const page = await pageAs(user, { phone });
     // As a person does: the address typed in (an old bookmark, a link from a candidate's view), filter kept.
@@ -160,7 +134,7 @@ test('16.9: an instructor or admin opening /applications lands on the review pag
     page.on('response', (r) => {
       if (r.request().isNavigationRequest()) statuses.push(r.status());
     });
-    const res = await page.goto(`${server.url}/applications?status=pending`);
+    const res = await page.goto(`${world.server.url}/applications?status=pending`);
     expect(res?.status()).toBe(200);
     expect(statuses).toEqual([303, 200]);
     const landed = new URL(page.url());
@@ -172,7 +146,7 @@ test('16.9: an instructor or admin opening /applications lands on the review pag
   }
   // The candidate keeps their own page there.
   const own = await pageAs(candidate);
-  expect((await own.goto(`${server.url}/applications`))?.status()).toBe(200);
+  expect((await own.goto(`${world.server.url}/applications`))?.status()).toBe(200);
   expect(new URL(own.url()).pathname).toBe('/applications');
   expect(await own.locator('main h1').innerText()).toBe('My applications');
   await own.context().close();

@@ -1,11 +1,9 @@
-import https from 'node:https';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { pushMessage } from '../../channels/push';
-import { guardedLookup } from '../../outbound';
-import { startPushService, type PushService } from '../support/push-service';
+import { pushSenderOptions, startPushServiceFor } from '../support/push-context';
+import type { PushService } from '../support/push-service';
 import type { User } from '../../models';
-import { createTestContext, type TestContext } from '../support/harness';
-import { launchChromium, LiveServer, loginAs, newUserContext, type Problems } from '../support/browser';
+import { type Person, useBrowserWorld } from '../support/browser-world';
 
 /**
  * The service worker in Debian's Chromium. Headless Chromium here cannot subscribe at a real push service (no
@@ -13,55 +11,48 @@ import { launchChromium, LiveServer, loginAs, newUserContext, type Problems } fr
  */
 jest.setTimeout(60_000);
 
-let ctx: TestContext;
-let server: LiveServer;
-let browser: Browser;
-let candidate: User;
-let user: { context: BrowserContext; problems: Problems };
-let page: Page;
 let pushService: PushService;
+// The job runner sends pushes as in production, to a local push service over https (its certificate trusted
+// through the push agent; OUTBOUND_ALLOW_PRIVATE lets it be on loopback). The service comes first, its VAPID key
+// read from the world's context once there.
+beforeAll(async () => {
+  pushService = await startPushServiceFor(() => world.ctx);
+});
+const world = useBrowserWorld({ context: () => pushSenderOptions(pushService) });
+let candidate: User;
+let user: Person;
+let page: Page;
 
 beforeAll(async () => {
-  // The job runner sends pushes as in production, to a local push service over https (its certificate trusted
-  // through the push agent; OUTBOUND_ALLOW_PRIVATE lets it be on loopback).
-  pushService = await startPushService({ vapidPublicKey: async () => (await ctx.services.vapid.get()).publicKey });
-  const pushAgent = new https.Agent({ keepAlive: true, lookup: guardedLookup({ allowPrivate: true }), ca: pushService.ca });
-  ctx = await createTestContext({ jobs: true, pushAgent, env: { OUTBOUND_ALLOW_PRIVATE: 'true' } });
-  candidate = await ctx.createUser('candidate', { name: 'Camille Candidate' });
-  server = new LiveServer(ctx);
-  await server.start();
-  browser = await launchChromium();
-  user = await newUserContext(browser);
-  await user.context.grantPermissions(['notifications'], { origin: server.url });
+  candidate = await world.ctx.createUser('candidate', { name: 'Camille Candidate' });
+  user = await world.person();
+  await user.context.grantPermissions(['notifications'], { origin: world.server.url });
   page = await user.context.newPage();
-  await loginAs(page, server.url, candidate);
+  await world.login(page, candidate);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  await ctx?.close();
   await pushService?.close();
 });
 
 test('/sw.js is served at the root under the page CSP, and registers with scope /', async () => {
-  const res = await fetch(`${server.url}/sw.js`);
+  const res = await fetch(`${world.server.url}/sw.js`);
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/javascript/);
   expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
 
-  await page.goto(`${server.url}/settings/devices`);
+  await page.goto(`${world.server.url}/settings/devices`);
   const scope = await page.evaluate(async () => (await navigator.serviceWorker.ready).scope);
-  expect(scope).toBe(`${server.url}/`);
+  expect(scope).toBe(`${world.server.url}/`);
   // The explanation is shown, and nothing asked for permission on load.
   await page.waitForSelector('#push-optin:not([hidden]) [data-push-subscribe]');
 });
 
 test('a push shows a notification; its click opens the right page and marks the notification read', async () => {
-  const instructor = await ctx.createUser('instructor');
-  const course = await ctx.models.Course.create({ title: 'Realtime Web', instructorId: instructor.id });
-  const application = await ctx.models.Application.create({ courseId: course.id, candidateId: candidate.id, status: 'approved' });
-  const n = await ctx.models.Notification.create({
+  const instructor = await world.ctx.createUser('instructor');
+  const course = await world.ctx.models.Course.create({ title: 'Realtime Web', instructorId: instructor.id });
+  const application = await world.ctx.models.Application.create({ courseId: course.id, candidateId: candidate.id, status: 'approved' });
+  const n = await world.ctx.models.Notification.create({
     recipientId: candidate.id,
     type: 'application_approved',
     title: 'Application approved',
@@ -71,14 +62,14 @@ test('a push shows a notification; its click opens the right page and marks the 
   const cdp = await user.context.newCDPSession(page);
   const registrationId = new Promise<string>((resolve) => {
     cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations }) => {
-      const ours = registrations.find((r: { scopeURL: string; isDeleted: boolean }) => r.scopeURL === `${server.url}/` && !r.isDeleted);
+      const ours = registrations.find((r: { scopeURL: string; isDeleted: boolean }) => r.scopeURL === `${world.server.url}/` && !r.isDeleted);
       if (ours) resolve(ours.registrationId);
     });
   });
   await cdp.send('ServiceWorker.enable');
   const message = pushMessage({ id: Number(n.id), type: n.type, title: n.title, message: n.message, applicationId: application.id });
   await cdp.send('ServiceWorker.deliverPushMessage', {
-    origin: server.url,
+    origin: world.server.url,
     registrationId: await registrationId,
     data: JSON.stringify(message.payload),
   });
@@ -99,7 +90,7 @@ test('a push shows a notification; its click opens the right page and marks the 
       title: 'Application approved',
       body: 'Welcome to Realtime Web',
       tag: `application-${application.id}`,
-      icon: `${server.url}/static/favicon.svg`,
+      icon: `${world.server.url}/static/favicon.svg`,
       data: { id: Number(n.id), url: `/notifications/${n.id}` },
     },
   ]);
@@ -127,16 +118,16 @@ test('a push shows a notification; its click opens the right page and marks the 
 
 test('the devices page lists a stored device and removes it', async () => {
   // Written directly: storing it through the service would resolve the name, and tests never leave the machine.
-  const [[{ id }]] = (await ctx.sequelize.query(
+  const [[{ id }]] = (await world.ctx.sequelize.query(
     `INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth, user_agent)
      VALUES (:userId, 'https://push.example.com/send/e2e', 'k', 'a', 'Test browser') RETURNING id`,
     { replacements: { userId: candidate.id } },
   )) as [Array<{ id: number }>, unknown];
-  await page.goto(`${server.url}/settings/devices`);
+  await page.goto(`${world.server.url}/settings/devices`);
   await page.waitForSelector(`[data-device-id="${id}"] >> text=Test browser`);
-  await Promise.all([page.waitForURL(`${server.url}/settings/devices`), page.click(`[data-device-id="${id}"] button`)]);
+  await Promise.all([page.waitForURL(`${world.server.url}/settings/devices`), page.click(`[data-device-id="${id}"] button`)]);
   await page.waitForSelector(`[data-device-id="${id}"]`, { state: 'detached' });
-  expect(await ctx.services.pushSubscriptions.list(candidate.id)).toEqual([]);
+  expect(await world.ctx.services.pushSubscriptions.list(candidate.id)).toEqual([]);
 });
 
 test('a new user turns alerts on from the devices page and sees the device listed; a push then reaches it', async () => {
@@ -144,11 +135,11 @@ test('a new user turns alerts on from the devices page and sees the device liste
   // the local push service (its keys made as a browser makes them); everything else is the page's own code.
   try {
     const fake = pushService.subscribe();
-    const newcomer = await ctx.createUser('candidate', { name: 'Nina Newcomer' });
+    const newcomer = await world.ctx.createUser('candidate', { name: 'Nina Newcomer' });
     const tab = await user.context.newPage();
     await user.context.clearCookies();
-    await loginAs(tab, server.url, newcomer);
-    await tab.goto(`${server.url}/settings/devices`);
+    await world.login(tab, newcomer);
+    await tab.goto(`${world.server.url}/settings/devices`);
     await tab.evaluate((json) => {
       let current: unknown = null;
       PushManager.prototype.getSubscription = async () => current as PushSubscription | null;
@@ -159,18 +150,18 @@ test('a new user turns alerts on from the devices page and sees the device liste
       };
     }, fake.json);
     await Promise.all([tab.waitForEvent('load'), tab.click('[data-push-subscribe]')]);
-    const [device] = await ctx.services.pushSubscriptions.list(newcomer.id);
+    const [device] = await world.ctx.services.pushSubscriptions.list(newcomer.id);
     expect(device).toMatchObject({ endpoint: fake.endpoint, user_agent: expect.stringContaining('Chrome') });
     await tab.waitForSelector(`[data-device-id="${device.id}"]`);
 
     // Every tab is closed; the instructor decides, and the decision reaches the device through the job queue:
     // the push service checks the VAPID signature and decrypts the payload.
     await tab.close();
-    await ctx.services.preferences.patch(newcomer.id, { types: { application_rejected: { push: true } } });
-    const teacher = await ctx.createUser('instructor');
-    const course = await ctx.createCourse(teacher, { title: 'Push in Practice' });
-    const application = await ctx.models.Application.create({ courseId: course.id, candidateId: newcomer.id, motivation: 'Keen' });
-    await (await ctx.login(teacher)).post(`/api/applications/${application.id}/reject/`, { reason: 'Full' }).expect(200);
+    await world.ctx.services.preferences.patch(newcomer.id, { types: { application_rejected: { push: true } } });
+    const teacher = await world.ctx.createUser('instructor');
+    const course = await world.ctx.createCourse(teacher, { title: 'Push in Practice' });
+    const application = await world.ctx.models.Application.create({ courseId: course.id, candidateId: newcomer.id, motivation: 'Keen' });
+    await (await world.ctx.login(teacher)).post(`/api/applications/${application.id}/reject/`, { reason: 'Full' }).expect(200);
     for (let i = 0; i < 100 && pushService.received.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
     expect(pushService.received.map((r) => r.payload)).toEqual([
       expect.objectContaining({ title: expect.stringContaining('Push in Practice'), type: 'application_rejected' }),

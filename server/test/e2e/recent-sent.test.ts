@@ -1,8 +1,8 @@
 import type { Page } from 'playwright-core';
 import { QueryTypes } from 'sequelize';
 import type { User } from '../../models';
-import { createTestContext, type TestContext } from '../support/harness';
-import { loginAs, newUserContext, startBrowser, waitLive, type Problems } from '../support/browser';
+import { waitLive, type Problems } from '../support/browser';
+import { useBrowserWorld } from '../support/browser-world';
 
 /**
  * "Recently sent" live in Debian's Chromium (issue 17; SEND_INLINE_MAX 1, chunks of 1): an instructor with the
@@ -11,28 +11,20 @@ import { loginAs, newUserContext, startBrowser, waitLive, type Problems } from '
  */
 jest.setTimeout(90_000);
 
-let ctx: TestContext;
-let live: Awaited<ReturnType<typeof startBrowser>>;
+const world = useBrowserWorld({ context: { env: { SEND_INLINE_MAX: '1', SEND_CHUNK_SIZE: '1' } } });
 let instructor: User;
 let courseId: number;
 
 beforeAll(async () => {
-  ctx = await createTestContext({ env: { SEND_INLINE_MAX: '1', SEND_CHUNK_SIZE: '1' } });
-  instructor = await ctx.createUser('instructor', { name: 'Ines Instructor' });
-  const students = await Promise.all([1, 2, 3].map(() => ctx.createUser('candidate')));
-  courseId = (await ctx.createCourse(instructor, { title: 'Live sends', students })).id;
-  live = await startBrowser(ctx);
-});
-
-afterAll(async () => {
-  await live?.stop();
-  await ctx?.close();
+  instructor = await world.ctx.createUser('instructor', { name: 'Ines Instructor' });
+  const students = await Promise.all([1, 2, 3].map(() => world.ctx.createUser('candidate')));
+  courseId = (await world.ctx.createCourse(instructor, { title: 'Live sends', students })).id;
 });
 
 /** The cancel's UPDATE is blocked on the chunk's row lock (so it lands right after that chunk, not later). */
 async function cancelWaitingForTheChunk(): Promise<void> {
   for (let i = 0; i < 500; i++) {
-    const [{ n }] = await ctx.sequelize.query<{ n: string }>(
+    const [{ n }] = await world.ctx.sequelize.query<{ n: string }>(
       `SELECT count(*) AS n FROM pg_stat_activity
         WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'UPDATE broadcasts SET status%'`,
       { type: QueryTypes.SELECT },
@@ -46,12 +38,12 @@ async function cancelWaitingForTheChunk(): Promise<void> {
 const row = (page: Page) => page.locator(`#notify-${courseId}-sends .recent-send`, { hasText: 'Exam moved' });
 
 test('both tabs follow the send; Cancel in the one that did not send stops it in both', async () => {
-  const { context, problems } = await newUserContext(live.browser);
+  const { context, problems } = await world.person();
   const sender = await context.newPage();
-  await loginAs(sender, live.server.url, instructor);
+  await world.login(sender, instructor);
   const other = await context.newPage();
   for (const p of [sender, other]) {
-    await p.goto(`${live.server.url}/courses/${courseId}`);
+    await p.goto(`${world.server.url}/courses/${courseId}`);
     await waitLive(p);
   }
   await other.waitForSelector('text=Nothing sent to this course yet.');
@@ -60,13 +52,13 @@ test('both tabs follow the send; Cancel in the one that did not send stops it in
   await sender.click('text=Send to students');
   await sender.waitForSelector('text=students in parts');
   await row(sender).locator('text=Starting…').waitFor();
-  const [{ id }] = await ctx.sequelize.query<{ id: string }>("SELECT id FROM broadcasts WHERE title = 'Exam moved'", { type: QueryTypes.SELECT });
+  const [{ id }] = await world.ctx.sequelize.query<{ id: string }>("SELECT id FROM broadcasts WHERE title = 'Exam moved'", { type: QueryTypes.SELECT });
 
   // The job, held inside its second chunk (its first committed and pushed) until Cancel was clicked in the other
   // tab; the cancel waits for that chunk, which then commits: stopped at 2 of 3.
   let release!: () => void;
   const held = new Promise<void>((r) => (release = r));
-  const run = ctx.services.sends.run(id, { beforeCommit: async (n) => (n === 2 ? held : undefined) });
+  const run = world.ctx.services.sends.run(id, { beforeCommit: async (n) => (n === 2 ? held : undefined) });
   for (const p of [sender, other]) await row(p).locator('text=1 of 3 students').waitFor();
   expect(await row(other).count()).toBe(1);
   await other.waitForSelector('text=Nothing sent to this course yet.', { state: 'detached' });
@@ -83,7 +75,7 @@ test('both tabs follow the send; Cancel in the one that did not send stops it in
     expect(await row(p).count()).toBe(1);
     expect(await row(p).locator('button', { hasText: 'Cancel' }).count()).toBe(0);
   }
-  const [{ status, n }] = await ctx.sequelize.query<{ status: string; n: string }>(
+  const [{ status, n }] = await world.ctx.sequelize.query<{ status: string; n: string }>(
     'SELECT status, (SELECT count(*) FROM notifications WHERE batch_id = :id) AS n FROM broadcasts WHERE id = :id',
     { replacements: { id }, type: QueryTypes.SELECT },
   );

@@ -3,7 +3,7 @@ import { ensureAdminBuild } from '../../../admin/scripts/build-if-stale';
 import type { User } from '../../models';
 import { createTestContext, PASSWORD, type TestContext } from '../support/harness';
 import { api, login } from '../support/realtime';
-import { launchChromium, loginAs, newUserContext, screenshot, waitLive, type Problems } from '../support/browser';
+import { consoleSignIn, launchChromium, loginAs, newUserContext, screenshot, waitLive, type Problems } from '../support/browser';
 import { spawnServer, type ServerProcess } from '../resilience/support/processes';
 
 /**
@@ -79,11 +79,7 @@ test('after a 20 s outage every open tab is live within 3 s of /healthz and show
     const c = await newUserContext(browser);
     problems.push(c.problems);
     const p = await c.context.newPage();
-    await p.goto(`${server.url}/admin`);
-    await p.getByLabel('Email').fill(admin.email);
-    await p.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await p.getByRole('button', { name: 'Sign in' }).click();
-    await p.waitForURL(/\/admin\/dashboard$/);
+    await consoleSignIn(p, server.url, admin);
     return p;
   })();
   await Promise.all([waitLive(notes), waitLive(catalog), isLive.console(consolePage)]);

@@ -1,7 +1,7 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { User } from '../../models';
-import { createTestContext, type TestContext } from '../support/harness';
-import { launchChromium, LiveServer, loginAs, newUserContext, screenshot, type Problems } from '../support/browser';
+import { screenshot } from '../support/browser';
+import { type Person, useBrowserWorld } from '../support/browser-world';
 
 /**
  * The notification settings page in Debian's Chromium: a change is saved at once (no button), survives a reload,
@@ -9,32 +9,20 @@ import { launchChromium, LiveServer, loginAs, newUserContext, screenshot, type P
  */
 jest.setTimeout(90_000);
 
-let ctx: TestContext;
-let server: LiveServer;
-let browser: Browser;
-let user: { context: BrowserContext; problems: Problems };
+const world = useBrowserWorld();
+let user: Person;
 let candidate: User;
 let page: Page;
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  candidate = await ctx.createUser('candidate', { name: 'Kim Keyboard' });
-  server = new LiveServer(ctx);
-  await server.start();
-  browser = await launchChromium();
-  user = await newUserContext(browser);
+  candidate = await world.ctx.createUser('candidate', { name: 'Kim Keyboard' });
+  user = await world.person();
   page = await user.context.newPage();
-  await loginAs(page, server.url, candidate);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  await ctx?.close();
+  await world.login(page, candidate);
 });
 
 const SETTINGS = '/settings/notifications';
-const saved = () => ctx.services.preferences.get(candidate.id);
+const saved = () => world.ctx.services.preferences.get(candidate.id);
 
 /** Does `act`, waits for the save it triggers and for its answer to be swapped in. */
 async function saving(act: () => Promise<unknown>, swapped: string): Promise<void> {
@@ -57,7 +45,7 @@ async function tabTo(id: string, max = 120): Promise<void> {
 }
 
 test('reached from the account menu; a change is saved at once and is still there after a reload', async () => {
-  await page.goto(`${server.url}/courses`);
+  await page.goto(`${world.server.url}/courses`);
   await page.click('.usermenu summary');
   await Promise.all([page.waitForURL((u) => u.pathname === SETTINGS), page.click(`.usermenu-panel a[href="${SETTINGS}"]`)]);
   await page.waitForSelector('#pref-announcement');
@@ -74,7 +62,7 @@ test('reached from the account menu; a change is saved at once and is still ther
 });
 
 test('keyboard only: Tab to a control, Space and arrow keys change it, focus stays put, it sticks', async () => {
-  await page.goto(`${server.url}${SETTINGS}`);
+  await page.goto(`${world.server.url}${SETTINGS}`);
   await page.waitForSelector('#pref-message');
 
   // Space on a checkbox: the message type goes silent in the app.

@@ -1,13 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { ensureAdminBuild } from '../../../admin/scripts/build-if-stale';
+import type { Page } from 'playwright-core';
 import { signUnsubscribeToken } from '../../channels/email';
 import type { User } from '../../models';
 import { DEMO_PASSWORD, seedDemo } from '../../services/demo-seed';
 import { auditPage, type Findings, focusStops, overflowFindings, toggleGridFindings, toolbarFindings } from '../support/audit';
-import { ARTIFACTS, type LiveServer, newUserContext, startBrowser, waitLive, type Problems } from '../support/browser';
-import { createTestContext, type TestContext } from '../support/harness';
+import { ARTIFACTS, loginAs, waitLive, type Problems } from '../support/browser';
+import { useBrowserWorld } from '../support/browser-world';
 
 /**
  * Issue 16 (items 3, 7, 10): every page of both apps, as each role, at 1280 and at 390 px, on the demo data:
@@ -18,27 +17,22 @@ import { createTestContext, type TestContext } from '../support/harness';
  */
 jest.setTimeout(180_000);
 
-let ctx: TestContext;
-let live: Awaited<ReturnType<typeof startBrowser>>;
-let server: LiveServer;
-let browser: Browser;
+const world = useBrowserWorld({ console: true });
 const users: Record<'candidate' | 'instructor' | 'admin', User> = {} as never;
 let ownCourse: number; // the instructor's, with students, no application from the candidate
 let notificationId: string;
 
 beforeAll(async () => {
-  if (!ensureAdminBuild()) throw new Error('`npm run build` failed');
-  ctx = await createTestContext();
-  await seedDemo(ctx.sequelize, ctx.models);
-  const byEmail = (email: string) => ctx.models.User.findOne({ where: { email }, rejectOnEmpty: true });
+  await seedDemo(world.ctx.sequelize, world.ctx.models);
+  const byEmail = (email: string) => world.ctx.models.User.findOne({ where: { email }, rejectOnEmpty: true });
   users.candidate = await byEmail('candidate@example.com');
   users.instructor = await byEmail('instructor@example.com');
   users.admin = await byEmail('admin@example.com');
-  const course = await ctx.models.Course.findOne({ where: { title: 'Realtime Web with WebSockets' }, rejectOnEmpty: true });
+  const course = await world.ctx.models.Course.findOne({ where: { title: 'Realtime Web with WebSockets' }, rejectOnEmpty: true });
   ownCourse = course.id;
   // Something in every list: one notification of each kind the labels colour, and one the instructor gets.
   const send = (type: 'announcement' | 'exam_result' | 'session_start' | 'course_update', title: string) =>
-    ctx.services.notifications.fanOut(
+    world.ctx.services.notifications.fanOut(
       { kind: 'user', userId: users.candidate.id },
       { type, title, message: `${title}. Details inside.`, senderId: users.instructor.id, courseId: ownCourse },
     );
@@ -46,17 +40,13 @@ beforeAll(async () => {
   await send('session_start', 'Live session starts');
   await send('exam_result', 'Midterm results');
   await send('announcement', 'Room change');
-  const latest = await ctx.models.Notification.findOne({ where: { recipientId: users.candidate.id }, order: [['id', 'DESC']] });
+  const latest = await world.ctx.models.Notification.findOne({ where: { recipientId: users.candidate.id }, order: [['id', 'DESC']] });
   notificationId = String(latest!.id);
-  const pg = await ctx.models.Course.findOne({ where: { title: 'PostgreSQL in Practice' }, rejectOnEmpty: true });
-  await ctx.services.applications.apply(users.candidate, pg.id, 'I run PostgreSQL at work and want to tune it.');
-  live = await startBrowser(ctx);
-  ({ server, browser } = live);
+  const pg = await world.ctx.models.Course.findOne({ where: { title: 'PostgreSQL in Practice' }, rejectOnEmpty: true });
+  await world.ctx.services.applications.apply(users.candidate, pg.id, 'I run PostgreSQL at work and want to tune it.');
 });
 
-afterAll(async () => {
-  await live?.stop();
-  await ctx?.close();
+afterAll(() => {
   // How much the focus walks covered, beside the screenshots.
   mkdirSync(ARTIFACTS, { recursive: true });
   writeFileSync(path.join(ARTIFACTS, 'focus-walk.json'), `${JSON.stringify(focusStops)}\n`);
@@ -74,8 +64,8 @@ interface Visitor {
 }
 
 async function open(user?: User): Promise<Visitor> {
-  const d = await newUserContext(browser);
-  const p = await newUserContext(browser, { phone: true });
+  const d = await world.person();
+  const p = await world.person({ phone: true });
   const [desk, phone] = await Promise.all([d.context.newPage(), p.context.newPage()]);
   if (user) await Promise.all([signIn(desk, user), signIn(phone, user)]);
   return {
@@ -89,18 +79,13 @@ async function open(user?: User): Promise<Visitor> {
   };
 }
 
-async function signIn(page: Page, user: User) {
-  await page.goto(`${server.url}/login`);
-  await page.fill('#email', user.email);
-  await page.fill('#password', DEMO_PASSWORD);
-  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.click('button[type=submit]')]);
-}
+const signIn = (page: Page, user: User) => loginAs(page, world.server.url, user, DEMO_PASSWORD);
 
 /** Opens `path` on the desktop and on the phone, each audited with the focus walk. */
 async function both(v: Visitor, path: string, name: string, ready: (page: Page) => Promise<void>): Promise<Findings> {
   const found: Findings = [];
   for (const page of [v.desk, v.phone]) {
-    await page.goto(`${server.url}${path}`);
+    await page.goto(`${world.server.url}${path}`);
     await ready(page);
     found.push(...(await auditPage(page, name, { focus: true })));
   }
@@ -139,11 +124,11 @@ function expectClean(found: Findings, v: Visitor, expectedStatuses: number[] = [
 
 test('anonymous: the login, unsubscribe, error and console sign-in pages', async () => {
   const v = await open();
-  const token = signUnsubscribeToken(ctx.config.sessionSecret, users.candidate.id, 'announcement');
+  const token = signUnsubscribeToken(world.ctx.config.sessionSecret, users.candidate.id, 'announcement');
   const found = await walkPages(v, 'anon', ['/login', `/unsubscribe/${token}`, '/no-such-page'], false);
   // A failed sign-in comes back with its error.
   const page = v.phone;
-  await page.goto(`${server.url}/login`);
+  await page.goto(`${world.server.url}/login`);
   await page.fill('#email', users.candidate.email);
   await page.fill('#password', 'wrong password');
   await page.click('button[type=submit]');
@@ -161,7 +146,7 @@ test('candidate: every page, a validation error swapped into a resized textarea,
 
   // The bell's dropdown, open.
   for (const page of [v.desk, v.phone]) {
-    await page.goto(`${server.url}/notifications`);
+    await page.goto(`${world.server.url}/notifications`);
     await waitLive(page);
     await page.click('.bell-button');
     await page.locator('#bell-menu').waitFor();
@@ -172,7 +157,7 @@ test('candidate: every page, a validation error swapped into a resized textarea,
   // A person drags the textarea's corner (the browser writes its size into the style attribute), then submits
   // too short a motivation: the error comes back as a swap of the panel.
   let page = v.desk;
-  await page.goto(`${server.url}/courses/${ownCourse}`);
+  await page.goto(`${world.server.url}/courses/${ownCourse}`);
   await waitLive(page);
   await page.locator('#motivation').evaluate((t: HTMLTextAreaElement) => (t.style.height = '220px'));
   await page.fill('#motivation', 'short');
@@ -186,7 +171,7 @@ test('candidate: every page, a validation error swapped into a resized textarea,
 
   // Tokens, on the phone: a missing name is a validation swap too.
   page = v.phone;
-  await page.goto(`${server.url}/settings/tokens`);
+  await page.goto(`${world.server.url}/settings/tokens`);
   await waitLive(page);
   await page.click('#token-panel form button[type=submit]');
   await page.locator('#token-panel .field-error, #token-panel [aria-invalid=true]').first().waitFor();
@@ -207,7 +192,7 @@ test('instructor: every page, the notify form’s validation error and a send', 
   ]);
 
   const page = v.phone;
-  await page.goto(`${server.url}/courses/${ownCourse}`);
+  await page.goto(`${world.server.url}/courses/${ownCourse}`);
   await waitLive(page);
   const panel = `#notify-${ownCourse}`;
   await page.locator(`${panel} textarea`).evaluate((t: HTMLTextAreaElement) => (t.style.height = '200px'));
@@ -228,13 +213,13 @@ test('admin: the pages and every console screen, a compose validation error and 
   const v = await open(users.admin);
   const found = await walkPages(v, 'admin', ['/courses', '/notifications']);
   // The console's policy allows no inline style: only this answer's nonce, which Angular stamps on its <style>s.
-  const index = await v.desk.request.get(`${server.url}/admin/dashboard`);
+  const index = await v.desk.request.get(`${world.server.url}/admin/dashboard`);
   const policy = index.headers()['content-security-policy'];
   const nonce = /style-src 'self' 'nonce-([^']+)'/.exec(policy)?.[1];
   expect(nonce).toBeTruthy();
   expect(await index.text()).toContain(`<app-root ngCspNonce="${nonce}">`);
   expect(policy).not.toContain('unsafe-inline');
-  const again = (await v.desk.request.get(`${server.url}/admin/users`)).headers()['content-security-policy'];
+  const again = (await v.desk.request.get(`${world.server.url}/admin/users`)).headers()['content-security-policy'];
   expect(again).not.toContain(`'nonce-${nonce}'`);
   // The console follows the system's colour scheme: the desktop sees it light, the phone dark.
   await v.phone.emulateMedia({ colorScheme: 'dark' });
@@ -257,27 +242,27 @@ test('admin: the pages and every console screen, a compose validation error and 
   await v.desk.setViewportSize({ width: 1280, height: 800 });
 
   // The account menu, open on the desktop; the phone's navigation menu, open.
-  await v.desk.goto(`${server.url}/admin/dashboard`);
+  await v.desk.goto(`${world.server.url}/admin/dashboard`);
   await consoleReady(v.desk);
   await v.desk.locator('button.user').click();
   await v.desk.getByRole('menuitem', { name: 'Sign out' }).waitFor();
   found.push(...(await auditPage(v.desk, 'console-account-menu')));
   await v.desk.keyboard.press('Escape');
   // The dialogs: a notification's details, and rejecting an application.
-  await v.desk.goto(`${server.url}/admin/notifications`);
+  await v.desk.goto(`${world.server.url}/admin/notifications`);
   await consoleReady(v.desk);
   await v.desk.getByRole('button', { name: /^Details of/ }).first().click();
   await v.desk.locator('mat-dialog-container').waitFor();
   found.push(...(await auditPage(v.desk, 'console-notification-detail')));
   await v.desk.keyboard.press('Escape');
-  await v.desk.goto(`${server.url}/admin/applications`);
+  await v.desk.goto(`${world.server.url}/admin/applications`);
   await consoleReady(v.desk);
   await v.desk.getByRole('button', { name: /^Reject / }).first().click();
   await v.desk.locator('mat-dialog-container').waitFor();
   found.push(...(await auditPage(v.desk, 'console-reject-dialog')));
   await v.desk.keyboard.press('Escape');
   const page = v.phone;
-  await page.goto(`${server.url}/admin/dashboard`);
+  await page.goto(`${world.server.url}/admin/dashboard`);
   await consoleReady(page);
   await page.getByRole('button', { name: 'Menu' }).click();
   await page.getByRole('menuitem', { name: 'Compose' }).click();

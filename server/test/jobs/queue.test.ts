@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { enqueueJobSql, startJobRunner, type JobRunner, type TaskList } from '../../jobs';
 import { createTestContext, type TestContext } from '../support/harness';
-import { waitFor } from './wait';
+import { waitFor } from '../support/wait';
 
 const quiet = { info: () => undefined };
 

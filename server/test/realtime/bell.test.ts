@@ -14,9 +14,7 @@ function connect(cookie: string) {
   return ctx.srv.connect('/ws/bell', { cookie });
 }
 function notify(recipient: User, title: string, message = 'body') {
-  return ctx.sequelize.transaction((t) =>
-    ctx.services.notifications.create({ recipientId: recipient.id, type: 'message', title, message }, t),
-  );
+  return ctx.notify({ recipientId: recipient.id, type: 'message', title, message });
 }
 /** Attributes htmx would need a CSP nonce for (or that would run script) must never be pushed. */
 const UNSAFE = /\shx-on|\shx-(get|post|put|patch|delete|trigger|vals|headers)\s*=|<script|javascript:/i;

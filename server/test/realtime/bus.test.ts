@@ -116,7 +116,7 @@ test('a resync replays what the gap missed even when a live push lands while it 
   const srv = await startServer(ctx, { bus });
   const u = await ctx.createUser('candidate');
   const notify = (title: string) =>
-    ctx.sequelize.transaction((t) => ctx.services.notifications.create({ recipientId: u.id, type: 'message', title }, t));
+    ctx.message(u, title);
   const c = new Client(wsUrl(srv.url, '/ws/notifications'), { cookie: (await login(srv.url, u)).cookie });
   const spy = jest.spyOn(ctx.services.notifications, 'since');
   try {

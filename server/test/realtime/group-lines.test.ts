@@ -7,8 +7,8 @@
  * Real server, real sockets, real PostgreSQL.
  */
 import { QueryTypes } from 'sequelize';
-import type { Course, User } from '../../models';
-import { api, createServerContext, login, type Client, type ServerContext } from '../support/realtime';
+import type { Course } from '../../models';
+import { api, createServerContext, instructorTabs, login, type ServerContext } from '../support/realtime';
 
 let ctx: ServerContext;
 
@@ -16,25 +16,6 @@ beforeAll(async () => {
   ctx = await createServerContext();
 });
 afterAll(() => ctx.close());
-
-interface Tabs {
-  user: User;
-  who: { cookie: string; csrf: string };
-  json: Client;
-  bell: Client;
-  course: Course;
-  key: string;
-}
-
-async function instructorTabs(): Promise<Tabs> {
-  const user = await ctx.createUser('instructor');
-  const course = await ctx.createCourse(user, { title: 'PostgreSQL in Practice' });
-  const who = await login(ctx.srv.url, user);
-  const json = ctx.srv.connect('/ws/notifications', { cookie: who.cookie });
-  const bell = ctx.srv.connect('/ws/bell', { cookie: who.cookie });
-  await Promise.all([json.type('connection_established'), bell.next(() => true)]);
-  return { user, who, json, bell, course, key: `application_submitted:course:${course.id}` };
-}
 
 async function apply(course: Course, name: string): Promise<number> {
   const candidate = await ctx.createUser('candidate', { name });
@@ -50,7 +31,7 @@ async function apply(course: Course, name: string): Promise<number> {
 const domId = (key: string) => key.replace(/[^A-Za-z0-9_-]/g, '-');
 
 test('bell protocol: the second application replaces the group line (page and bell) instead of adding a card', async () => {
-  const { bell, course, key } = await instructorTabs();
+  const { bell, course, key } = await instructorTabs(ctx);
   let mark = bell.frames.length;
   const camille = await apply(course, 'Camille');
   // A group of one: the usual card and bell item, the card naming its group so a later line can replace it.
@@ -82,7 +63,7 @@ test('bell protocol: the second application replaces the group line (page and be
 });
 
 test('read, done, undone and delete of a member: both protocols get the group line with its new counts', async () => {
-  const { who, json, bell, course, key } = await instructorTabs();
+  const { who, json, bell, course, key } = await instructorTabs(ctx);
   const a = await apply(course, 'Ana');
   await apply(course, 'Ben');
   const c = await apply(course, 'Cleo');
@@ -125,7 +106,7 @@ test('read, done, undone and delete of a member: both protocols get the group li
 });
 
 test('a group action that empties the inbox of the group: group_removed on JSON, the line removed on the bell', async () => {
-  const { who, json, bell, course, key } = await instructorTabs();
+  const { who, json, bell, course, key } = await instructorTabs(ctx);
   await apply(course, 'Dora');
   await apply(course, 'Emil');
   await json.next((f) => f.json?.type === 'group_updated');
@@ -142,7 +123,7 @@ test('a group action that empties the inbox of the group: group_removed on JSON,
 });
 
 test('a snooze of a group from the page reaches the other tabs: every member snoozed, the line removed', async () => {
-  const { user, who, json, course, key } = await instructorTabs();
+  const { user, who, json, course, key } = await instructorTabs(ctx);
   await apply(course, 'Fio');
   await apply(course, 'Gus');
   await json.next((f) => f.json?.type === 'group_updated');
@@ -174,7 +155,7 @@ test('a snooze of a group from the page reaches the other tabs: every member sno
 });
 
 test("a moderator's delete names the groups too: the member's tabs get the line with one fewer", async () => {
-  const { json, course } = await instructorTabs();
+  const { json, course } = await instructorTabs(ctx);
   await apply(course, 'Hugo');
   await apply(course, 'Iris');
   const jo = await apply(course, 'Jo');

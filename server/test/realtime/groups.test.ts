@@ -4,8 +4,8 @@
  * group's line, for groups of more than one only. A group action through the bulk endpoint reaches every tab.
  */
 import { QueryTypes } from 'sequelize';
-import type { Course, User } from '../../models';
-import { api, createServerContext, login, type Client, type ServerContext } from '../support/realtime';
+import type { Course } from '../../models';
+import { api, createServerContext, instructorTabs, login, type Client, type ServerContext } from '../support/realtime';
 
 let ctx: ServerContext;
 
@@ -13,16 +13,6 @@ beforeAll(async () => {
   ctx = await createServerContext();
 });
 afterAll(() => ctx.close());
-
-async function instructorTabs(): Promise<{ user: User; who: { cookie: string; csrf: string }; json: Client; bell: Client; course: Course }> {
-  const user = await ctx.createUser('instructor');
-  const course = await ctx.createCourse(user, { title: 'PostgreSQL in Practice' });
-  const who = await login(ctx.srv.url, user);
-  const json = ctx.srv.connect('/ws/notifications', { cookie: who.cookie });
-  const bell = ctx.srv.connect('/ws/bell', { cookie: who.cookie });
-  await Promise.all([json.type('connection_established'), bell.next(() => true)]);
-  return { user, who, json, bell, course };
-}
 
 async function apply(course: Course, name: string): Promise<void> {
   const candidate = await ctx.createUser('candidate', { name });
@@ -37,7 +27,7 @@ async function framesUntil(c: Client, from: number, until: string) {
 }
 
 test('the second application to a course: notification, unread_count, then group_updated with the line', async () => {
-  const { json, bell, course } = await instructorTabs();
+  const { json, bell, course } = await instructorTabs(ctx);
   let mark = json.frames.length;
   await apply(course, 'Camille');
   const first = await json.next((f) => f.json?.type === 'notification', { from: mark });
@@ -62,7 +52,7 @@ test('the second application to a course: notification, unread_count, then group
 });
 
 test('a notification outside any group, or a group reduced to one in the inbox, gets no group_updated', async () => {
-  const { user, who, json, course } = await instructorTabs();
+  const { user, who, json, course } = await instructorTabs(ctx);
   await apply(course, 'Ewa');
   await json.type('notification');
   // Ewa's application is done: Fay's is then alone in the inbox.
@@ -73,14 +63,14 @@ test('a notification outside any group, or a group reduced to one in the inbox, 
   expect((await api(ctx.srv.url, who, 'POST', `/api/notifications/${ewa.id}/done/`)).status).toBe(200);
   const mark = json.frames.length;
   await apply(course, 'Fay');
-  await ctx.sequelize.transaction((t) => ctx.services.notifications.create({ recipientId: user.id, type: 'message', title: 'm' }, t));
+  await ctx.message(user, 'm');
   await json.next((f) => f.json?.type === 'notification' && (f.json.notification as { title: string }).title === 'm', { from: mark });
   await json.next((f) => f.json?.type === 'unread_count', { from: json.frames.length - 1 });
   expect(json.frames.slice(mark).map((f) => f.json?.type)).not.toContain('group_updated');
 });
 
 test('a group action on 600 members reaches every tab as notification_state frames of at most 500 ids each', async () => {
-  const { user, who, json, course } = await instructorTabs();
+  const { user, who, json, course } = await instructorTabs(ctx);
   const rows = await ctx.sequelize.query<{ id: string }>(
     `INSERT INTO notifications (recipient_id, type, title, course_id)
      SELECT :u, 'application_submitted', 'a' || i, :c FROM generate_series(1, 600) AS i RETURNING id`,

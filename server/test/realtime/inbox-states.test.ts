@@ -4,7 +4,6 @@
  * that update the bell and the page; a woken snooze comes back as a new notification.
  */
 import { QueryTypes } from 'sequelize';
-import type { User } from '../../models';
 import { api, createServerContext, login, type Client, type ServerContext } from '../support/realtime';
 
 let ctx: ServerContext;
@@ -13,10 +12,6 @@ beforeAll(async () => {
   ctx = await createServerContext();
 });
 afterAll(() => ctx.close());
-
-function notify(recipient: User, title: string) {
-  return ctx.sequelize.transaction((t) => ctx.services.notifications.create({ recipientId: recipient.id, type: 'message', title }, t));
-}
 
 /** A user with two JSON tabs and one bell tab, all past their snapshot. */
 async function tabs() {
@@ -41,7 +36,7 @@ test.each([
   ['mark_unread', 'unread', 1],
 ] as const)('POST %s reaches every JSON tab as notification_state then unread_count', async (path, state, unread) => {
   const { user, who, json } = await tabs();
-  const id = await notify(user, 'x');
+  const id = await ctx.message(user, 'x');
   await Promise.all(json.map((c) => c.type('notification')));
   if (path === 'mark_unread') {
     // The read's own frames are pushed after its response; wait for them so they are not taken for the unread's.
@@ -60,7 +55,7 @@ test.each([
 
 test('undone, snoozed, deleted, and read (with notification_read kept) reach every JSON tab', async () => {
   const { user, who, json } = await tabs();
-  const [a, b, c] = [await notify(user, 'a'), await notify(user, 'b'), await notify(user, 'c')];
+  const [a, b, c] = [await ctx.message(user, 'a'), await ctx.message(user, 'b'), await ctx.message(user, 'c')];
   const steps: Array<[string, object | undefined, string, number, number[]]> = [
     [`/api/notifications/${a}/done/`, undefined, 'done', 2, [a]],
     [`/api/notifications/${a}/undone/`, undefined, 'undone', 2, [a]],
@@ -82,7 +77,7 @@ test('undone, snoozed, deleted, and read (with notification_read kept) reach eve
 
 test('the bell tab: done and snoozed rows leave the page and the badge follows; unread brings the read form back', async () => {
   const { user, who, bell } = await tabs();
-  const [a, b] = [await notify(user, 'first'), await notify(user, 'second')];
+  const [a, b] = [await ctx.message(user, 'first'), await ctx.message(user, 'second')];
   await bell.next((f) => f.text.includes(`bell-item-${b}`));
   let from = bell.frames.length;
   await api(ctx.srv.url, who, 'POST', `/api/notifications/${a}/done/`);
@@ -104,7 +99,7 @@ test('the bell tab: done and snoozed rows leave the page and the badge follows; 
 
 test('a moderator deleting a notification removes it from the recipient’s open pages and JSON tabs', async () => {
   const { user, json, bell } = await tabs();
-  const id = await notify(user, 'moderated');
+  const id = await ctx.message(user, 'moderated');
   await bell.next((f) => f.text.includes(`bell-item-${id}`));
   const marks = json.map((c) => c.frames.length);
   const from = bell.frames.length;
@@ -118,7 +113,7 @@ test('a moderator deleting a notification removes it from the recipient’s open
 
 test('a woken snooze comes back on every tab: a notification frame again, then unread_count; the bell item and badge', async () => {
   const { user, who, json, bell } = await tabs();
-  const id = await notify(user, 'sleepy');
+  const id = await ctx.message(user, 'sleepy');
   await api(ctx.srv.url, who, 'POST', `/api/notifications/${id}/snooze/`, { until: new Date(Date.now() + 3600_000).toISOString() });
   await Promise.all(json.map((c) => c.next((f) => f.json?.state === 'snoozed')));
   const marks = json.map((c) => c.frames.length);

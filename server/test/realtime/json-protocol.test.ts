@@ -14,9 +14,7 @@ function connect(cookie: string | undefined, query = '') {
 }
 
 function notify(recipient: User, title = 'Hello') {
-  return ctx.sequelize.transaction((t) =>
-    ctx.services.notifications.create({ recipientId: recipient.id, type: 'message', title, message: 'body' }, t),
-  );
+  return ctx.notify({ recipientId: recipient.id, type: 'message', title, message: 'body' });
 }
 
 test('the first frame is connection_established with the unread count', async () => {

@@ -98,9 +98,7 @@ test('a single notice read before its push arrives read, with the count', async 
   const c = await socket(u);
   await srv.realtime.delivery.idle();
   bus.hold();
-  const id = await ctx.sequelize.transaction((t) =>
-    ctx.services.notifications.create({ recipientId: u.id, type: 'message', title: 'Quick read', message: 'b' }, t),
-  );
+  const id = await ctx.notify({ recipientId: u.id, type: 'message', title: 'Quick read', message: 'b' });
   await ctx.services.notifications.inbox.markRead(u.id, id);
   bus.release();
   expect((await c.type('notification')).notification).toMatchObject({ id, is_read: true });

@@ -4,7 +4,6 @@
  * meanwhile) is replayed on reconnect, once, in order; snoozed and done rows are not replayed.
  */
 import { QueryTypes } from 'sequelize';
-import type { User } from '../../models';
 import { api, createServerContext, login, sleep, type Client, type ServerContext } from '../support/realtime';
 
 let ctx: ServerContext;
@@ -13,10 +12,6 @@ beforeAll(async () => {
   ctx = await createServerContext();
 });
 afterAll(() => ctx.close());
-
-function notify(recipient: User, title: string) {
-  return ctx.sequelize.transaction((t) => ctx.services.notifications.create({ recipientId: recipient.id, type: 'message', title }, t));
-}
 
 /** What the wake-up job does when the time comes (server/services/notifications/tasks.ts), with the time brought forward. */
 async function wake(id: number) {
@@ -56,8 +51,8 @@ test('a notification that woke while the tab was away is replayed on reconnect, 
   const who = await login(ctx.srv.url, user);
   const tab = ctx.srv.connect('/ws/notifications', { cookie: who.cookie });
   await tab.type('connection_established');
-  const a = await notify(user, 'a');
-  const b = await notify(user, 'b');
+  const a = await ctx.message(user, 'a');
+  const b = await ctx.message(user, 'b');
   await tab.next((f) => f.json?.type === 'notification' && (f.json.notification as { id: number }).id === b);
   expect(notifications(tab)).toEqual([
     [a, a, 'a'],
@@ -68,7 +63,7 @@ test('a notification that woke while the tab was away is replayed on reconnect, 
   const lastSeen = Math.max(...notifications(tab).map(([, p]) => p));
   tab.close(); // the tab sleeps
 
-  const c = await notify(user, 'c'); // arrives while away
+  const c = await ctx.message(user, 'c'); // arrives while away
   await wake(a); // wakes while away: above c
   const pa = await position(a);
   expect(pa).toBeGreaterThan(c);
@@ -85,9 +80,9 @@ test('a notification that woke while the tab was away is replayed on reconnect, 
 test('a tab connected during the wake gets it live with its position, and reconnecting from there replays nothing', async () => {
   const user = await ctx.createUser('candidate');
   const who = await login(ctx.srv.url, user);
-  const a = await notify(user, 'a');
+  const a = await ctx.message(user, 'a');
   await ctx.services.notifications.inbox.snooze(user.id, a, new Date(Date.now() + 3600_000));
-  const b = await notify(user, 'b');
+  const b = await ctx.message(user, 'b');
   const tab = ctx.srv.connect(`/ws/notifications?since=${a - 1}`, { cookie: who.cookie });
   await tab.next((f) => f.json?.type === 'notification');
   await wake(a);
@@ -106,7 +101,7 @@ test('a tab connected during the wake gets it live with its position, and reconn
 
 test('snoozed and done rows are not replayed; an undone one is, where it stands', async () => {
   const user = await ctx.createUser('candidate');
-  const [a, b, c] = [await notify(user, 'a'), await notify(user, 'b'), await notify(user, 'c')];
+  const [a, b, c] = [await ctx.message(user, 'a'), await ctx.message(user, 'b'), await ctx.message(user, 'c')];
   const who = await login(ctx.srv.url, user);
   await ctx.services.notifications.inbox.snooze(user.id, a, new Date(Date.now() + 3600_000));
   await ctx.services.notifications.inbox.act(user.id, b, 'done');
@@ -121,8 +116,8 @@ test('snoozed and done rows are not replayed; an undone one is, where it stands'
 test('the bell socket of a notifications page replays the woken card too', async () => {
   const user = await ctx.createUser('candidate');
   const who = await login(ctx.srv.url, user);
-  const a = await notify(user, 'sleeper');
-  const b = await notify(user, 'newer');
+  const a = await ctx.message(user, 'sleeper');
+  const b = await ctx.message(user, 'newer');
   await ctx.services.notifications.inbox.snooze(user.id, a, new Date(Date.now() + 3600_000));
   await wake(a);
   const bell = ctx.srv.connect(`/ws/bell?since=${b}`, { cookie: who.cookie });

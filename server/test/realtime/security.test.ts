@@ -132,7 +132,7 @@ test('/metrics and /readyz', async () => {
   const u = await ctx.createUser('candidate');
   const c = connect('/ws/notifications', { cookie: (await login(ctx.srv.url, u)).cookie });
   await c.type('connection_established');
-  await ctx.sequelize.transaction((t) => ctx.services.notifications.create({ recipientId: u.id, type: 'message', title: 'm' }, t));
+  await ctx.message(u, 'm');
   await c.type('notification');
   const app = express().use(ctx.srv.realtime.probes);
   const m = await request(app).get('/metrics').expect(200);

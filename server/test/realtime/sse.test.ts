@@ -97,7 +97,7 @@ class Stream {
 }
 
 const notify = (user: User, title: string) =>
-  ctx.sequelize.transaction((t) => ctx.services.notifications.create({ recipientId: user.id, type: 'message', title, message: 'body' }, t));
+  ctx.notify({ recipientId: user.id, type: 'message', title, message: 'body' });
 
 test('a cookie client gets the JSON protocol as named events, with ids on notifications, and keep-alive comments', async () => {
   const user = await ctx.createUser('candidate');

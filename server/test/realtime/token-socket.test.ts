@@ -28,7 +28,7 @@ async function tokenFor(user: User, scopes: Parameters<TestContext['services']['
 }
 
 const notify = (user: User, title: string) =>
-  ctx.sequelize.transaction((t) => ctx.services.notifications.create({ recipientId: user.id, type: 'message', title, message: 'body' }, t));
+  ctx.notify({ recipientId: user.id, type: 'message', title, message: 'body' });
 
 test('a token with notifications:read gets the JSON protocol without a cookie or an Origin', async () => {
   const user = await ctx.createUser('candidate');

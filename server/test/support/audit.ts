@@ -200,8 +200,15 @@ export const focusStops = { pages: 0, stops: 0, ms: 0 };
  */
 export async function auditPage(page: Page, name: string, opts: { focus?: boolean } = {}): Promise<Findings> {
   const width = page.viewportSize()?.width ?? 0;
-  // Judge what a person sees once things stop moving (a snack bar fading in has no contrast yet).
-  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'), undefined, { timeout: 5_000 }).catch(() => undefined);
+  // Judge what a person sees once things stop moving (a snack bar fading in has no contrast yet). An endless
+  // animation (an indeterminate progress bar) never stops: waiting for it only ran the 5 s out, page after page.
+  await page
+    .waitForFunction(
+      () => document.getAnimations().every((a) => a.playState !== 'running' || a.effect?.getComputedTiming().iterations === Infinity),
+      undefined,
+      { timeout: 5_000 },
+    )
+    .catch(() => undefined);
   const found = [...(await axeFindings(page))];
   found.push(...(await overflowFindings(page)));
   if (opts.focus) found.push(...(await focusFindings(page)));

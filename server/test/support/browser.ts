@@ -81,29 +81,6 @@ export class LiveServer {
   }
 }
 
-/**
- * What every browser test file starts in its beforeAll: the live server for `ctx` and one Chromium. `stop()` closes
- * both (the test context stays the caller's to close).
- */
-export async function startBrowser(ctx: TestContext): Promise<{ server: LiveServer; browser: Browser; stop(): Promise<void> }> {
-  const server = new LiveServer(ctx);
-  await server.start();
-  try {
-    const browser = await launchChromium();
-    return {
-      server,
-      browser,
-      async stop() {
-        await browser.close();
-        await server.stop();
-      },
-    };
-  } catch (err) {
-    await server.stop();
-    throw err;
-  }
-}
-
 /** Everything a page reported that would count as a problem: console errors, page errors, CSP violations. */
 export interface Problems {
   console: string[];
@@ -141,12 +118,22 @@ function watch(page: Page, problems: Problems) {
   });
 }
 
-/** Logs in through the login form, like a person. */
-export async function loginAs(page: Page, baseUrl: string, user: Pick<User, 'email'>): Promise<void> {
+/** Logs in through the login form, like a person (with the harness's password unless given, e.g. the demo's). */
+export async function loginAs(page: Page, baseUrl: string, user: Pick<User, 'email'>, password = PASSWORD): Promise<void> {
   await page.goto(`${baseUrl}/login`);
   await page.fill('#email', user.email);
-  await page.fill('#password', PASSWORD);
+  await page.fill('#password', password);
   await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.click('button[type=submit]')]);
+}
+
+/** Signs in to the admin console at its front door, like a person: `/admin` sends a visitor to its login form. */
+export async function consoleSignIn(page: Page, baseUrl: string, user: Pick<User, 'email'>, password = PASSWORD): Promise<void> {
+  await page.goto(`${baseUrl}/admin`);
+  await page.waitForURL(/\/admin\/login/);
+  await page.getByLabel('Email').fill(user.email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/\/admin\/dashboard$/);
 }
 
 /** Waits until the page's socket is up (the status indicator says live). */

@@ -19,6 +19,7 @@ import { startProcessRunner, type JobRunner } from '../../jobs';
 import { createLogger } from '../../logger';
 import { initModels, type Course, type Models, type Role, type User } from '../../models';
 import { createServices, type Services } from '../../services';
+import type { NewNotification } from '../../services/notifications';
 import { hashPassword } from '../../services/auth';
 import { LocalEvents, type HeraldEvent } from '../../services/events';
 import { createSession, type SessionSetup } from '../../http/session';
@@ -51,6 +52,10 @@ export interface TestContext {
   createUser(role: Role, attrs?: Partial<{ email: string; name: string; isActive: boolean }>): Promise<User>;
   /** A course taught by `instructor`, with `students` enrolled (a random title unless given). */
   createCourse(instructor: User, opts?: { students?: User[]; title?: string; description?: string }): Promise<Course>;
+  /** One notification, written and published as the services write one (in a transaction of its own); its id. */
+  notify(n: NewNotification): Promise<number>;
+  /** `notify` of a plain message to `recipient`, the row most inbox tests start from; its id. */
+  message(recipient: Pick<User, 'id'>, title: string): Promise<number>;
   /** A supertest agent logged in as `user`, with its CSRF token ready for mutating calls. */
   login(user: User): Promise<Agent>;
   /** An anonymous agent holding a CSRF token (a session without a user). */
@@ -215,6 +220,12 @@ export async function createTestContext(
       const students = opts.students ?? [];
       if (students.length) await models.Enrollment.bulkCreate(students.map((s) => ({ courseId: course.id, studentId: s.id })));
       return course;
+    },
+    notify(n) {
+      return sequelize.transaction((t) => services.notifications.create(n, t));
+    },
+    message(recipient, title) {
+      return ctx.notify({ recipientId: recipient.id, type: 'message', title });
     },
     async anonymous() {
       const http = request.agent(app);

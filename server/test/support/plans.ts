@@ -20,3 +20,33 @@ export async function vacuumedAtRest(sequelize: Sequelize, table: string, timeou
     await new Promise((r) => setTimeout(r, 250));
   }
 }
+
+/** One node of an EXPLAIN (FORMAT JSON) plan, with the fields the plan tests read. */
+export interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  'Actual Loops'?: number;
+  'Actual Rows'?: number;
+  Plans?: PlanNode[];
+}
+
+/** The root of the plan PostgreSQL makes for `statement` (as Sequelize logged it); with `analyze`, the statement runs. */
+export async function planTree(sequelize: Sequelize, statement: string, opts: { analyze?: boolean } = {}): Promise<PlanNode> {
+  const [{ 'QUERY PLAN': plan }] = await sequelize.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
+    `EXPLAIN (${opts.analyze ? 'ANALYZE, ' : ''}FORMAT JSON) ${statement.replace(/^Executing \([^)]*\): /, '')}`,
+    { type: QueryTypes.SELECT },
+  );
+  return plan[0].Plan;
+}
+
+/**
+ * Every node of the plan PostgreSQL makes for `statement` (as Sequelize logged it, "Executing (...): " and all),
+ * depth first; with `analyze`, the statement runs and the nodes carry their actual rows.
+ */
+export async function planNodes(sequelize: Sequelize, statement: string, opts: { analyze?: boolean } = {}): Promise<PlanNode[]> {
+  return nodesOf(await planTree(sequelize, statement, opts));
+}
+
+/** A plan's nodes, depth first. */
+export const nodesOf = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodesOf)];

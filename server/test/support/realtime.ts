@@ -6,7 +6,7 @@ import { createRealtime, LocalBus, type Bus, type Realtime } from '../../realtim
 import type { WsLimits } from '../../realtime/ws';
 import type { SseLimits } from '../../realtime/sse';
 import { createLogger } from '../../logger';
-import type { User } from '../../models';
+import type { Course, User } from '../../models';
 import { createTestContext, listen, PASSWORD, type TestContext } from './harness';
 
 /** A started server; `close()` also closes every client that `connect` opened. */
@@ -17,6 +17,8 @@ export interface TestServer {
   dispatcher: Dispatcher;
   /** A recording client on `path` (e.g. `/ws/bell?since=3`) of this server. */
   connect(path: string, opts?: ConstructorParameters<typeof Client>[1]): Client;
+  /** `user`'s tab: logged in over HTTP, a JSON-protocol socket on it, its connection established. */
+  tabOf(user: Pick<User, 'email'>): Promise<Client>;
   close(): Promise<void>;
 }
 
@@ -67,14 +69,20 @@ export async function startServer(ctx: TestContext, opts: ServerOptions = {}): P
   const { server, url } = await listen(ctx.app);
   realtime.attach(server);
   const clients: Client[] = [];
+  const connect: TestServer['connect'] = (path, clientOpts) => {
+    const c = new Client(wsUrl(url, path), clientOpts);
+    clients.push(c);
+    return c;
+  };
   return {
     url,
     server,
     realtime,
     dispatcher,
-    connect(path, clientOpts) {
-      const c = new Client(wsUrl(url, path), clientOpts);
-      clients.push(c);
+    connect,
+    async tabOf(user) {
+      const c = connect('/ws/notifications', { cookie: (await login(url, user)).cookie });
+      await c.type('connection_established');
       return c;
     },
     async close() {
@@ -245,4 +253,26 @@ export async function redisAvailable(): Promise<boolean> {
   } finally {
     r.disconnect();
   }
+}
+
+/** An instructor's course and open tabs: one JSON and one bell socket of one session, both past their snapshot. */
+export interface InstructorTabs {
+  user: User;
+  who: { cookie: string; csrf: string };
+  json: Client;
+  bell: Client;
+  course: Course;
+  /** The group key of the course's applications. */
+  key: string;
+}
+
+/** A new instructor with a course of their own, looking at it in two tabs (the grouping tests' start). */
+export async function instructorTabs(ctx: ServerContext): Promise<InstructorTabs> {
+  const user = await ctx.createUser('instructor');
+  const course = await ctx.createCourse(user, { title: 'PostgreSQL in Practice' });
+  const who = await login(ctx.srv.url, user);
+  const json = ctx.srv.connect('/ws/notifications', { cookie: who.cookie });
+  const bell = ctx.srv.connect('/ws/bell', { cookie: who.cookie });
+  await Promise.all([json.type('connection_established'), bell.next(() => true)]);
+  return { user, who, json, bell, course, key: `application_submitted:course:${course.id}` };
 }

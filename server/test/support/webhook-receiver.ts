@@ -1,6 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import { Dispatcher } from '../../channels';
+import { WebhookChannel } from '../../channels/webhooks';
+import { createLogger } from '../../logger';
+import { LocalBus } from '../../realtime';
+import { createTestContext, type TestContext } from './harness';
 
 /** One request a receiver got, verified (or not) with the official `standardwebhooks` package. */
 export interface ReceivedWebhook {
@@ -49,4 +54,41 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
   receiver.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
   return receiver;
+}
+
+/** A test context delivering webhooks as main.ts does: see `createWebhookContext`. */
+export interface WebhookContext extends TestContext {
+  channel: WebhookChannel;
+  /** A new receiver, closed with the context. */
+  receiver(): Promise<WebhookReceiver>;
+}
+
+/**
+ * A test context whose job runner sends webhooks (OUTBOUND_ALLOW_PRIVATE: the receivers are on loopback), with the
+ * webhooks channel behind a dispatcher on the context's events, as main.ts wires it. `close()` stops the dispatcher,
+ * drops the database and closes the receivers.
+ */
+export async function createWebhookContext(
+  opts: Pick<NonNullable<Parameters<typeof createTestContext>[0]>, 'webhookRetryWindows' | 'webhookTimeoutMs'> = {},
+): Promise<WebhookContext> {
+  const ctx = await createTestContext({ jobs: true, env: { OUTBOUND_ALLOW_PRIVATE: 'true' }, ...opts });
+  const logger = createLogger('silent');
+  const channel = new WebhookChannel({ sequelize: ctx.sequelize, logger });
+  const dispatcher = new Dispatcher({ bus: new LocalBus(ctx.events, logger), logger, channels: [channel] });
+  await dispatcher.start();
+  const receivers: WebhookReceiver[] = [];
+  const closeContext = ctx.close;
+  return Object.assign(ctx, {
+    channel,
+    async receiver() {
+      const r = await startWebhookReceiver();
+      receivers.push(r);
+      return r;
+    },
+    async close() {
+      await dispatcher.stop();
+      await closeContext();
+      for (const r of receivers) await r.close();
+    },
+  });
 }

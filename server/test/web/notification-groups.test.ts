@@ -38,7 +38,7 @@ async function cast(names: string[]): Promise<Cast> {
     });
     apps.push(Number(row.id));
   }
-  const message = await ctx.sequelize.transaction((t) => ctx.services.notifications.create({ recipientId: user.id, type: 'message', title: 'Hello' }, t));
+  const message = await ctx.message(user, 'Hello');
   return { user, agent: await ctx.login(user), course, key: `application_submitted:course:${course.id}`, apps, message };
 }
 

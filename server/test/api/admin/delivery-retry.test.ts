@@ -3,10 +3,10 @@ import { createMailer, emailTasks, RETRY_TASK, type Mailer } from '../../../chan
 import { startJobRunner, type JobRunner } from '../../../jobs';
 import type { User } from '../../../models';
 import type { EmailMode } from '../../../services/preferences';
-import { startSmtpSink, type SmtpSink } from '../../channels/email/smtp';
-import { waitFor } from '../../jobs/wait';
-import { Contract } from '../../support/contract';
-import { createTestContext, type Agent, type TestContext } from '../../support/harness';
+import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink';
+import { waitFor } from '../../support/wait';
+import { createApiContext, type ApiContext } from '../../support/api';
+import type { Agent } from '../../support/harness';
 import { insertNotification } from '../../support/admin-fixtures';
 
 /**
@@ -14,7 +14,7 @@ import { insertNotification } from '../../support/admin-fixtures';
  * queued runs on a real runner with every email task, and the email reaches a real SMTP server exactly once,
  * whatever path first chose the row (immediate, escalation, digest) and whether the notification was read since.
  */
-let ctx: TestContext;
+let ctx: ApiContext;
 let smtp: SmtpSink;
 let mailer: Mailer;
 let runner: JobRunner;
@@ -22,7 +22,7 @@ let admin: Agent;
 const done: string[] = [];
 
 beforeAll(async () => {
-  ctx = await createTestContext();
+  ctx = await createApiContext();
   smtp = await startSmtpSink();
   mailer = createMailer({ smtpUrl: smtp.url, from: 'herald@test.example', unreadDelaySeconds: 0, mailDir: '/nonexistent' });
   runner = await startJobRunner({
@@ -36,8 +36,7 @@ beforeAll(async () => {
     pollInterval: 200,
   });
   runner.runner.events.on('job:complete', ({ job }) => done.push(job.task_identifier));
-  const contract = await Contract.load(ctx.app);
-  admin = contract.wrap(await ctx.login(await ctx.createUser('admin')));
+  admin = (await ctx.party('admin')).agent;
 });
 afterAll(async () => {
   await runner.stop();

@@ -1,10 +1,9 @@
-import { QueryTypes } from 'sequelize';
 import type { User } from '../../../models';
 import type { HeraldEvent } from '../../../services/events';
 import { createApiContext, type ApiContext } from '../../support/api';
 import { type Agent } from '../../support/harness';
 import { insertNotification } from '../../support/admin-fixtures';
-import { vacuumedAtRest } from '../../support/plans';
+import { planNodes, vacuumedAtRest } from '../../support/plans';
 
 let ctx: ApiContext;
 let admin: User;
@@ -230,13 +229,6 @@ describe('listing', () => {
 });
 
 describe('search plan', () => {
-  interface PlanNode {
-    'Node Type': string;
-    'Index Name'?: string;
-    Plans?: PlanNode[];
-  }
-  const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)];
-
   test('q reads the GIN index, even for a word in one row of seven (not the date index, row by row)', async () => {
     // count(*) OVER () must see every match, yet PostgreSQL costs it as if LIMIT stopped early; without the fence
     // in store/search.ts this plan walked notifications_created_idx backwards through the whole table.
@@ -251,12 +243,8 @@ describe('search plan', () => {
       await vacuumedAtRest(ctx.sequelize, 'notifications');
       const { statements, result } = await ctx.countStatements(() => list({ q: 'exam', page_size: 5 }));
       expect(result.total).toBe(2857 + 1); // and a2, "Exam graded"
-      const sql = statements.find((s) => s.includes('websearch_to_tsquery'))!.replace(/^Executing \([^)]*\): /, '');
-      const [{ 'QUERY PLAN': plan }] = await ctx.sequelize.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
-        `EXPLAIN (FORMAT JSON) ${sql}`,
-        { type: QueryTypes.SELECT },
-      );
-      const indexes = nodes(plan[0].Plan).map((n) => n['Index Name']);
+      const plan = await planNodes(ctx.sequelize, statements.find((s) => s.includes('websearch_to_tsquery'))!);
+      const indexes = plan.map((n) => n['Index Name']);
       expect(indexes).toContain('notifications_search_idx');
       expect(indexes).not.toContain('notifications_created_idx');
     } finally {

@@ -1,17 +1,15 @@
 import { QueryTypes } from 'sequelize';
 import type { User } from '../../../models';
-import { Contract } from '../../support/contract';
-import { createTestContext, type Agent, type TestContext } from '../../support/harness';
+import { createApiContext, type ApiContext } from '../../support/api';
+import type { Agent } from '../../support/harness';
 import { insertNotification } from '../../support/admin-fixtures';
 
-let ctx: TestContext;
-let contract: Contract;
+let ctx: ApiContext;
 let admin: Agent;
 
 beforeAll(async () => {
-  ctx = await createTestContext();
-  contract = await Contract.load(ctx.app);
-  admin = contract.wrap(await ctx.login(await ctx.createUser('admin')));
+  ctx = await createApiContext();
+  admin = (await ctx.party('admin')).agent;
 });
 afterAll(() => ctx.close());
 
@@ -47,7 +45,7 @@ describe('notification defaults', () => {
   });
 
   test('admins only', async () => {
-    const candidate = contract.wrap(await ctx.login(await ctx.createUser('candidate')));
+    const candidate = (await ctx.party('candidate')).agent;
     await candidate.get('/api/admin/preferences/defaults').expect(403);
     await candidate.patch('/api/admin/preferences/defaults', { types: {} }).expect(403);
     await candidate.get('/api/admin/deliveries').expect(403);

@@ -9,9 +9,9 @@ import { QueryTypes } from 'sequelize';
 import { createMailer, emailTasks, IMMEDIATE_TASK, type Mailer } from '../../../channels/email';
 import { startProcessRunner, WorkerLiveness, type JobRunner } from '../../../jobs';
 import type { User } from '../../../models';
-import { waitFor } from '../../jobs/wait';
+import { waitFor } from '../../support/wait';
 import { createTestContext, type TestContext } from '../../support/harness';
-import { startSmtpSink, type SmtpSink } from './smtp';
+import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink';
 import { withContent } from '../../support/content';
 
 const ROOT = path.join(__dirname, '..', '..', '..', '..');

@@ -6,7 +6,7 @@ import type { EmailConfig } from '../../../config';
 import { EmailSender, TransientSendError, createMailer, verifyUnsubscribeToken, type Mailer } from '../../../channels/email';
 import { DeliveryService } from '../../../services/deliveries';
 import { createTestContext, type TestContext } from '../../support/harness';
-import { startSmtpSink, type SmtpSink } from './smtp';
+import { expectInOrder, startSmtpSink, type SmtpSink } from '../../support/smtp-sink';
 
 /** mailparser turns List-* headers into objects; the tests check the header lines as they were sent. */
 function rawHeader(mail: ParsedMail, name: string): string {
@@ -201,11 +201,7 @@ describe('email channel: transport, messages, outcomes', () => {
     expect(smtp.received).toHaveLength(2);
     const mail = smtp.received.find((m) => !Array.isArray(m.to) && m.to?.value[0].address === alice.email)!;
     expect(mail.subject).toBe('Herald digest: 4 unread notifications');
-    const text = String(mail.text);
-    const order = ['Algebra', 'Algebra homework', 'Zoology', 'Zoo trip', 'Zoo quiz', 'General', 'Platform news'];
-    const positions = order.map((s) => text.indexOf(s));
-    expect(positions.every((p) => p >= 0)).toBe(true);
-    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+    expectInOrder(mail, ['Algebra', 'Algebra homework', 'Zoology', 'Zoo trip', 'Zoo quiz', 'General', 'Platform news']);
     const unsubscribe = /unsubscribe\/([A-Za-z0-9_.-]+)>/.exec(rawHeader(mail, 'list-unsubscribe'))![1];
     expect(verifyUnsubscribeToken(SITE.secret, unsubscribe)).toEqual({ userId: alice.id, type: 'digest' });
     const alicesRows = await Promise.all(claimed.filter((c) => c.recipientId === alice.id).map((c) => deliveries.get(c.id)));

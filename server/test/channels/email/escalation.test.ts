@@ -5,8 +5,8 @@ import { startJobRunner, type JobRunner } from '../../../jobs';
 import { DeliveryService } from '../../../services/deliveries';
 import { PreferenceService } from '../../../services/preferences';
 import { createTestContext, type TestContext } from '../../support/harness';
-import { waitFor } from '../../jobs/wait';
-import { startSmtpSink, type SmtpSink } from './smtp';
+import { waitFor } from '../../support/wait';
+import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink';
 
 const SITE = { publicUrl: 'https://herald.test.example', secret: 'test-secret-test-secret-test-secret-123' };
 

@@ -6,11 +6,10 @@
 import { QueryTypes } from 'sequelize';
 import type { ParsedMail } from 'mailparser';
 import type { User } from '../../../models';
-import { PreferenceService } from '../../../services/preferences';
-import { waitFor } from '../../jobs/wait';
-import { Client, login, startServer, wsUrl } from '../../support/realtime';
+import { waitFor } from '../../support/wait';
+import { startServer } from '../../support/realtime';
 import { createTestContext, type Agent, type TestContext } from '../../support/harness';
-import { startSmtpSink, type SmtpSink } from './smtp';
+import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink';
 import { withContent } from '../../support/content';
 
 const DELAY = 3; // EMAIL_UNREAD_DELAY_SECONDS: long enough to read through the API and a socket first
@@ -18,21 +17,17 @@ const DELAY = 3; // EMAIL_UNREAD_DELAY_SECONDS: long enough to read through the 
 let ctx: TestContext;
 let smtp: SmtpSink;
 let srv: Awaited<ReturnType<typeof startServer>>;
-let prefs: PreferenceService;
 let teacher: User;
 let teacherAgent: Agent;
-const clients: Client[] = [];
 
 beforeAll(async () => {
   smtp = await startSmtpSink();
   ctx = await createTestContext({ jobs: true, env: { SMTP_URL: smtp.url, EMAIL_UNREAD_DELAY_SECONDS: String(DELAY) } });
   srv = await startServer(ctx);
-  prefs = new PreferenceService({ sequelize: ctx.sequelize });
   teacher = await ctx.createUser('instructor');
   teacherAgent = await ctx.login(teacher);
 });
 afterAll(async () => {
-  for (const c of clients) c.close();
   await srv.close();
   await ctx.close();
   await smtp.close();
@@ -44,7 +39,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function student(types: object, settings: object = {}) {
   const u = await ctx.createUser('candidate');
-  await prefs.patch(u.id, { types, ...settings });
+  await ctx.services.preferences.patch(u.id, { types, ...settings });
   return u;
 }
 
@@ -73,14 +68,6 @@ async function deliveriesOf(u: User) {
   );
 }
 
-async function socketOf(u: User) {
-  const { cookie } = await login(srv.url, u);
-  const c = new Client(wsUrl(srv.url, '/ws/notifications'), { cookie });
-  clients.push(c);
-  await c.type('connection_established');
-  return c;
-}
-
 test('escalation: POST notify-students → job → SMTP; read in time (API, mark all, socket), no email', async () => {
   const unread = { announcement: { email: 'unread' } };
   const [stays, readByApi, readAll, readBySocket, emailOff] = [
@@ -91,7 +78,7 @@ test('escalation: POST notify-students → job → SMTP; read in time (API, mark
     await student({ announcement: { email: 'off' } }),
   ];
   const course = await courseOf([stays, readByApi, readAll, readBySocket, emailOff]);
-  const socket = await socketOf(readBySocket);
+  const socket = await srv.tabOf(readBySocket);
 
   const started = Date.now();
   await notifyStudents(course.id, 'Exam room changed');
@@ -134,7 +121,7 @@ test('immediate, and in_app off: the row is written read, no badge, no socket al
     await student({ announcement: { in_app: false, email: 'off' } }),
   ];
   const course = await courseOf([loud, silentMail, silent]);
-  const [sLoud, sSilentMail, sSilent] = [await socketOf(loud), await socketOf(silentMail), await socketOf(silent)];
+  const [sLoud, sSilentMail, sSilent] = [await srv.tabOf(loud), await srv.tabOf(silentMail), await srv.tabOf(silent)];
 
   const started = Date.now();
   await notifyStudents(course.id, 'Lab opens early');
@@ -154,10 +141,8 @@ test('immediate, and in_app off: the row is written read, no badge, no socket al
 
 test("the store's single insert (an enrollment notice): silent with in_app off, and its immediate email still goes", async () => {
   const u = await student({ course_enrollment: { in_app: false, email: 'immediate' } });
-  const socket = await socketOf(u);
-  const id = await ctx.sequelize.transaction((t) =>
-    ctx.services.notifications.create({ recipientId: u.id, type: 'course_enrollment', title: 'You were enrolled' }, t),
-  );
+  const socket = await srv.tabOf(u);
+  const id = await ctx.notify({ recipientId: u.id, type: 'course_enrollment', title: 'You were enrolled' });
   await waitFor(() => mailsTo(u).length > 0, 10_000);
   expect(mailsTo(u)[0].subject).toContain('You were enrolled');
   const [row] = await ctx.sequelize.query<{ read_at: Date | null }>('SELECT read_at FROM notifications WHERE id = :id', {
@@ -166,9 +151,7 @@ test("the store's single insert (an enrollment notice): silent with in_app off, 
   });
   expect(row.read_at).not.toBeNull();
   // A loud notice after it reaches the socket; the silent one before it never did.
-  const loud = await ctx.sequelize.transaction((t) =>
-    ctx.services.notifications.create({ recipientId: u.id, type: 'message', title: 'Loud one' }, t),
-  );
+  const loud = await ctx.message(u, 'Loud one');
   await socket.type('notification');
   expect(socket.frames.filter((f) => f.json?.type === 'notification').map((f) => (f.json!.notification as { id: number }).id)).toEqual([loud]);
 });

@@ -4,15 +4,14 @@
  * does → the local push service, which checks VAPID and decrypts. Push turned off since: skipped with the
  * reason. A busy push service: the row stays pending, held until its Retry-After, with a follow-up job.
  */
-import https from 'node:https';
 import { QueryTypes } from 'sequelize';
 import { PUSH_RETRY_TASK } from '../../../channels/push';
 import type { User } from '../../../models';
-import { guardedLookup } from '../../../outbound';
 import { PreferenceService } from '../../../services/preferences';
-import { waitFor } from '../../jobs/wait';
-import { startPushService, type FakeBrowser, type PushService } from '../../support/push-service';
-import { createTestContext, type Agent, type TestContext } from '../../support/harness';
+import { waitFor } from '../../support/wait';
+import { createPushContext } from '../../support/push-context';
+import type { FakeBrowser, PushService } from '../../support/push-service';
+import type { Agent, TestContext } from '../../support/harness';
 
 let ctx: TestContext;
 let service: PushService;
@@ -20,9 +19,7 @@ let prefs: PreferenceService;
 let admin: Agent;
 
 beforeAll(async () => {
-  service = await startPushService({ vapidPublicKey: async () => (await ctx.services.vapid.get()).publicKey });
-  const pushAgent = new https.Agent({ keepAlive: true, lookup: guardedLookup({ allowPrivate: true }), ca: service.ca });
-  ctx = await createTestContext({ jobs: true, pushAgent, env: { OUTBOUND_ALLOW_PRIVATE: 'true' } });
+  ({ ctx, service } = await createPushContext());
   prefs = new PreferenceService({ sequelize: ctx.sequelize });
   admin = await ctx.login(await ctx.createUser('admin'));
 });

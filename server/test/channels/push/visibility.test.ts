@@ -2,7 +2,7 @@ import { QueryTypes } from 'sequelize';
 import { noVisibleTab } from '../../../channels/push';
 import type { User } from '../../../models';
 import { createTestContext, type TestContext } from '../../support/harness';
-import { Client, login, sleep, startServer, wsUrl } from '../../support/realtime';
+import { sleep, startServer } from '../../support/realtime';
 
 /**
  * "No visible tab" for the push decision: sockets report their tab's visibility, the realtime layer records who
@@ -10,25 +10,15 @@ import { Client, login, sleep, startServer, wsUrl } from '../../support/realtime
  */
 let ctx: TestContext;
 let srv: Awaited<ReturnType<typeof startServer>>;
-const clients: Client[] = [];
 
 beforeAll(async () => {
   ctx = await createTestContext();
   srv = await startServer(ctx);
 });
 afterAll(async () => {
-  for (const c of clients) c.close();
   await srv.close();
   await ctx.close();
 });
-
-async function connect(user: User) {
-  const { cookie } = await login(srv.url, user);
-  const c = new Client(wsUrl(srv.url, '/ws/notifications'), { cookie });
-  clients.push(c);
-  await c.type('connection_established');
-  return c;
-}
 
 /** Which of these users the push decision would reach now. */
 async function wouldPush(users: User[]): Promise<number[]> {
@@ -49,9 +39,9 @@ async function until(check: () => Promise<boolean>) {
 
 test('a socket counts as visible only once it said so; hidden again, or closed, it no longer does', async () => {
   const [ana, ben] = [await ctx.createUser('candidate'), await ctx.createUser('candidate')];
-  const a1 = await connect(ana);
-  const a2 = await connect(ana);
-  await connect(ben);
+  const a1 = await srv.tabOf(ana);
+  const a2 = await srv.tabOf(ana);
+  await srv.tabOf(ben);
   expect(await wouldPush([ana, ben])).toEqual([ana.id, ben.id]); // connected, silent: not visible
 
   a1.send({ type: 'visibility', visible: true });
@@ -69,7 +59,7 @@ test('a socket counts as visible only once it said so; hidden again, or closed, 
 
 test('a malformed visibility frame is an error and changes nothing', async () => {
   const cy = await ctx.createUser('candidate');
-  const c = await connect(cy);
+  const c = await srv.tabOf(cy);
   c.send({ type: 'visibility', visible: 'yes' });
   expect(await c.type('error')).toMatchObject({ code: 'invalid_message' });
   expect(await wouldPush([cy])).toEqual([cy.id]);

@@ -4,42 +4,33 @@
  * decrypts the payload. A visible tab means no push (recorded skipped); quiet hours hold it until they end; push
  * off means no job at all; a fan-out is one job for the whole batch.
  */
-import https from 'node:https';
 import { QueryTypes } from 'sequelize';
 import { PUSH_TASK } from '../../../channels/push';
 import type { User } from '../../../models';
-import { guardedLookup } from '../../../outbound';
-import { PreferenceService } from '../../../services/preferences';
-import { waitFor } from '../../jobs/wait';
-import { Client, login, startServer, wsUrl } from '../../support/realtime';
-import { startPushService, type FakeBrowser, type PushService } from '../../support/push-service';
-import { createTestContext, type Agent, type TestContext } from '../../support/harness';
+import { waitFor } from '../../support/wait';
+import { startServer } from '../../support/realtime';
+import { createPushContext } from '../../support/push-context';
+import type { FakeBrowser, PushService } from '../../support/push-service';
+import type { Agent, TestContext } from '../../support/harness';
 
 let ctx: TestContext;
 let service: PushService;
 let srv: Awaited<ReturnType<typeof startServer>>;
-let prefs: PreferenceService;
 let teacher: User;
 let teacherAgent: Agent;
-const clients: Client[] = [];
 /** The payloads of the push jobs the runner started. */
 const started: Array<{ notificationIds?: number[]; batchId?: string }> = [];
 
 beforeAll(async () => {
-  // The push service first (its certificate goes into the sender's agent); it reads the VAPID key lazily.
-  service = await startPushService({ vapidPublicKey: async () => (await ctx.services.vapid.get()).publicKey });
-  const pushAgent = new https.Agent({ keepAlive: true, lookup: guardedLookup({ allowPrivate: true }), ca: service.ca });
-  ctx = await createTestContext({ jobs: true, pushAgent, env: { OUTBOUND_ALLOW_PRIVATE: 'true' } });
+  ({ ctx, service } = await createPushContext());
   srv = await startServer(ctx);
   ctx.jobs!.runner.runner.events.on('job:start', ({ job }) => {
     if (job.task_identifier === PUSH_TASK) started.push(job.payload as (typeof started)[number]);
   });
-  prefs = new PreferenceService({ sequelize: ctx.sequelize });
   teacher = await ctx.createUser('instructor');
   teacherAgent = await ctx.login(teacher);
 });
 afterAll(async () => {
-  for (const c of clients) c.close();
   await srv.close();
   await ctx.close();
   await service.close();
@@ -52,7 +43,7 @@ const pushJobsDone = () => ctx.jobs!.done.filter((t) => t === PUSH_TASK).length;
 /** A candidate with the types' push preference set, and a device subscribed at the local push service. */
 async function candidate(types: object, device = true): Promise<{ user: User; browser: FakeBrowser }> {
   const user = await ctx.createUser('candidate');
-  await prefs.patch(user.id, { types });
+  await ctx.services.preferences.patch(user.id, { types });
   const browser = service.subscribe();
   if (device) await ctx.services.pushSubscriptions.save(user.id, browser.json);
   return { user, browser };
@@ -112,10 +103,7 @@ test('an approval reaches the candidate with every tab closed: one push, the dec
 
 test('with a visible tab no push goes out: the delivery is recorded skipped', async () => {
   const { user, browser } = await candidate({ application_approved: { push: true } });
-  const { cookie } = await login(srv.url, user);
-  const tab = new Client(wsUrl(srv.url, '/ws/notifications'), { cookie });
-  clients.push(tab);
-  await tab.type('connection_established');
+  const tab = await srv.tabOf(user);
   tab.send({ type: 'visibility', visible: true });
   await waitFor(async () => {
     const rows = await ctx.sequelize.query('SELECT 1 FROM realtime_visible WHERE user_id = :u', {

@@ -5,19 +5,14 @@
  */
 import Ajv2020 from 'ajv/dist/2020';
 import { QueryTypes } from 'sequelize';
-import { Dispatcher } from '../../../channels';
-import { scaleSchedule, WebhookChannel } from '../../../channels/webhooks';
-import { createLogger } from '../../../logger';
+import { scaleSchedule } from '../../../channels/webhooks';
 import type { Course, User } from '../../../models';
-import { LocalBus } from '../../../realtime';
-import { waitFor } from '../../jobs/wait';
-import { createTestContext, type Agent, type TestContext } from '../../support/harness';
-import { startWebhookReceiver, type WebhookReceiver } from '../../support/webhook-receiver';
+import { waitFor } from '../../support/wait';
+import type { Agent } from '../../support/harness';
+import { createWebhookContext, type WebhookContext, type WebhookReceiver } from '../../support/webhook-receiver';
 import { withContent } from '../../support/content';
 
-let ctx: TestContext;
-let dispatcher: Dispatcher;
-let channel: WebhookChannel;
+let ctx: WebhookContext;
 let admin: Agent;
 let teacherA: Agent;
 let teacherB: Agent;
@@ -29,12 +24,8 @@ let adminEndpointId: number;
 
 beforeAll(async () => {
   // Production's schedule, twentyfold faster: the retry below comes 250-750 ms after the failure.
-  ctx = await createTestContext({ jobs: true, env: { OUTBOUND_ALLOW_PRIVATE: 'true' }, webhookRetryWindows: scaleSchedule(1 / 20) });
-  const logger = createLogger('silent');
-  channel = new WebhookChannel({ sequelize: ctx.sequelize, logger });
-  dispatcher = new Dispatcher({ bus: new LocalBus(ctx.events, logger), logger, channels: [channel] });
-  await dispatcher.start();
-  for (const k of ['admin', 'a', 'b'] as const) receivers[k] = await startWebhookReceiver();
+  ctx = await createWebhookContext({ webhookRetryWindows: scaleSchedule(1 / 20) });
+  for (const k of ['admin', 'a', 'b'] as const) receivers[k] = await ctx.receiver();
 
   const instructorA = await ctx.createUser('instructor');
   const instructorB = await ctx.createUser('instructor');
@@ -55,14 +46,10 @@ beforeAll(async () => {
   const b = await teacherB.post('/api/webhooks/', { url: receivers.b.url, events: all, course_id: courseB.id }).expect(201);
   receivers.b.secret = b.body.secret;
 });
-afterAll(async () => {
-  await dispatcher.stop();
-  await ctx.close();
-  for (const r of Object.values(receivers)) await r.close();
-});
+afterAll(() => ctx.close());
 
 const ofType = (r: WebhookReceiver, type: string) => r.received.filter((w) => w.body?.type === type);
-const idle = () => channel.idle();
+const idle = () => ctx.channel.idle();
 
 test('the secret is shown once: lists never carry it, and another instructor’s course is a 404', async () => {
   const list = await admin.get('/api/admin/webhooks/').expect(200);
@@ -102,8 +89,8 @@ test('the same event handed over three times (three processes) is one delivery',
   const [row] = await ctx.sequelize.query<{ batch_id: string }>(`SELECT batch_id FROM ${withContent()} WHERE title = 'Thrice' LIMIT 1`, {
     type: QueryTypes.SELECT,
   });
-  channel.notify({ batchId: row.batch_id }, Date.now());
-  channel.notify({ batchId: row.batch_id }, Date.now() + 5);
+  ctx.channel.notify({ batchId: row.batch_id }, Date.now());
+  ctx.channel.notify({ batchId: row.batch_id }, Date.now() + 5);
   const thrice = () => ofType(receivers.admin, 'broadcast.sent').filter((w) => (w.body?.data as { title?: string }).title === 'Thrice');
   await waitFor(() => thrice().length >= 1);
   await idle();

@@ -7,14 +7,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { QueryTypes } from 'sequelize';
-import { Dispatcher } from '../../../channels';
-import { EXCERPT_BYTES, WebhookChannel } from '../../../channels/webhooks';
-import { createLogger } from '../../../logger';
+import { EXCERPT_BYTES } from '../../../channels/webhooks';
 import type { Course } from '../../../models';
-import { LocalBus } from '../../../realtime';
-import { waitFor } from '../../jobs/wait';
-import { createTestContext, type Agent, type TestContext } from '../../support/harness';
-import { startWebhookReceiver, type WebhookReceiver } from '../../support/webhook-receiver';
+import { waitFor } from '../../support/wait';
+import type { Agent } from '../../support/harness';
+import { createWebhookContext, type WebhookContext } from '../../support/webhook-receiver';
 
 /** The try's time limit here (production: 10 s); long enough for a loaded machine to connect and send. */
 const TIMEOUT_MS = 1_500;
@@ -26,26 +23,19 @@ interface Peer {
   close(): Promise<void>;
 }
 
-let ctx: TestContext;
-let dispatcher: Dispatcher;
+let ctx: WebhookContext;
 let admin: Agent;
 let course: Course;
 const peers: Peer[] = [];
-const receivers: WebhookReceiver[] = [];
 
 beforeAll(async () => {
-  ctx = await createTestContext({ jobs: true, env: { OUTBOUND_ALLOW_PRIVATE: 'true' }, webhookTimeoutMs: TIMEOUT_MS });
-  const logger = createLogger('silent');
-  dispatcher = new Dispatcher({ bus: new LocalBus(ctx.events, logger), logger, channels: [new WebhookChannel({ sequelize: ctx.sequelize, logger })] });
-  await dispatcher.start();
+  ctx = await createWebhookContext({ webhookTimeoutMs: TIMEOUT_MS });
   admin = await ctx.login(await ctx.createUser('admin'));
   course = await ctx.createCourse(await ctx.createUser('instructor'), { students: [await ctx.createUser('candidate')] });
 });
 afterAll(async () => {
-  await dispatcher.stop();
   await ctx.close();
   for (const p of peers) await p.close();
-  for (const r of receivers) await r.close();
 });
 
 /** An HTTP server on loopback answering each request with `answer` (which may never finish it). */
@@ -117,8 +107,7 @@ async function unregister(...ids: number[]) {
 }
 
 test('a 3xx is the answer, never followed: the redirect target hears nothing, the try is a failure with its status', async () => {
-  const target = await startWebhookReceiver();
-  receivers.push(target);
+  const target = await ctx.receiver();
   const codes = [301, 302, 303, 307, 308];
   const ids: number[] = [];
   for (const code of codes) {

@@ -4,14 +4,11 @@
  * window, the deliveries that failed together come back spread out, and no job ever throws (graphile-worker's own
  * fixed backoff is not what brings them back).
  */
-import { Dispatcher } from '../../../channels';
-import { scaleSchedule, WebhookChannel } from '../../../channels/webhooks';
-import { createLogger } from '../../../logger';
+import { scaleSchedule } from '../../../channels/webhooks';
 import type { Course } from '../../../models';
-import { LocalBus } from '../../../realtime';
-import { waitFor } from '../../jobs/wait';
-import { createTestContext, type Agent, type TestContext } from '../../support/harness';
-import { startWebhookReceiver, type WebhookReceiver } from '../../support/webhook-receiver';
+import { waitFor } from '../../support/wait';
+import type { Agent } from '../../support/harness';
+import { createWebhookContext, type WebhookContext, type WebhookReceiver } from '../../support/webhook-receiver';
 
 const windows = scaleSchedule(1 / 20);
 /**
@@ -21,31 +18,21 @@ const windows = scaleSchedule(1 / 20);
  */
 const LATE_MS = 600;
 
-let ctx: TestContext;
-let dispatcher: Dispatcher;
+let ctx: WebhookContext;
 let admin: Agent;
 let course: Course;
-const receivers: WebhookReceiver[] = [];
 const jobErrors: string[] = [];
 
 beforeAll(async () => {
-  ctx = await createTestContext({ jobs: true, env: { OUTBOUND_ALLOW_PRIVATE: 'true' }, webhookRetryWindows: windows });
+  ctx = await createWebhookContext({ webhookRetryWindows: windows });
   ctx.jobs!.runner.runner.events.on('job:error', ({ job, error }) => jobErrors.push(`${job.task_identifier}: ${String(error)}`));
-  const logger = createLogger('silent');
-  dispatcher = new Dispatcher({ bus: new LocalBus(ctx.events, logger), logger, channels: [new WebhookChannel({ sequelize: ctx.sequelize, logger })] });
-  await dispatcher.start();
   admin = await ctx.login(await ctx.createUser('admin'));
   course = await ctx.createCourse(await ctx.createUser('instructor'), { students: [await ctx.createUser('candidate')] });
 });
-afterAll(async () => {
-  await dispatcher.stop();
-  await ctx.close();
-  for (const r of receivers) await r.close();
-});
+afterAll(() => ctx.close());
 
 async function endpoint(): Promise<WebhookReceiver> {
-  const r = await startWebhookReceiver();
-  receivers.push(r);
+  const r = await ctx.receiver();
   const created = await admin.post('/api/admin/webhooks/', { url: r.url, events: ['broadcast.sent'], description: 'retries' }).expect(201);
   r.secret = created.body.secret;
   return r;

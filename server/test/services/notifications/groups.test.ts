@@ -2,7 +2,7 @@ import { QueryTypes } from 'sequelize';
 import type { User } from '../../../models';
 import { NotificationStore, parseGroupKeys } from '../../../services/notifications/store';
 import { createTestContext, type TestContext } from '../../support/harness';
-import { vacuumedAtRest } from '../../support/plans';
+import { nodesOf, planTree, vacuumedAtRest, type PlanNode } from '../../support/plans';
 
 let ctx: TestContext;
 let store: NotificationStore;
@@ -13,15 +13,6 @@ beforeAll(async () => {
 });
 afterAll(() => ctx.close());
 
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  'Actual Loops'?: number;
-  'Actual Rows'?: number;
-  Plans?: PlanNode[];
-}
-const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)];
 /** The nodes that are not under a count (an Aggregate, such as the unread total's count of the single unread rows). */
 const walks = (n: PlanNode): PlanNode[] => (n['Node Type'] === 'Aggregate' ? [] : [n, ...(n.Plans ?? []).flatMap(walks)]);
 
@@ -76,11 +67,8 @@ describe('the plan: one statement, every read of notifications an index probe, b
     const { statements, result } = await ctx.countStatements(() => store.groups(user.id, { status, limit: 21 }));
     expect(statements).toHaveLength(1);
     expect(result.groups.length).toBe(21);
-    const [{ 'QUERY PLAN': plan }] = await ctx.sequelize.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
-      `EXPLAIN (ANALYZE, FORMAT JSON) ${statements[0].replace(/^Executing \([^)]*\): /, '')}`,
-      { type: QueryTypes.SELECT },
-    );
-    const all = nodes(plan[0].Plan);
+    const plan = await planTree(ctx.sequelize, statements[0], { analyze: true });
+    const all = nodesOf(plan);
     const reads = all.filter((n) => n['Relation Name'] === 'notifications');
     // Never a sequential or bitmap scan of the table, never a sort of its rows (only the page's few heads merge).
     expect(reads.map((n) => n['Node Type']).filter((t) => !/^Index( Only)? Scan$/.test(t))).toEqual([]);
@@ -90,7 +78,7 @@ describe('the plan: one statement, every read of notifications an index probe, b
     // The members of the page's groups are counted without visiting the table.
     for (const n of reads.filter((r) => r['Index Name'] === 'notifications_group_idx')) expect(n['Node Type']).toBe('Index Only Scan');
     // The singles walk stops at a page: it reads at most limit rows, however many applications sit between them.
-    const singles = walks(plan[0].Plan).find((n) => n['Index Name']?.startsWith('notifications_single_'))!;
+    const singles = walks(plan).find((n) => n['Index Name']?.startsWith('notifications_single_'))!;
     expect(singles['Actual Rows']).toBeLessThanOrEqual(21);
   });
 });

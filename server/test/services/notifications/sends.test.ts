@@ -12,7 +12,7 @@ import { notificationTasks } from '../../../services/notifications/tasks';
 import { NotificationStore } from '../../../services/notifications/store';
 import { createTestContext, type TestContext } from '../../support/harness';
 import { api, login, sleep, startServer, type Client, type TestServer } from '../../support/realtime';
-import { waitFor } from '../../jobs/wait';
+import { waitFor } from '../../support/wait';
 
 let ctx: TestContext;
 let srv: TestServer;
@@ -38,10 +38,7 @@ async function course(n: number, connected = 0) {
   const c = await ctx.createCourse(teacher, { students });
   const sockets: Client[] = [];
   for (const s of students.slice(0, connected)) {
-    const { cookie } = await login(srv.url, s);
-    const ws = srv.connect('/ws/notifications', { cookie });
-    await ws.type('connection_established');
-    sockets.push(ws);
+    sockets.push(await srv.tabOf(s));
   }
   return { course: c, students, sockets, teacher };
 }

@@ -1,7 +1,7 @@
 import { QueryTypes } from 'sequelize';
 import { startProcessRunner, type JobRunner } from '../../../jobs';
 import { notificationTasks } from '../../../services/notifications/tasks';
-import { waitFor } from '../../jobs/wait';
+import { waitFor } from '../../support/wait';
 import { createTestContext, type TestContext } from '../../support/harness';
 
 let ctx: TestContext;

@@ -1,19 +1,17 @@
 import request from 'supertest';
 import { DIGEST_TASK } from '../../../channels/email';
 import type { User } from '../../../models';
-import { Contract } from '../../support/contract';
-import { createTestContext, type Agent, type TestContext } from '../../support/harness';
+import { createApiContext, type ApiContext } from '../../support/api';
+import type { Agent } from '../../support/harness';
 
-/** POST /api/admin/digests/run: the admin's "send the digests now" (the job itself is tested in digest.test.ts). */
+/** POST /api/admin/digests/run: the admin's "send the digests now" (the job itself is tested in channels/email/digest.test.ts). */
 describe('POST /api/admin/digests/run', () => {
-  let ctx: TestContext;
-  let contract: Contract;
+  let ctx: ApiContext;
   let admin: Agent;
 
   beforeAll(async () => {
-    ctx = await createTestContext();
-    contract = await Contract.load(ctx.app);
-    admin = contract.wrap(await ctx.login(await ctx.createUser('admin')));
+    ctx = await createApiContext();
+    admin = await ctx.loginChecked(await ctx.createUser('admin'));
   });
   afterAll(() => ctx.close());
 
@@ -35,10 +33,10 @@ describe('POST /api/admin/digests/run', () => {
 
   test('admins only', async () => {
     await request(ctx.app).post('/api/admin/digests/run').expect(403); // no CSRF token either
-    const anon = contract.wrap(await ctx.anonymous());
+    const anon = ctx.contract.wrap(await ctx.anonymous());
     expect((await anon.post('/api/admin/digests/run').expect(401)).body.error.code).toBe('unauthorized');
     for (const role of ['candidate', 'instructor'] as const) {
-      const agent = contract.wrap(await ctx.login(await ctx.createUser(role)));
+      const agent = (await ctx.party(role)).agent;
       await agent.post('/api/admin/digests/run').expect(403);
     }
     expect(await queued()).toEqual([]);

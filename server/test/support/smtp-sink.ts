@@ -52,3 +52,11 @@ export async function startSmtpSink(opts: { port?: number; delayMs?: number } = 
   sink.url = `smtp://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
   return sink;
 }
+
+/** Every one of `parts` is in the mail's text, in this order (a digest's sections and their items, say). */
+export function expectInOrder(mail: ParsedMail, parts: string[]): void {
+  const text = String(mail.text);
+  const positions = parts.map((s) => text.indexOf(s));
+  expect(positions.every((p) => p >= 0)).toBe(true);
+  expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+}
