@@ -90,9 +90,14 @@ test('read state syncs across tabs: mark one (socket), mark one (API), mark all'
     expect(await c.type('notification_read')).toEqual({ type: 'notification_read', ids: [n1] });
     expect(await c.type('unread_count')).toEqual({ type: 'unread_count', unread_count: 2 });
   }
-  const mark = b.frames.length;
+  // Each tab's frames for n2 (its unread_count last) before `before` is taken below: waiting on one tab only let the
+  // other's n2 notification_read arrive late, after `before`, and be taken for the "mark all" one (seen under load).
+  const marks = [a.frames.length, b.frames.length];
   expect((await api(ctx.srv.url, who, 'POST', `/api/notifications/${n2}/mark_read`)).status).toBe(200);
-  expect(await b.type('notification_read', { from: mark })).toEqual({ type: 'notification_read', ids: [n2] });
+  for (const [i, c] of [a, b].entries()) {
+    expect(await c.type('notification_read', { from: marks[i] })).toEqual({ type: 'notification_read', ids: [n2] });
+    expect(await c.type('unread_count', { from: marks[i] })).toEqual({ type: 'unread_count', unread_count: 1 });
+  }
 
   const before = a.frames.length;
   b.send({ type: 'mark_all_as_read' });
