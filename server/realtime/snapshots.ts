@@ -14,11 +14,12 @@ const STATE_REPLAY_LIMIT = 5_000;
 /** Ids per replayed `notification_state` frame, as in the live ones (a group action announces 500 at a time). */
 const STATE_FRAME_IDS = 500;
 /**
- * Replayed read and unread rows a list-showing protocol (the bell) gets as cards, newest first: as many as the
- * missed notifications. Older ones still get their read state; one undone while away that is also older than the
- * newest 500 changed ones comes back with the next reload.
+ * Replayed read and unread rows a list-showing protocol (the bell) gets as cards, newest first: five pages of the
+ * list (a card older than the rows a page shows is dropped there anyway while "Load more" would bring it). Older
+ * ones still get their read state; one undone while away beyond these comes back with the next reload. A bound
+ * because a page's first connect resumes from its newest row and so replays every change made since that row.
  */
-const RETURNING_CARDS = REPLAY_LIMIT;
+const RETURNING_CARDS = 100;
 
 /** One snapshot under way for one connection; a newer one for the same connection supersedes it. */
 interface SnapshotPlan {

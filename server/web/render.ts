@@ -209,11 +209,13 @@ export class Renderer {
    * to the rows, without the bell, which the snapshot before it brought as it is now. `read` ("in the inbox, read":
    * read elsewhere, or undone) shows the cards as read, as the live read does, and brings back `returning` (those
    * rows' fresh cards) as the live undone does, so a row undone while the tab slept is back in its All list; unread
-   * likewise. The page's data-return placing (public/app.js) makes a card the list already holds a replacement.
+   * likewise. The page's data-return placing (public/app.js) makes a card the list already holds a replacement. A
+   * page may have been rendered after a change its resume point is older than: every fragment must leave a page that
+   * already shows the state as it is (a done row stays in a list that shows it done, see push-state.njk).
    */
   stateReplayPush(ids: number[], state: ReplayedState, returning: ReadonlyArray<{ n: NotificationJSON; position: number }>): string {
-    if (state !== 'read') return this.render('partials/push-state.njk', { ids, state, returning });
-    return this.render('partials/push-read.njk', { ids, all: false }) + this.render('partials/push-state.njk', { ids: [], state, returning });
+    if (state !== 'read') return this.render('partials/push-state.njk', { ids, state, returning, replayed: true });
+    return this.render('partials/push-read.njk', { ids, all: false }) + this.render('partials/push-state.njk', { ids: [], state, returning, replayed: true });
   }
 
   /**

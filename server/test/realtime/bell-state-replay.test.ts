@@ -52,7 +52,8 @@ async function statePos(id: number): Promise<number> {
 function effects(html: string) {
   const ids = (re: RegExp) => [...html.matchAll(re)].map((m) => Number(m[1])).sort((x, y) => x - y);
   return {
-    deleted: ids(/hx-swap-oob="delete:#notification-(\d+)"/g),
+    // A done row leaves every list but one showing it done (a Done tab rendered after the change).
+    deleted: ids(/hx-swap-oob="delete:(?:#notification-list > )?#notification-(\d+)(?::not\(\.is-done\))?"/g),
     read: ids(/<span class="notif-status is-read" hx-swap-oob="outerHTML:#notification-(\d+) \.notif-status">Read<\/span>/g),
     unread: ids(/<form class="notif-status is-unread" method="post" action="\/notifications\/\d+\/read" hx-swap-oob="outerHTML:#notification-(\d+) \.notif-status"/g),
     returning: ids(/<article id="notification-(\d+)"[^>]* data-return/g),
@@ -101,6 +102,8 @@ test('a bell tab that slept gets the fragments that remove or update exactly the
     unread: [unread],
     returning: [read, unread, undone].sort((x, y) => x - y), // a list that lacks them (All lacked the done one) takes them in
   });
+  expect(replay).toContain(`hx-swap-oob="delete:#notification-list > #notification-${done}:not(.is-done)"`);
+  expect(replay).toContain(`hx-swap-oob="delete:#notification-${deleted}"`);
   expect(replay).not.toContain(`notification-${keep}`);
   expect(replay).not.toContain(`notification-${theirs}`);
   expect(replay).not.toContain('id="bell"'); // the snapshot brought the bell; only one per reconnect
