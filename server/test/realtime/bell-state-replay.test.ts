@@ -8,7 +8,7 @@
  */
 import { QueryTypes } from 'sequelize';
 import type { User } from '../../models';
-import { api, createServerContext, login, sleep, type Frame, type ServerContext } from '../support/realtime';
+import { api, createServerContext, groupMembers, login, sleep, type Frame, type ServerContext } from '../support/realtime';
 
 let ctx: ServerContext;
 
@@ -123,12 +123,7 @@ test('a group action while away: the members leave and the group line is sent as
   const user = await ctx.createUser('instructor');
   const course = await ctx.createCourse(user, { title: 'Bell replay' });
   const who = await login(ctx.srv.url, user);
-  const rows = await ctx.sequelize.query<{ id: string }>(
-    `INSERT INTO notifications (recipient_id, type, title, course_id)
-     SELECT :u, 'application_submitted', 'applied ' || i, :c FROM generate_series(1, 3) AS i RETURNING id`,
-    { replacements: { u: user.id, c: course.id }, type: QueryTypes.SELECT },
-  );
-  const [g1, g2, g3] = rows.map((r) => Number(r.id));
+  const [g1, g2, g3] = await groupMembers(ctx, user.id, course.id, 3);
   const key = `application_submitted:course:${course.id}`;
   const since = g3;
 
