@@ -210,7 +210,8 @@
         continue;
       }
       const at = positionOf(card);
-      const next = [...list.children].find((el) => el !== card && el.id && positionOf(el) < at);
+      // Among the rows in place: another returning card still waiting on top (a bulk undone, a replay) is no anchor.
+      const next = [...list.children].find((el) => el !== card && el.id && !el.hasAttribute('data-return') && positionOf(el) < at);
       if (next) list.insertBefore(card, next);
       else if (document.querySelector('#notification-more a')) card.remove();
       else list.append(card);

@@ -33,7 +33,7 @@
   // replayed rows), so one that woke while the socket was down still comes. The bell and the count come with every
   // snapshot anyway, so other pages need no replay.
   function newestShownPosition() {
-    let max = 0;
+    let max = statePosition;
     // A group's line (issue 14) stands at its newest member's position, which it always carries.
     const rows = '#bell-items > [id^="bell-item-"], #notification-list > [id^="notification-"], #bell-items > [data-group][data-position], #notification-list > [data-group][data-position]';
     for (const el of document.querySelectorAll(rows)) {
@@ -42,6 +42,16 @@
     }
     return max;
   }
+  // The newest state change (read, done, deleted, ...) this page followed: the bell's state frames, live and replayed,
+  // start with its position (only the last frame of a replayed run). Resuming past it, the server replays only the
+  // changes made since; the page's rows already show the earlier ones.
+  let statePosition = 0;
+  const STATE_POSITION = /^<template data-state-position="(\d+)">/;
+  document.addEventListener('htmx:ws:after:message:incoming', (e) => {
+    const data = e.detail?.message?.data;
+    const m = typeof data === 'string' ? STATE_POSITION.exec(data) : null;
+    if (m) statePosition = Math.max(statePosition, Number(m[1]));
+  });
   document.addEventListener('htmx:ws:before:connection', (e) => {
     liveConnection = e.detail?.connection || null;
     if (liveConnection && document.getElementById('notification-list')) {

@@ -4,6 +4,7 @@ import { CloseCode } from './codes';
 import type { Connection } from './hub';
 import type { RealtimeMetrics } from './metrics';
 import type { Protocols } from './protocols';
+import type { Positioned } from './protocols/protocol';
 import type { RealtimeQueries } from './queries';
 
 /** Replay at most this many missed notifications on connect; past it the client should reload its list. */
@@ -12,6 +13,13 @@ const REPLAY_LIMIT = 500;
 const STATE_REPLAY_LIMIT = 5_000;
 /** Ids per replayed `notification_state` frame, as in the live ones (a group action announces 500 at a time). */
 const STATE_FRAME_IDS = 500;
+/**
+ * Replayed read and unread rows a list-showing protocol (the bell) gets as cards, newest first: five pages of the
+ * list (a card older than the rows a page shows is dropped there anyway while "Load more" would bring it). Older
+ * ones still get their read state; one undone while away beyond these comes back with the next reload. A bound
+ * because a page's first connect resumes from its newest row and so replays every change made since that row.
+ */
+const RETURNING_CARDS = 100;
 
 /** One snapshot under way for one connection; a newer one for the same connection supersedes it. */
 interface SnapshotPlan {
@@ -109,7 +117,23 @@ export class Snapshots {
     // (or, deleted, were) in, as after a live change: one more read per replay that touched a group.
     const stateLinesOf = new Map<string, Map<string, PlacedGroup | null>>();
     const groupingFroms = new Set([...plans].filter(([c]) => protocols[c.protocol].groupLines).map(([c, { from }]) => `${c.userId}:${from}`));
+    // A protocol that shows lists (the bell) also gets the replayed read and unread rows as cards, as the live undone
+    // and unread pushes bring them, so a list takes back a row undone while the tab slept: one more read per replay
+    // that holds such rows, only when such a tab replays.
+    const cardsOf = new Map<string, Map<number, Positioned>>();
+    const listFroms = new Set(
+      [...plans].filter(([c]) => protocols[c.protocol].showsBell && protocols[c.protocol].replayStates).map(([c, { from }]) => `${c.userId}:${from}`),
+    );
     await Promise.all([
+      ...[...stateReplays].map(async ([key, { entries }]) => {
+        const inInbox = entries.filter((e) => e.state === 'read' || e.state === 'unread').map((e) => e.id);
+        if (inInbox.length === 0 || !listFroms.has(key)) return;
+        const uid = stateFroms.get(key)![0];
+        const rows = await notifications.byIds(inInbox.sort((a, b) => b - a).slice(0, RETURNING_CARDS));
+        // As they are by now, only the user's own and only those still in the inbox (a later change has its own push).
+        const mine = rows.filter((r) => r.recipient_id === uid && r.done_at === null && r.snoozed_until === null);
+        cardsOf.set(key, new Map(mine.map(({ recipient_id: _r, silent: _s, position, ...n }) => [n.id, { n, position }])));
+      }),
       ...[...replays].map(async ([uid, rows]) => {
         const keys = [...new Set(rows.map((r) => groupKeyOf(r.n)).filter((k): k is string => k !== null))];
         if (keys.length > 0 && groupingUsers.has(uid)) linesOf.set(uid, await notifications.groupLines(uid, [], keys));
@@ -143,13 +167,17 @@ export class Snapshots {
       if (from !== undefined && p.replay) {
         const lines = p.newGroupMember ? linesOf.get(c.userId) : undefined;
         const missed = stateReplays.get(`${c.userId}:${from}`) ?? { entries: [], latest: 0 };
-        const replayed = this.#replay(c, from, replays.get(c.userId) ?? [], missed, lines, seen);
+        const stateLines = stateLinesOf.get(`${c.userId}:${from}`);
+        const cards = returningCards(cardsOf.get(`${c.userId}:${from}`), stateLines);
+        const replayed = this.#replay(c, from, replays.get(c.userId) ?? [], missed, lines, seen, cards);
         sent += replayed.frames;
-        if (replayed.states > 0 && p.unreadCount) {
-          // As after every live state change: the count follows (the one the snapshot frame showed), then the lines.
-          c.sendNow(p.unreadCount(state.unread));
-          sent += 1;
-          const stateLines = stateLinesOf.get(`${c.userId}:${from}`);
+        if (replayed.states > 0) {
+          // As after every live state change: the count follows (the one the snapshot frame showed; the bell's came
+          // with its snapshot), then the lines.
+          if (p.unreadCount) {
+            c.sendNow(p.unreadCount(state.unread));
+            sent += 1;
+          }
           const lineFrames = stateLines && p.groupLines ? p.groupLines(stateLines) : [];
           for (const f of lineFrames) c.sendNow(f);
           sent += lineFrames.length;
@@ -183,6 +211,7 @@ export class Snapshots {
     { entries: allEntries, latest }: StatesSince,
     lines: Map<string, PlacedGroup | null> | undefined,
     seen: number[],
+    cards: ReadonlyMap<number, Positioned>,
   ): { frames: number; states: number } {
     const p = this.#d.protocols[c.protocol];
     const cap = Math.min(rows.length === REPLAY_LIMIT ? rows[rows.length - 1].position : Infinity, stateCap(allEntries));
@@ -206,7 +235,8 @@ export class Snapshots {
       const last = Math.max(gap[gap.length - 1].position, final ? Math.min(cap, latest) : 0);
       frames.forEach(([ids, state], i) => {
         const at = i === frames.length - 1 ? last : undefined;
-        c.sendNow(p.replayStates!(ids, state, at), at);
+        const returning = cards.size === 0 ? [] : ids.flatMap((id) => cards.get(id) ?? []);
+        c.sendNow(p.replayStates!(ids, state, at, returning), at);
       });
       sent += frames.length;
       stateFrames += frames.length;
@@ -224,6 +254,15 @@ export class Snapshots {
     statesBefore(Infinity);
     return { frames: sent, states: stateFrames };
   }
+}
+
+/**
+ * The cards of replayed rows back in (or still in) the inbox, less those of a group whose line the tab is sent
+ * after the states (they come back within it, as after a live change).
+ */
+function returningCards(cards: Map<number, Positioned> | undefined, lines: Map<string, PlacedGroup | null> | undefined): Map<number, Positioned> {
+  if (!cards || !lines) return cards ?? new Map();
+  return new Map([...cards].filter(([, { n }]) => !lines.has(groupKeyOf(n) ?? '')));
 }
 
 /**

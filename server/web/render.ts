@@ -1,6 +1,6 @@
 import path from 'node:path';
 import nunjucks from 'nunjucks';
-import { groupKeyOf, type BellView, type PlacedGroup } from '../services/notifications';
+import { groupKeyOf, type BellView, type PlacedGroup, type ReplayedState } from '../services/notifications';
 import type { ApplicationJSON, NotificationGroupJSON, NotificationJSON } from '../wire';
 import { APPLICATION_STATUS_LABELS, BROADCAST_OPTIONS, ICONS, NOTIFICATION_TYPE_META } from './notification-types';
 
@@ -202,6 +202,20 @@ export class Renderer {
     returning: ReadonlyArray<{ n: NotificationJSON; position: number }> = [],
   ): string {
     return this.bell(view, { oob: true }) + this.render('partials/push-state.njk', { ids, state, returning });
+  }
+
+  /**
+   * A state change replayed to a bell tab that slept (`?since=`), each row in its state now: what the live push does
+   * to the rows, without the bell, which the snapshot before it brought as it is now. `read` ("in the inbox, read":
+   * read elsewhere, or undone) shows the cards as read, as the live read does, and brings back `returning` (those
+   * rows' fresh cards) as the live undone does, so a row undone while the tab slept is back in its All list; unread
+   * likewise. The page's data-return placing (public/app.js) makes a card the list already holds a replacement. A
+   * page may have been rendered after a change its resume point is older than: every fragment must leave a page that
+   * already shows the state as it is (a done row stays in a list that shows it done, see push-state.njk).
+   */
+  stateReplayPush(ids: number[], state: ReplayedState, returning: ReadonlyArray<{ n: NotificationJSON; position: number }>): string {
+    if (state !== 'read') return this.render('partials/push-state.njk', { ids, state, returning, replayed: true });
+    return this.render('partials/push-read.njk', { ids, all: false }) + this.render('partials/push-state.njk', { ids: [], state, returning, replayed: true });
   }
 
   /**

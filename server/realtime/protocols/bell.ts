@@ -6,6 +6,14 @@ import type { WireProtocol } from './protocol';
 /** `/ws/bell`: self-targeting HTML fragments for htmx 4's hx-ws, from the same partials as the pages. */
 export const BELL_PATH = '/ws/bell';
 
+/**
+ * A state frame's position (issue 14), first in the frame so public/live.js finds it without parsing: the page resumes
+ * with `?since=` past the changes it already followed. An element hx-ws never swaps (no hx-swap-oob: the connection
+ * swaps nothing else); the number is ours, never user text.
+ */
+const positioned = (position: number | undefined, html: string) =>
+  position === undefined ? html : `<template data-state-position="${position}"></template>${html}`;
+
 /** The bell protocol renders with the app's Nunjucks partials; every fragment swaps itself in (hx-swap-oob). */
 export function bellProtocol(renderer: Renderer): WireProtocol {
   return {
@@ -26,9 +34,11 @@ export function bellProtocol(renderer: Renderer): WireProtocol {
     // changes re-render the lines they touched, or remove them.
     newGroupMember: (n, position, group, view) => renderer.groupMemberPush(view, n, group, position),
     groupLines: (lines) => [renderer.groupLinesPush(lines)],
-    readState: (view, ids) => [renderer.readPush(view, ids)],
-    removed: (view, ids) => [renderer.statePush(view, ids, 'deleted')],
-    stateChanged: (view, ids, state, returning) => [renderer.statePush(view, ids, state, returning)],
+    readState: (view, ids, position) => [positioned(position, renderer.readPush(view, ids))],
+    removed: (view, ids, position) => [positioned(position, renderer.statePush(view, ids, 'deleted'))],
+    stateChanged: (view, ids, state, returning, position) => [positioned(position, renderer.statePush(view, ids, state, returning))],
+    // Replayed after the snapshot (which brought the bell, badge included): only what the live push does to the rows.
+    replayStates: (ids, state, position, returning) => positioned(position, renderer.stateReplayPush(ids, state, returning)),
     snapshot: (view) => renderer.bell(view, { oob: true }),
     // After the snapshot (which brought the bell): the notification list's missed cards, when the page asked.
     replay: (n, position) => renderer.replayPush(n, position),

@@ -84,9 +84,11 @@ export interface WireProtocol {
   /**
    * Rows the resuming tab had whose state changed while it was away (`?since=`), all in one state now; `position`
    * only on a frame after which the tab may resume (see snapshots.ts). None: the protocol replays no states, and
-   * its live state frames do not move its resume point.
+   * its live state frames do not move its resume point. `returning`: for a protocol that shows lists (`showsBell`),
+   * those of the rows now in the inbox, read or unread (they may have come back from Done), as they are now, so a
+   * list that lacks them takes them in as after a live undone or unread; empty for the others (never read).
    */
-  replayStates?(ids: number[], state: ReplayedState, position: number | undefined): string;
+  replayStates?(ids: number[], state: ReplayedState, position: number | undefined, returning: Positioned[]): string;
   /** An application arrived or was decided. None: its sockets hear of it through the notification only. */
   application?(change: ApplicationWithCounts, audience: ApplicationAudience, inserted: boolean): string;
   /**

@@ -14,7 +14,9 @@ function connect(cookie: string | undefined, query = '') {
 }
 
 function notify(recipient: User, title = 'Hello') {
-  return ctx.notify({ recipientId: recipient.id, type: 'message', title, message: 'body' });
+  return ctx.sequelize.transaction((t) =>
+    ctx.services.notifications.create({ recipientId: recipient.id, type: 'message', title, message: 'body' }, t),
+  );
 }
 
 test('the first frame is connection_established with the unread count', async () => {
@@ -88,12 +90,13 @@ test('read state syncs across tabs: mark one (socket), mark one (API), mark all'
     expect(await c.type('notification_read')).toEqual({ type: 'notification_read', ids: [n1] });
     expect(await c.type('unread_count')).toEqual({ type: 'unread_count', unread_count: 2 });
   }
-  // Both tabs hear the API's mark before the next step counts a's frames: its frame is pushed after the HTTP
-  // answer, so on a loaded machine it could otherwise land after that count and be taken for mark-all's.
+  // Each tab's frames for n2 (its unread_count last) before `before` is taken below: waiting on one tab only let the
+  // other's n2 notification_read arrive late, after `before`, and be taken for the "mark all" one (seen under load).
   const marks = [a.frames.length, b.frames.length];
   expect((await api(ctx.srv.url, who, 'POST', `/api/notifications/${n2}/mark_read`)).status).toBe(200);
   for (const [i, c] of [a, b].entries()) {
     expect(await c.type('notification_read', { from: marks[i] })).toEqual({ type: 'notification_read', ids: [n2] });
+    expect(await c.type('unread_count', { from: marks[i] })).toEqual({ type: 'unread_count', unread_count: 1 });
   }
 
   const before = a.frames.length;

@@ -9,7 +9,7 @@ import http from 'node:http';
 import { QueryTypes } from 'sequelize';
 import type { User } from '../../models';
 import { PRUNE_TOMBSTONES_TASK, notificationTasks } from '../../services/notifications/tasks';
-import { api, createServerContext, login, sleep, type Client, type ServerContext } from '../support/realtime';
+import { api, createServerContext, groupMembers, login, sleep, type Client, type ServerContext } from '../support/realtime';
 
 let ctx: ServerContext;
 
@@ -66,12 +66,7 @@ test('a socket that slept is told every state change of the rows it had, grouped
   const who = await login(ctx.srv.url, user);
   const admin = await ctx.createUser('admin');
   // Two members of one group (applications to one course), written as the application statement writes them.
-  const group = await ctx.sequelize.query<{ id: string }>(
-    `INSERT INTO notifications (recipient_id, type, title, course_id)
-     SELECT :u, 'application_submitted', 'applied ' || i, :c FROM generate_series(1, 2) AS i RETURNING id`,
-    { replacements: { u: user.id, c: course.id }, type: QueryTypes.SELECT },
-  );
-  const [g1, g2] = group.map((r) => Number(r.id));
+  const [g1, g2] = await groupMembers(ctx, user.id, course.id, 2);
   const tab = ctx.srv.connect('/ws/notifications', { cookie: who.cookie });
   await tab.type('connection_established');
   const [a, b, c, d, h, m, keep] = [
@@ -201,12 +196,7 @@ test('a deleted member of a group: its deletion, then the group line as it is no
   const user = await ctx.createUser('instructor');
   const course = await ctx.createCourse(user, { title: 'Lines' });
   const who = await login(ctx.srv.url, user);
-  const rows = await ctx.sequelize.query<{ id: string }>(
-    `INSERT INTO notifications (recipient_id, type, title, course_id)
-     SELECT :u, 'application_submitted', 'applied ' || i, :c FROM generate_series(1, 3) AS i RETURNING id`,
-    { replacements: { u: user.id, c: course.id }, type: QueryTypes.SELECT },
-  );
-  const [, g2, g3] = rows.map((r) => Number(r.id));
+  const [, g2, g3] = await groupMembers(ctx, user.id, course.id, 3);
   expect((await api(ctx.srv.url, who, 'DELETE', `/api/notifications/${g3}/`)).status).toBe(204);
   await sleep(200);
   const got = await resume(who.cookie, g3);

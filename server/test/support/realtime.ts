@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import { WebSocket } from 'ws';
 import { Redis } from 'ioredis';
+import { QueryTypes } from 'sequelize';
 import { Dispatcher } from '../../channels';
 import { createRealtime, LocalBus, type Bus, type Realtime } from '../../realtime';
 import type { WsLimits } from '../../realtime/ws';
@@ -225,6 +226,19 @@ export class Client {
   close() {
     if (this.ws.readyState !== WebSocket.CLOSED) this.ws.terminate();
   }
+}
+
+/**
+ * `count` members of one group (issue 14: applications to one course) for `recipientId`, written in one statement as
+ * the application statement writes them, with no event (no socket hears of them). Answers their ids, oldest first.
+ */
+export async function groupMembers(ctx: TestContext, recipientId: number, courseId: number, count: number): Promise<number[]> {
+  const rows = await ctx.sequelize.query<{ id: string }>(
+    `INSERT INTO notifications (recipient_id, type, title, course_id)
+     SELECT :u, 'application_submitted', 'applied ' || i, :c FROM generate_series(1, :count) AS i ORDER BY i RETURNING id`,
+    { replacements: { u: recipientId, c: courseId, count }, type: QueryTypes.SELECT },
+  );
+  return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
