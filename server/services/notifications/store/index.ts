@@ -6,6 +6,7 @@ import { effectivePreferencesJoin } from '../../preferences/sql';
 import { batchJobsSql, DEFAULT_JOB_TIMING, noticeJobsSql, type NotificationJobTiming } from './jobs';
 import { audienceSql, type Audience } from './audience';
 import { bells, type BellRows } from './bells';
+import { courseBroadcasts } from './broadcasts';
 import { groupsFor, ownGroups } from './groups';
 import { groupLines, type PlacedGroup } from './group-lines';
 import { NotificationReads, type OwnListQuery } from './reads';
@@ -13,7 +14,6 @@ import { deleteWithTombstonesSql, POSITION_CTE, pruneTombstones, statesSince, ty
 import { NotificationStates } from './states';
 import { searchNotifications, type NotificationFilter } from './search';
 import { broadcastContentSql, insertNotificationsSql, insertSendRowsSql, intArray } from './shape';
-import type { SendStatus } from './sends';
 
 export { LIST_STATUSES, NotificationReads, type BatchRow, type ListStatus, type OwnListQuery } from './reads';
 export { NotificationStates, STATE_ACTIONS, WAKE_TASK, wakeJobKey, type StateAction, type StateChanged } from './states';
@@ -60,18 +60,6 @@ export interface FanOutContent {
   data?: Record<string, unknown>;
   senderId: number | null;
   courseId?: number | null;
-}
-
-interface BroadcastRow {
-  id: string;
-  type: NotificationType;
-  title: string;
-  recipients: number;
-  status: SendStatus;
-  total: number | null;
-  created_at: Date;
-  sender_id: number | null;
-  sender_name: string | null;
 }
 
 const IDEMPOTENCY_CONSTRAINT = 'broadcasts_sender_idempotency_key';
@@ -219,27 +207,8 @@ export class NotificationStore extends NotificationReads {
   }
 
   /** A course's latest broadcasts, newest first, with their senders. */
-  async courseBroadcasts(courseId: number, limit: number): Promise<BroadcastJSON[]> {
-    const rows = await this.db.query<BroadcastRow>(
-      `SELECT b.id, b.type, b.title, b.recipients, b.status,
-              CASE WHEN b.audience_max_id IS NULL THEN b.recipients ELSE b.total END AS total,
-              b.created_at, b.sender_id, s.name AS sender_name
-         FROM broadcasts b LEFT JOIN users s ON s.id = b.sender_id
-        WHERE b.course_id = :courseId
-        ORDER BY b.created_at DESC, b.id
-        LIMIT :limit`,
-      { replacements: { courseId, limit }, type: QueryTypes.SELECT },
-    );
-    return rows.map((r) => ({
-      id: r.id,
-      type: r.type,
-      title: r.title,
-      recipients: r.recipients,
-      status: r.status,
-      total: r.total,
-      created_at: new Date(r.created_at).toISOString(),
-      sender: r.sender_id === null ? null : { id: r.sender_id, name: r.sender_name ?? '' },
-    }));
+  courseBroadcasts(courseId: number, limit: number): Promise<BroadcastJSON[]> {
+    return courseBroadcasts(this.db, courseId, limit);
   }
 
   /** How many users an audience reaches right now. */
