@@ -2,15 +2,16 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { inboxSection, inboxTargetRows } from './report-inbox';
 import { jobWorkersSection } from './report-job-workers';
+import { sendsSection, sendsTargetRows } from './report-sends';
 import { RESULTS_DIR } from './results';
 import { ROOT } from './server';
 
 type Json = Record<string, any>;
 
-const ORDER = ['fanout', 'connections', 'latency', 'queries', 'pages', 'email', 'push', 'push-fanout', 'inbox', 'profile'];
+const ORDER = ['fanout', 'connections', 'latency', 'queries', 'pages', 'email', 'push', 'push-fanout', 'inbox', 'sends', 'sends-kill', 'profile'];
 /** Extra fan-out runs (`bench:fanout -- --email off|unread`, issue 12), shown beside the plain one when present. */
 const FANOUT_EMAIL = ['fanout-email-off', 'fanout-email-unread'];
-const NUMBER: Record<string, string> = { fanout: '1', connections: '2', latency: '3', queries: '4', pages: '5', email: '6', push: '7', 'push-fanout': '7', inbox: '8' };
+const NUMBER: Record<string, string> = { fanout: '1', connections: '2', latency: '3', queries: '4', pages: '5', email: '6', push: '7', 'push-fanout': '7', inbox: '8', sends: '9', 'sends-kill': '9' };
 const TITLES: Record<string, string> = {
   fanout: '1. Fan-out',
   'fanout-email-off': '1b. Fan-out, every student on email off (override rows)',
@@ -23,6 +24,8 @@ const TITLES: Record<string, string> = {
   push: '7. Web Push to a local push service',
   'push-fanout': '7b. Socket fan-out while pushes go out (A/B, interleaved)',
   inbox: '8. The inbox at 5,000,000 rows (issue 14)',
+  sends: '9. "Everyone" on a million users (issue 17)',
+  'sends-kill': '9b. The same, the job process killed (kill -9) at 30, 60 and 90%',
   profile: 'Where the time goes (CPU profiles)',
 };
 
@@ -193,6 +196,10 @@ function section(name: string, r: Json): string {
     case 'inbox':
       out.push(...inboxSection(r, table));
       break;
+    case 'sends':
+    case 'sends-kill':
+      out.push(...sendsSection(r, table));
+      break;
     case 'profile':
       for (const k of ['approvals', 'queries']) {
         const p = r[k];
@@ -289,6 +296,7 @@ export function writeReport(extra: { totalSeconds?: number } = {}): string {
   add('7', 'Socket fan-out, POST -> last frame p50, while pushes go out vs quiet', pf.fanout_p50_unchanged_while_pushing);
   add('7', 'Pushes per second while socket fan-outs run (slowest batch)', pf.push_per_second_while_fanning_out);
   rows.push(...inboxTargetRows(results.inbox));
+  rows.push(...sendsTargetRows(results.sends, results['sends-kill']));
   for (const n of ORDER.filter((x) => x !== 'profile')) {
     const r = results[n];
     if (!r) rows.push([NUMBER[n], n, '-', 'not run', '-']);

@@ -1,0 +1,47 @@
+type Json = Record<string, any>;
+type Table = (head: string[], rows: Array<Array<string | number>>) => string;
+
+const mark = (met: boolean) => (met ? 'met' : '**missed**');
+
+/**
+ * 9 (issue 17): an admin's "everyone" (`bench:sends`), plain and with the job process killed at fractions of the
+ * audience. The targets are the issue's: POST under 100 ms, first frames within 500 ms, every row within 60 s, and
+ * with kills exactly one row per user and one frame per socket.
+ */
+export function sendsTargetRows(plain: Json | undefined, killed: Json | undefined): string[][] {
+  const rows: string[][] = [];
+  const r = plain?.result;
+  if (r) {
+    const n = r.users.toLocaleString('en');
+    rows.push(['9', `"Everyone" on ${n} users: POST answered (202)`, '< 100 ms', `${r.post_ms} ms`, mark(r.post_ms < 100)]);
+    rows.push(['9', `First frame at the ${r.connected.toLocaleString('en')} connected users`, '< 500 ms', `${r.first_frame_ms} ms`, mark(r.first_frame_ms !== null && r.first_frame_ms < 500)]);
+    rows.push(['9', `All ${n} rows written`, '< 60 s', `${(r.all_rows_ms / 1000).toFixed(1)} s`, mark(r.all_rows_ms < 60_000 && r.exactly_one_row_per_user)]);
+    rows.push(['9', 'Server memory during the send (all Node processes)', 'bounded: report the peak', `${r.server_peak_rss_mib} MiB peak`, '-']);
+    rows.push(['9', 'notifications bytes per recipient (table + indexes)', 'report', `${r.bytes_per_recipient}`, '-']);
+  }
+  const k = killed?.result;
+  if (k) {
+    rows.push([
+      '9',
+      `The same with kill -9 of the job process at ${k.kills.map((x: Json) => x.fraction).join(', ')}`,
+      'exactly one row per user and one frame per socket; report the time',
+      `${k.rows.toLocaleString('en')} rows, ${k.frames}/${k.frames_expected} frames, ${k.duplicate_frames} duplicates, all rows in ${(k.all_rows_ms / 1000).toFixed(1)} s`,
+      mark(k.exactly_one_row_per_user && k.exactly_one_frame_per_socket),
+    ]);
+  }
+  return rows;
+}
+
+export function sendsSection(r: Json, table: Table): string[] {
+  const x = r.result;
+  return [
+    table(
+      ['users', 'connected', 'POST', 'first frame', 'last frame', 'all rows', 'rows', 'frames', 'duplicates', 'peak RSS', 'bytes/recipient', 'kills'],
+      [[
+        x.users, x.connected, `${x.post_ms} ms`, `${x.first_frame_ms} ms`, `${x.last_frame_ms} ms`, `${(x.all_rows_ms / 1000).toFixed(1)} s`,
+        x.rows, `${x.frames}/${x.frames_expected}`, x.duplicate_frames, `${x.server_peak_rss_mib} MiB`, x.bytes_per_recipient,
+        x.kills.length ? JSON.stringify(x.kills) : '-',
+      ]],
+    ),
+  ];
+}
