@@ -128,7 +128,7 @@ test('the sender’s sockets and event stream follow the send to its end; the la
   expect(JSON.parse(sse.events.filter((e) => e.event === 'send_progress').at(-1)!.data)).toEqual({ type: 'send_progress', send: final });
 });
 
-test('a burst queued for one send is one frame, carrying the newest state', async () => {
+test('a burst for one send is at most two frames (one reading, one queued), the last carrying the newest state', async () => {
   const { teacher, course } = await courseOf(3);
   const who = await login(srv.url, teacher);
   const c = await jsonSocket(who);
@@ -142,9 +142,12 @@ test('a burst queued for one send is one frame, carrying the newest state', asyn
   await srv.dispatcher.idle();
   await sleep(50);
   const burst = c.frames.slice(from).filter((f) => f.json?.type === 'send_progress');
-  expect(burst).toHaveLength(1);
-  // The event said "running, 1"; the frame says what the send is now.
-  expect(burst[0].json!.send).toMatchObject({ status: 'finished', recipients: 3 });
+  // The events reach this process one bus message at a time: the first may start its push (and stop coalescing)
+  // before the next arrives, and every later one then joins the one queued push. Never one frame per event.
+  expect(burst.length).toBeGreaterThanOrEqual(1);
+  expect(burst.length).toBeLessThanOrEqual(2);
+  // The events said "running, 1"; the frames say what the send is now.
+  for (const f of burst) expect(f.json!.send).toMatchObject({ status: 'finished', recipients: 3 });
 });
 
 test('pages showing the course get the row; Cancel only for the sender and admins; students and others get nothing', async () => {
