@@ -13,17 +13,17 @@ import type { Bus } from './bus';
 import { SocketChores } from './chores';
 import { CloseCode } from './codes';
 import { DeliveryQueue } from './delivery';
-import { Hub, type Connection, type Identity } from './hub';
-import { answerMessage } from './messages';
+import { Connections } from './connections';
+import { Hub, type Identity } from './hub';
 import { RealtimeMetrics } from './metrics';
 import { createProbes } from './probes';
-import { createProtocols, type Protocols } from './protocols';
+import { createProtocols } from './protocols';
 import { Pushes } from './pushes';
 import { RealtimeQueries } from './queries';
 import { SendProgressPushes } from './send-progress';
 import { Snapshots } from './snapshots';
 import { DEFAULT_SSE_LIMITS, openEventStream, type EventStreams, type SseLimits } from './sse';
-import { attachWebSockets, DEFAULT_LIMITS, type ConnectionSink, type WsLimits } from './ws';
+import { attachWebSockets, DEFAULT_LIMITS, type WsLimits } from './ws';
 
 export { createBus, LocalBus, PgBus, RedisBus, type Bus } from './bus';
 export { CloseCode } from './codes';
@@ -55,7 +55,7 @@ export interface RealtimeDeps {
  * its ordered queue and pushes them to the sockets it holds (hub, ws adapter), and runs the socket chores
  * (session re-checks, presence). The services never see it.
  */
-export class Realtime implements Channel, ConnectionSink, EventStreams {
+export class Realtime implements Channel, EventStreams {
   readonly name = 'in-app';
   readonly needsJobQueue = false;
   readonly hub = new Hub();
@@ -68,14 +68,15 @@ export class Realtime implements Channel, ConnectionSink, EventStreams {
   readonly instanceId = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   readonly #d: RealtimeDeps;
   readonly #queries: RealtimeQueries;
-  readonly #protocols: Protocols;
   readonly #hints: AdminHints;
   readonly #pushes: Pushes;
   readonly #snapshots: Snapshots;
+  readonly #sendProgress: SendProgressPushes;
   readonly #limits: WsLimits;
   readonly #chores: SocketChores;
+  /** The sink sockets and event streams arrive at (connections.ts). */
+  readonly #connections: Connections;
   readonly #detach: Array<() => void | Promise<void>> = [];
-  #stopping = false;
 
   constructor(deps: RealtimeDeps) {
     this.#d = deps;
@@ -84,7 +85,7 @@ export class Realtime implements Channel, ConnectionSink, EventStreams {
     const queries = (this.#queries = new RealtimeQueries(deps.sequelize));
     const notifications = deps.services.notifications;
     const metrics = (this.metrics = new RealtimeMetrics(this.hub, { defaultMetrics: deps.defaultMetrics, busHealthy: () => deps.bus.isHealthy() }));
-    const protocols = (this.#protocols = createProtocols(deps.renderer ?? new Renderer()));
+    const protocols = createProtocols(deps.renderer ?? new Renderer());
     this.#hints = new AdminHints({ hub: this.hub, protocols, metrics });
     this.#pushes = new Pushes({ hub: this.hub, notifications, queries, protocols, metrics });
     this.#snapshots = new Snapshots({ notifications, queries, protocols, metrics });
@@ -104,6 +105,18 @@ export class Realtime implements Channel, ConnectionSink, EventStreams {
       instanceId: this.instanceId,
       sessionCheckMs: deps.sessionCheckMs ?? 30_000,
     });
+    const { sends, courses } = deps.services;
+    this.#sendProgress = new SendProgressPushes({ hub: this.hub, protocols, metrics, delivery: this.delivery, sends, courses });
+    this.#connections = new Connections({
+      hub: this.hub,
+      limits: this.#limits,
+      snapshots: this.#snapshots,
+      chores: this.#chores,
+      protocols,
+      metrics,
+      notifications,
+      logger: deps.logger,
+    });
   }
 
   // --- Channel: called by the dispatcher for every event, in bus order
@@ -119,8 +132,6 @@ export class Realtime implements Channel, ConnectionSink, EventStreams {
     });
   }
 
-  /** Made on the first send this process hears of (see send-progress.ts). */
-  #sendProgress?: SendProgressPushes;
   /**
    * A recorded send moved: admins' consoles refetch its progress (a hint, coalesced like the others); its sender's
    * tabs and the pages showing its course get it as it is now (coalesced per send).
@@ -128,9 +139,7 @@ export class Realtime implements Channel, ConnectionSink, EventStreams {
   sendProgress(progress: SendProgress, publishedAt: number): void {
     this.#received(publishedAt);
     this.#hints.hint('send.progress');
-    const { hub, metrics, delivery } = this;
-    const { sends, courses } = this.#d.services;
-    (this.#sendProgress ??= new SendProgressPushes({ hub, protocols: this.#protocols, metrics, delivery, sends, courses })).progress(progress);
+    this.#sendProgress.progress(progress);
   }
 
   readStateChanged(change: ReadStateChange, publishedAt: number): void {
@@ -225,7 +234,7 @@ export class Realtime implements Channel, ConnectionSink, EventStreams {
       session: this.#d.session,
       auth: this.#d.services.auth,
       tokens: this.#d.services.tokens,
-      sink: this,
+      sink: this.#connections,
       logger: this.#d.logger,
       limits: this.#limits,
     });
@@ -234,44 +243,7 @@ export class Realtime implements Channel, ConnectionSink, EventStreams {
 
   /** `GET /api/notifications/stream/`: one more kind of connection, fed exactly like a JSON socket. */
   open(res: Response, identity: Omit<Identity, 'protocol'>, since: number | undefined): void {
-    openEventStream(this, res, identity, since, { ...DEFAULT_SSE_LIMITS, ...this.#d.sseLimits });
-  }
-
-  // --- ConnectionSink: called by the ws adapter
-  connected(c: Connection, since: number | undefined): void {
-    if (this.#stopping) return c.close(CloseCode.ServiceRestart, 'server restart');
-    // A reload loop or a runaway script must not pin unbounded sockets (and memory) here. Counted per process.
-    // 1008: hx-ws does not retry it, so a surplus tab stays quiet instead of knocking again and again.
-    if (this.hub.sessionSize(c.sessionId) >= this.#limits.maxSocketsPerSession) {
-      return c.close(CloseCode.PolicyViolation, 'too many connections for this session');
-    }
-    if ((this.hub.of(c.userId)?.size ?? 0) >= this.#limits.maxSocketsPerUser) {
-      return c.close(CloseCode.PolicyViolation, 'too many connections for this user');
-    }
-    this.hub.add(c);
-    // A failed snapshot closes its connection itself (1011: hx-ws retries, and the retry gets a new snapshot).
-    this.#snapshots
-      .send([c], since === undefined ? undefined : new Map([[c, since]]))
-      .catch((err: unknown) => this.#d.logger.error({ err }, 'snapshot failed'));
-  }
-
-  message(c: Connection, text: string): void {
-    // The database hears of it only when the user's state on this process changes.
-    const visibility = (conn: Connection, visible: boolean) => this.hub.setVisible(conn, visible) && this.#chores.recordVisible(conn.userId, visible);
-    const watch = (conn: Connection, courseIds: number[]) => this.hub.watch(conn, courseIds);
-    answerMessage({ notifications: this.#d.services.notifications, protocols: this.#protocols, visibility, watch }, c, text).catch((err: unknown) => {
-      this.#d.logger.error({ err }, 'websocket message failed');
-      c.sendNow(this.#protocols[c.protocol].error('internal', 'Something went wrong.'));
-    });
-  }
-
-  disconnected(c: Connection): void {
-    this.hub.remove(c);
-    if (c.visible && !this.hub.isVisible(c.userId)) this.#chores.recordVisible(c.userId, false);
-  }
-
-  closedByServer(code: number): void {
-    this.metrics.closed.inc({ code: String(code) });
+    openEventStream(this.#connections, res, identity, since, { ...DEFAULT_SSE_LIMITS, ...this.#d.sseLimits });
   }
 
   /** Open sockets across all processes: ours live, the others' as last reported (stale reports are ignored). */
@@ -285,7 +257,7 @@ export class Realtime implements Channel, ConnectionSink, EventStreams {
    * HTTP server to drain, then stop the dispatcher (bus, then channels).
    */
   async closeSockets(): Promise<void> {
-    this.#stopping = true;
+    this.#connections.stop();
     this.#chores.stop();
     this.hub.closeAll(CloseCode.ServiceRestart, 'server restart');
     this.#hints.close();
