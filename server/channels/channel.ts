@@ -6,15 +6,8 @@ export type NewNotifications =
   /** A fan-out; `range`: one chunk of a recorded send, its recipients with ids in (after, upTo] only. */
   | { batchId: string; range?: { after: number; upTo: number } };
 
-/** A recorded send's progress (issue 17): how many rows so far of how many, and its state. */
-export interface SendProgress {
-  batchId: string;
-  status: 'queued' | 'running' | 'finished' | 'cancelled';
-  recipients: number;
-  total: number | null;
-  senderId: number | null;
-  courseId: number | null;
-}
+/** A recorded send's progress (issue 17): how many rows so far of how many, and its state (the event, as published). */
+export type SendProgress = Omit<Extract<HeraldEvent, { type: 'broadcast.progress' }>, 'type'>;
 
 /** Notifications of one user were read: these ids, or all of them ("mark all as read"). */
 export interface ReadStateChange {

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { NotificationType } from '../models';
+import type { SendStatus } from '../wire/sends';
 
 /**
  * What services announce after their transaction commits. Payloads stay small (ids, not rows): they cross
@@ -20,7 +21,7 @@ export type HeraldEvent =
   | {
       type: 'broadcast.progress';
       batchId: string;
-      status: 'queued' | 'running' | 'finished' | 'cancelled';
+      status: SendStatus;
       recipients: number;
       total: number | null;
       senderId: number | null;
