@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { hashPassword } from '../../server/services/auth';
 import { log } from './log';
-import { BENCH_PASSWORD, insertSessions, type SessionOptions } from './seed';
+import { BENCH_PASSWORD, bulkLoadNotifications, insertSessions, type SessionOptions } from './seed';
 
 /**
  * The inbox bench's table (issue 14): `total` notifications over many users, two of them measured, each with 100,000
@@ -96,28 +96,16 @@ export async function seedInbox(url: string, opts: SessionOptions & { total: num
     const extremeCourses = courses.slice(40, 49);
     const otherCourses = courses.slice(49);
 
-    await db.query("SET maintenance_work_mem = '512MB'");
-    await db.query('SET session_replication_role = replica');
-    const { rows: idx } = await db.query<{ indexname: string; indexdef: string }>(
-      `SELECT i.indexname, i.indexdef FROM pg_indexes i
-        WHERE i.tablename = 'notifications' AND i.schemaname = current_schema()
-          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)`,
-    );
-    for (const i of idx) await db.query(`DROP INDEX ${i.indexname}`);
-
     const chunk = 500_000;
-    for (let from = 1; from <= opts.total; from += chunk) {
-      const to = Math.min(opts.total, from + chunk - 1);
-      await db.query(insertChunkSql(opts.perUser), [from, to, opts.total, mixId, extremeId, mixCourses, extremeCourses, otherCourses, others, candidates]);
-      log(`  notifications: ${to.toLocaleString('en')} / ${opts.total.toLocaleString('en')} rows (${Math.round((Date.now() - t0) / 1000)} s)`);
-    }
-    await db.query(`SELECT setval(pg_get_serial_sequence('notifications', 'id'), (SELECT max(id) FROM notifications))`);
-    log(`  rebuilding ${idx.length} indexes`);
-    for (const i of idx) await db.query(i.indexdef);
-    await db.query('SET session_replication_role = DEFAULT');
-    // The rows went in without triggers (replica): the per-group counters are rebuilt from them.
-    await db.query('SELECT notification_group_counts_rebuild()');
-    await db.query('VACUUM (ANALYZE) notifications');
+    const rebuilt = await bulkLoadNotifications(db, async () => {
+      for (let from = 1; from <= opts.total; from += chunk) {
+        const to = Math.min(opts.total, from + chunk - 1);
+        await db.query(insertChunkSql(opts.perUser), [from, to, opts.total, mixId, extremeId, mixCourses, extremeCourses, otherCourses, others, candidates]);
+        log(`  notifications: ${to.toLocaleString('en')} / ${opts.total.toLocaleString('en')} rows (${Math.round((Date.now() - t0) / 1000)} s)`);
+      }
+      log('  rebuilding the indexes and the group counters');
+    });
+    log(`  ${rebuilt} indexes rebuilt`);
     await db.query('ANALYZE users; ANALYZE courses; ANALYZE notification_group_counts');
 
     const { rows: counts } = await db.query<{ who: string; what: string; n: string }>(

@@ -161,6 +161,31 @@ export async function seedApplicants(
 }
 
 /**
+ * Loads many notifications as fast as PostgreSQL takes them: triggers off (session_replication_role = replica),
+ * every index that is not a constraint dropped while `fill` inserts, then the id sequence moved past the rows, the
+ * indexes rebuilt, the per-group counters rebuilt from the rows (the triggers that keep them did not run) and the
+ * table vacuumed and analysed, as autovacuum would leave it at rest. Answers how many indexes were rebuilt.
+ */
+export async function bulkLoadNotifications(db: Client, fill: () => Promise<void>): Promise<number> {
+  await db.query("SET maintenance_work_mem = '512MB'");
+  await db.query('SET session_replication_role = replica');
+  const { rows: idx } = await db.query<{ indexname: string; indexdef: string }>(
+    `SELECT i.indexname, i.indexdef FROM pg_indexes i
+      WHERE i.tablename = 'notifications' AND i.schemaname = current_schema()
+        AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)`,
+  );
+  for (const i of idx) await db.query(`DROP INDEX ${i.indexname}`);
+  await fill();
+  // Later rows (fan-outs, pushes) continue above the largest id.
+  await db.query(`SELECT setval(pg_get_serial_sequence('notifications', 'id'), (SELECT max(id) FROM notifications))`);
+  for (const i of idx) await db.query(i.indexdef);
+  await db.query('SET session_replication_role = DEFAULT');
+  await db.query('SELECT notification_group_counts_rebuild()');
+  await db.query('VACUUM (ANALYZE) notifications');
+  return idx.length;
+}
+
+/**
  * Fills `notifications` to `total` rows, `perUser` of them for one user, spread evenly through the table
  * (every stride-th row) so that user's rows sit on many heap pages, as they would after months of traffic.
  * 5% of that user's rows are unread. The rest go to `fillers` other users.
@@ -179,36 +204,25 @@ export async function seedBigTable(
   try {
     const fillerIds = await insertUsers(db, opts.tag, 'filler', opts.fillers, 'candidate');
     const stride = Math.max(1, Math.floor(opts.total / opts.perUser));
-    await db.query("SET maintenance_work_mem = '512MB'");
-    await db.query('SET session_replication_role = replica');
-    const { rows: idx } = await db.query<{ indexname: string; indexdef: string }>(
-      `SELECT i.indexname, i.indexdef FROM pg_indexes i
-        WHERE i.tablename = 'notifications' AND i.schemaname = current_schema()
-          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)`,
-    );
-    for (const i of idx) await db.query(`DROP INDEX ${i.indexname}`);
     const chunk = 1_000_000;
-    for (let from = 1; from <= opts.total; from += chunk) {
-      const to = Math.min(opts.total, from + chunk - 1);
-      // Target rows: g % stride = 0; fillers cycle through fillerIds. created_at rises with id, one second apart.
-      await db.query(
-        `INSERT INTO notifications (recipient_id, sender_id, type, title, message, data, course_id, read_at, created_at)
-         SELECT CASE WHEN g % $3 = 0 AND g / $3 <= $4 THEN $5 ELSE ($6::int[])[1 + g % $7] END,
-                $8, 'announcement', 'Bench notification ' || g, 'A seeded notification for the query benchmark.',
-                jsonb_build_object('course_id', $9::int), $9,
-                CASE WHEN g % $3 = 0 THEN (CASE WHEN (g / $3) % 20 = 0 THEN NULL ELSE now() END)
-                     WHEN g % 10 = 0 THEN NULL ELSE now() END,
-                now() - make_interval(secs => ($2 - g))
-           FROM generate_series($1::int, $2::int) AS g`,
-        [from, to, stride, opts.perUser, opts.userId, fillerIds, fillerIds.length, opts.senderId, opts.courseId],
-      );
-      log(`  notifications: ${to.toLocaleString('en')} / ${opts.total.toLocaleString('en')} rows`);
-    }
-    // The total is rounded to the largest id, so later rows (fan-outs, pushes) continue above it.
-    await db.query(`SELECT setval(pg_get_serial_sequence('notifications', 'id'), (SELECT max(id) FROM notifications))`);
-    for (const i of idx) await db.query(i.indexdef);
-    await db.query('SET session_replication_role = DEFAULT');
-    await db.query('VACUUM (ANALYZE) notifications');
+    await bulkLoadNotifications(db, async () => {
+      for (let from = 1; from <= opts.total; from += chunk) {
+        const to = Math.min(opts.total, from + chunk - 1);
+        // Target rows: g % stride = 0; fillers cycle through fillerIds. created_at rises with id, one second apart.
+        await db.query(
+          `INSERT INTO notifications (recipient_id, sender_id, type, title, message, data, course_id, read_at, created_at)
+           SELECT CASE WHEN g % $3 = 0 AND g / $3 <= $4 THEN $5 ELSE ($6::int[])[1 + g % $7] END,
+                  $8, 'announcement', 'Bench notification ' || g, 'A seeded notification for the query benchmark.',
+                  jsonb_build_object('course_id', $9::int), $9,
+                  CASE WHEN g % $3 = 0 THEN (CASE WHEN (g / $3) % 20 = 0 THEN NULL ELSE now() END)
+                       WHEN g % 10 = 0 THEN NULL ELSE now() END,
+                  now() - make_interval(secs => ($2 - g))
+             FROM generate_series($1::int, $2::int) AS g`,
+          [from, to, stride, opts.perUser, opts.userId, fillerIds, fillerIds.length, opts.senderId, opts.courseId],
+        );
+        log(`  notifications: ${to.toLocaleString('en')} / ${opts.total.toLocaleString('en')} rows`);
+      }
+    });
     const { rows } = await db.query<{ n: string }>(
       'SELECT count(*) AS n FROM notifications WHERE recipient_id = $1 AND read_at IS NULL',
       [opts.userId],
