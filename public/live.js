@@ -33,7 +33,8 @@
   // replayed rows), so one that woke while the socket was down still comes. The bell and the count come with every
   // snapshot anyway, so other pages need no replay.
   function newestShownPosition() {
-    let max = statePosition;
+    // The list says where the server stood when it rendered it (read before the rows): nothing older is news.
+    let max = Math.max(statePosition, Number(document.getElementById('notification-list')?.dataset.statePosition || 0));
     // A group's line (issue 14) stands at its newest member's position, which it always carries.
     const rows = '#bell-items > [id^="bell-item-"], #notification-list > [id^="notification-"], #bell-items > [data-group][data-position], #notification-list > [data-group][data-position]';
     for (const el of document.querySelectorAll(rows)) {

@@ -29,11 +29,13 @@ export function notificationRoutes(web: WebDeps) {
     const words = searchWords(parseSearch(q).text);
     const opts = { status, limit: PAGE_SIZE, cursor, q: q || undefined };
     const grouped = !q && !group && status !== 'done';
+    // Read before the list: the page's socket replays only what changed after it (public/live.js).
+    const statePosition = await services.notifications.currentPosition();
     const page = grouped
       ? await services.notifications.listGroups(userId, opts)
       : await services.notifications.list(userId, { ...opts, groupKey: group });
     const rows = grouped ? { lines: page.results } : { notifications: page.results };
-    const ctx = { status, q, group, words, ...rows, nextCursor: page.next_cursor, unreadCount: page.unread_count };
+    const ctx = { status, q, group, words, statePosition, ...rows, nextCursor: page.next_cursor, unreadCount: page.unread_count };
     // htmx asks for a group's members (its line's "Show all", then "More of this group") or the next page ("load
     // more": the rows plus a fresh "load more" button, out of band).
     if (isHtmx(req)) {

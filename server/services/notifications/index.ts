@@ -227,6 +227,11 @@ export class NotificationService {
   }
 
   /** The periodic prune of deletion tombstones older than `days` days; answers how many went. */
+  /** The newest position taken so far (see store/replay.ts): a page's replay point, read before its list. */
+  currentPosition(): Promise<number> {
+    return this.#store.currentPosition();
+  }
+
   pruneTombstones(days: number): Promise<number> {
     return this.#store.pruneTombstones(days);
   }

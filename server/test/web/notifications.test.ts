@@ -1,3 +1,4 @@
+import { QueryTypes } from 'sequelize';
 import type { User } from '../../models';
 import { createTestContext, type Agent, type TestContext } from '../support/harness';
 import { HX, form, hx, seedPageCast } from '../support/web';
@@ -45,6 +46,23 @@ describe('notifications', () => {
     expect(next.text).not.toContain('Load more');
     // The same link without htmx is a plain page.
     expect((await agent.get(more).expect(200)).text).toContain('<html');
+  });
+
+  test('the list carries the position it was rendered at: a state change made before it is not news to its socket', async () => {
+    // Another user's changes take positions too: the page's replay point is the sequence's, not its newest row's.
+    const other = await ctx.createUser('candidate');
+    await ctx.services.notifications.fanOut({ kind: 'user', userId: other.id }, { type: 'message', title: 'elsewhere', message: 'm', senderId: null });
+    const [newest] = (await ctx.services.notifications.list(user.id, { status: 'all', limit: 1 })).results;
+    await ctx.services.notifications.inbox.markRead(user.id, newest.id);
+    const res = await agent.get('/notifications').expect(200);
+    const rendered = Number(/id="notification-list"[^>]*data-state-position="(\d+)"/.exec(res.text)![1]);
+    const [{ last }] = await ctx.sequelize.query<{ last: string }>(
+      "SELECT max(GREATEST(id, COALESCE(state_pos, 0))) AS last FROM notifications", { type: QueryTypes.SELECT },
+    );
+    expect(rendered).toBeGreaterThanOrEqual(Number(last));
+    expect(rendered).toBeGreaterThan(newest.id);
+    // Replaying from there brings nothing: the read is in the page already.
+    expect((await ctx.services.notifications.statesSince(user.id, rendered, 100)).entries).toEqual([]);
   });
 
   test('mark one read, mark all read: the answer is the pushed shape (bell + read cards), no CSRF token in it', async () => {

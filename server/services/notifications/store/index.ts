@@ -10,7 +10,7 @@ import { courseBroadcasts } from './broadcasts';
 import { groupsFor, ownGroups } from './groups';
 import { groupLines, type PlacedGroup } from './group-lines';
 import { NotificationReads, type OwnListQuery } from './reads';
-import { deleteWithTombstonesSql, POSITION_CTE, pruneTombstones, statesSince, type StatesSince } from './replay';
+import { currentPosition, deleteWithTombstonesSql, POSITION_CTE, pruneTombstones, statesSince, type StatesSince } from './replay';
 import { NotificationStates } from './states';
 import { searchNotifications, type NotificationFilter } from './search';
 import { broadcastContentSql, insertNotificationsSql, insertSendRowsSql, intArray } from './shape';
@@ -256,6 +256,10 @@ export class NotificationStore extends NotificationReads {
   }
 
   /** Deletes tombstones older than `days` days (a periodic job); answers how many. */
+  currentPosition(): Promise<number> {
+    return currentPosition(this.db);
+  }
+
   pruneTombstones(days: number): Promise<number> {
     return pruneTombstones(this.db, days);
   }

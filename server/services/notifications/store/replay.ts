@@ -80,6 +80,19 @@ export async function statesSince(db: Sequelize, userId: number, after: number, 
   };
 }
 
+/**
+ * The newest position taken so far (a notification's id, a state change's position: one sequence). A page reads it
+ * before its list, so a later change has a larger position and is replayed when the page's socket connects, and
+ * an earlier one is in the list already.
+ */
+export async function currentPosition(db: Sequelize): Promise<number> {
+  const [row] = await db.query<{ p: string | null }>(
+    "SELECT pg_sequence_last_value(CAST(pg_get_serial_sequence('notifications', 'id') AS regclass)) AS p",
+    { type: QueryTypes.SELECT },
+  );
+  return Number(row.p ?? 0);
+}
+
 /** Deletes tombstones older than `days` days; answers how many. A tab away longer is not told of those deletions. */
 export async function pruneTombstones(db: Sequelize, days: number): Promise<number> {
   const [row] = await db.query<{ n: string }>(
