@@ -53,8 +53,12 @@ export class SendService {
       await this.#store.markPushed(send.id, send.cursor);
     }
     // Started now, or already over (a job that died after the last chunk: its "finished" may never have gone out).
+    if (send.status !== 'running') {
+      send = await this.#counted(send);
+      this.#progress(send);
+      return send;
+    }
     this.#progress(send);
-    if (send.status !== 'running') return send;
     for (let n = 1; ; n++) {
       const chunk = await this.#store.chunk(batchId, this.#limits.chunkSize, {
         beforeCommit: hooks.beforeCommit && (() => hooks.beforeCommit!(n)),
@@ -64,6 +68,8 @@ export class SendService {
       await hooks.afterCommit?.(n);
       // A chunk that wrote nothing (every row existed, or nobody there) has no frame to send.
       if (chunk.inserted > 0) this.#publishChunk(send, chunk.after, chunk.upTo);
+      // The first frames are out: now the audience is counted, for the progress.
+      send = await this.#counted(send);
       if (send.status !== 'running') {
         await this.#store.markPushed(send.id, send.cursor);
         this.#progress(send);
@@ -92,6 +98,11 @@ export class SendService {
     if (!send) throw new NotFound('Send');
     if (send.status === 'cancelled') this.#progress(send);
     return send;
+  }
+
+  /** The send with its audience counted (once per send, see SendStore.count). */
+  async #counted(send: SendRecord): Promise<SendRecord> {
+    return send.total === null ? ((await this.#store.count(send.id)) ?? send) : send;
   }
 
   #publishChunk(send: SendRecord, after: number, upTo: number): void {

@@ -20,7 +20,7 @@ export interface SendRecord {
   type: NotificationType;
   title: string;
   status: SendStatus;
-  /** The audience's size; null until the job counted it. */
+  /** The audience's size; null until the job counted it (after its first chunk went out). */
   total: number | null;
   /** Rows written so far. */
   recipients: number;
@@ -162,30 +162,41 @@ export class SendStore {
   }
 
   /**
-   * The job's first step: a queued send becomes running, with its start time and its audience counted (once: a
-   * resumed job keeps the first count). A finished or cancelled send is answered as it is.
+   * The job's first step: a queued send becomes running, with its start time. A finished or cancelled send is
+   * answered as it is. The audience is not counted here: on a million users that count is a scan of users, and the
+   * first chunk's frames go out before it (`count`).
    */
   async start(id: string): Promise<SendRecord | undefined> {
+    const [row] = await this.#db.query<Row>(
+      `UPDATE broadcasts SET status = CASE WHEN status = 'queued' THEN 'running' ELSE status END,
+              started_at = coalesce(started_at, now())
+        WHERE id = :id RETURNING ${COLUMNS}`,
+      { replacements: { id }, type: QueryTypes.SELECT },
+    );
+    return row ? toRecord(row) : undefined;
+  }
+
+  /**
+   * The audience's size as of the record time, counted once: a resumed job keeps the first count. Undefined when
+   * the send does not exist.
+   */
+  async count(id: string): Promise<SendRecord | undefined> {
     const [b] = await this.#db.query<{ audience: Audience; total: number | null; audience_max_id: number; audience_as_of: Date }>(
       'SELECT audience, total, audience_max_id, audience_as_of FROM broadcasts WHERE id = :id',
       { replacements: { id }, type: QueryTypes.SELECT },
     );
     if (!b) return undefined;
-    let total = b.total;
-    if (total === null) {
-      const { sql, params } = fixedAudienceSql(b.audience, { limit: false });
-      const [c] = await this.#db.query<{ n: string }>(`SELECT count(*) AS n FROM (${sql}) AS r(id)`, {
-        replacements: { ...params, afterId: 0, audienceMaxId: b.audience_max_id, audienceAsOf: b.audience_as_of },
-        type: QueryTypes.SELECT,
-      });
-      total = Number(c.n);
-    }
-    const [row] = await this.#db.query<Row>(
-      `UPDATE broadcasts SET status = CASE WHEN status = 'queued' THEN 'running' ELSE status END,
-              started_at = coalesce(started_at, now()), total = coalesce(total, :total)
-        WHERE id = :id RETURNING ${COLUMNS}`,
-      { replacements: { id, total }, type: QueryTypes.SELECT },
-    );
+    if (b.total !== null) return this.get(id);
+    // Counted outside the UPDATE: a cancel waiting for this row would otherwise wait for the whole scan.
+    const { sql, params } = fixedAudienceSql(b.audience, { limit: false });
+    const [c] = await this.#db.query<{ n: string }>(`SELECT count(*) AS n FROM (${sql}) AS r(id)`, {
+      replacements: { ...params, afterId: 0, audienceMaxId: b.audience_max_id, audienceAsOf: b.audience_as_of },
+      type: QueryTypes.SELECT,
+    });
+    const [row] = await this.#db.query<Row>(`UPDATE broadcasts SET total = coalesce(total, :total) WHERE id = :id RETURNING ${COLUMNS}`, {
+      replacements: { id, total: Number(c.n) },
+      type: QueryTypes.SELECT,
+    });
     return row ? toRecord(row) : undefined;
   }
 

@@ -102,8 +102,14 @@ test('up to SEND_INLINE_MAX a send stays one statement (200); above it, 202 at o
   expect(progress.map((e) => [e.status, e.recipients])).toEqual([
     ['queued', 0], ['running', 0], ['running', 4], ['running', 8], ['finished', 10],
   ]);
+  // The audience is counted after the first chunk's frames went out, not before them (on a million users the
+  // count is a scan): no total until then, and the first fan-out event comes before the first total.
+  expect(progress.map((e) => e.total)).toEqual([null, null, 10, 10, 10]);
+  const after = ctx.published.slice(from);
+  const firstTotal = after.findIndex((e) => e.type === 'broadcast.progress' && e.total !== null);
+  expect(after.findIndex((e) => e.type === 'notification.fanout')).toBeLessThan(firstTotal);
   // One fan-out event per chunk, each for its own recipient range.
-  const chunks = ctx.published.slice(from).filter((e) => e.type === 'notification.fanout');
+  const chunks = after.filter((e) => e.type === 'notification.fanout');
   expect(chunks).toHaveLength(3);
 
   const status = await api(srv.url, adminSession, 'GET', body.status_url);
