@@ -8,16 +8,25 @@ const mark = (met: boolean) => (met ? 'met' : '**missed**');
  * audience. The targets are the issue's: POST under 100 ms, first frames within 500 ms, every row within 60 s, and
  * with kills exactly one row per user and one frame per socket.
  */
-export function sendsTargetRows(plain: Json | undefined, killed: Json | undefined): string[][] {
+export function sendsTargetRows(plain: Json | undefined, killed: Json | undefined, fanout?: Json): string[][] {
   const rows: string[][] = [];
   const r = plain?.result;
   if (r) {
     const n = r.users.toLocaleString('en');
-    rows.push(['9', `"Everyone" on ${n} users: POST answered (202)`, '< 100 ms', `${r.post_ms} ms`, mark(r.post_ms < 100)]);
+    const warm = r.warmup_post_ms === undefined ? '' : ` (after one warm-up send; that first send: ${r.warmup_post_ms} ms)`;
+    rows.push(['9', `"Everyone" on ${n} users: POST answered (202)`, '< 100 ms', `${r.post_ms} ms${warm}`, mark(r.post_ms < 100)]);
     rows.push(['9', `First frame at the ${r.connected.toLocaleString('en')} connected users`, '< 500 ms', `${r.first_frame_ms} ms`, mark(r.first_frame_ms !== null && r.first_frame_ms < 500)]);
     rows.push(['9', `All ${n} rows written`, '< 60 s', `${(r.all_rows_ms / 1000).toFixed(1)} s`, mark(r.all_rows_ms < 60_000 && r.exactly_one_row_per_user)]);
     rows.push(['9', 'Server memory during the send (all Node processes)', 'bounded: report the peak', `${r.server_peak_rss_mib} MiB peak`, '-']);
     rows.push(['9', 'notifications bytes per recipient (table + indexes)', 'report', `${r.bytes_per_recipient}`, '-']);
+  }
+  // The issue's inline targets, read off the fan-out bench (section 1) when it ran on a durable database.
+  const durable = fanout?.database?.settings?.fsync === 'on' && fanout?.database?.settings?.synchronous_commit === 'on';
+  for (const [size, target] of [['1000', 50], ['10000', 300]] as const) {
+    const s = fanout?.sizes?.[size];
+    if (!s || !durable) continue;
+    const p50 = s.last_frame_ms.p50;
+    rows.push(['9', `Course fan-out to ${Number(size).toLocaleString('en')} connected (inline), POST -> last frame p50, durable`, `< ${target} ms`, `${p50} ms (POST ${s.post_ms_p50} ms)`, mark(p50 < target && s.all_delivered)]);
   }
   const k = killed?.result;
   if (k) {

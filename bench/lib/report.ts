@@ -296,7 +296,7 @@ export function writeReport(extra: { totalSeconds?: number } = {}): string {
   add('7', 'Socket fan-out, POST -> last frame p50, while pushes go out vs quiet', pf.fanout_p50_unchanged_while_pushing);
   add('7', 'Pushes per second while socket fan-outs run (slowest batch)', pf.push_per_second_while_fanning_out);
   rows.push(...inboxTargetRows(results.inbox));
-  rows.push(...sendsTargetRows(results.sends, results['sends-kill']));
+  rows.push(...sendsTargetRows(results.sends, results['sends-kill'], results.fanout));
   for (const n of ORDER.filter((x) => x !== 'profile')) {
     const r = results[n];
     if (!r) rows.push([NUMBER[n], n, '-', 'not run', '-']);
