@@ -188,6 +188,30 @@ test('an insert for a user being deleted waits for the delete, then fails; a del
   }
 });
 
+test('an insert into a group and the deletion of its recipient, both queued behind a third insert, do not deadlock', async () => {
+  // Order matters: the insert locks the user before the group counter (as the foreign keys did), and the deletion
+  // locks the user before the counter too; locked the other way round, the two wait for each other.
+  const [a, b, c] = [await client(), await client(), await client()];
+  try {
+    const user = await ctx.createUser('candidate');
+    await c.query('BEGIN');
+    await insert([[user.id, teacher.id, courseId]], c); // holds the user (key share) and the group's counter
+    const deleting = b.query('DELETE FROM users WHERE id = $1', [user.id]);
+    expect(await settledOrWaiting(deleting)).toBe('waiting');
+    const inserting = insert([[user.id, teacher.id, courseId]], a);
+    await new Promise((r) => setTimeout(r, 100)); // a reaches its first lock wait
+    await c.query('COMMIT');
+    const outcomes = await Promise.allSettled([deleting, inserting]);
+    const codes = outcomes.map((o) => (o.status === 'fulfilled' ? 'ok' : (o.reason as DatabaseError).code));
+    expect(codes[0]).toBe('ok');
+    expect(['ok', '23503']).toContain(codes[1]);
+    expect(await count('notifications WHERE recipient_id = :u', { u: user.id })).toBe(0);
+    expect(await drift()).toEqual([]);
+  } finally {
+    await Promise.all([a.end(), b.end(), c.end()]);
+  }
+});
+
 test('TRUNCATE users or courses still needs notifications truncated too (through applications), and CASCADE empties it', async () => {
   const student = await ctx.createUser('candidate');
   await insert([[student.id, teacher.id, courseId]]);
