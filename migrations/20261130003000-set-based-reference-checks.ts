@@ -27,10 +27,12 @@ import type { MigrationContext } from '../server/db/migrate';
  *   applications (that foreign key stays), so TRUNCATE ... CASCADE still empties notifications and a TRUNCATE
  *   without CASCADE is still refused. Nothing in Herald truncates them.
  * What skips triggers (session_replication_role = replica: the bench seeds) skips these checks, as it skipped the
- * foreign keys'. One difference: under REPEATABLE READ, a user deleted while another transaction inserts for them
+ * foreign keys'. Two differences: under REPEATABLE READ, a user deleted while another transaction inserts for them
  * could leave that row behind where the foreign key would have raised a serialization failure (its cascade reads
- * with a crosscheck snapshot, which PL/pgSQL cannot); Herald deletes users under READ COMMITTED, and SERIALIZABLE
- * is covered by its own conflict detection.
+ * with a crosscheck snapshot, which PL/pgSQL cannot); Herald sets no isolation level, so it deletes users under
+ * READ COMMITTED (SERIALIZABLE should be caught by its own conflict detection; not tested). And the checks run
+ * with the caller's privileges (FOR KEY SHARE needs UPDATE on users and courses) where the foreign keys' ran as
+ * the tables' owner: Herald connects as the owner.
  *
  * Measured 2026-11-30 on the local PostgreSQL 15 (EXPLAIN (ANALYZE, BUFFERS, WAL) of the store's fan-out statement
  * to one course of 10,000 students, rolled back each run, 2 shared cores at load ~0.9, runs 2-6 of 6): the three
