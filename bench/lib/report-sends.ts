@@ -54,3 +54,9 @@ export function sendsSection(r: Json, table: Table): string[] {
     ),
   ];
 }
+
+/** 9c: one write per socket and nothing else, plain TCP beside `ws`: what any fan-out on this machine costs at least. */
+export function socketFloorSection(r: Json, table: Table): string[] {
+  const row = (name: string, x: Json) => [name, x.sockets, `${x.loop_ms_p50} ms`, `${x.us_per_write_p50} µs`, `${x.last_frame_ms_p50} ms`];
+  return [table(['', 'sockets', 'writing loop, p50', 'per write', 'last frame, p50'], [row('TCP (`net`)', r.tcp), row('WebSocket (`ws`)', r.ws)])];
+}

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { inboxSection, inboxTargetRows } from './report-inbox';
 import { jobWorkersSection } from './report-job-workers';
-import { sendsSection, sendsTargetRows } from './report-sends';
+import { sendsSection, sendsTargetRows, socketFloorSection } from './report-sends';
 import { RESULTS_DIR } from './results';
 import { ROOT } from './server';
 
@@ -11,6 +11,8 @@ type Json = Record<string, any>;
 const ORDER = ['fanout', 'connections', 'latency', 'queries', 'pages', 'email', 'push', 'push-fanout', 'inbox', 'sends', 'sends-kill', 'profile'];
 /** Extra fan-out runs (`bench:fanout -- --email off|unread`, issue 12), shown beside the plain one when present. */
 const FANOUT_EMAIL = ['fanout-email-off', 'fanout-email-unread'];
+/** The write floor under a socket fan-out on this machine (`bench/socket-floor.ts`), shown after section 9. */
+const FLOOR = 'socket-floor';
 const NUMBER: Record<string, string> = { fanout: '1', connections: '2', latency: '3', queries: '4', pages: '5', email: '6', push: '7', 'push-fanout': '7', inbox: '8', sends: '9', 'sends-kill': '9' };
 const TITLES: Record<string, string> = {
   fanout: '1. Fan-out',
@@ -26,6 +28,7 @@ const TITLES: Record<string, string> = {
   inbox: '8. The inbox at 5,000,000 rows (issue 14)',
   sends: '9. "Everyone" on a million users (issue 17)',
   'sends-kill': '9b. The same, the job process killed (kill -9) at 30, 60 and 90%',
+  [FLOOR]: '9c. The floor under a socket fan-out: one write per socket, nothing else',
   profile: 'Where the time goes (CPU profiles)',
 };
 
@@ -200,6 +203,9 @@ function section(name: string, r: Json): string {
     case 'sends-kill':
       out.push(...sendsSection(r, table));
       break;
+    case FLOOR:
+      out.push(...socketFloorSection(r, table));
+      break;
     case 'profile':
       for (const k of ['approvals', 'queries']) {
         const p = r[k];
@@ -223,7 +229,7 @@ function section(name: string, r: Json): string {
 
 /** RESULTS.md from whatever results/*.json exist, plus the hand-written findings (bench/FINDINGS.md). */
 export function writeReport(extra: { totalSeconds?: number } = {}): string {
-  const results = Object.fromEntries([...ORDER, ...FANOUT_EMAIL].map((n) => [n, load(n)]).filter(([, r]) => r)) as Record<string, Json>;
+  const results = Object.fromEntries([...ORDER, ...FANOUT_EMAIL, FLOOR].map((n) => [n, load(n)]).filter(([, r]) => r)) as Record<string, Json>;
   const env = Object.values(results).find((r) => r.environment)?.environment ?? {};
   const db = Object.values(results).find((r) => r.database)?.database;
   const lines: string[] = [
@@ -307,6 +313,7 @@ export function writeReport(extra: { totalSeconds?: number } = {}): string {
     if (results[n]) lines.push(section(n, results[n]));
     if (n === 'fanout') for (const x of FANOUT_EMAIL) if (results[x]) lines.push(section(x, results[x]));
     if (n === 'push-fanout') lines.push(jobWorkersSection(table));
+    if (n === 'sends-kill' && results[FLOOR]) lines.push(section(FLOOR, results[FLOOR]));
   }
   const findings = path.join(ROOT, 'bench', 'FINDINGS.md');
   if (existsSync(findings)) lines.push(readFileSync(findings, 'utf8'));

@@ -12,7 +12,7 @@ export const SendSchema = z
     status: z.enum(SEND_STATUSES).describe('queued (recorded, not started), running, finished or cancelled.'),
     title: z.string(),
     recipients: int.describe('Recipients written so far.'),
-    total: int.nullable().describe('The audience’s size as of the send’s record; null until the job counted it.'),
+    total: int.nullable().describe('The audience’s size as of the send’s record; null until the job counted it (after its first chunk went out).'),
     created_at: timestamp,
     started_at: timestamp.nullable(),
     finished_at: timestamp.nullable().describe('When it finished or was cancelled.'),

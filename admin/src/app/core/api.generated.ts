@@ -1498,7 +1498,7 @@ export interface components {
             title: string;
             /** @description Recipients written so far. */
             recipients: number;
-            /** @description The audience’s size as of the send’s record; null until the job counted it. */
+            /** @description The audience’s size as of the send’s record; null until the job counted it (after its first chunk went out). */
             total: number | null;
             /** Format: date-time */
             created_at: string;
