@@ -8,12 +8,18 @@ import type { MigrationContext } from '../server/db/migrate';
  * and one course and its recipients were read from users by the same statement.
  *
  * The three foreign keys become triggers with the same guarantees (application_id's stays: its NULLs cost nothing):
- * - INSERT: one AFTER ... FOR EACH STATEMENT trigger reads the statement's rows (transition table) and locks the
- *   DISTINCT referenced users and courses FOR KEY SHARE in id order, as the foreign key's check locks each one: a
- *   concurrent DELETE (or key UPDATE) of one waits for this transaction, and an insert that waited for a concurrent
- *   delete finds the row gone and fails. Id order keeps two statements from deadlocking. A key missing raises
- *   23503 (foreign_key_violation) with the old constraint's name and PostgreSQL's own message and detail, so
- *   callers (and Sequelize's ForeignKeyConstraintError) see what they saw before; the whole statement fails.
+ * - INSERT: one AFTER ... FOR EACH STATEMENT trigger reads the statement's rows (transition table) and checks that
+ *   the DISTINCT referenced users and courses exist, one count each. A key missing raises 23503
+ *   (foreign_key_violation) with the old constraint's name and PostgreSQL's own message and detail, so callers (and
+ *   Sequelize's ForeignKeyConstraintError) see what they saw before; the whole statement fails.
+ * - No row locks on users: a foreign key's check locks each referenced row FOR KEY SHARE, so that a DELETE waits for
+ *   the inserting transaction; a send to everyone would lock (and write WAL for, and dirty the page of) each of a
+ *   million users rows. Instead the two sides queue on one advisory lock (7420014, 0), held until commit: every
+ *   statement inserting notifications takes it shared before checking (shared holders never wait for each other),
+ *   and deleting users or courses takes it exclusive before acting on notifications. So a deletion waits for every
+ *   transaction that inserted rows before it and then finds their rows (under READ COMMITTED each statement reads
+ *   anew); an insert that comes after a deletion waits for it and then finds the key gone. Deletions are rare
+ *   (Herald's own code deletes no user or course); inserts pay one uncontended lock per statement.
  * - UPDATE of recipient_id, sender_id or course_id to another non-null value: the same check for that row. A row
  *   trigger with a WHEN clause, because a trigger with transition tables cannot have a column list and one on every
  *   UPDATE would tax each state change; the app never changes these columns but through the SET NULL below. AFTER,
@@ -30,16 +36,15 @@ import type { MigrationContext } from '../server/db/migrate';
  * foreign keys'. Two differences: under REPEATABLE READ, a user deleted while another transaction inserts for them
  * could leave that row behind where the foreign key would have raised a serialization failure (its cascade reads
  * with a crosscheck snapshot, which PL/pgSQL cannot); Herald sets no isolation level, so it deletes users under
- * READ COMMITTED (SERIALIZABLE should be caught by its own conflict detection; not tested). And the checks run
- * with the caller's privileges (FOR KEY SHARE needs UPDATE on users and courses) where the foreign keys' ran as
- * the tables' owner: Herald connects as the owner.
+ * READ COMMITTED. And the checks run with the caller's privileges where the foreign keys' ran as the tables'
+ * owner: Herald connects as the owner.
  *
  * Measured 2026-11-30 on the local PostgreSQL 15 (EXPLAIN (ANALYZE, BUFFERS, WAL) of the store's fan-out statement
  * to one course of 10,000 students, rolled back each run, 2 shared cores at load ~0.9, runs 2-6 of 6): the three
- * foreign keys' triggers 37-45 + 34-38 + 31-33 ms (30,000 calls), the statement 254-275 ms; this trigger 16-17 ms
- * (one call: two array aggregates over the transition table and 10,001 + 1 row locks), the statement 150-161 ms.
- * WAL is unchanged (~91,000 records: the row locks were and are one record each). A second alternation, at a
- * noisier moment: 267-389 ms before, 153-220 ms after.
+ * foreign keys' triggers 37-45 + 34-38 + 31-33 ms (30,000 calls), the statement 254-275 ms; this trigger in a
+ * first form that still locked each referenced row FOR KEY SHARE 16-17 ms (one call: two array aggregates over the
+ * transition table and 10,001 + 1 row locks), the statement 150-161 ms; a second alternation, at a noisier moment:
+ * 267-389 ms before, 153-220 ms after.
  */
 export async function up({ context: qi }: { context: MigrationContext }) {
   // One multi-statement query: one implicit transaction, so the checks replace the constraints atomically.
@@ -54,70 +59,66 @@ export async function up({ context: qi }: { context: MigrationContext }) {
               SCHEMA = current_schema(), DETAIL = format('Key (%s)=(%s) is not present in table "%s".', col, key, tbl);
     END $fn$;
 
-    -- The statement's distinct references, locked FOR KEY SHARE in id order; a key short is found and named. (A
-    -- key that was missing when locking and committed by another transaction since is locked on the next turn.)
+    -- The statement's distinct references must exist. No row locks: the statement holds the references' lock
+    -- shared (see the comment above) while a deletion of users or courses takes it exclusive, so the two queue.
+    -- The lock comes first: after waiting for a deletion, the reads below see it (each statement reads anew).
     CREATE FUNCTION notifications_check_refs() RETURNS trigger LANGUAGE plpgsql AS $fn$
     DECLARE
       ids integer[];
-      locked bigint;
       missing integer;
     BEGIN
-      SELECT array_agg(k.id ORDER BY k.id) INTO ids
-        FROM (SELECT recipient_id FROM new_rows UNION SELECT sender_id FROM new_rows WHERE sender_id IS NOT NULL) k(id);
-      LOOP
-        EXIT WHEN ids IS NULL; -- an INSERT of no rows
-        PERFORM 1 FROM users u WHERE u.id = ANY (ids) ORDER BY u.id FOR KEY SHARE OF u;
-        GET DIAGNOSTICS locked = ROW_COUNT;
-        EXIT WHEN locked = cardinality(ids);
+      PERFORM pg_advisory_xact_lock_shared(7420014, 0);
+      SELECT array_agg(DISTINCT k.id) INTO ids
+        FROM (SELECT recipient_id FROM new_rows UNION ALL SELECT sender_id FROM new_rows WHERE sender_id IS NOT NULL) k(id);
+      IF ids IS NOT NULL AND (SELECT count(*) FROM users u WHERE u.id = ANY (ids)) < cardinality(ids) THEN
         SELECT r.recipient_id INTO missing FROM new_rows r
          WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = r.recipient_id) LIMIT 1;
         IF FOUND THEN PERFORM notifications_ref_missing('recipient_id', 'users', missing); END IF;
         SELECT r.sender_id INTO missing FROM new_rows r
          WHERE r.sender_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = r.sender_id) LIMIT 1;
         IF FOUND THEN PERFORM notifications_ref_missing('sender_id', 'users', missing); END IF;
-      END LOOP;
-
+      END IF;
       SELECT array_agg(DISTINCT course_id) INTO ids FROM new_rows WHERE course_id IS NOT NULL;
-      LOOP
-        EXIT WHEN ids IS NULL;
-        PERFORM 1 FROM courses c WHERE c.id = ANY (ids) ORDER BY c.id FOR KEY SHARE OF c;
-        GET DIAGNOSTICS locked = ROW_COUNT;
-        EXIT WHEN locked = cardinality(ids);
+      IF ids IS NOT NULL AND (SELECT count(*) FROM courses c WHERE c.id = ANY (ids)) < cardinality(ids) THEN
         SELECT r.course_id INTO missing FROM new_rows r
          WHERE r.course_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM courses c WHERE c.id = r.course_id) LIMIT 1;
         IF FOUND THEN PERFORM notifications_ref_missing('course_id', 'courses', missing); END IF;
-      END LOOP;
+      END IF;
       RETURN NULL;
     END $fn$;
 
     -- One row whose references changed (the WHEN clause below says which rows come here).
     CREATE FUNCTION notifications_check_row_refs() RETURNS trigger LANGUAGE plpgsql AS $fn$
     BEGIN
+      PERFORM pg_advisory_xact_lock_shared(7420014, 0);
       IF NEW.recipient_id IS DISTINCT FROM OLD.recipient_id
-         AND NOT EXISTS (SELECT 1 FROM users WHERE id = NEW.recipient_id FOR KEY SHARE) THEN
+         AND NOT EXISTS (SELECT 1 FROM users WHERE id = NEW.recipient_id) THEN
         PERFORM notifications_ref_missing('recipient_id', 'users', NEW.recipient_id);
       END IF;
       IF NEW.sender_id IS NOT NULL AND NEW.sender_id IS DISTINCT FROM OLD.sender_id
-         AND NOT EXISTS (SELECT 1 FROM users WHERE id = NEW.sender_id FOR KEY SHARE) THEN
+         AND NOT EXISTS (SELECT 1 FROM users WHERE id = NEW.sender_id) THEN
         PERFORM notifications_ref_missing('sender_id', 'users', NEW.sender_id);
       END IF;
       IF NEW.course_id IS NOT NULL AND NEW.course_id IS DISTINCT FROM OLD.course_id
-         AND NOT EXISTS (SELECT 1 FROM courses WHERE id = NEW.course_id FOR KEY SHARE) THEN
+         AND NOT EXISTS (SELECT 1 FROM courses WHERE id = NEW.course_id) THEN
         PERFORM notifications_ref_missing('course_id', 'courses', NEW.course_id);
       END IF;
       RETURN NULL;
     END $fn$;
 
     -- The foreign keys' ON DELETE actions, once per statement: CASCADE for recipients, SET NULL for senders and
-    -- courses.
+    -- courses. The exclusive lock first: it waits for every transaction that inserted rows (they may reference what
+    -- was deleted), whose rows the statements after it then see.
     CREATE FUNCTION users_delete_notifications() RETURNS trigger LANGUAGE plpgsql AS $fn$
     BEGIN
+      PERFORM pg_advisory_xact_lock(7420014, 0);
       DELETE FROM notifications n USING gone g WHERE n.recipient_id = g.id;
       UPDATE notifications n SET sender_id = NULL FROM gone g WHERE n.sender_id = g.id;
       RETURN NULL;
     END $fn$;
     CREATE FUNCTION courses_unlink_notifications() RETURNS trigger LANGUAGE plpgsql AS $fn$
     BEGIN
+      PERFORM pg_advisory_xact_lock(7420014, 0);
       UPDATE notifications n SET course_id = NULL FROM gone g WHERE n.course_id = g.id;
       RETURN NULL;
     END $fn$;
@@ -127,6 +128,7 @@ export async function up({ context: qi }: { context: MigrationContext }) {
     DECLARE
       con text;
     BEGIN
+      PERFORM pg_advisory_xact_lock(7420014, 0);
       IF TG_TABLE_NAME = 'users' AND NOT EXISTS (SELECT 1 FROM users WHERE id = OLD.id) THEN
         con := CASE WHEN EXISTS (SELECT 1 FROM notifications WHERE recipient_id = OLD.id) THEN 'notifications_recipient_id_fkey'
                     WHEN EXISTS (SELECT 1 FROM notifications WHERE sender_id = OLD.id) THEN 'notifications_sender_id_fkey' END;

@@ -188,14 +188,30 @@ test('an insert for a user being deleted waits for the delete, then fails; a del
   }
 });
 
+test('an insert locks no users row: a send to everyone does not write a lock into each of their rows', async () => {
+  const [a, b] = [await client(), await client()];
+  try {
+    const student = await ctx.createUser('candidate');
+    await a.query('BEGIN');
+    await insert([[student.id, teacher.id, courseId]], a);
+    // A foreign key's check holds FOR KEY SHARE on both users rows until commit: FOR UPDATE NOWAIT would fail (55P03).
+    for (const id of [student.id, teacher.id]) {
+      await expect(b.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE NOWAIT', [id])).resolves.toMatchObject({ rowCount: 1 });
+    }
+    await a.query('COMMIT');
+  } finally {
+    await Promise.all([a.end(), b.end()]);
+  }
+});
+
 test('an insert into a group and the deletion of its recipient, both queued behind a third insert, do not deadlock', async () => {
-  // Order matters: the insert locks the user before the group counter (as the foreign keys did), and the deletion
-  // locks the user before the counter too; locked the other way round, the two wait for each other.
+  // Order matters: the insert takes the references' lock before the group counter, and the deletion takes it
+  // before touching counters too; taken the other way round, the two wait for each other.
   const [a, b, c] = [await client(), await client(), await client()];
   try {
     const user = await ctx.createUser('candidate');
     await c.query('BEGIN');
-    await insert([[user.id, teacher.id, courseId]], c); // holds the user (key share) and the group's counter
+    await insert([[user.id, teacher.id, courseId]], c); // holds the references' lock (shared) and the group's counter
     const deleting = b.query('DELETE FROM users WHERE id = $1', [user.id]);
     expect(await settledOrWaiting(deleting)).toBe('waiting');
     const inserting = insert([[user.id, teacher.id, courseId]], a);
