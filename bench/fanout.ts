@@ -3,12 +3,17 @@
  * last student's frame, and server CPU per delivered message.
  *
  *   npm run bench:fanout -- [--sizes 1000,10000] [--runs 7] [--web-concurrency 1] [--email unread|off]
+ *                           [--platform-users 1000000]
  *
  * `--email unread` (issue 12) stores every student's preference for the bench's type as email when unread, so
  * the fan-out statement also reads it and enqueues the batch's escalation job; `--email off` stores the same
  * number of override rows saying off, the fair baseline. Without the option no preference row exists. The
  * escalation is due EMAIL_UNREAD_DELAY_SECONDS (600 s by default) later, after the runs: only the in-app path
  * is timed. Results go to results/fanout-email-<mode>.json then, so the plain fan-out's file is left alone.
+ *
+ * `--platform-users N` adds N users who are in no course (set-based, split evenly among the courses), with each
+ * course's students spread through them, so the course is a slice of a large platform as on a real one: the planner
+ * then weighs looking the students up against scanning every user. Results go to results/fanout-platform-<N>.json.
  */
 import { Client } from 'pg';
 import { intArg, intList, parseArgs } from './lib/args';
@@ -30,6 +35,8 @@ export interface FanoutOptions {
   target?: PgTarget;
   /** Every student's email preference for the bench's type, stored as an override row; none when absent. */
   email?: EmailMode;
+  /** Users in no course, added after the courses (a large platform); none when absent. */
+  platformUsers?: number;
 }
 
 export type EmailMode = 'unread' | 'off';
@@ -59,7 +66,8 @@ export async function runFanout(o: FanoutOptions) {
     const env = environment(); // at the start: the load average then says how quiet the machine was
     const secret = benchSecret();
     const courses = [];
-    for (const n of o.sizes) courses.push(await seedCourse(url, { students: n, secret, ...SERVER_SESSION }));
+    const among = o.platformUsers ? Math.floor(o.platformUsers / o.sizes.length) : undefined;
+    for (const n of o.sizes) courses.push(await seedCourse(url, { students: n, among, secret, ...SERVER_SESSION }));
     if (o.email) {
       const rows = await setStudentsEmail(url, courses.map((c) => c.courseId), o.email);
       log(`${rows} students set to email: "${o.email}" for ${FANOUT_TYPE}`);
@@ -131,10 +139,13 @@ export async function runFanout(o: FanoutOptions) {
       database: { kind: target.kind, settings: await serverSettings(url) },
       bus: process.env.REDIS_URL ? 'redis' : 'postgres LISTEN/NOTIFY',
       email: o.email,
+      platform_users: o.platformUsers ?? 0,
       email_preference: o.email ? `every student overridden to email: "${o.email}"` : 'no preference rows (type default: off)',
       method:
         `Server with WEB_CONCURRENCY=${o.webConcurrency}. N students of one course hold authenticated sockets ` +
-        `(/ws/notifications, opened by separate load-generator processes). The instructor POSTs notify-students; ` +
+        `(/ws/notifications, opened by separate load-generator processes)` +
+        (o.platformUsers ? `, on a platform of ${o.platformUsers} more users in no course` : '') +
+        `. The instructor POSTs notify-students; ` +
         `the time runs from sending the POST to the arrival of the last student's frame (all clocks on this machine). ` +
         `${o.warmup} warm-up runs, then ${o.runs} measured; p50 over those. Server CPU is utime+stime of the ` +
         `server's Node processes from /proc/<pid>/stat across the run, divided by frames delivered; PostgreSQL CPU ` +
@@ -158,8 +169,9 @@ if (require.main === module) {
     warmup: intArg(args, 'warmup', 2),
     webConcurrency: intArg(args, 'web-concurrency', 1),
     email: emailArg(args.get('email')),
+    platformUsers: intArg(args, 'platform-users', 0) || undefined,
   })
-    .then((r) => log(`wrote ${writeResult(r.email ? `fanout-email-${r.email}` : 'fanout', r)}`))
+    .then((r) => log(`wrote ${writeResult(r.email ? `fanout-email-${r.email}` : r.platform_users ? `fanout-platform-${r.platform_users}` : 'fanout', r)}`))
     .catch((err) => {
       console.error(err);
       process.exit(1);

@@ -84,10 +84,14 @@ export interface SeededCourse {
   studentCookies: string[];
 }
 
-/** One instructor, one course, `students` enrolled students, every one with a ready session. */
+/**
+ * One instructor, one course, `students` enrolled students, every one with a ready session. With `among`, the
+ * students are spread evenly through `students + among` users created together (the others in no course, without
+ * sessions), as a course's students are on a large platform: their rows are scattered over the users table.
+ */
 export async function seedCourse(
   url: string,
-  opts: SessionOptions & { students: number; tag?: string },
+  opts: SessionOptions & { students: number; tag?: string; among?: number },
 ): Promise<SeededCourse> {
   const tag = opts.tag ?? `b${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
   const db = new Client({ connectionString: url, application_name: 'herald-bench-seed' });
@@ -101,7 +105,9 @@ export async function seedCourse(
       [`Bench course ${tag}`, instructorId],
     );
     const courseId = rows[0].id;
-    const studentIds = await insertUsers(db, tag, 'student', opts.students, 'candidate');
+    const created = await insertUsers(db, tag, 'student', opts.students + (opts.among ?? 0), 'candidate');
+    const step = created.length / opts.students;
+    const studentIds = opts.among ? Array.from({ length: opts.students }, (_, i) => created[Math.floor(i * step)]) : created;
     await db.query(
       `INSERT INTO enrollments (course_id, student_id) SELECT $1, unnest($2::int[])`,
       [courseId, studentIds],
