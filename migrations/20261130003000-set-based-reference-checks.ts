@@ -44,7 +44,10 @@ import type { MigrationContext } from '../server/db/migrate';
  * foreign keys' triggers 37-45 + 34-38 + 31-33 ms (30,000 calls), the statement 254-275 ms; this trigger in a
  * first form that still locked each referenced row FOR KEY SHARE 16-17 ms (one call: two array aggregates over the
  * transition table and 10,001 + 1 row locks), the statement 150-161 ms; a second alternation, at a noisier moment:
- * 267-389 ms before, 153-220 ms after.
+ * 267-389 ms before, 153-220 ms after. Then with 1,000,000 users and the 10,000 students spread among them
+ * (random_page_cost 1.1, four alternations, quiet): that first form 69-75 ms, this one 52-60 ms (the lookups
+ * themselves now dominate), and a send to everyone on those users wrote its 1,000,001 rows in 23.7 s instead of
+ * 26.5 s (bench/FINDINGS.md).
  */
 export async function up({ context: qi }: { context: MigrationContext }) {
   // One multi-statement query: one implicit transaction, so the checks replace the constraints atomically.
