@@ -137,27 +137,36 @@ test('preferences in the same statement: in_app off is written read, the batch g
   expect(await jobsOf(none.body.batch_id)).toEqual([]);
 });
 
-test('the 10,000-recipient fan-out reads the preferences with one join, not one lookup per row', async () => {
+/** Every node of an EXPLAIN (FORMAT JSON) plan, init plans and subplans included. */
+function planNodes(node: Record<string, unknown>): Array<Record<string, unknown>> {
+  return [node, ...((node.Plans as Array<Record<string, unknown>> | undefined) ?? []).flatMap(planNodes)];
+}
+
+test('the 10,000-recipient fan-out reads the preferences in its one statement', async () => {
   const course = await courseWithStudents(10_000, 'explain');
   const sent = await ctx.countStatements(() => agent.post(`/api/courses/${course.id}/notify-students/`, message('Plan')).expect(201));
-  const statement = sent.statements.find((s) => /INSERT INTO notifications/.test(s))!;
+  const statements = sent.statements.filter((s) => /INSERT INTO notifications/.test(s));
+  expect(statements).toHaveLength(1);
   // The same statement again for a fresh batch, analysed and rolled back.
-  const sql = statement.replace(/^Execut(ed|ing) \([^)]*\): /, '').replaceAll(sent.result.body.batch_id, '00000000-0000-4000-8000-000000000001');
+  const sql = statements[0].replace(/^Execut(ed|ing) \([^)]*\): /, '').replaceAll(sent.result.body.batch_id, '00000000-0000-4000-8000-000000000001');
   const transaction = await ctx.sequelize.transaction();
-  let plan: string;
+  let plan: Array<{ Plan: Record<string, unknown>; 'Execution Time': number }>;
   try {
     const [[row]] = (await ctx.sequelize.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, { transaction })) as [
-      Array<{ 'QUERY PLAN': unknown }>,
+      Array<{ 'QUERY PLAN': typeof plan }>,
       unknown,
     ];
-    plan = JSON.stringify(row['QUERY PLAN']);
+    plan = row['QUERY PLAN'];
   } finally {
     await transaction.rollback();
   }
-  // No node runs 10,000 times: the view is joined set-based (hash or merge), never probed per recipient.
-  const loops = [...plan.matchAll(/"Actual Loops":\s*(\d+)/g)].map((m) => Number(m[1]));
-  expect(Math.max(...loops)).toBeLessThan(10_000);
-  expect(plan).toMatch(/"Node Type":\s*"(Hash Join|Merge Join)"/);
-  const total = JSON.parse(plan)[0]['Execution Time'];
-  process.stdout.write(`fan-out of 10,000 with preferences: ${total} ms\n`);
+  // The preferences (overrides and settings) are read by the statement itself, for all 10,000 recipients: the
+  // planner joins them by hash on a small platform or by index lookups on a large one (random_page_cost 1.1,
+  // server/db/index.ts). Which it picks is the planner's, and their cost at scale is the benchmarks' (bench/FINDINGS.md,
+  // sections 1c and 1d): with the default of 4 a platform of 1,000,000 users was scanned whole, three times.
+  const nodes = planNodes(plan[0].Plan);
+  for (const table of ['notification_preferences', 'notification_settings']) {
+    expect(nodes.some((n) => n['Relation Name'] === table)).toBe(true);
+  }
+  process.stdout.write(`fan-out of 10,000 with preferences: ${plan[0]['Execution Time']} ms\n`);
 });
