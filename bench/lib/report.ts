@@ -9,8 +9,11 @@ import { ROOT } from './server';
 type Json = Record<string, any>;
 
 const ORDER = ['fanout', 'connections', 'latency', 'queries', 'pages', 'email', 'push', 'push-fanout', 'inbox', 'sends', 'sends-kill', 'profile'];
-/** Extra fan-out runs (`bench:fanout -- --email off|unread`, issue 12), shown beside the plain one when present. */
-const FANOUT_EMAIL = ['fanout-email-off', 'fanout-email-unread', 'fanout-platform-1000000'];
+/**
+ * Extra fan-out runs, shown after the plain one when present: `bench:fanout -- --email off|unread` (issue 12) and
+ * `--platform-users 1000000` (issue 17).
+ */
+const FANOUT_EXTRA = ['fanout-email-off', 'fanout-email-unread', 'fanout-platform-1000000'];
 /** The write floor under a socket fan-out on this machine (`bench/socket-floor.ts`), shown after section 9. */
 const FLOOR = 'socket-floor';
 const NUMBER: Record<string, string> = { fanout: '1', connections: '2', latency: '3', queries: '4', pages: '5', email: '6', push: '7', 'push-fanout': '7', inbox: '8', sends: '9', 'sends-kill': '9' };
@@ -230,7 +233,7 @@ function section(name: string, r: Json): string {
 
 /** RESULTS.md from whatever results/*.json exist, plus the hand-written findings (bench/FINDINGS.md). */
 export function writeReport(extra: { totalSeconds?: number } = {}): string {
-  const results = Object.fromEntries([...ORDER, ...FANOUT_EMAIL, FLOOR].map((n) => [n, load(n)]).filter(([, r]) => r)) as Record<string, Json>;
+  const results = Object.fromEntries([...ORDER, ...FANOUT_EXTRA, FLOOR].map((n) => [n, load(n)]).filter(([, r]) => r)) as Record<string, Json>;
   const env = Object.values(results).find((r) => r.environment)?.environment ?? {};
   const db = Object.values(results).find((r) => r.database)?.database;
   const lines: string[] = [
@@ -312,7 +315,7 @@ export function writeReport(extra: { totalSeconds?: number } = {}): string {
   lines.push(table(['#', 'what', 'target', 'measured', ''], rows), '');
   for (const n of ORDER) {
     if (results[n]) lines.push(section(n, results[n]));
-    if (n === 'fanout') for (const x of FANOUT_EMAIL) if (results[x]) lines.push(section(x, results[x]));
+    if (n === 'fanout') for (const x of FANOUT_EXTRA) if (results[x]) lines.push(section(x, results[x]));
     if (n === 'push-fanout') lines.push(jobWorkersSection(table));
     if (n === 'sends-kill' && results[FLOOR]) lines.push(section(FLOOR, results[FLOOR]));
   }

@@ -1,4 +1,4 @@
-import { QueryTypes, type Sequelize } from 'sequelize';
+import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 
 /**
  * VACUUM ANALYZE `table` until its visibility map covers (nearly) every page, as autovacuum leaves a table at rest, so plan
@@ -31,11 +31,16 @@ export interface PlanNode {
   Plans?: PlanNode[];
 }
 
-/** The root of the plan PostgreSQL makes for `statement` (as Sequelize logged it); with `analyze`, the statement runs. */
-export async function planTree(sequelize: Sequelize, statement: string, opts: { analyze?: boolean } = {}): Promise<PlanNode> {
+type PlanOptions = { analyze?: boolean; transaction?: Transaction };
+
+/**
+ * The root of the plan PostgreSQL makes for `statement` (as Sequelize logged it); with `analyze`, the statement runs
+ * (in `transaction`, for a write the caller then rolls back).
+ */
+export async function planTree(sequelize: Sequelize, statement: string, opts: PlanOptions = {}): Promise<PlanNode> {
   const [{ 'QUERY PLAN': plan }] = await sequelize.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
-    `EXPLAIN (${opts.analyze ? 'ANALYZE, ' : ''}FORMAT JSON) ${statement.replace(/^Executing \([^)]*\): /, '')}`,
-    { type: QueryTypes.SELECT },
+    `EXPLAIN (${opts.analyze ? 'ANALYZE, ' : ''}FORMAT JSON) ${statement.replace(/^Execut(ed|ing) \([^)]*\): /, '')}`,
+    { type: QueryTypes.SELECT, transaction: opts.transaction },
   );
   return plan[0].Plan;
 }
@@ -44,7 +49,7 @@ export async function planTree(sequelize: Sequelize, statement: string, opts: { 
  * Every node of the plan PostgreSQL makes for `statement` (as Sequelize logged it, "Executing (...): " and all),
  * depth first; with `analyze`, the statement runs and the nodes carry their actual rows.
  */
-export async function planNodes(sequelize: Sequelize, statement: string, opts: { analyze?: boolean } = {}): Promise<PlanNode[]> {
+export async function planNodes(sequelize: Sequelize, statement: string, opts: PlanOptions = {}): Promise<PlanNode[]> {
   return nodesOf(await planTree(sequelize, statement, opts));
 }
 
