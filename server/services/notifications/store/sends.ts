@@ -181,12 +181,12 @@ export class SendStore {
    * the send does not exist.
    */
   async count(id: string): Promise<SendRecord | undefined> {
-    const [b] = await this.#db.query<{ audience: Audience; total: number | null; audience_max_id: number; audience_as_of: Date }>(
-      'SELECT audience, total, audience_max_id, audience_as_of FROM broadcasts WHERE id = :id',
+    const [b] = await this.#db.query<Row & { audience: Audience; audience_max_id: number; audience_as_of: Date }>(
+      `SELECT ${COLUMNS}, audience, audience_max_id, audience_as_of FROM broadcasts WHERE id = :id`,
       { replacements: { id }, type: QueryTypes.SELECT },
     );
     if (!b) return undefined;
-    if (b.total !== null) return this.get(id);
+    if (b.total !== null) return toRecord(b);
     // Counted outside the UPDATE: a cancel waiting for this row would otherwise wait for the whole scan.
     const { sql, params } = fixedAudienceSql(b.audience, { limit: false });
     const [c] = await this.#db.query<{ n: string }>(`SELECT count(*) AS n FROM (${sql}) AS r(id)`, {
