@@ -7,17 +7,21 @@ import type { WebhookEvent } from './events';
  * for every enabled endpoint that subscribed to the type and may hear it (admins' endpoints: all events; an
  * instructor's: its course's). `ON CONFLICT DO NOTHING` makes a second hand-over of the event (another process,
  * a replayed message) write and enqueue nothing. Returns how many deliveries it wrote.
+ *
+ * The listeners are read first and the source only when there is one: a `broadcast.sent` source aggregates the
+ * batch's rows (4-11 ms of PostgreSQL for 10,000), which every fan-out paid on a platform with no endpoint, at the
+ * moment its frames' rows were read.
  */
 export async function enqueueWebhookEvent(db: Sequelize, event: WebhookEvent): Promise<number> {
   const [row] = await db.query<{ n: string }>(
-    `WITH src AS (${event.source}),
+    `WITH listeners AS MATERIALIZED (
+       SELECT e.id, e.course_id FROM webhook_endpoints e WHERE e.enabled AND CAST(:eventType AS text) = ANY (e.events)),
+     src AS (SELECT s.* FROM (${event.source}) s WHERE EXISTS (SELECT 1 FROM listeners)),
      ins AS (
        INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, body)
-       SELECT e.id, :eventId, :eventType,
+       SELECT l.id, :eventId, :eventType,
               json_build_object('type', CAST(:eventType AS text), 'timestamp', CAST(:eventTime AS text), 'data', src.data)::text
-         FROM src JOIN webhook_endpoints e
-           ON e.enabled AND CAST(:eventType AS text) = ANY (e.events)
-          AND (e.course_id IS NULL OR e.course_id = src.course_id)
+         FROM src JOIN listeners l ON l.course_id IS NULL OR l.course_id = src.course_id
        ON CONFLICT (endpoint_id, event_id) DO NOTHING
        RETURNING id),
      jobs AS (SELECT ${webhookJobSql('ins.id')} AS job FROM ins)
