@@ -48,6 +48,8 @@ export interface RealtimeDeps {
   sessionCheckMs?: number;
   /** Node's default process metrics on /metrics (off in tests, which build many registries). */
   defaultMetrics?: boolean;
+  /** A fan-out's first read of rows, in connected users (pushes.ts FIRST_SLICE); tests make it small. */
+  fanoutFirstSlice?: number;
 }
 
 /**
@@ -87,7 +89,7 @@ export class Realtime implements Channel, EventStreams {
     const metrics = (this.metrics = new RealtimeMetrics(this.hub, { defaultMetrics: deps.defaultMetrics, busHealthy: () => deps.bus.isHealthy() }));
     const protocols = createProtocols(deps.renderer ?? new Renderer());
     this.#hints = new AdminHints({ hub: this.hub, protocols, metrics });
-    this.#pushes = new Pushes({ hub: this.hub, notifications, queries, protocols, metrics });
+    this.#pushes = new Pushes({ hub: this.hub, notifications, queries, protocols, metrics, firstSlice: deps.fanoutFirstSlice });
     this.#snapshots = new Snapshots({ notifications, queries, protocols, metrics });
     this.delivery = new DeliveryQueue({
       logger: deps.logger,

@@ -28,6 +28,8 @@ export interface ServerOptions {
   sseLimits?: Partial<SseLimits>;
   sessionCheckMs?: number;
   bus?: Bus;
+  /** A fan-out's first read of rows (server/realtime/pushes.ts FIRST_SLICE), small to see several reads. */
+  fanoutFirstSlice?: number;
 }
 
 /** A test context with a server over it; `close()` stops the server, then drops the database. */
@@ -63,6 +65,7 @@ export async function startServer(ctx: TestContext, opts: ServerOptions = {}): P
     limits: opts.limits,
     sseLimits: opts.sseLimits,
     sessionCheckMs: opts.sessionCheckMs,
+    fanoutFirstSlice: opts.fanoutFirstSlice,
   });
   ctx.eventStreams.target = realtime;
   const dispatcher = new Dispatcher({ bus, logger, channels: [realtime] });
