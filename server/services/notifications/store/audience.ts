@@ -7,14 +7,19 @@ export type Audience =
   | { kind: 'role'; role: Role }
   | { kind: 'all' };
 
-/** Active users only: a deactivated account receives nothing. */
-export function audienceSql(a: Audience): { sql: string; params: Record<string, unknown> } {
+/**
+ * Active users only: a deactivated account receives nothing. `bound`, where the kind has one, selects a superset
+ * of the audience from one index (a course's enrolments, active or not): when it has no more rows than a limit,
+ * neither has the audience, and the exact count (a join with users) can be skipped.
+ */
+export function audienceSql(a: Audience): { sql: string; params: Record<string, unknown>; bound?: string } {
   switch (a.kind) {
     case 'course':
       return {
         sql: `SELECT e.student_id FROM enrollments e JOIN users u ON u.id = e.student_id AND u.is_active
                WHERE e.course_id = :audienceCourseId`,
         params: { audienceCourseId: a.courseId },
+        bound: 'SELECT e.student_id FROM enrollments e WHERE e.course_id = :audienceCourseId',
       };
     case 'user':
       return { sql: 'SELECT id FROM users WHERE id = :audienceUserId AND is_active', params: { audienceUserId: a.userId } };

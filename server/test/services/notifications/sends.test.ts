@@ -133,6 +133,17 @@ test('up to SEND_INLINE_MAX a send stays one statement (200); above it, 202 at o
   for (const ws of sockets) expect(await framesFor(ws, 'Chunked')).toBe(1);
 });
 
+test('a course with more enrolments than SEND_INLINE_MAX but no more active students stays inline', async () => {
+  // Its enrolments (8) pass the threshold, so the statement counts the active students exactly (5): one statement.
+  const { course: c, students } = await course(8);
+  await ctx.sequelize.query('UPDATE users SET is_active = false WHERE id IN (:ids)', { replacements: { ids: students.slice(5).map((s) => s.id) } });
+  const res = await send(c.id, 'Active only');
+  expect(res.status).toBe(200);
+  expect(await res.json()).toEqual({ recipients: 5 });
+  const { course: full } = await course(6);
+  expect((await send(full.id, 'Six active')).status).toBe(202);
+});
+
 test('a crash inside a chunk rolls it back; the resumed job writes every row and frame once', async () => {
   const { course: c, students, sockets } = await course(10, 10);
   const { id } = (await (await send(c.id, 'Mid-chunk')).json()) as { id: string };
