@@ -54,7 +54,9 @@ function section(name: string, r: Json): string {
   if (r.method) out.push(`Method: ${r.method}`, '');
   if (r.environment) {
     const e = r.environment;
-    out.push(`Run at ${e.date}, load average at start ${e.loadavg_at_start.join(' / ')}.`, '');
+    // The host's CPU has changed between sessions (the same code measured up to a third faster on one than on
+    // another): every section says where it ran and on which commit, not only the header.
+    out.push(`Run at ${e.date} on ${e.cpu ?? '?'} (commit ${e.commit ?? '?'}), load average at start ${e.loadavg_at_start.join(' / ')}.`, '');
   }
   switch (name.startsWith('fanout') ? 'fanout' : name) {
     case 'email':
@@ -244,7 +246,7 @@ export function writeReport(extra: { totalSeconds?: number } = {}): string {
     '',
     '## Conditions',
     '',
-    `- Machine: ${env.cpu ?? '?'}, ${env.memory_gib ?? '?'} GiB, Linux ${env.kernel ?? '?'}, Node ${env.node ?? '?'}.`,
+    `- Machine (of the fan-out run; each section names its own): ${env.cpu ?? '?'}, ${env.memory_gib ?? '?'} GiB, Linux ${env.kernel ?? '?'}, Node ${env.node ?? '?'}.`,
     `- Commit: ${env.commit ?? '?'}${env.dirty ? ' plus uncommitted changes under server/ (work in progress at the time)' : ''}; run ${env.date ?? '?'}` +
       (extra.totalSeconds ? `, ${Math.round(extra.totalSeconds)} s end to end.` : '.'),
     `- PostgreSQL: ${db ? `${db.kind}, ${Object.entries(db.settings).map(([k, v]) => `${k}=${v}`).join(', ')}` : '?'}.`,
