@@ -149,7 +149,7 @@ export async function searchNotifications(
   // keeps the window's buffer in memory (the full shape, 600 bytes a row, spilled to disk at 15,000 matches).
   // One recipient by id: the same misjudged window walked notifications_created_idx backwards over the whole table
   // for a recipient's rows (180-200 ms on 1,000,000 rows, 20,000 of them the recipient's); behind the same fence it
-  // reads them through notifications_recipient_id_idx (70-80 ms) and sorts them. Without a recipient the walk is
+  // reads them through notifications_recipient_id_idx (70-90 ms) and sorts them. Without a recipient the walk is
   // what a date range or the whole table wants, so the other filters keep the unfenced form.
   const fenced = !f.q && typeof f.recipient === 'number';
   const source = f.q ? searchSourceSql(where.rest) : fenced ? `(SELECT n.* FROM notifications n ${where.sql} OFFSET 0)` : 'notifications';
