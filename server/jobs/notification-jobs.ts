@@ -14,6 +14,13 @@ export const ESCALATE_TASK = 'email:escalate';
 export const IMMEDIATE_TASK = 'email:immediate';
 /** Web Push. */
 export const PUSH_TASK = 'push:send';
+/**
+ * The email digest (`email: "digest"`): enqueued by the hourly cron and by the admin's "send now"
+ * (server/services/digests), run by server/channels/email/digest.ts.
+ */
+export const DIGEST_TASK = 'email:digest';
+/** graphile-worker runs the jobs of one named queue serially: two digest runs never split one user's email. */
+export const DIGEST_QUEUE = 'email:digest';
 
 /**
  * For the fan-out statement: one job for the whole batch, keyed by it, so a duplicate enqueue is a no-op (it keeps

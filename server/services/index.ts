@@ -1,5 +1,4 @@
 import type { Sequelize } from 'sequelize';
-import { DigestRuns } from '../channels/email/digest';
 import type { Models } from '../models';
 import { ApplicationService } from './applications';
 import { AuthService, type AuthLimits } from './auth';
@@ -15,6 +14,7 @@ import { StatsService } from './stats';
 import { UserService } from './users';
 import { IdempotencyKeys } from './idempotency';
 import { DeliveryService } from './deliveries';
+import { DigestRuns } from './digests';
 import { PreferenceService } from './preferences';
 import type { OutboundPolicy } from '../outbound';
 import { PushSubscriptions, VapidKeys, type VapidConfig } from './push-subscriptions';

@@ -3,9 +3,9 @@ import { parseCronItems, type ParsedCronItem } from 'graphile-worker';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { z } from 'zod';
 import type { JobHelpers, TaskList } from '../../jobs';
-import { freeToClaim, type ClaimedDelivery, type ClaimSource, type DeliveryService } from '../../services/deliveries';
-import { notificationRows } from '../../services/notifications/store/channel-reads';
-import { effectivePreferencesJoin } from '../../services/preferences/sql';
+import { DIGEST_QUEUE, DIGEST_TASK } from '../../jobs/notification-jobs';
+import type { ClaimedDelivery, ClaimSource, DeliveryService } from '../../services/deliveries';
+import { digestibleFrom } from '../../services/digests';
 import { TransientSendError, type SendReport } from './send';
 import type { EmailSender } from './index';
 import { IN_QUIET_HOURS, NEXT_QUIET_END } from '../quiet-hours';
@@ -17,17 +17,16 @@ import { IN_QUIET_HOURS, NEXT_QUIET_END } from '../quiet-hours';
  *    something to digest, whatever their hour). Every digest job runs in one graphile-worker queue, one at a time,
  *    so two runs never split one user's notifications into two emails.
  * 2. One query per chunk of users picks what is digestible (unread, effective email `digest` for its type, written
- *    since the user's previous digest, no email delivery yet except a free pending one) and claims it: one delivery
- *    per notification on channel `email`, the same unique (notification, email) row the other email paths use,
- *    so a notification is emailed at most once whichever way (digest, escalation, immediate) it goes.
+ *    since the user's previous digest, no email delivery yet except a free pending one: `digestibleFrom`, which
+ *    the admin's count in server/services/digests shares) and claims it: one delivery per notification on channel
+ *    `email`, the same unique (notification, email) row the other email paths use, so a notification is emailed at
+ *    most once whichever way (digest, escalation, immediate) it goes.
  * 3. `EmailSender.sendDigests` sends one email per user and settles all its deliveries at once; the users whose
  *    digest went out get `last_digest_at = now()`.
  * 4. Users in their quiet hours are held back: a follow-up job (scope `users`) at the earliest end of those hours
  *    runs the same query for them, whatever their hour.
  */
-export const DIGEST_TASK = 'email:digest';
-/** graphile-worker runs the jobs of one named queue serially. */
-export const DIGEST_QUEUE = 'email:digest';
+export { DIGEST_QUEUE, DIGEST_TASK };
 
 const Payload = z.union([
   z.object({ scope: z.literal('hourly'), _cron: z.object({ ts: z.coerce.date() }).optional() }),
@@ -67,25 +66,11 @@ function scopeOf(p: z.output<typeof Payload>, now = new Date()): Scope {
   }
 }
 
-/**
- * What is digestible. "Since the previous digest" is `last_digest_at` (a first digest looks back one day), less
- * ten minutes: a notification whose transaction began before the previous digest but committed after it is not
- * lost, and the delivery row already keeps what that digest listed from being listed again.
- */
-const DIGESTIBLE = (where: string) => `
-  FROM ${notificationRows('n')}
-  ${effectivePreferencesJoin('ep', 'n.recipient_id', 'n.type')}
-  JOIN users u ON u.id = n.recipient_id AND u.is_active
-  LEFT JOIN notification_settings s ON s.user_id = n.recipient_id
- WHERE (${where}) AND ep.email = 'digest' AND n.read_at IS NULL
-   AND n.created_at > COALESCE(s.last_digest_at, now() - interval '1 day') - interval '10 minutes'
-   AND ${freeToClaim('email', 'n.id')}`;
-
 /** The next chunk: every digestible notification of the next `users` users outside their quiet hours. */
 export function digestSource(payload: DigestPayload, users: number, now = new Date()): ClaimSource {
   const { where, replacements } = scopeOf(Payload.parse(payload), now);
   return {
-    sql: `WITH c AS (SELECT n.id AS notification_id, n.recipient_id ${DIGESTIBLE(where)} AND NOT ${IN_QUIET_HOURS}),
+    sql: `WITH c AS (SELECT n.id AS notification_id, n.recipient_id ${digestibleFrom(where)} AND NOT ${IN_QUIET_HOURS}),
                u AS (SELECT DISTINCT recipient_id FROM c ORDER BY recipient_id LIMIT ${Math.max(1, Math.floor(users))})
           SELECT c.notification_id, c.recipient_id FROM c JOIN u USING (recipient_id)`,
     replacements,
@@ -156,37 +141,9 @@ async function sendAndRecord(deps: { sequelize: Sequelize; sender: EmailSender }
 async function heldByQuietHours(db: Sequelize, scope: Scope): Promise<{ userIds: number[]; wakeAt: Date } | null> {
   const [row] = await db.query<{ wake: Date | null; users: number[] | null }>(
     `SELECT min(${NEXT_QUIET_END}) AS wake, array_agg(DISTINCT n.recipient_id ORDER BY n.recipient_id) AS users
-       ${DIGESTIBLE(scope.where)} AND ${IN_QUIET_HOURS}`,
+       ${digestibleFrom(scope.where)} AND ${IN_QUIET_HOURS}`,
     { type: QueryTypes.SELECT, replacements: scope.replacements },
   );
   if (!row?.wake || !row.users?.length) return null;
   return { userIds: row.users.map(Number), wakeAt: new Date(row.wake) };
-}
-
-/**
- * The admin's "send now": one statement counts the users with something to digest (those in quiet hours
- * included: theirs goes out when the hours end) and, if any, enqueues the `all` run. A second click while the
- * first run still waits replaces it (same job key) rather than queueing another.
- */
-export class DigestRuns {
-  readonly #db: Sequelize;
-
-  constructor(deps: { sequelize: Sequelize }) {
-    this.#db = deps.sequelize;
-  }
-
-  async requestAll(): Promise<{ users: number; job_id: string | null }> {
-    // Written out rather than with enqueueJobSql, which has no queue name (the digest jobs must run serially).
-    const [row] = await this.#db.query<{ users: number; job_id: string | null }>(
-      `WITH due AS (SELECT count(DISTINCT n.recipient_id)::int AS users ${DIGESTIBLE('TRUE')}),
-            job AS (SELECT (graphile_worker.add_job(identifier => '${DIGEST_TASK}',
-                              payload => json_build_object('scope', 'all'),
-                              queue_name => '${DIGEST_QUEUE}',
-                              job_key => '${DIGEST_TASK}:run')).id AS id
-                     WHERE (SELECT users FROM due) > 0)
-       SELECT (SELECT users FROM due) AS users, CAST((SELECT id FROM job) AS text) AS job_id`,
-      { type: QueryTypes.SELECT },
-    );
-    return { users: Number(row.users), job_id: row.job_id ?? null };
-  }
 }

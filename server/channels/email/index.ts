@@ -8,7 +8,7 @@ import type { Mailer } from './transport';
 export { createMailer, classifySendError, type Mailer, type MailMessage } from './transport';
 export { renderDigestEmail, renderNotificationEmail, type EmailSite } from './render';
 export { sendEmails, TransientSendError, type OutgoingEmail, type SendReport } from './send';
-export { DIGEST_TASK, DigestRuns, digestCron, digestTasks, type DigestPayload } from './digest';
+export { DIGEST_TASK, digestCron, digestTasks, type DigestPayload } from './digest';
 export { emailTasks } from './tasks';
 export { ESCALATE_TASK, escalationTasks } from './escalation';
 export { IMMEDIATE_TASK, immediateTasks } from './immediate';
