@@ -27,8 +27,12 @@ let server: ServerProcess | undefined;
 let courseId: number;
 let instructorEmail: string;
 const sampleStudents: string[] = [];
-/** The fan-out statement as pg_stat_activity shows it: the audience CTE, then the notifications INSERT. */
-const FANOUT_SQL_LIKE = 'WITH big AS MATERIALIZED (%aud AS MATERIALIZED (%sent AS (%INSERT INTO notifications%';
+/**
+ * The fan-out statement as pg_stat_activity shows it: its first two CTEs (`big`, then `aud`), which no other
+ * statement opens with. The INSERT itself comes later than the first kilobyte, all pg_stat_activity keeps
+ * (track_activity_query_size).
+ */
+const FANOUT_SQL_LIKE = 'WITH big AS MATERIALIZED (%aud AS MATERIALIZED (%';
 
 /** notify-students with an Idempotency-Key (the realtime support's `api` sends no extra headers). */
 async function notify(who: { cookie: string; csrf: string }, title: string, key: string) {
