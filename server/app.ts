@@ -10,7 +10,7 @@ import { createApi, jsonErrors } from './api';
 import { adminConsole } from './http/admin-console';
 import { loadUser } from './http/auth';
 import { metricsAccess } from './http/security';
-import { toHttpError } from './http/errors';
+import { bareErrorPage, toHttpError } from './http/errors';
 import type { EventStreams } from './realtime/sse';
 import type { Services } from './services';
 import { createWeb } from './web';
@@ -119,15 +119,8 @@ export function createApp(deps: AppDeps) {
     if (res.headersSent) return;
     if (e.headers) res.set(e.headers);
     const text = e.status >= 500 && e.status !== 503 ? 'Something went wrong on our side. Please try again.' : e.message;
-    res
-      .status(e.status)
-      .type('html')
-      .send(`<!doctype html><html lang="en"><meta charset="utf-8"><title>Herald</title><p>${escapeHtml(text)}</p></html>`);
+    res.status(e.status).type('html').send(bareErrorPage(text));
   }) as ErrorRequestHandler);
 
   return app;
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

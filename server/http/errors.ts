@@ -45,3 +45,12 @@ export function toHttpError(err: unknown): HttpError {
   }
   return new HttpError(500, 'internal_error', 'Something went wrong on our side.');
 }
+
+/**
+ * The smallest page that still says what happened, for when the real error page cannot be rendered (its layout
+ * reads the database, which may be what failed): HTML, so a browser shows it as a page like any other.
+ */
+export function bareErrorPage(text: string): string {
+  const escaped = text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return `<!doctype html><html lang="en"><meta charset="utf-8"><title>Herald</title><p>${escaped}</p></html>`;
+}

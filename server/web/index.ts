@@ -1,7 +1,7 @@
 import express, { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { Config } from '../config';
 import { NotFound } from '../errors';
-import { toHttpError } from '../http/errors';
+import { bareErrorPage, toHttpError } from '../http/errors';
 import { refuseUnstorable } from '../http/input';
 import { csrfProtection, issueCsrfToken } from '../http/security';
 import type { Logger } from '../logger';
@@ -101,8 +101,9 @@ function htmlErrors(web: WebDeps): ErrorRequestHandler {
     try {
       await sendPage(web, req, res, 'pages/error.njk', { title: titleFor(e.status), status: e.status, message }, e.status);
     } catch (renderErr) {
+      // The layout reads the signed-in user's bell: with the database gone (a 503) it fails too.
       web.logger.error({ err: renderErr, reqId: req.id }, 'error page failed');
-      if (!res.headersSent) res.status(e.status).type('text').send(message);
+      if (!res.headersSent) res.status(e.status).type('html').send(bareErrorPage(message));
     }
   };
 }

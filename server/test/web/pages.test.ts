@@ -105,6 +105,20 @@ describe('every page', () => {
     expect(frag.text).toContain('Course not found.');
   });
 
+  test('an error page that cannot be rendered (its bell reads the database) is still a small HTML page', async () => {
+    // What a page request meets while PostgreSQL restarts: the page fails, and so does the layout of its error page.
+    const cand = await ctx.login(candidate);
+    await ctx.sequelize.query('ALTER TABLE notifications RENAME TO notifications_away');
+    try {
+      const page = await cand.get('/nowhere').expect(404);
+      expect(page.headers['content-type']).toMatch(/^text\/html/);
+      expect(page.text).toMatch(/^<!doctype html>/);
+      expect(page.text).toContain('<p>Page not found.</p>');
+    } finally {
+      await ctx.sequelize.query('ALTER TABLE notifications_away RENAME TO notifications');
+    }
+  });
+
   test('a candidate cannot open the instructor pages', async () => {
     const cand = await ctx.login(candidate);
     const res = await cand.get('/instructor').expect(403);
