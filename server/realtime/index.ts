@@ -9,6 +9,7 @@ import type { Logger } from '../logger';
 import type { Services } from '../services';
 import { Renderer } from '../web/render';
 import { AdminHints } from './admin-hints';
+import { ApplicationPushes } from './application-pushes';
 import type { Bus } from './bus';
 import { SocketChores } from './chores';
 import { CloseCode } from './codes';
@@ -72,6 +73,7 @@ export class Realtime implements Channel, EventStreams {
   readonly #queries: RealtimeQueries;
   readonly #hints: AdminHints;
   readonly #pushes: Pushes;
+  readonly #applicationPushes: ApplicationPushes;
   readonly #snapshots: Snapshots;
   readonly #sendProgress: SendProgressPushes;
   readonly #limits: WsLimits;
@@ -90,6 +92,7 @@ export class Realtime implements Channel, EventStreams {
     const protocols = createProtocols(deps.renderer ?? new Renderer());
     this.#hints = new AdminHints({ hub: this.hub, protocols, metrics });
     this.#pushes = new Pushes({ hub: this.hub, notifications, queries, protocols, metrics, firstSlice: deps.fanoutFirstSlice });
+    this.#applicationPushes = new ApplicationPushes({ hub: this.hub, queries, protocols, metrics });
     this.#snapshots = new Snapshots({ notifications, queries, protocols, metrics });
     this.delivery = new DeliveryQueue({
       logger: deps.logger,
@@ -180,7 +183,7 @@ export class Realtime implements Channel, EventStreams {
   applicationChanged(change: ApplicationChange, publishedAt: number): void {
     this.#received(publishedAt);
     this.#hints.hint('application.changed');
-    void this.delivery.beside('application.changed', () => this.#pushes.applicationChanged(change, publishedAt));
+    void this.delivery.beside('application.changed', () => this.#applicationPushes.applicationChanged(change, publishedAt));
   }
 
   sessionsEnded(ended: SessionsEnded, publishedAt: number): void {
